@@ -1,0 +1,481 @@
+//! A language-neutral model of the structs, unions and enums of a BPF
+//! object's BTF, with the layout the kernel side uses.
+//!
+//! Renderers (Rust today) turn a [`Layout`] into source code. The model
+//! keeps BTF's facts (byte offsets, sizes, bitfields) and resolves what a
+//! renderer should not have to: typedefs and qualifiers are looked through,
+//! pointers become 64-bit integers (the kernel's pointers, never
+//! dereferenced in user space), anonymous types get names.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use libbpf_rs::btf::types::{Array, Composite as BtfComposite, DataSec, Enum, Enum64, Int, IntEncoding, MemberAttr, Var};
+use libbpf_rs::btf::{BtfKind, BtfType, TypeId};
+use libbpf_rs::{Btf, HasSize as _};
+
+/// The types an object's user space needs, in dependency order: every
+/// type comes after the types its members use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub items: Vec<Item>,
+}
+
+/// One named type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    Composite(Composite),
+    Enum(Enumeration),
+}
+
+impl Item {
+    /// The type's name: its C name, or for an anonymous type a name made
+    /// from where it is used (`outer__member`).
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Composite(c) => &c.name,
+            Self::Enum(e) => &e.name,
+        }
+    }
+}
+
+/// A struct or union.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Composite {
+    pub name: String,
+    pub is_union: bool,
+    /// Size in bytes, tail padding included.
+    pub size: usize,
+    /// Alignment in bytes (1 when `packed`).
+    pub align: usize,
+    /// Some member sits at an offset its type's alignment does not allow,
+    /// as in `__attribute__((packed))` structs.
+    pub packed: bool,
+    pub members: Vec<Member>,
+}
+
+/// A member of a struct or union.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The member's name; empty for an anonymous struct or union member.
+    pub name: String,
+    pub ty: Ty,
+    /// Byte offset from the start of the enclosing type (for a bitfield:
+    /// of the byte holding its first bit).
+    pub offset: usize,
+    pub bitfield: Option<Bitfield>,
+}
+
+/// Where a bitfield's bits are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bitfield {
+    /// Offset of the first bit from the start of the enclosing type.
+    pub bit_offset: usize,
+    /// Width in bits.
+    pub bits: u8,
+}
+
+/// An enum: a named integer type with named values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enumeration {
+    pub name: String,
+    pub size: usize,
+    pub signed: bool,
+    pub values: Vec<(String, i64)>,
+}
+
+/// The type of a member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ty {
+    /// An integer of `size` bytes.
+    Int { size: usize, signed: bool },
+    /// C `bool`, one byte.
+    Bool,
+    /// C `char`, one byte, usually text.
+    Char,
+    Float { size: usize },
+    /// A kernel pointer, as a 64-bit integer.
+    Pointer,
+    Array(Box<Ty>, usize),
+    /// The item at this index of [`Layout::items`].
+    Item(usize),
+}
+
+impl Ty {
+    /// Size in bytes.
+    pub fn size(&self, layout: &Layout) -> usize {
+        match self {
+            Self::Int { size, .. } | Self::Float { size } => *size,
+            Self::Bool | Self::Char => 1,
+            Self::Pointer => 8,
+            Self::Array(elem, n) => elem.size(layout) * n,
+            Self::Item(i) => match &layout.items[*i] {
+                Item::Composite(c) => c.size,
+                Item::Enum(e) => e.size,
+            },
+        }
+    }
+
+    /// Alignment in bytes, as the BPF target lays it out.
+    pub fn align(&self, layout: &Layout) -> usize {
+        match self {
+            Self::Int { size, .. } | Self::Float { size } => (*size).clamp(1, 8),
+            Self::Bool | Self::Char => 1,
+            Self::Pointer => 8,
+            Self::Array(elem, _) => elem.align(layout),
+            Self::Item(i) => match &layout.items[*i] {
+                Item::Composite(c) => c.align,
+                Item::Enum(e) => e.size.clamp(1, 8),
+            },
+        }
+    }
+}
+
+/// The layout of the types named `types` in the BTF of the object `elf`,
+/// and of every type they use. With no names: the types of the object's
+/// global variables and of its maps' keys and values.
+pub fn layout(elf: &[u8], types: &[String]) -> Result<Layout> {
+    let btf = Btf::from_raw("object", elf)
+        .context("reading the object's BTF")?
+        .ok_or_else(|| anyhow!("the object has no BTF; compile it with clang -g"))?;
+    let mut walker = Walker::new(&btf);
+    if types.is_empty() {
+        for (ty, hint) in default_roots(&btf) {
+            walker.root(ty, &hint)?;
+        }
+    } else {
+        for name in types {
+            let ty = find_named(&btf, name)?;
+            walker.root(ty, name)?;
+        }
+    }
+    Ok(walker.finish())
+}
+
+/// The type called `name`: a struct, union or enum, or a typedef of one.
+fn find_named<'b>(btf: &'b Btf<'b>, name: &str) -> Result<BtfType<'b>> {
+    let mut typedef = None;
+    for ty in btf.type_by_kind::<BtfType<'_>>() {
+        if ty.name() != Some(OsStr::new(name)) {
+            continue;
+        }
+        match ty.kind() {
+            BtfKind::Struct | BtfKind::Union | BtfKind::Enum | BtfKind::Enum64 => return Ok(ty),
+            BtfKind::Typedef => typedef = Some(ty),
+            _ => {}
+        }
+    }
+    typedef.ok_or_else(|| {
+        anyhow!(
+            "no struct, union or enum `{name}` in the object's BTF. BTF holds only the types \
+             the BPF code uses in globals, maps and CO-RE reads; to keep a type that is only \
+             submitted to a ring buffer, declare a global of it, e.g. `struct {name} _{name} = {{}};`"
+        )
+    })
+}
+
+/// The types of global variables and of map keys and values.
+fn default_roots<'b>(btf: &'b Btf<'b>) -> Vec<(BtfType<'b>, String)> {
+    let mut roots = Vec::new();
+    for sec in btf.type_by_kind::<DataSec<'_>>() {
+        let section = sec.name().unwrap_or_default().to_string_lossy().into_owned();
+        for info in sec.iter() {
+            let Some(var) = btf.type_by_id::<Var<'_>>(info.ty) else {
+                continue;
+            };
+            let var_name = var.name().unwrap_or_default().to_string_lossy().into_owned();
+            let Some(ty) = var.next_type() else { continue };
+            if section == ".maps" {
+                // A map definition is an anonymous struct whose `key` and
+                // `value` members point at the key and value types.
+                let Ok(def) = BtfComposite::try_from(ty.skip_mods_and_typedefs()) else {
+                    continue;
+                };
+                for member in def.iter() {
+                    let role = member.name.unwrap_or_default().to_string_lossy();
+                    if role != "key" && role != "value" {
+                        continue;
+                    }
+                    let target = btf
+                        .type_by_id::<BtfType<'_>>(member.ty)
+                        .and_then(|ptr| ptr.next_type());
+                    if let Some(target) = target {
+                        roots.push((target, format!("{var_name}__{role}")));
+                    }
+                }
+            } else if section.starts_with(".rodata")
+                || section.starts_with(".data")
+                || section.starts_with(".bss")
+            {
+                roots.push((ty, var_name));
+            }
+        }
+    }
+    roots
+}
+
+struct Walker<'b> {
+    btf: &'b Btf<'b>,
+    /// Items by slot; a slot is reserved before its members are walked.
+    slots: Vec<Option<Item>>,
+    slot_of: HashMap<u32, usize>,
+    /// Slots in the order they were completed: dependencies first.
+    done: Vec<usize>,
+    names: HashSet<String>,
+}
+
+impl<'b> Walker<'b> {
+    fn new(btf: &'b Btf<'b>) -> Self {
+        Self {
+            btf,
+            slots: Vec::new(),
+            slot_of: HashMap::new(),
+            done: Vec::new(),
+            names: HashSet::new(),
+        }
+    }
+
+    /// Adds `ty` if, under typedefs, qualifiers and arrays, it is a struct,
+    /// union or enum.
+    fn root(&mut self, ty: BtfType<'b>, hint: &str) -> Result<()> {
+        let mut ty = ty;
+        let mut hint = hint.to_string();
+        loop {
+            match ty.kind() {
+                BtfKind::Struct | BtfKind::Union | BtfKind::Enum | BtfKind::Enum64 => {
+                    self.item(ty, &hint)?;
+                    return Ok(());
+                }
+                BtfKind::Typedef => {
+                    if let Some(name) = ty.name() {
+                        hint = name.to_string_lossy().into_owned();
+                    }
+                }
+                BtfKind::Volatile | BtfKind::Const | BtfKind::Restrict | BtfKind::TypeTag => {}
+                BtfKind::Array => {
+                    let array = Array::try_from(ty).map_err(|_| anyhow!("malformed array"))?;
+                    ty = self.by_id(array.ty())?;
+                    continue;
+                }
+                _ => return Ok(()),
+            }
+            ty = ty
+                .next_type()
+                .ok_or_else(|| anyhow!("type {} refers to a missing type", u32::from(ty.type_id())))?;
+        }
+    }
+
+    fn by_id(&self, id: TypeId) -> Result<BtfType<'b>> {
+        self.btf
+            .type_by_id::<BtfType<'_>>(id)
+            .ok_or_else(|| anyhow!("BTF type {} does not exist", u32::from(id)))
+    }
+
+    fn unique_name(&mut self, wanted: &str) -> String {
+        let mut name = wanted.to_string();
+        let mut n = 1;
+        while !self.names.insert(name.clone()) {
+            n += 1;
+            name = format!("{wanted}{n}");
+        }
+        name
+    }
+
+    /// The slot of the struct, union or enum `ty`, walking it on first use.
+    fn item(&mut self, ty: BtfType<'b>, hint: &str) -> Result<usize> {
+        let id = u32::from(ty.type_id());
+        if let Some(&slot) = self.slot_of.get(&id) {
+            return Ok(slot);
+        }
+        let slot = self.slots.len();
+        self.slots.push(None);
+        self.slot_of.insert(id, slot);
+        let name = match ty.name() {
+            Some(name) => name.to_string_lossy().into_owned(),
+            None => hint.to_string(),
+        };
+        let name = self.unique_name(&name);
+        let item = match ty.kind() {
+            BtfKind::Enum => {
+                let e = Enum::try_from(ty).map_err(|_| anyhow!("malformed enum {name}"))?;
+                Item::Enum(Enumeration {
+                    name,
+                    size: e.size(),
+                    signed: e.is_signed(),
+                    values: e
+                        .iter()
+                        .map(|v| (v.name.unwrap_or_default().to_string_lossy().into_owned(), v.value))
+                        .collect(),
+                })
+            }
+            BtfKind::Enum64 => {
+                let e = Enum64::try_from(ty).map_err(|_| anyhow!("malformed enum {name}"))?;
+                Item::Enum(Enumeration {
+                    name,
+                    size: e.size(),
+                    signed: e.is_signed(),
+                    values: e
+                        .iter()
+                        // The model keeps values as i64; an unsigned 64-bit
+                        // value keeps its bits.
+                        .map(|v| (v.name.unwrap_or_default().to_string_lossy().into_owned(), v.value as i64))
+                        .collect(),
+                })
+            }
+            _ => Item::Composite(self.composite(ty, name)?),
+        };
+        self.slots[slot] = Some(item);
+        self.done.push(slot);
+        Ok(slot)
+    }
+
+    fn composite(&mut self, ty: BtfType<'b>, name: String) -> Result<Composite> {
+        let is_union = ty.kind() == BtfKind::Union;
+        let comp = BtfComposite::try_from(ty).map_err(|_| anyhow!("malformed struct {name}"))?;
+        let mut members = Vec::new();
+        for (i, m) in comp.iter().enumerate() {
+            let member_name = m.name.map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let hint = if member_name.is_empty() {
+                format!("{name}__anon{i}")
+            } else {
+                format!("{name}__{member_name}")
+            };
+            let member_ty = self.by_id(m.ty)?;
+            let ty = self
+                .ty(member_ty, &hint)
+                .with_context(|| format!("member `{member_name}` of `{name}`"))?;
+            let (bit_offset, bits) = match m.attr {
+                MemberAttr::Normal { offset } => {
+                    // Legacy BTF encodes a bitfield in the member's int type.
+                    let int = Int::try_from(member_ty.skip_mods_and_typedefs()).ok();
+                    match int {
+                        Some(int) if usize::from(int.bits) != int.size() * 8 => {
+                            (offset as usize + usize::from(int.offset), Some(int.bits))
+                        }
+                        _ => (offset as usize, None),
+                    }
+                }
+                MemberAttr::BitField { size, offset } => (offset as usize, Some(size)),
+            };
+            members.push(Member {
+                name: member_name,
+                ty,
+                offset: bit_offset / 8,
+                bitfield: bits.map(|bits| Bitfield { bit_offset, bits }),
+            });
+        }
+        let size = comp.size();
+        Ok(Composite {
+            name,
+            is_union,
+            size,
+            // Finished by `finish`, once every member's item is known.
+            align: 0,
+            packed: false,
+            members,
+        })
+    }
+
+    fn ty(&mut self, ty: BtfType<'b>, hint: &str) -> Result<Ty> {
+        match ty.kind() {
+            BtfKind::Int => {
+                let int = Int::try_from(ty).map_err(|_| anyhow!("malformed int"))?;
+                let c_name = ty.name().unwrap_or_default();
+                Ok(match int.encoding {
+                    IntEncoding::Bool => Ty::Bool,
+                    _ if c_name == "char" => Ty::Char,
+                    IntEncoding::Signed => Ty::Int { size: int.size(), signed: true },
+                    _ => Ty::Int { size: int.size(), signed: false },
+                })
+            }
+            BtfKind::Float => Ok(Ty::Float {
+                size: libbpf_rs::btf::types::Float::try_from(ty)
+                    .map_err(|_| anyhow!("malformed float"))?
+                    .size(),
+            }),
+            BtfKind::Ptr => Ok(Ty::Pointer),
+            BtfKind::Array => {
+                let array = Array::try_from(ty).map_err(|_| anyhow!("malformed array"))?;
+                let elem = self.by_id(array.ty())?;
+                Ok(Ty::Array(Box::new(self.ty(elem, hint)?), array.capacity()))
+            }
+            BtfKind::Struct | BtfKind::Union | BtfKind::Enum | BtfKind::Enum64 => {
+                Ok(Ty::Item(self.item(ty, hint)?))
+            }
+            BtfKind::Typedef => {
+                let next = ty.next_type().ok_or_else(|| anyhow!("dangling typedef"))?;
+                // A typedef names the anonymous struct it stands for.
+                let named = ty.name().map(|n| n.to_string_lossy().into_owned());
+                self.ty(next, named.as_deref().unwrap_or(hint))
+            }
+            BtfKind::Volatile | BtfKind::Const | BtfKind::Restrict | BtfKind::TypeTag => {
+                let next = ty.next_type().ok_or_else(|| anyhow!("dangling qualifier"))?;
+                self.ty(next, hint)
+            }
+            BtfKind::Fwd => bail!(
+                "`{}` is only declared, not defined, in the object's BTF",
+                ty.name().unwrap_or_default().to_string_lossy()
+            ),
+            other => bail!("a member of BTF kind {other:?} has no data layout"),
+        }
+    }
+
+    /// Orders the items dependencies-first and computes alignments.
+    fn finish(self) -> Layout {
+        let mut new_index = vec![0; self.slots.len()];
+        for (new, &old) in self.done.iter().enumerate() {
+            new_index[old] = new;
+        }
+        let mut slots = self.slots;
+        let mut items: Vec<Item> = self
+            .done
+            .iter()
+            .filter_map(|&old| slots[old].take())
+            .collect();
+        for item in &mut items {
+            if let Item::Composite(c) = item {
+                for m in &mut c.members {
+                    renumber(&mut m.ty, &new_index);
+                }
+            }
+        }
+        let mut layout = Layout { items };
+        // Dependencies come first, so their alignment is known in time.
+        for i in 0..layout.items.len() {
+            if let Item::Composite(c) = &layout.items[i] {
+                let (align, packed) = composite_align(c, &layout);
+                if let Item::Composite(c) = &mut layout.items[i] {
+                    c.align = align;
+                    c.packed = packed;
+                }
+            }
+        }
+        layout
+    }
+}
+
+fn renumber(ty: &mut Ty, new_index: &[usize]) {
+    match ty {
+        Ty::Item(i) => *i = new_index[*i],
+        Ty::Array(elem, _) => renumber(elem, new_index),
+        _ => {}
+    }
+}
+
+/// A composite's alignment: its members' largest, or 1 if a member sits
+/// off its natural alignment (a packed struct).
+fn composite_align(c: &Composite, layout: &Layout) -> (usize, bool) {
+    let mut align = 1;
+    for m in c.members.iter().filter(|m| m.bitfield.is_none()) {
+        let a = m.ty.align(layout);
+        if m.offset % a != 0 {
+            return (1, true);
+        }
+        align = align.max(a);
+    }
+    if c.size % align != 0 {
+        return (1, true);
+    }
+    (align, false)
+}

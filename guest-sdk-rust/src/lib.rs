@@ -1,0 +1,94 @@
+//! Guest SDK for wasm-bpf: the user-space half of an eBPF application as a
+//! WebAssembly component.
+//!
+//! The API follows libbpf-rs: open an object, configure it, load it,
+//! attach its programs, then read its maps and buffers.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use wasm_bpf_guest::Object;
+//!
+//! # fn main() -> Result<(), wasm_bpf_guest::Error> {
+//! # let elf: &[u8] = &[];
+//! let mut open = Object::open_named(elf, "bootstrap")?;
+//! open.set_global("min_duration_ns", &100_000_000u64)?;
+//! let obj = open.load()?;
+//! let _links = obj.attach_all()?;
+//! let mut events = obj.buffer("rb")?;
+//! loop {
+//!     for record in &events.poll(Some(Duration::from_millis(100)))? {
+//!         println!("{} bytes", record.bytes().len());
+//!     }
+//! }
+//! # }
+//! ```
+//!
+//! Records and map values are plain bytes in the kernel's layout. A guest's
+//! `build.rs` generates matching Rust types with `wasm-bpf-build` (or
+//! `wasm-bpf gen rust`), so `record.decode::<Event>()` reads a record in
+//! place. [`include_object!`] and [`include_types!`] bring the build
+//! script's outputs in.
+
+pub mod bindings;
+pub mod bits;
+mod buffer;
+mod error;
+mod map;
+mod object;
+
+pub use bytemuck;
+pub use bytemuck::{Pod, Zeroable};
+
+pub use bindings::bpf_map::{MapInfo, UpdateFlags};
+pub use bindings::buffer::BufferKind;
+pub use bindings::libbpf_log::Level as LogLevel;
+pub use bindings::link::Link;
+pub use bindings::program::{Program, ProgramInfo};
+pub use bindings::types::{MapType, ProgType};
+pub use buffer::{Batch, Buffer, Record};
+pub use error::{Error, ErrorCode, Result};
+pub use map::Map;
+pub use object::{Object, OpenObject, Phase};
+
+/// Chooses which of libbpf's messages reach standard error: `level` and
+/// more important ones, or none. The default is [`LogLevel::Info`].
+pub fn set_libbpf_log_level(level: Option<LogLevel>) {
+    bindings::libbpf_log::set_level(level);
+}
+
+/// The text of a C `char` array: up to the first NUL, with invalid UTF-8
+/// replaced by U+FFFD.
+pub fn c_str(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..end])
+}
+
+/// The bytes of the BPF object `$name.bpf.o` that `wasm-bpf-build` wrote to
+/// `OUT_DIR`.
+#[macro_export]
+macro_rules! include_object {
+    ($name:literal) => {
+        include_bytes!(concat!(env!("OUT_DIR"), "/", $name, ".bpf.o"))
+    };
+}
+
+/// The Rust types `wasm-bpf-build` generated for `$name.bpf.o`, as items of
+/// the current module.
+#[macro_export]
+macro_rules! include_types {
+    ($name:literal) => {
+        include!(concat!(env!("OUT_DIR"), "/", $name, ".types.rs"));
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c_str_stops_at_nul_and_survives_bad_utf8() {
+        assert_eq!(c_str(b"sleep\0\0garbage"), "sleep");
+        assert_eq!(c_str(b"no-nul"), "no-nul");
+        assert_eq!(c_str(b"a\xffb\0"), "a\u{fffd}b");
+    }
+}

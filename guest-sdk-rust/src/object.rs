@@ -1,0 +1,160 @@
+//! Objects in their two phases: [`OpenObject`] (configure) and [`Object`]
+//! (attach and use), as in libbpf-rs.
+
+use bytemuck::Pod;
+
+use crate::bindings::object::BpfObject;
+use crate::bindings::program::{Program, ProgramInfo};
+use crate::{Buffer, Error, Link, Map, MapInfo, Result};
+
+pub use crate::bindings::object::Phase;
+
+/// An object opened from ELF bytes and not yet loaded: set globals,
+/// toggle autoload, resize maps, then [`load`](Self::load).
+pub struct OpenObject {
+    inner: BpfObject,
+}
+
+/// A loaded object: attach its programs, use its maps and buffers.
+/// Dropping it frees its maps and programs in the kernel (links keep their
+/// programs attached until they are dropped too).
+pub struct Object {
+    inner: BpfObject,
+}
+
+fn read_pod<T: Pod>(name: &str, bytes: &[u8]) -> Result<T> {
+    bytemuck::try_pod_read_unaligned(bytes).map_err(|_| {
+        Error::invalid(format!(
+            "global `{name}` is {} bytes, but the type read is {} bytes",
+            bytes.len(),
+            size_of::<T>()
+        ))
+    })
+}
+
+impl Object {
+    /// Opens an ELF BPF object (`include_object!` gives its bytes). The
+    /// object takes its name from the ELF; see [`open_named`](Self::open_named).
+    pub fn open(elf: &[u8]) -> Result<OpenObject> {
+        Ok(OpenObject {
+            inner: BpfObject::open(elf, None)?,
+        })
+    }
+
+    /// Opens an ELF BPF object under `name`, which also names its internal
+    /// maps (`<name>.rodata`).
+    pub fn open_named(elf: &[u8], name: &str) -> Result<OpenObject> {
+        Ok(OpenObject {
+            inner: BpfObject::open(elf, Some(name))?,
+        })
+    }
+
+    /// The object's name.
+    pub fn name(&self) -> String {
+        self.inner.name()
+    }
+
+    /// Attaches every program whose section names a hook, like a skeleton's
+    /// `__attach`. Keep the links: dropping one detaches its program.
+    pub fn attach_all(&self) -> Result<Vec<Link>> {
+        Ok(self.inner.attach_all()?)
+    }
+
+    /// Attaches the program `name` to the hook its section names.
+    pub fn attach(&self, name: &str) -> Result<Link> {
+        Ok(self.program(name)?.attach()?)
+    }
+
+    /// The map `name`.
+    pub fn map(&self, name: &str) -> Result<Map> {
+        Ok(Map::new(self.inner.find_map(name)?))
+    }
+
+    /// The program `name`.
+    pub fn program(&self, name: &str) -> Result<Program> {
+        Ok(self.inner.find_program(name)?)
+    }
+
+    /// A consumer of the ring buffer or perf event array map `name`.
+    pub fn buffer(&self, name: &str) -> Result<Buffer> {
+        Buffer::open(&self.map(name)?)
+    }
+
+    /// The current value of the global variable `name` (the kernel's view
+    /// for `.data` and `.bss`).
+    pub fn global<T: Pod>(&self, name: &str) -> Result<T> {
+        read_pod(name, &self.inner.get_global(name)?)
+    }
+
+    /// Every map of the object.
+    pub fn maps(&self) -> Vec<MapInfo> {
+        self.inner.maps()
+    }
+
+    /// Every program of the object.
+    pub fn programs(&self) -> Vec<ProgramInfo> {
+        self.inner.programs()
+    }
+
+    /// The raw resource, for calls the wrapper does not cover.
+    pub fn as_raw(&self) -> &BpfObject {
+        &self.inner
+    }
+}
+
+impl OpenObject {
+    /// Sets the global variable `name` (a `const volatile` in `.rodata`, or
+    /// a `.data`/`.bss` global) to `value`, whose size must match the
+    /// variable's.
+    pub fn set_global<T: Pod>(&mut self, name: &str, value: &T) -> Result<()> {
+        self.set_global_bytes(name, bytemuck::bytes_of(value))
+    }
+
+    /// Sets the global variable `name` to raw bytes.
+    pub fn set_global_bytes(&mut self, name: &str, value: &[u8]) -> Result<()> {
+        Ok(self.inner.set_global(name, value)?)
+    }
+
+    /// The initial value of the global variable `name`.
+    pub fn global<T: Pod>(&self, name: &str) -> Result<T> {
+        read_pod(name, &self.inner.get_global(name)?)
+    }
+
+    /// Whether `load` loads the program `name`.
+    pub fn set_autoload(&mut self, program: &str, autoload: bool) -> Result<()> {
+        Ok(self.inner.find_program(program)?.set_autoload(autoload)?)
+    }
+
+    /// Changes the size the map `name` is created with.
+    pub fn set_max_entries(&mut self, map: &str, max_entries: u32) -> Result<()> {
+        Ok(self.inner.find_map(map)?.set_max_entries(max_entries)?)
+    }
+
+    /// The map `name`, which before `load` only has its info.
+    pub fn map(&self, name: &str) -> Result<Map> {
+        Ok(Map::new(self.inner.find_map(name)?))
+    }
+
+    /// Every map of the object.
+    pub fn maps(&self) -> Vec<MapInfo> {
+        self.inner.maps()
+    }
+
+    /// Every program of the object.
+    pub fn programs(&self) -> Vec<ProgramInfo> {
+        self.inner.programs()
+    }
+
+    /// Creates the maps, relocates against the running kernel (CO-RE) and
+    /// verifies the programs. A verifier rejection is an error with code
+    /// `VerifierRejected` and the verifier log in its message.
+    pub fn load(self) -> Result<Object> {
+        self.inner.load()?;
+        Ok(Object { inner: self.inner })
+    }
+
+    /// The raw resource, for calls the wrapper does not cover.
+    pub fn as_raw(&self) -> &BpfObject {
+        &self.inner
+    }
+}

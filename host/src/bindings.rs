@@ -1,0 +1,27 @@
+//! The one `bindgen!` of the BPF interfaces (see `wit/`).
+//!
+//! Every resource maps to the host type in `crate::bpf` that backs it, and
+//! the WIT `error` record maps to [`BpfError`](crate::BpfError) so that host
+//! functions return `Result<T, BpfError>`: a guest-visible error or a trap.
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "wasm-bpf:bpf/bpf",
+    imports: {
+        // The only call that waits; everything else returns at once.
+        "wasm-bpf:bpf/buffer.[method]buffer.poll": async | trappable,
+        default: trappable,
+    },
+    with: {
+        "wasm-bpf:bpf/object.bpf-object": crate::bpf::object::BpfObject,
+        "wasm-bpf:bpf/bpf-map.bpf-map": crate::bpf::map::BpfMap,
+        "wasm-bpf:bpf/program.program": crate::bpf::program::BpfProgram,
+        "wasm-bpf:bpf/link.link": crate::bpf::link::BpfLink,
+        "wasm-bpf:bpf/buffer.buffer": crate::bpf::buffer::BpfBuffer,
+    },
+    trappable_error_type: {
+        "wasm-bpf:bpf/types.error" => crate::BpfError,
+    },
+});
+
+pub use self::wasm_bpf::bpf::*;

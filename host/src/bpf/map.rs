@@ -1,0 +1,277 @@
+//! The `bpf-map` resource: one map of an object, by name.
+//!
+//! Before `load` a map is only a declaration (its info can be read and its
+//! size changed). After `load` the resource opens its own fd to the kernel
+//! map, so data operations do not touch the object again.
+
+use std::ffi::OsStr;
+use std::os::fd::{AsFd as _, AsRawFd as _};
+
+use libbpf_rs::{AsRawLibbpf as _, MapCore as _, MapFlags, MapHandle, MapType};
+use wasmtime::component::Resource;
+
+use super::object::{lock, ObjectState, SharedObject};
+use super::types::map_type;
+use super::BpfCtxView;
+use crate::bindings::bpf_map::{Host, HostBpfMap, MapInfo, UpdateFlags};
+use crate::bindings::object::Phase;
+use crate::bindings::types::ErrorCode;
+use crate::{BpfError, BpfResult};
+
+/// The host side of a guest's `bpf-map`.
+pub struct BpfMap {
+    object: SharedObject,
+    name: String,
+    /// The last info read, which is all that remains if `load` fails.
+    info: MapInfo,
+    /// The map's fd, opened on first use after `load`.
+    handle: Option<MapHandle>,
+}
+
+fn info(
+    name: &OsStr,
+    ty: MapType,
+    key_size: u32,
+    value_size: u32,
+    max_entries: u32,
+    flags: u32,
+) -> MapInfo {
+    MapInfo {
+        name: name.to_string_lossy().into_owned(),
+        map_type: map_type(u32::from(ty)),
+        key_size,
+        value_size,
+        max_entries,
+        map_flags: flags,
+    }
+}
+
+fn not_found(name: &str, state: &ObjectState) -> BpfError {
+    let known: Vec<String> = BpfMap::all(state).into_iter().map(|m| m.name).collect();
+    BpfError::new(
+        ErrorCode::NotFound,
+        format!(
+            "no map `{name}` in the object (its maps: {})",
+            if known.is_empty() { "none".into() } else { known.join(", ") }
+        ),
+    )
+}
+
+fn check_len(what: &str, len: usize, want: u32) -> BpfResult<()> {
+    if len == want as usize {
+        return Ok(());
+    }
+    Err(BpfError::new(
+        ErrorCode::InvalidArgument,
+        format!("{what} is {len} bytes, but this map's {what}s are {want} bytes"),
+    ))
+}
+
+impl BpfMap {
+    /// The map called `name` of `object`.
+    pub(crate) fn find(object: &SharedObject, name: String) -> BpfResult<Self> {
+        let state = lock(object);
+        let info = Self::info_of(&state, &name)?;
+        drop(state);
+        Ok(Self {
+            object: object.clone(),
+            name,
+            info,
+            handle: None,
+        })
+    }
+
+    /// Every map of an object.
+    pub(crate) fn all(state: &ObjectState) -> Vec<MapInfo> {
+        match state {
+            ObjectState::Opened(open) => open
+                .maps()
+                .map(|m| {
+                    info(
+                        m.name(),
+                        m.map_type(),
+                        m.key_size(),
+                        m.value_size(),
+                        m.max_entries(),
+                        m.map_flags(),
+                    )
+                })
+                .collect(),
+            ObjectState::Loaded(obj) => obj
+                .maps()
+                .map(|m| {
+                    // SAFETY: the pointer comes from a live map of a loaded
+                    // object.
+                    let flags = unsafe {
+                        libbpf_rs::libbpf_sys::bpf_map__map_flags(m.as_libbpf_object().as_ptr())
+                    };
+                    info(
+                        m.name(),
+                        m.map_type(),
+                        m.key_size(),
+                        m.value_size(),
+                        m.max_entries(),
+                        flags,
+                    )
+                })
+                .collect(),
+            ObjectState::Failed => Vec::new(),
+        }
+    }
+
+    fn info_of(state: &ObjectState, name: &str) -> BpfResult<MapInfo> {
+        Self::all(state)
+            .into_iter()
+            .find(|m| m.name == name)
+            .ok_or_else(|| not_found(name, state))
+    }
+
+    /// The map's own fd; opened on first use, which needs a loaded object.
+    pub(crate) fn handle(&mut self) -> BpfResult<&MapHandle> {
+        let handle = match self.handle.take() {
+            Some(handle) => handle,
+            None => self.open_handle()?,
+        };
+        Ok(self.handle.insert(handle))
+    }
+
+    fn open_handle(&self) -> BpfResult<MapHandle> {
+        let state = lock(&self.object);
+        let ObjectState::Loaded(obj) = &*state else {
+            return Err(state.wrong_phase(&format!("using map `{}`", self.name), Phase::Loaded));
+        };
+        let map = obj
+            .maps()
+            .find(|m| m.name() == OsStr::new(&self.name))
+            .ok_or_else(|| not_found(&self.name, &state))?;
+        MapHandle::try_from(&map)
+            .map_err(|e| BpfError::libbpf(&format!("opening map `{}`", self.name), &e, ""))
+    }
+
+    fn lookup(&mut self, key: &[u8]) -> BpfResult<Option<Vec<u8>>> {
+        let handle = self.handle()?;
+        check_len("key", key.len(), handle.key_size())?;
+        handle
+            .lookup(key, MapFlags::ANY)
+            .map_err(|e| BpfError::libbpf("lookup", &e, ""))
+    }
+
+    fn update(&mut self, key: &[u8], value: &[u8], flags: UpdateFlags) -> BpfResult<()> {
+        let handle = self.handle()?;
+        check_len("key", key.len(), handle.key_size())?;
+        check_len("value", value.len(), handle.value_size())?;
+        let mut bits = MapFlags::ANY;
+        if flags.contains(UpdateFlags::NO_EXIST) {
+            bits |= MapFlags::NO_EXIST;
+        }
+        if flags.contains(UpdateFlags::EXIST) {
+            bits |= MapFlags::EXIST;
+        }
+        if flags.contains(UpdateFlags::LOCK) {
+            bits |= MapFlags::LOCK;
+        }
+        handle
+            .update(key, value, bits)
+            .map_err(|e| BpfError::libbpf("update", &e, ""))
+    }
+
+    fn delete(&mut self, key: &[u8]) -> BpfResult<()> {
+        let handle = self.handle()?;
+        check_len("key", key.len(), handle.key_size())?;
+        handle
+            .delete(key)
+            .map_err(|e| BpfError::libbpf("delete", &e, ""))
+    }
+
+    fn next_key(&mut self, key: Option<&[u8]>) -> BpfResult<Option<Vec<u8>>> {
+        let handle = self.handle()?;
+        let key_size = handle.key_size();
+        if let Some(key) = key {
+            check_len("key", key.len(), key_size)?;
+        }
+        let mut next = vec![0u8; key_size as usize];
+        let key_ptr = key.map_or(std::ptr::null(), |k| k.as_ptr().cast());
+        // SAFETY: `key` (if any) and `next` are exactly `key_size` bytes,
+        // the size the kernel reads and writes for this map.
+        let ret = unsafe {
+            libbpf_rs::libbpf_sys::bpf_map_get_next_key(
+                handle.as_fd().as_raw_fd(),
+                key_ptr,
+                next.as_mut_ptr().cast(),
+            )
+        };
+        match ret {
+            0 => Ok(Some(next)),
+            e if e == -libc::ENOENT => Ok(None),
+            e => Err(BpfError::libbpf(
+                "next-key",
+                &libbpf_rs::Error::from_raw_os_error(-e),
+                "",
+            )),
+        }
+    }
+}
+
+impl HostBpfMap for BpfCtxView<'_> {
+    fn info(&mut self, this: Resource<BpfMap>) -> wasmtime::Result<MapInfo> {
+        let map = self.table.get_mut(&this)?;
+        if let Ok(info) = BpfMap::info_of(&lock(&map.object), &map.name) {
+            map.info = info;
+        }
+        Ok(map.info.clone())
+    }
+
+    fn set_max_entries(&mut self, this: Resource<BpfMap>, max_entries: u32) -> BpfResult<()> {
+        let map = self.table.get(&this)?;
+        let mut state = lock(&map.object);
+        let ObjectState::Opened(open) = &mut *state else {
+            return Err(state.wrong_phase("set-max-entries", Phase::Opened));
+        };
+        let mut open_map = open
+            .maps_mut()
+            .find(|m| m.name() == OsStr::new(&map.name))
+            .ok_or_else(|| {
+                BpfError::new(ErrorCode::NotFound, format!("no map `{}` in the object", map.name))
+            })?;
+        open_map
+            .set_max_entries(max_entries)
+            .map_err(|e| BpfError::libbpf("set-max-entries", &e, ""))
+    }
+
+    fn lookup(&mut self, this: Resource<BpfMap>, key: Vec<u8>) -> BpfResult<Option<Vec<u8>>> {
+        self.table.get_mut(&this)?.lookup(&key)
+    }
+
+    fn update(
+        &mut self,
+        this: Resource<BpfMap>,
+        key: Vec<u8>,
+        value: Vec<u8>,
+        flags: UpdateFlags,
+    ) -> BpfResult<()> {
+        self.table.get_mut(&this)?.update(&key, &value, flags)
+    }
+
+    fn delete(&mut self, this: Resource<BpfMap>, key: Vec<u8>) -> BpfResult<()> {
+        self.table.get_mut(&this)?.delete(&key)
+    }
+
+    fn next_key(
+        &mut self,
+        this: Resource<BpfMap>,
+        key: Option<Vec<u8>>,
+    ) -> BpfResult<Option<Vec<u8>>> {
+        self.table.get_mut(&this)?.next_key(key.as_deref())
+    }
+
+    fn keys(&mut self, this: Resource<BpfMap>) -> BpfResult<Vec<Vec<u8>>> {
+        Ok(self.table.get_mut(&this)?.handle()?.keys().collect())
+    }
+
+    fn drop(&mut self, this: Resource<BpfMap>) -> wasmtime::Result<()> {
+        self.table.delete(this)?;
+        Ok(())
+    }
+}
+
+impl Host for BpfCtxView<'_> {}

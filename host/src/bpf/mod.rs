@@ -1,0 +1,65 @@
+//! The BPF interfaces of `wit/`, implemented over libbpf-rs.
+//!
+//! One module per WIT resource; each holds the host type the resource is
+//! backed by and the generated `Host*` trait implemented over it.
+
+pub mod buffer;
+pub mod link;
+pub(crate) mod log;
+pub mod map;
+pub mod object;
+pub mod program;
+mod types;
+
+use wasmtime::component::{HasData, Linker, ResourceTable};
+
+use crate::bindings::libbpf_log::Level;
+use crate::bindings::Bpf;
+
+/// Per-guest BPF state that is not a resource.
+pub struct BpfCtx {
+    /// Which libbpf messages reach the guest's stderr.
+    pub(crate) log_level: Option<Level>,
+}
+
+impl Default for BpfCtx {
+    fn default() -> Self {
+        Self {
+            log_level: Some(Level::Info),
+        }
+    }
+}
+
+/// Store data that hosts the BPF interfaces, like wasmtime-wasi's
+/// `WasiView`: it lends out the BPF state and the resource table, which
+/// may be shared with WASI.
+pub trait BpfView: Send {
+    /// The BPF state and resource table of this store.
+    fn bpf(&mut self) -> BpfCtxView<'_>;
+}
+
+/// What a BPF host call works on: the guest's BPF state and its resources.
+pub struct BpfCtxView<'a> {
+    /// BPF state of the guest.
+    pub ctx: &'a mut BpfCtx,
+    /// The guest's resources (shared with WASI).
+    pub table: &'a mut ResourceTable,
+}
+
+impl BpfCtxView<'_> {
+    /// Runs a libbpf call on the guest's behalf, returning what libbpf said.
+    pub(crate) fn libbpf<R>(&self, f: impl FnOnce() -> R) -> (R, String) {
+        log::capture(self.ctx.log_level, f)
+    }
+}
+
+struct HasBpf;
+
+impl HasData for HasBpf {
+    type Data<'a> = BpfCtxView<'a>;
+}
+
+/// Adds every BPF interface to `linker`.
+pub fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    Bpf::add_to_linker::<T, HasBpf>(linker, T::bpf)
+}

@@ -1,0 +1,94 @@
+//! The command line.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Runs eBPF applications whose user-space half is a WebAssembly component.
+#[derive(Debug, Parser)]
+#[command(name = "wasm-bpf", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a BPF application component.
+    ///
+    /// Exits with the guest's exit code; 130 or 143 when SIGINT or SIGTERM
+    /// stopped it, 124 when the timeout did, 134 when the guest trapped.
+    /// Everything the guest loaded or attached is freed in every case.
+    Run(RunArgs),
+    /// Generate source code from a BPF object's BTF.
+    #[command(subcommand)]
+    Gen(GenCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Set an environment variable for the guest: NAME=VALUE, or NAME to
+    /// pass the host's value. The guest sees no environment otherwise.
+    #[arg(long = "env", value_name = "NAME[=VALUE]")]
+    pub env: Vec<String>,
+
+    /// Let the guest open a host directory: HOST, or HOST::GUEST to show it
+    /// at another path. The guest sees no files otherwise.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    pub dirs: Vec<String>,
+
+    /// Stop the guest after this long (e.g. 10s, 1m30s) and exit 124.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub timeout: Option<Duration>,
+
+    /// Do not use the on-disk compilation cache.
+    #[arg(long)]
+    pub no_cache: bool,
+
+    /// The component to run (a .wasm file), then the arguments passed to
+    /// it; everything after the component goes to the guest, `-h` included.
+    #[arg(
+        value_name = "COMPONENT [ARGS]...",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub component_and_args: Vec<String>,
+}
+
+impl RunArgs {
+    /// The component file and the guest's arguments.
+    pub fn split(&self) -> (PathBuf, &[String]) {
+        match self.component_and_args.split_first() {
+            Some((component, args)) => (component.into(), args),
+            None => (PathBuf::new(), &[]),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GenCommand {
+    /// Rust types, with the kernel's layout, for the structs of an object.
+    ///
+    /// Emits one `#[repr(C)]` struct per BTF struct (explicit padding,
+    /// pointers as u64, compile-time size and offset checks), usable with
+    /// `Record::decode` of the guest SDK.
+    Rust(GenRustArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenRustArgs {
+    /// The BPF object (.bpf.o, compiled with -g so it carries BTF).
+    pub object: PathBuf,
+
+    /// Generate this type (a struct, union or enum name) and what it uses;
+    /// repeatable. Without it: the types of the object's global variables
+    /// and map keys and values.
+    #[arg(long = "type", value_name = "NAME")]
+    pub types: Vec<String>,
+
+    /// Write to this file instead of standard output.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}

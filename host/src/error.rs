@@ -1,0 +1,175 @@
+//! Errors of BPF host calls.
+//!
+//! A host call fails in one of two ways, as in wasmtime's WASI host: a
+//! guest-visible [`Error`] (a typed `error-code`, the errno and libbpf's
+//! message) or a trap that ends the guest (a forged or stale resource
+//! handle). [`BpfError`] holds either; the generated bindings turn it into
+//! the WIT result or the trap.
+
+use std::fmt;
+
+use wasmtime::component::ResourceTableError;
+
+use crate::bindings::types::{Error, ErrorCode};
+
+/// The error type of every fallible BPF host function.
+pub enum BpfError {
+    /// Returned to the guest as `result::err`.
+    Guest(Error),
+    /// Ends the guest with a trap.
+    Trap(wasmtime::Error),
+}
+
+/// Result of a fallible BPF host function.
+pub type BpfResult<T> = Result<T, BpfError>;
+
+impl BpfError {
+    /// A guest-visible error that did not come from a system call.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::with_errno(code, 0, message)
+    }
+
+    /// A guest-visible error with the errno behind it.
+    pub fn with_errno(code: ErrorCode, errno: i32, message: impl Into<String>) -> Self {
+        Self::Guest(Error {
+            code,
+            errno,
+            message: message.into(),
+        })
+    }
+
+    /// The guest-visible error, if this is one.
+    pub fn guest(&self) -> Option<&Error> {
+        match self {
+            Self::Guest(e) => Some(e),
+            Self::Trap(_) => None,
+        }
+    }
+
+    /// Turns a libbpf-rs failure into a guest-visible error. `what` says
+    /// what was being done; `log` is what libbpf printed meanwhile, which
+    /// often says more than the errno.
+    pub fn libbpf(what: &str, err: &libbpf_rs::Error, log: &str) -> Self {
+        let errno = errno_of(err);
+        let code = if errno != 0 {
+            code_of_errno(errno)
+        } else {
+            code_of_kind(err.kind())
+        };
+        let mut message = format!("{what}: {err:#}");
+        let log = log.trim_end();
+        if !log.is_empty() {
+            message.push('\n');
+            message.push_str(log);
+        }
+        Self::with_errno(code, errno, message)
+    }
+
+    /// Replaces the error code, keeping errno and message; used where the
+    /// operation gives an errno a more precise meaning (ENOENT from an
+    /// attach means a missing hook, not a missing key).
+    pub fn recode(self, code: ErrorCode) -> Self {
+        match self {
+            Self::Guest(e) => Self::Guest(Error { code, ..e }),
+            trap => trap,
+        }
+    }
+}
+
+impl From<ResourceTableError> for BpfError {
+    fn from(err: ResourceTableError) -> Self {
+        Self::Trap(err.into())
+    }
+}
+
+impl From<wasmtime::Error> for BpfError {
+    fn from(err: wasmtime::Error) -> Self {
+        Self::Trap(err)
+    }
+}
+
+impl fmt::Debug for BpfError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Guest(e) => write!(f, "{:?} (errno {}): {}", e.code, e.errno, e.message),
+            Self::Trap(e) => write!(f, "trap: {e:?}"),
+        }
+    }
+}
+
+impl fmt::Display for BpfError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+impl std::error::Error for BpfError {}
+
+/// The errno inside a libbpf-rs error. libbpf-rs keeps the `io::Error` it
+/// was built from private and exposes only a coarse `kind()`, but its
+/// display ends in std's stable "(os error N)" form, so that is read back.
+fn errno_of(err: &libbpf_rs::Error) -> i32 {
+    let text = format!("{err:#}");
+    text.rsplit_once("(os error ")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Linux's ENOTSUPP (524): kernel-internal, but the BPF syscall returns it.
+const ENOTSUPP: i32 = 524;
+
+fn code_of_errno(errno: i32) -> ErrorCode {
+    match errno {
+        libc::ENOENT | libc::ESRCH => ErrorCode::NotFound,
+        libc::EPERM | libc::EACCES => ErrorCode::PermissionDenied,
+        libc::EEXIST => ErrorCode::AlreadyExists,
+        libc::E2BIG | libc::ENOSPC => ErrorCode::TooBig,
+        libc::EINVAL | libc::EBADF | libc::ERANGE => ErrorCode::InvalidArgument,
+        libc::EOPNOTSUPP | libc::ENOSYS | ENOTSUPP => ErrorCode::Unsupported,
+        libc::EAGAIN | libc::EBUSY => ErrorCode::Busy,
+        _ => ErrorCode::Other,
+    }
+}
+
+fn code_of_kind(kind: libbpf_rs::ErrorKind) -> ErrorCode {
+    use libbpf_rs::ErrorKind as K;
+    match kind {
+        K::NotFound => ErrorCode::NotFound,
+        K::PermissionDenied => ErrorCode::PermissionDenied,
+        K::AlreadyExists => ErrorCode::AlreadyExists,
+        K::InvalidInput | K::InvalidData => ErrorCode::InvalidArgument,
+        K::TooBig => ErrorCode::TooBig,
+        K::Unsupported => ErrorCode::Unsupported,
+        K::WouldBlock => ErrorCode::Busy,
+        _ => ErrorCode::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_is_read_from_the_error_chain() {
+        let err = libbpf_rs::Error::from_raw_os_error(libc::E2BIG);
+        assert_eq!(errno_of(&err), libc::E2BIG);
+        let e = BpfError::libbpf("update", &err, "libbpf: map is full\n");
+        let e = e.guest().expect("guest error");
+        assert_eq!(e.code, ErrorCode::TooBig);
+        assert_eq!(e.errno, libc::E2BIG);
+        assert!(e.message.ends_with("libbpf: map is full"), "{}", e.message);
+    }
+
+    #[test]
+    fn errors_without_errno_fall_back_to_their_kind() {
+        let err = libbpf_rs::Error::from(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "key_size 3 != 4",
+        ));
+        let e = BpfError::libbpf("lookup", &err, "");
+        let e = e.guest().expect("guest error");
+        assert_eq!((e.code, e.errno), (ErrorCode::InvalidArgument, 0));
+        assert_eq!(e.message, "lookup: key_size 3 != 4");
+    }
+}

@@ -1,0 +1,19 @@
+//! wasm-bpf: runs eBPF applications whose user-space half is a WebAssembly
+//! component.
+//!
+//! The kernel half is an ordinary libbpf-style `.bpf.o`. The component
+//! drives it through the WIT interfaces in `wit/` (objects, maps, programs,
+//! links, buffers), which this crate implements over libbpf-rs and serves
+//! next to WASI 0.2 from wasmtime.
+//!
+//! * [`bpf`]: the BPF interfaces ([`add_to_linker`], [`BpfView`]).
+//! * [`run`]: running a guest command to completion, with signals and a
+//!   timeout.
+
+mod bindings;
+pub mod bpf;
+mod error;
+pub mod run;
+
+pub use bpf::{add_to_linker, BpfCtx, BpfCtxView, BpfView};
+pub use error::{BpfError, BpfResult};

@@ -1,0 +1,91 @@
+//! The `wasm-bpf` command.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+use clap::Parser as _;
+use tracing_subscriber::EnvFilter;
+use wasm_bpf::run::{self, Outcome, RunConfig};
+
+use cli::{Cli, Command, GenCommand, GenRustArgs, RunArgs};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,libbpf=off")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Run(args) => run_command(&args),
+        Command::Gen(GenCommand::Rust(args)) => gen_rust(&args).map(|()| 0),
+    };
+    match result {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_command(args: &RunArgs) -> Result<i32> {
+    let env = args
+        .env
+        .iter()
+        .map(|spec| match spec.split_once('=') {
+            Some((name, value)) => Ok((name.to_string(), value.to_string())),
+            None => std::env::var(spec)
+                .map(|value| (spec.clone(), value))
+                .with_context(|| format!("--env {spec}: the host has no such variable")),
+        })
+        .collect::<Result<_>>()?;
+    let dirs = args
+        .dirs
+        .iter()
+        .map(|spec| match spec.split_once("::") {
+            Some((host, guest)) => (host.into(), guest.to_string()),
+            None => (spec.into(), spec.clone()),
+        })
+        .collect();
+    let (component, guest_args) = args.split();
+    let program_name = component
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let config = RunConfig {
+        component,
+        program_name,
+        args: guest_args.to_vec(),
+        env,
+        dirs,
+        timeout: args.timeout,
+        cache: !args.no_cache,
+    };
+    let outcome = run::run(&config)?;
+    match &outcome {
+        Outcome::Trapped(e) => eprintln!("error: the guest trapped: {e:?}"),
+        Outcome::TimedOut => eprintln!("wasm-bpf: timeout reached, guest stopped"),
+        Outcome::Signaled(_) | Outcome::Exited(_) => {}
+    }
+    Ok(outcome.exit_code())
+}
+
+fn gen_rust(args: &GenRustArgs) -> Result<()> {
+    let elf = std::fs::read(&args.object)
+        .with_context(|| format!("reading {}", args.object.display()))?;
+    let code = wasm_bpf_build::rust_types(&elf, &args.types)
+        .with_context(|| format!("generating Rust types for {}", args.object.display()))?;
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, code).with_context(|| format!("writing {}", path.display()))
+        }
+        None => {
+            print!("{code}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! Running a guest command: engine, linker, WASI context, signals, timeout.
+//!
+//! The guest runs as a future on a single-threaded tokio runtime. It races
+//! SIGINT, SIGTERM and the timeout; whichever ends first wins, the guest's
+//! future is dropped, and dropping the store frees every link, buffer, map
+//! and object it held. A guest that computes without calling the host still
+//! yields at every epoch tick, so the race is decided promptly.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::signal::unix::{signal, SignalKind};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::error::Context as _;
+use wasmtime::{Cache, CacheConfig, Config, Engine, Result, Store};
+use wasmtime_wasi::p2::bindings::Command;
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
+
+use crate::{BpfCtx, BpfCtxView, BpfView};
+
+/// How often the engine's epoch advances; a busy guest yields this often.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// What to run and what the guest may see.
+#[derive(Debug, Clone, Default)]
+pub struct RunConfig {
+    /// The component file.
+    pub component: PathBuf,
+    /// The guest's `argv[0]`.
+    pub program_name: String,
+    /// Arguments after `argv[0]`.
+    pub args: Vec<String>,
+    /// Environment variables the guest sees (none by default).
+    pub env: Vec<(String, String)>,
+    /// Host directories the guest may open, with the path it sees them at.
+    pub dirs: Vec<(PathBuf, String)>,
+    /// Stop the guest after this long.
+    pub timeout: Option<Duration>,
+    /// Use wasmtime's on-disk compilation cache.
+    pub cache: bool,
+}
+
+/// How a guest run ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The guest returned or called `exit` with this status.
+    Exited(i32),
+    /// SIGINT or SIGTERM (the number) stopped the guest.
+    Signaled(i32),
+    /// The timeout stopped the guest.
+    TimedOut,
+    /// The guest trapped.
+    Trapped(wasmtime::Error),
+}
+
+impl Outcome {
+    /// The exit status the host process should end with: the guest's own,
+    /// 128 + signal for a signal (130 for SIGINT, 143 for SIGTERM), 124 for
+    /// the timeout (as `timeout(1)`), 134 for a trap (as wasmtime, an abort).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Exited(code) => *code,
+            Self::Signaled(signal) => 128 + signal,
+            Self::TimedOut => 124,
+            Self::Trapped(_) => 128 + libc::SIGABRT,
+        }
+    }
+}
+
+/// The store's data: WASI and BPF state over one resource table.
+struct Host {
+    wasi: WasiCtx,
+    bpf: BpfCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for Host {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl BpfView for Host {
+    fn bpf(&mut self) -> BpfCtxView<'_> {
+        BpfCtxView {
+            ctx: &mut self.bpf,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// The engine every guest runs on.
+pub fn engine(cache: bool) -> Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_component_model(true).epoch_interruption(true);
+    if cache {
+        config.cache(Some(
+            Cache::new(CacheConfig::new()).context("setting up the compilation cache")?,
+        ));
+    }
+    Engine::new(&config)
+}
+
+/// Advances `engine`'s epoch every tick until dropped.
+struct EpochTicker(Arc<AtomicBool>);
+
+impl EpochTicker {
+    fn start(engine: &Engine) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let engine = engine.clone();
+        let stopped = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        });
+        Self(stop)
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+fn wasi_ctx(config: &RunConfig) -> Result<WasiCtx> {
+    let mut wasi = WasiCtx::builder();
+    wasi.inherit_stdio()
+        .arg(&config.program_name)
+        .args(&config.args)
+        .envs(&config.env);
+    for (host, guest) in &config.dirs {
+        wasi.preopened_dir(host, guest, FsPerms::ReadWrite)
+            .with_context(|| format!("opening directory {} for the guest", host.display()))?;
+    }
+    Ok(wasi.build())
+}
+
+/// Runs the component of `config` to its end.
+pub fn run(config: &RunConfig) -> Result<Outcome> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(run_async(config))
+}
+
+async fn run_async(config: &RunConfig) -> Result<Outcome> {
+    let mut sigint = signal(SignalKind::interrupt()).context("handling SIGINT")?;
+    let mut sigterm = signal(SignalKind::terminate()).context("handling SIGTERM")?;
+
+    let engine = engine(config.cache)?;
+    let component = Component::from_file(&engine, &config.component)
+        .with_context(|| format!("loading component {}", config.component.display()))?;
+    let mut linker = Linker::<Host>::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    crate::add_to_linker(&mut linker)?;
+
+    let host = Host {
+        wasi: wasi_ctx(config)?,
+        bpf: BpfCtx::default(),
+        table: ResourceTable::new(),
+    };
+    let mut store = Store::new(&engine, host);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_async_yield_and_update(1);
+    let _ticker = EpochTicker::start(&engine);
+
+    let command = Command::instantiate_async(&mut store, &component, &linker)
+        .await
+        .context("instantiating the component (is it a wasi:cli command?)")?;
+    let timeout = async {
+        match config.timeout {
+            Some(t) => tokio::time::sleep(t).await,
+            None => std::future::pending().await,
+        }
+    };
+    let outcome = tokio::select! {
+        result = command.wasi_cli_run().call_run(&mut store) => match result {
+            Ok(Ok(())) => Outcome::Exited(0),
+            Ok(Err(())) => Outcome::Exited(1),
+            Err(e) => match e.downcast_ref::<I32Exit>() {
+                Some(exit) => Outcome::Exited(exit.0),
+                None => Outcome::Trapped(e),
+            },
+        },
+        _ = sigint.recv() => Outcome::Signaled(libc::SIGINT),
+        _ = sigterm.recv() => Outcome::Signaled(libc::SIGTERM),
+        () = timeout => Outcome::TimedOut,
+    };
+    tracing::debug!(?outcome, "guest ended; freeing its resources");
+    // Dropping the store drops the resource table: links detach, buffers
+    // stop, maps and objects close.
+    drop(store);
+    Ok(outcome)
+}
