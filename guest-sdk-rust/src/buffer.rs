@@ -112,7 +112,8 @@ impl<'a> Record<'a> {
     /// (perf buffers pad samples); it must not be shorter.
     pub fn decode<T: Pod>(&self) -> Result<&'a T> {
         let prefix = self.prefix::<T>()?;
-        bytemuck::try_from_bytes(prefix).map_err(|e| Error::invalid(format!("decoding a record: {e}")))
+        bytemuck::try_from_bytes(prefix)
+            .map_err(|e| Error::invalid(format!("decoding a record: {e}")))
     }
 
     /// The record copied into a `T`, whatever its alignment.

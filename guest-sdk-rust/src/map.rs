@@ -59,7 +59,10 @@ impl Map {
 
     /// Every key in the map.
     pub fn keys<K: Pod>(&self) -> Result<Vec<K>> {
-        self.keys_bytes()?.iter().map(|k| decode("key", k)).collect()
+        self.keys_bytes()?
+            .iter()
+            .map(|k| decode("key", k))
+            .collect()
     }
 
     /// [`lookup`](Self::lookup) with raw bytes.

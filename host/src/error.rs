@@ -57,6 +57,9 @@ impl BpfError {
             code_of_kind(err.kind())
         };
         let mut message = format!("{what}: {err:#}");
+        if errno >= LIBBPF_ERRNO_START {
+            message.push_str(&format!(" ({})", libbpf_strerror(errno)));
+        }
         let log = log.trim_end();
         if !log.is_empty() {
             message.push('\n');
@@ -119,8 +122,36 @@ fn errno_of(err: &libbpf_rs::Error) -> i32 {
 /// Linux's ENOTSUPP (524): kernel-internal, but the BPF syscall returns it.
 const ENOTSUPP: i32 = 524;
 
+/// libbpf's own error numbers (`enum libbpf_errno` in libbpf.h, which
+/// libbpf-sys does not bind).
+const LIBBPF_ERRNO_START: i32 = 4000;
+const LIBBPF_ERRNO_FORMAT: i32 = 4001;
+const LIBBPF_ERRNO_ENDIAN: i32 = 4003;
+const LIBBPF_ERRNO_RELOC: i32 = 4005;
+const LIBBPF_ERRNO_VERIFY: i32 = 4007;
+const LIBBPF_ERRNO_PROG2BIG: i32 = 4008;
+const LIBBPF_ERRNO_PROGTYPE: i32 = 4010;
+
+/// libbpf's text for one of its own error numbers, which std does not know.
+fn libbpf_strerror(errno: i32) -> String {
+    let mut buf = [0u8; 128];
+    // SAFETY: libbpf writes at most `buf.len()` bytes, NUL included.
+    let ret =
+        unsafe { libbpf_sys::libbpf_strerror(errno, buf.as_mut_ptr().cast(), buf.len() as _) };
+    if ret != 0 {
+        return format!("libbpf error {errno}");
+    }
+    std::ffi::CStr::from_bytes_until_nul(&buf)
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 fn code_of_errno(errno: i32) -> ErrorCode {
     match errno {
+        LIBBPF_ERRNO_FORMAT | LIBBPF_ERRNO_ENDIAN | LIBBPF_ERRNO_RELOC => ErrorCode::InvalidObject,
+        LIBBPF_ERRNO_VERIFY => ErrorCode::VerifierRejected,
+        LIBBPF_ERRNO_PROG2BIG => ErrorCode::TooBig,
+        LIBBPF_ERRNO_PROGTYPE => ErrorCode::Unsupported,
         libc::ENOENT | libc::ESRCH => ErrorCode::NotFound,
         libc::EPERM | libc::EACCES => ErrorCode::PermissionDenied,
         libc::EEXIST => ErrorCode::AlreadyExists,

@@ -53,7 +53,12 @@ fn time_of_day() -> String {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    format!("{:02}:{:02}:{:02}", secs / 3600 % 24, secs / 60 % 60, secs % 60)
+    format!(
+        "{:02}:{:02}:{:02}",
+        secs / 3600 % 24,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 fn print_event(e: &Event) {
@@ -96,9 +101,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let obj = open
         .load()
         .context("failed to load BPF object (run with -v for libbpf's log)")?;
-    let _links = obj
-        .attach_all()
-        .context("failed to attach BPF programs")?;
+    let _links = obj.attach_all().context("failed to attach BPF programs")?;
     let mut events = obj.buffer("rb").context("failed to open ring buffer")?;
 
     // 4. Print events as they come, until the host stops us.

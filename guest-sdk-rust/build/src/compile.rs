@@ -68,7 +68,10 @@ impl BpfBuild {
     pub fn build(self) -> Result<Built> {
         let out = match &self.out_dir {
             Some(dir) => dir.clone(),
-            None => PathBuf::from(env::var_os("OUT_DIR").context("OUT_DIR is not set; call from build.rs or set out_dir")?),
+            None => PathBuf::from(
+                env::var_os("OUT_DIR")
+                    .context("OUT_DIR is not set; call from build.rs or set out_dir")?,
+            ),
         };
         let stem = self
             .source
@@ -88,7 +91,8 @@ impl BpfBuild {
         write_headers(&include)?;
         let object = out.join(format!("{stem}.bpf.o"));
         self.compile(&include, source_dir, &object)?;
-        let elf = std::fs::read(&object).with_context(|| format!("reading {}", object.display()))?;
+        let elf =
+            std::fs::read(&object).with_context(|| format!("reading {}", object.display()))?;
         let code = crate::rust_types(&elf, &self.types)
             .with_context(|| format!("generating Rust types for {}", object.display()))?;
         let types = out.join(format!("{stem}.types.rs"));
@@ -154,5 +158,6 @@ fn write_headers(include: &Path) -> Result<()> {
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }
-    std::fs::write(&vmlinux, output.stdout).with_context(|| format!("writing {}", vmlinux.display()))
+    std::fs::write(&vmlinux, output.stdout)
+        .with_context(|| format!("writing {}", vmlinux.display()))
 }

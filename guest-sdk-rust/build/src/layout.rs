@@ -11,7 +11,9 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use libbpf_rs::btf::types::{Array, Composite as BtfComposite, DataSec, Enum, Enum64, Int, IntEncoding, MemberAttr, Var};
+use libbpf_rs::btf::types::{
+    Array, Composite as BtfComposite, DataSec, Enum, Enum64, Int, IntEncoding, MemberAttr, Var,
+};
 use libbpf_rs::btf::{BtfKind, BtfType, TypeId};
 use libbpf_rs::{Btf, HasSize as _};
 
@@ -89,12 +91,17 @@ pub struct Enumeration {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ty {
     /// An integer of `size` bytes.
-    Int { size: usize, signed: bool },
+    Int {
+        size: usize,
+        signed: bool,
+    },
     /// C `bool`, one byte.
     Bool,
     /// C `char`, one byte, usually text.
     Char,
-    Float { size: usize },
+    Float {
+        size: usize,
+    },
     /// A kernel pointer, as a 64-bit integer.
     Pointer,
     Array(Box<Ty>, usize),
@@ -179,12 +186,20 @@ fn find_named<'b>(btf: &'b Btf<'b>, name: &str) -> Result<BtfType<'b>> {
 fn default_roots<'b>(btf: &'b Btf<'b>) -> Vec<(BtfType<'b>, String)> {
     let mut roots = Vec::new();
     for sec in btf.type_by_kind::<DataSec<'_>>() {
-        let section = sec.name().unwrap_or_default().to_string_lossy().into_owned();
+        let section = sec
+            .name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         for info in sec.iter() {
             let Some(var) = btf.type_by_id::<Var<'_>>(info.ty) else {
                 continue;
             };
-            let var_name = var.name().unwrap_or_default().to_string_lossy().into_owned();
+            let var_name = var
+                .name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             let Some(ty) = var.next_type() else { continue };
             if section == ".maps" {
                 // A map definition is an anonymous struct whose `key` and
@@ -260,9 +275,9 @@ impl<'b> Walker<'b> {
                 }
                 _ => return Ok(()),
             }
-            ty = ty
-                .next_type()
-                .ok_or_else(|| anyhow!("type {} refers to a missing type", u32::from(ty.type_id())))?;
+            ty = ty.next_type().ok_or_else(|| {
+                anyhow!("type {} refers to a missing type", u32::from(ty.type_id()))
+            })?;
         }
     }
 
@@ -305,7 +320,12 @@ impl<'b> Walker<'b> {
                     signed: e.is_signed(),
                     values: e
                         .iter()
-                        .map(|v| (v.name.unwrap_or_default().to_string_lossy().into_owned(), v.value))
+                        .map(|v| {
+                            (
+                                v.name.unwrap_or_default().to_string_lossy().into_owned(),
+                                v.value,
+                            )
+                        })
                         .collect(),
                 })
             }
@@ -319,7 +339,12 @@ impl<'b> Walker<'b> {
                         .iter()
                         // The model keeps values as i64; an unsigned 64-bit
                         // value keeps its bits.
-                        .map(|v| (v.name.unwrap_or_default().to_string_lossy().into_owned(), v.value as i64))
+                        .map(|v| {
+                            (
+                                v.name.unwrap_or_default().to_string_lossy().into_owned(),
+                                v.value as i64,
+                            )
+                        })
                         .collect(),
                 })
             }
@@ -335,7 +360,10 @@ impl<'b> Walker<'b> {
         let comp = BtfComposite::try_from(ty).map_err(|_| anyhow!("malformed struct {name}"))?;
         let mut members = Vec::new();
         for (i, m) in comp.iter().enumerate() {
-            let member_name = m.name.map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let member_name = m
+                .name
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let hint = if member_name.is_empty() {
                 format!("{name}__anon{i}")
             } else {
@@ -385,8 +413,14 @@ impl<'b> Walker<'b> {
                 Ok(match int.encoding {
                     IntEncoding::Bool => Ty::Bool,
                     _ if c_name == "char" => Ty::Char,
-                    IntEncoding::Signed => Ty::Int { size: int.size(), signed: true },
-                    _ => Ty::Int { size: int.size(), signed: false },
+                    IntEncoding::Signed => Ty::Int {
+                        size: int.size(),
+                        signed: true,
+                    },
+                    _ => Ty::Int {
+                        size: int.size(),
+                        signed: false,
+                    },
                 })
             }
             BtfKind::Float => Ok(Ty::Float {
@@ -410,7 +444,9 @@ impl<'b> Walker<'b> {
                 self.ty(next, named.as_deref().unwrap_or(hint))
             }
             BtfKind::Volatile | BtfKind::Const | BtfKind::Restrict | BtfKind::TypeTag => {
-                let next = ty.next_type().ok_or_else(|| anyhow!("dangling qualifier"))?;
+                let next = ty
+                    .next_type()
+                    .ok_or_else(|| anyhow!("dangling qualifier"))?;
                 self.ty(next, hint)
             }
             BtfKind::Fwd => bail!(
@@ -469,12 +505,12 @@ fn composite_align(c: &Composite, layout: &Layout) -> (usize, bool) {
     let mut align = 1;
     for m in c.members.iter().filter(|m| m.bitfield.is_none()) {
         let a = m.ty.align(layout);
-        if m.offset % a != 0 {
+        if !m.offset.is_multiple_of(a) {
             return (1, true);
         }
         align = align.max(a);
     }
-    if c.size % align != 0 {
+    if !c.size.is_multiple_of(align) {
         return (1, true);
     }
     (align, false)

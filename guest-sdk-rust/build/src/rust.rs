@@ -5,7 +5,7 @@
 //! type has no implicit padding and can be `bytemuck::Pod`; a compile-time
 //! check asserts its size and every field's offset. Bitfields live in
 //! `__bitfield_<offset>` byte arrays behind getter and setter methods;
-//! unions are byte arrays with one getter and setter per member; enums are
+//! unions are byte arrays (`__bytes`) with one getter and setter per member; enums are
 //! integer newtypes with one constant per value (a record may hold any
 //! value). C names become Rust names: `struct event` is `Event`, its member
 //! `exit_code` stays `exit_code`.
@@ -148,8 +148,7 @@ impl<'a> Renderer<'a> {
         let bytemuck = &self.bytemuck;
         let _ = writeln!(
             self.out,
-            "// SAFETY: {what}, so every byte pattern is a valid value and the\n\
-             // type has no padding bytes.\n\
+            "// SAFETY: {what}: no padding bytes, and every byte pattern is a value.\n\
              unsafe impl {bytemuck}::Zeroable for {name} {{}}\n\
              // SAFETY: as above.\n\
              unsafe impl {bytemuck}::Pod for {name} {{}}\n\
@@ -173,7 +172,11 @@ impl<'a> Renderer<'a> {
         let mut members = c.members.iter().peekable();
         while let Some(m) = members.next() {
             if m.offset > cursor {
-                let _ = writeln!(self.out, "    pub __pad_{cursor}: [u8; {}],", m.offset - cursor);
+                let _ = writeln!(
+                    self.out,
+                    "    pub __pad_{cursor}: [u8; {}],",
+                    m.offset - cursor
+                );
             }
             match m.bitfield {
                 None => {
@@ -207,7 +210,11 @@ impl<'a> Renderer<'a> {
             }
         }
         if c.size > cursor {
-            let _ = writeln!(self.out, "    pub __pad_{cursor}: [u8; {}],", c.size - cursor);
+            let _ = writeln!(
+                self.out,
+                "    pub __pad_{cursor}: [u8; {}],",
+                c.size - cursor
+            );
         }
         self.out.push_str("}\n");
         let _ = writeln!(
@@ -225,7 +232,10 @@ impl<'a> Renderer<'a> {
         if !accessors.is_empty() {
             let _ = write!(self.out, "impl {name} {{\n{accessors}}}\n");
         }
-        self.pod_impls(&name, "every field is an integer, a float or another such type, and explicit padding fields fill every gap");
+        self.pod_impls(
+            &name,
+            "plain-data fields, with every gap filled by a padding field",
+        );
     }
 
     /// A getter and a setter for bitfield `m`, stored in `storage`, whose
@@ -265,7 +275,10 @@ impl<'a> Renderer<'a> {
             Ty::Int { size, signed: true } => (
                 int(*size, true),
                 // Sign-extend from the field's width.
-                format!("(((raw << {shift}) as i64) >> {shift}) as {}", int(*size, true)),
+                format!(
+                    "(((raw << {shift}) as i64) >> {shift}) as {}",
+                    int(*size, true)
+                ),
                 "value as u64".into(),
             ),
             Ty::Item(i) => {
@@ -299,7 +312,7 @@ impl<'a> Renderer<'a> {
             "/// C `union {}` ({} bytes): read and write its members with the\n\
              /// methods of the same names.\n\
              #[repr(C)]\n#[derive(Debug, Clone, Copy, PartialEq)]\npub struct {name} {{\n    \
-                 pub bytes: [u8; {}],\n    \
+                 pub __bytes: [u8; {}],\n    \
                  _align: [{align}; 0],\n\
              }}\n\
              const _: () = assert!(::core::mem::size_of::<{name}>() == {});",
@@ -308,7 +321,7 @@ impl<'a> Renderer<'a> {
         let mut accessors = String::new();
         for m in &c.members {
             if m.bitfield.is_some() {
-                self.bitfield_accessors(&mut accessors, "bytes", 0, m);
+                self.bitfield_accessors(&mut accessors, "__bytes", 0, m);
                 continue;
             }
             let field = if m.name.is_empty() {
@@ -323,11 +336,11 @@ impl<'a> Renderer<'a> {
                 accessors,
                 "    /// Member `{field}`.\n    \
                      pub fn {getter}(&self) -> {ty} {{\n        \
-                         {bytemuck}::pod_read_unaligned(&self.bytes[..{size}])\n    \
+                         {bytemuck}::pod_read_unaligned(&self.__bytes[..{size}])\n    \
                      }}\n    \
                      /// Sets member `{field}`.\n    \
                      pub fn set_{field}(&mut self, value: {ty}) {{\n        \
-                         self.bytes[..{size}].copy_from_slice({bytemuck}::bytes_of(&value));\n    \
+                         self.__bytes[..{size}].copy_from_slice({bytemuck}::bytes_of(&value));\n    \
                      }}\n",
                 getter = ident(&field),
             );
@@ -335,7 +348,7 @@ impl<'a> Renderer<'a> {
         if !accessors.is_empty() {
             let _ = write!(self.out, "impl {name} {{\n{accessors}}}\n");
         }
-        self.pod_impls(&name, "the type is a byte array (plus a zero-sized alignment marker)");
+        self.pod_impls(&name, "a byte array and a zero-sized alignment marker");
     }
 
     fn enumeration(&mut self, index: usize, e: &Enumeration) {
@@ -361,7 +374,7 @@ impl<'a> Renderer<'a> {
             }
             self.out.push_str("}\n");
         }
-        self.pod_impls(&name, "the type is one integer");
+        self.pod_impls(&name, "a single integer");
     }
 }
 

@@ -11,7 +11,9 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
 use std::time::Duration;
 
-use libbpf_rs::{MapCore as _, MapHandle, MapType, PerfBuffer, PerfBufferBuilder, RingBuffer, RingBufferBuilder};
+use libbpf_rs::{
+    MapCore as _, MapHandle, MapType, PerfBuffer, PerfBufferBuilder, RingBuffer, RingBufferBuilder,
+};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 use tokio::time::Instant;

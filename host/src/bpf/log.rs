@@ -21,7 +21,7 @@ struct Sink {
     active: bool,
     /// The guest's level: messages up to it are printed to stderr.
     print: Option<Level>,
-    /// Everything libbpf said during the current call.
+    /// libbpf's warnings and information during the current call.
     text: String,
 }
 
@@ -55,10 +55,16 @@ fn on_message(level: PrintLevel, msg: String) {
         if !sink.active {
             return;
         }
-        if sink.print.is_some_and(|guest| rank(level) <= rank_of(guest)) {
+        if sink
+            .print
+            .is_some_and(|guest| rank(level) <= rank_of(guest))
+        {
             let _ = std::io::stderr().write_all(msg.as_bytes());
         }
-        sink.text.push_str(&msg);
+        // Errors carry what libbpf warned and told, not its debug chatter.
+        if rank(level) <= rank(PrintLevel::Info) {
+            sink.text.push_str(&msg);
+        }
     });
 }
 

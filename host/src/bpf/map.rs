@@ -52,7 +52,11 @@ fn not_found(name: &str, state: &ObjectState) -> BpfError {
         ErrorCode::NotFound,
         format!(
             "no map `{name}` in the object (its maps: {})",
-            if known.is_empty() { "none".into() } else { known.join(", ") }
+            if known.is_empty() {
+                "none".into()
+            } else {
+                known.join(", ")
+            }
         ),
     )
 }
@@ -231,7 +235,10 @@ impl HostBpfMap for BpfCtxView<'_> {
             .maps_mut()
             .find(|m| m.name() == OsStr::new(&map.name))
             .ok_or_else(|| {
-                BpfError::new(ErrorCode::NotFound, format!("no map `{}` in the object", map.name))
+                BpfError::new(
+                    ErrorCode::NotFound,
+                    format!("no map `{}` in the object", map.name),
+                )
             })?;
         open_map
             .set_max_entries(max_entries)

@@ -53,7 +53,7 @@ impl ObjectState {
         BpfError::new(
             ErrorCode::WrongPhase,
             format!(
-                "{what} needs a {} object, but this one is {}",
+                "{what} needs the object {}, but it is {}",
                 phase_name(needs),
                 phase_name(self.phase())
             ),
@@ -117,7 +117,11 @@ fn find_global(btf: Option<Btf<'_>>, name: &str) -> BpfResult<Global> {
         ErrorCode::NotFound,
         format!(
             "no global variable `{name}` in the object (its globals: {})",
-            if known.is_empty() { "none".into() } else { known.join(", ") }
+            if known.is_empty() {
+                "none".into()
+            } else {
+                known.join(", ")
+            }
         ),
     ))
 }

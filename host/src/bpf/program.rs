@@ -24,7 +24,13 @@ pub struct BpfProgram {
     info: ProgramInfo,
 }
 
-fn info(name: &OsStr, section: &OsStr, ty: ProgramType, autoload: bool, insns: usize) -> ProgramInfo {
+fn info(
+    name: &OsStr,
+    section: &OsStr,
+    ty: ProgramType,
+    autoload: bool,
+    insns: usize,
+) -> ProgramInfo {
     ProgramInfo {
         name: name.to_string_lossy().into_owned(),
         section: section.to_string_lossy().into_owned(),
@@ -40,7 +46,11 @@ fn not_found(name: &str, state: &ObjectState) -> BpfError {
         ErrorCode::NotFound,
         format!(
             "no program `{name}` in the object (its programs: {})",
-            if known.is_empty() { "none".into() } else { known.join(", ") }
+            if known.is_empty() {
+                "none".into()
+            } else {
+                known.join(", ")
+            }
         ),
     )
 }
@@ -63,11 +73,27 @@ impl BpfProgram {
         match state {
             ObjectState::Opened(open) => open
                 .progs()
-                .map(|p| info(p.name(), p.section(), p.prog_type(), p.autoload(), p.insn_cnt()))
+                .map(|p| {
+                    info(
+                        p.name(),
+                        p.section(),
+                        p.prog_type(),
+                        p.autoload(),
+                        p.insn_cnt(),
+                    )
+                })
                 .collect(),
             ObjectState::Loaded(obj) => obj
                 .progs()
-                .map(|p| info(p.name(), p.section(), p.prog_type(), p.autoload(), p.insn_cnt()))
+                .map(|p| {
+                    info(
+                        p.name(),
+                        p.section(),
+                        p.prog_type(),
+                        p.autoload(),
+                        p.insn_cnt(),
+                    )
+                })
                 .collect(),
             ObjectState::Failed => Vec::new(),
         }
@@ -89,9 +115,12 @@ pub(crate) fn autoattach(prog: &Program<'_>) -> bool {
 
 /// Whether libbpf can find tracepoints: it reads their ids from tracefs.
 fn tracefs_mounted() -> bool {
-    ["/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"]
-        .iter()
-        .any(|p| std::path::Path::new(p).exists())
+    [
+        "/sys/kernel/tracing/events",
+        "/sys/kernel/debug/tracing/events",
+    ]
+    .iter()
+    .any(|p| std::path::Path::new(p).exists())
 }
 
 /// Attaches `prog` to the hook its section names.
@@ -100,7 +129,9 @@ pub(crate) fn attach(level: Option<Level>, prog: &ProgramMut<'_>) -> BpfResult<B
     if !prog.autoload() {
         return Err(BpfError::new(
             ErrorCode::InvalidArgument,
-            format!("program `{name}` was not loaded (its autoload is off), so it cannot be attached"),
+            format!(
+                "program `{name}` was not loaded (its autoload is off), so it cannot be attached"
+            ),
         ));
     }
     let (attached, log) = log::capture(level, || prog.attach());
@@ -144,7 +175,10 @@ impl HostProgram for BpfCtxView<'_> {
             .progs_mut()
             .find(|p| p.name() == OsStr::new(&program.name))
             .ok_or_else(|| {
-                BpfError::new(ErrorCode::NotFound, format!("no program `{}` in the object", program.name))
+                BpfError::new(
+                    ErrorCode::NotFound,
+                    format!("no program `{}` in the object", program.name),
+                )
             })?;
         prog.set_autoload(autoload);
         Ok(())

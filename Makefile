@@ -1,0 +1,48 @@
+# wasm-bpf. On a fresh Debian 12 machine (the tests need root):
+#
+#   make run    installs what is needed, builds everything and runs the
+#               bootstrap example, which traces process starts and exits
+#   make test   runs the whole test suite (lints included)
+#
+# `make bootstrap ARGS="-d 100"` passes arguments to the example.
+
+CARGO    ?= cargo
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+GUEST    := --profile guest --target wasm32-wasip2
+GUESTDIR := target/wasm32-wasip2/guest
+HOST     := target/release/wasm-bpf
+APT      := clang-19 llvm-19 lld-19 libelf-dev zlib1g-dev pkg-config make bpftool \
+            wasi-libc libclang-rt-19-dev-wasm32
+
+.PHONY: run test setup build guests bootstrap lint
+
+run: setup build bootstrap
+
+# Debian packages, the Rust wasm target, and tracefs (libbpf reads
+# tracepoint ids from it). Each step is skipped when already done.
+setup:
+	@missing=$$(for p in $(APT); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+	@[ -d /sys/kernel/tracing/events ] || $(SUDO) mount -t tracefs tracefs /sys/kernel/tracing
+
+build: guests
+	$(CARGO) build --release -p wasm-bpf
+
+guests:
+	$(CARGO) build $(GUEST) -p bootstrap -p host-api
+
+bootstrap:
+	$(SUDO) $(HOST) run $(GUESTDIR)/bootstrap.wasm $(ARGS)
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
+	$(CARGO) clippy $(GUEST) -p bootstrap -p host-api -- -D warnings
+
+test: setup guests lint
+	$(CARGO) test --release

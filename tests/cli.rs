@@ -1,0 +1,141 @@
+//! The `wasm-bpf` command line: stopping guests, errors, and `gen rust`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{assert_freed, bpf_ids, guest, require_kernel, root, wasm_bpf, Running};
+
+fn start_bootstrap(host_args: &[&str]) -> Running {
+    require_kernel();
+    let mut running = Running::start(host_args, &guest("bootstrap"), &[]);
+    running
+        .wait_line(Duration::from_secs(20), |l| l.starts_with("TIME"))
+        .unwrap_or_else(|| panic!("no header; stderr: {}", running.stderr()));
+    running
+}
+
+#[test]
+fn sigterm_exits_143_and_frees_everything() {
+    let mut bootstrap = start_bootstrap(&[]);
+    let ids = bpf_ids(bootstrap.pid());
+    assert_eq!(ids.progs.len(), 2, "{ids:?}");
+    bootstrap.signal(libc::SIGTERM);
+    let status = bootstrap
+        .wait_exit(Duration::from_secs(1))
+        .expect("still running");
+    assert_eq!(status.code(), Some(143));
+    assert_freed(&ids);
+}
+
+#[test]
+fn timeout_exits_124_and_frees_everything() {
+    let started = Instant::now();
+    let mut bootstrap = start_bootstrap(&["--timeout", "1500ms"]);
+    let ids = bpf_ids(bootstrap.pid());
+    assert_eq!(ids.links.len(), 2, "{ids:?}");
+    let status = bootstrap
+        .wait_exit(Duration::from_secs(10))
+        .expect("still running");
+    assert_eq!(status.code(), Some(124));
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+    assert!(
+        bootstrap.stderr().contains("timeout"),
+        "{}",
+        bootstrap.stderr()
+    );
+    assert_freed(&ids);
+}
+
+#[test]
+fn a_missing_component_is_a_clear_error() {
+    let output = wasm_bpf()
+        .args(["run", "/nonexistent/app.wasm"])
+        .output()
+        .expect("running wasm-bpf");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("loading component /nonexistent/app.wasm"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_core_module_is_refused_with_a_reason() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let module = dir.path().join("core.wasm");
+    // The smallest core module: magic and version 1.
+    std::fs::write(&module, b"\0asm\x01\0\0\0").expect("writing module");
+    let output = wasm_bpf()
+        .arg("run")
+        .arg(&module)
+        .output()
+        .expect("running wasm-bpf");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("loading component"), "{stderr}");
+}
+
+#[test]
+fn gen_rust_emits_the_kernel_layout_of_bootstraps_event() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let built =
+        wasm_bpf_build::BpfBuild::new(root().join("examples/bootstrap/bpf/bootstrap.bpf.c"))
+            .out_dir(dir.path())
+            .build()
+            .expect("compiling bootstrap.bpf.c");
+    let output = wasm_bpf()
+        .args(["gen", "rust"])
+        .arg(&built.object)
+        .args(["--type", "event"])
+        .output()
+        .expect("running wasm-bpf gen rust");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let code = String::from_utf8_lossy(&output.stdout);
+    let expected = "pub struct Event {
+    pub pid: i32,
+    pub ppid: i32,
+    pub exit_code: u32,
+    pub __pad_12: [u8; 4],
+    pub duration_ns: u64,
+    pub comm: [u8; 16],
+    pub filename: [u8; 127],
+    pub exit_event: u8,
+}";
+    assert!(code.contains(expected), "{code}");
+    assert!(code.contains("size_of::<Event>() == 168"), "{code}");
+    assert!(
+        code.contains("offset_of!(Event, duration_ns) == 16"),
+        "{code}"
+    );
+    // The same generator runs in build.rs.
+    assert_eq!(std::fs::read_to_string(&built.types).expect("types"), code);
+}
+
+#[test]
+fn gen_rust_names_a_missing_type_and_how_to_keep_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let built =
+        wasm_bpf_build::BpfBuild::new(root().join("examples/bootstrap/bpf/bootstrap.bpf.c"))
+            .out_dir(dir.path())
+            .build()
+            .expect("compiling bootstrap.bpf.c");
+    let output = wasm_bpf()
+        .args(["gen", "rust"])
+        .arg(&built.object)
+        .args(["--type", "no_such_struct"])
+        .output()
+        .expect("running wasm-bpf gen rust");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no struct, union or enum `no_such_struct`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("declare a global"), "{stderr}");
+}

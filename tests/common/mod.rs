@@ -1,0 +1,244 @@
+//! Helpers shared by the integration tests: the `wasm-bpf` binary, the
+//! guest components, a running guest's output, and what the kernel holds.
+//!
+//! The tests load real programs into the running kernel, so they need root
+//! and tracefs; the guests are built by the README's test command.
+
+#![allow(dead_code, reason = "each test file uses a different subset")]
+
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ has a parent")
+        .to_path_buf()
+}
+
+/// The component of the guest package `name`, built for the tests.
+pub fn guest(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let path = target.join(format!("wasm32-wasip2/guest/{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{} is missing: build the guests first (`make test` does)",
+        path.display()
+    );
+    path
+}
+
+/// Fails the test unless it can load BPF programs and find tracepoints.
+pub fn require_kernel() {
+    // SAFETY: geteuid has no preconditions.
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "these tests load BPF programs: run them as root"
+    );
+    assert!(
+        Path::new("/sys/kernel/tracing/events").exists(),
+        "tracefs is not mounted: mount -t tracefs tracefs /sys/kernel/tracing"
+    );
+}
+
+/// A `wasm-bpf` command.
+pub fn wasm_bpf() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_wasm-bpf"))
+}
+
+/// A running `wasm-bpf run`, its stdout read line by line.
+pub struct Running {
+    pub child: Child,
+    lines: Receiver<String>,
+    /// Every stdout line so far.
+    pub seen: Vec<String>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Running {
+    /// Starts `wasm-bpf run [host_args] <component> [guest_args]`.
+    pub fn start(host_args: &[&str], component: &Path, guest_args: &[&str]) -> Self {
+        let mut child = wasm_bpf()
+            .arg("run")
+            .args(host_args)
+            .arg(component)
+            .args(guest_args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting wasm-bpf");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut stderr_pipe = child.stderr.take().expect("piped stderr");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&stderr);
+        thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr_pipe.read_to_string(&mut text);
+            *sink.lock().expect("stderr lock") = text;
+        });
+        Self {
+            child,
+            lines,
+            seen: Vec::new(),
+            stderr,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The next stdout line for which `want` holds, reading at most until
+    /// `timeout`; every line read is kept in `seen`.
+    pub fn wait_line(&mut self, timeout: Duration, want: impl Fn(&str) -> bool) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let line = self.lines.recv_timeout(left).ok()?;
+            self.seen.push(line.clone());
+            if want(&line) {
+                return Some(line);
+            }
+        }
+    }
+
+    /// Sends `signal` to the host process.
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill has no memory preconditions; the pid is our child's.
+        let ret = unsafe { libc::kill(self.pid() as i32, signal) };
+        assert_eq!(ret, 0, "kill failed");
+    }
+
+    /// Waits up to `timeout` for the process to exit.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        None
+    }
+
+    /// Standard error, once the process has exited.
+    pub fn stderr(&self) -> String {
+        // The reader thread finishes when the pipe closes, just after exit.
+        for _ in 0..100 {
+            let text = self.stderr.lock().expect("stderr lock").clone();
+            if !text.is_empty() {
+                return text;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        String::new()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The BPF programs, maps and links a process holds fds to.
+#[derive(Debug, Default)]
+pub struct BpfIds {
+    pub progs: Vec<u32>,
+    pub maps: Vec<u32>,
+    pub links: Vec<u32>,
+}
+
+/// What `pid` holds, read from its fds' fdinfo.
+pub fn bpf_ids(pid: u32) -> BpfIds {
+    let mut ids = BpfIds::default();
+    let dir = format!("/proc/{pid}/fdinfo");
+    for entry in std::fs::read_dir(&dir).expect("reading fdinfo").flatten() {
+        let Ok(info) = std::fs::read_to_string(entry.path()) else {
+            continue;
+        };
+        for line in info.lines() {
+            let field = |name: &str| line.strip_prefix(name).and_then(|v| v.trim().parse().ok());
+            if let Some(id) = field("prog_id:") {
+                ids.progs.push(id);
+            } else if let Some(id) = field("map_id:") {
+                ids.maps.push(id);
+            } else if let Some(id) = field("link_id:") {
+                ids.links.push(id);
+            }
+        }
+    }
+    for list in [&mut ids.progs, &mut ids.maps, &mut ids.links] {
+        list.sort_unstable();
+        list.dedup();
+    }
+    ids
+}
+
+/// Whether `bpftool <kind> show id <id>` still finds the object.
+pub fn bpftool_finds(kind: &str, id: u32) -> bool {
+    Command::new("bpftool")
+        .args([kind, "show", "id", &id.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("running bpftool")
+        .success()
+}
+
+/// Waits (the kernel frees programs after an RCU grace period) until
+/// bpftool finds none of `ids`; panics naming what is left.
+pub fn assert_freed(ids: &BpfIds) {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let left: Vec<String> = [
+            ("prog", &ids.progs),
+            ("map", &ids.maps),
+            ("link", &ids.links),
+        ]
+        .iter()
+        .flat_map(|(kind, list)| {
+            list.iter()
+                .filter(|&&id| bpftool_finds(kind, id))
+                .map(move |id| format!("{kind} {id}"))
+        })
+        .collect();
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still in the kernel after exit: {left:?}"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The absolute path of the `sleep` binary, as exec reports it.
+pub fn sleep_path() -> PathBuf {
+    ["/usr/bin/sleep", "/bin/sleep"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .expect("no sleep binary")
+}

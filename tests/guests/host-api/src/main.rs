@@ -1,0 +1,253 @@
+//! Test guest: drives the BPF host calls of one scenario (the first
+//! argument) and prints one line per call, `case <name> => <outcome>`, for
+//! `tests/host_api.rs` to check. Errors are printed and the scenario goes
+//! on: a bad call must leave the host and the guest working.
+
+use std::collections::BTreeSet;
+use std::fmt::Debug;
+use std::io::Write as _;
+use std::time::{Duration, Instant};
+
+use wasm_bpf_guest::bindings::object::BpfObject;
+use wasm_bpf_guest::{c_str, include_object, Buffer, Object, OpenObject, Result, UpdateFlags};
+
+wasm_bpf_guest::include_types!("api");
+
+fn report<T: Debug>(name: &str, result: Result<T>) {
+    match result {
+        Ok(value) => println!("case {name} => ok {value:?}"),
+        Err(e) => println!(
+            "case {name} => err {:?} errno={} {:?}",
+            e.code, e.errno, e.message
+        ),
+    }
+}
+
+/// The fixture object, named `name`, reporting writes of `marker_len` bytes.
+fn open_api(name: &str, marker_len: u64) -> Result<OpenObject> {
+    let mut open = Object::open_named(include_object!("api"), name)?;
+    open.set_global("marker_len", &marker_len)?;
+    Ok(open)
+}
+
+/// One write(2) of exactly `len` bytes, which the fixture's tracepoint
+/// program reports.
+fn marker(len: usize) {
+    let mut line = vec![b' '; len];
+    line[len - 1] = b'\n';
+    std::io::stderr()
+        .write_all(&line)
+        .expect("writing a marker");
+}
+
+/// Polls `buffer` (at most `max` records at a time) until `want` markers
+/// arrived or three seconds passed.
+fn collect(buffer: &mut Buffer, want: usize, max: u32) -> Result<Vec<Marker>> {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut got = Vec::new();
+    while got.len() < want && Instant::now() < deadline {
+        let batch = buffer.poll_max(Some(Duration::from_millis(100)), max)?;
+        assert!(
+            max == 0 || batch.len() <= max as usize,
+            "batch over its cap"
+        );
+        for record in &batch {
+            got.push(*record.decode::<Marker>()?);
+        }
+    }
+    Ok(got)
+}
+
+fn maps() -> Result<()> {
+    let obj = open_api("maps", 0)?.load()?;
+    let counts = obj.map("counts")?;
+    report("info", Ok(counts.info()));
+    report(
+        "update-1",
+        counts.update(&1u32, &10u64, UpdateFlags::empty()),
+    );
+    report(
+        "update-2",
+        counts.update(&2u32, &20u64, UpdateFlags::empty()),
+    );
+    report("lookup-1", counts.lookup::<u32, u64>(&1));
+    report(
+        "noexist-1",
+        counts.update(&1u32, &11u64, UpdateFlags::NO_EXIST),
+    );
+    report("exist-3", counts.update(&3u32, &30u64, UpdateFlags::EXIST));
+    report("exist-1", counts.update(&1u32, &12u64, UpdateFlags::EXIST));
+    report("lookup-1-again", counts.lookup::<u32, u64>(&1));
+    report("delete-2", counts.delete(&2u32));
+    report("lookup-2", counts.lookup::<u32, u64>(&2));
+    report("delete-2-again", counts.delete(&2u32));
+    report("next-first", counts.next_key::<u32>(None));
+    report("next-last", counts.next_key(Some(&1u32)));
+    report("keys", counts.keys::<u32>());
+    Ok(())
+}
+
+fn errors() -> Result<()> {
+    report(
+        "garbage-elf",
+        Object::open(b"\x7fELF but not really").map(|_| ()),
+    );
+    report("empty-elf", Object::open(b"").map(|_| ()));
+    let mut open = open_api("errors", 0)?;
+    report("set-global-size", open.set_global("marker_len", &1u32));
+    report("set-global-unknown", open.set_global("nope", &1u64));
+    report("unknown-map", open.map("nope").map(|_| ()));
+    report("unknown-program", open.set_autoload("nope", false));
+    report(
+        "attach-before-load",
+        open.as_raw()
+            .find_program("on_write")
+            .map_err(Into::into)
+            .and_then(|p| p.attach().map_err(Into::into))
+            .map(|_| ()),
+    );
+    report(
+        "lookup-before-load",
+        open.map("counts")?.lookup::<u32, u64>(&1),
+    );
+    report(
+        "info-before-load",
+        Ok(open.map("counts")?.info().max_entries),
+    );
+    let obj = open.load()?;
+    report("phase", Ok(obj.as_raw().phase()));
+    report("load-twice", obj.as_raw().load().map_err(Into::into));
+    report(
+        "set-global-after-load",
+        obj.as_raw()
+            .set_global("marker_len", &[0; 8])
+            .map_err(Into::into),
+    );
+    let counts = obj.map("counts")?;
+    report("key-size", counts.lookup_bytes(&[1, 2, 3]));
+    report(
+        "value-size",
+        counts.update_bytes(&1u32.to_ne_bytes(), &[1, 2, 3], UpdateFlags::empty()),
+    );
+    report("buffer-on-hash", obj.buffer("counts").map(|_| ()));
+    report("attach-xdp", obj.attach("pass").map(|_| ()));
+    report("attach-all", obj.attach_all().map(|links| links.len()));
+    report(
+        "still-working",
+        counts.update(&5u32, &50u64, UpdateFlags::empty()),
+    );
+    report("value-type", counts.lookup::<u32, u32>(&5).map(|_| ()));
+    Ok(())
+}
+
+fn verifier() -> Result<()> {
+    let object = BpfObject::open(include_object!("rejected"), Some("rejected"))?;
+    report("load", object.load().map_err(Into::into));
+    report("phase", Ok(object.phase()));
+    report("load-again", object.load().map_err(Into::into));
+    report("maps-after-failure", Ok(object.maps().len()));
+    Ok(())
+}
+
+fn globals() -> Result<()> {
+    let mut open = open_api("globals", 0)?;
+    report("initial", open.global::<u64>("marker_len"));
+    open.set_global("marker_len", &777u64)?;
+    report("set", open.global::<u64>("marker_len"));
+    let p: LayoutProbe = open.global("probe")?;
+    report("probe-tag", Ok(c_str(&p.tag).into_owned()));
+    report("probe-inner", Ok((p.r#in.a, p.r#in.b)));
+    report("probe-pair", Ok((p.pair[1].a, p.pair[1].b)));
+    report("probe-union", Ok((p.u.word(), p.u.bytes())));
+    report("probe-bits", Ok((p.lo(), p.neg(), p.hi())));
+    report("probe-color", Ok((p.color == Color::BLUE, Color::GREEN.0)));
+    report("probe-flag", Ok(p.flag));
+    let obj = open.load()?;
+    report("after-load", obj.global::<u64>("marker_len"));
+    report("seen-before", obj.global::<u64>("seen"));
+    let _links = obj.attach_all()?;
+    marker(777);
+    marker(777);
+    report("seen-after", obj.global::<u64>("seen"));
+    Ok(())
+}
+
+fn events() -> Result<()> {
+    let a = open_api("evta", 333)?.load()?;
+    let b = open_api("evtb", 444)?.load()?;
+    let _links_a = a.attach_all()?;
+    let _links_b = b.attach_all()?;
+    let mut ring_a = a.buffer("ring")?;
+    let mut perf_a = a.buffer("perf")?;
+    let mut ring_b = b.buffer("ring")?;
+    report("kinds", Ok((ring_a.kind(), perf_a.kind())));
+    for _ in 0..5 {
+        marker(333);
+    }
+    for _ in 0..3 {
+        marker(444);
+    }
+    let got_ring_a = collect(&mut ring_a, 5, 2)?;
+    let got_perf_a = collect(&mut perf_a, 5, 0)?;
+    let got_ring_b = collect(&mut ring_b, 3, 0)?;
+    let seqs = |m: &[Marker]| m.iter().map(|m| (m.seq, m.len)).collect::<Vec<_>>();
+    report("ring-a", Ok(seqs(&got_ring_a)));
+    report("perf-a", Ok(seqs(&got_perf_a)));
+    report("ring-b", Ok(seqs(&got_ring_b)));
+    let pids: BTreeSet<u32> = got_ring_a
+        .iter()
+        .chain(&got_ring_b)
+        .map(|m| m.pid)
+        .collect();
+    report("pids", Ok(pids.len()));
+    report(
+        "empty-poll",
+        ring_a.poll(Some(Duration::ZERO)).map(|b| b.len()),
+    );
+    Ok(())
+}
+
+fn lost() -> Result<()> {
+    let obj = open_api("lost", 555)?.load()?;
+    let _links = obj.attach_all()?;
+    let mut perf = Buffer::open_with(&obj.map("perf")?, Some(1))?;
+    // Far more than one page per CPU holds, with nobody consuming.
+    let mut sent = 2000u64;
+    for _ in 0..sent {
+        marker(555);
+    }
+    // The kernel reports a CPU's lost samples with the next sample written
+    // to that CPU's buffer: when nothing more arrives, write another
+    // marker, until everything sent is received or reported lost.
+    let (mut received, mut lost) = (0u64, 0u64);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while received + lost < sent && Instant::now() < deadline {
+        let batch = perf.poll(Some(Duration::from_millis(50)))?;
+        received += batch.len() as u64;
+        lost += batch.lost();
+        if batch.is_empty() && batch.lost() == 0 {
+            marker(555);
+            sent += 1;
+        }
+    }
+    report(
+        "accounted",
+        Ok((sent == received + lost, lost > 0, received > 0)),
+    );
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let scenario = std::env::args().nth(1).unwrap_or_default();
+    match scenario.as_str() {
+        "maps" => maps()?,
+        "errors" => errors()?,
+        "verifier" => verifier()?,
+        "globals" => globals()?,
+        "events" => events()?,
+        "lost" => lost()?,
+        other => panic!("unknown scenario {other:?}"),
+    }
+    println!("done {scenario}");
+    Ok(())
+}
