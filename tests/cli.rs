@@ -4,7 +4,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{assert_freed, bpf_ids, guest, require_kernel, root, wasm_bpf, Running};
+use common::{
+    assert_freed, assert_no_map_named, bpf_ids, guest, require_kernel, root, wasm_bpf, Running,
+};
 
 fn start_bootstrap(host_args: &[&str]) -> Running {
     require_kernel();
@@ -47,6 +49,39 @@ fn timeout_exits_124_and_frees_everything() {
     assert_freed(&ids);
 }
 
+/// Runs the test guest's `end` scenario; returns the exit status and
+/// standard error once the object it loaded is gone from the kernel.
+fn end_guest(how: &str, object: &str) -> (Option<i32>, String) {
+    require_kernel();
+    let output = wasm_bpf()
+        .arg("run")
+        .arg(guest("host-api"))
+        .args(["end", how, object])
+        .output()
+        .expect("running wasm-bpf");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains(&format!("ready {object}")), "{stdout}");
+    assert_no_map_named(&format!("{object}.rodata"));
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_guest_exit_code_becomes_the_process_exit_code() {
+    let (code, _) = end_guest("exit", "exitobj");
+    assert_eq!(code, Some(3));
+}
+
+#[test]
+fn a_trapping_guest_exits_134_and_leaks_nothing() {
+    let (code, stderr) = end_guest("trap", "trapobj");
+    assert_eq!(code, Some(134));
+    assert!(stderr.contains("trapping on purpose"), "{stderr}");
+    assert!(stderr.contains("the guest trapped"), "{stderr}");
+}
+
 #[test]
 fn a_missing_component_is_a_clear_error() {
     let output = wasm_bpf()
@@ -77,14 +112,18 @@ fn a_core_module_is_refused_with_a_reason() {
     assert!(stderr.contains("loading component"), "{stderr}");
 }
 
+/// Compiles the bootstrap example's BPF side into `dir`.
+fn build_bootstrap(dir: &std::path::Path) -> wasm_bpf_build::Built {
+    wasm_bpf_build::BpfBuild::new(root().join("examples/bootstrap/bpf/bootstrap.bpf.c"))
+        .out_dir(dir)
+        .build()
+        .expect("compiling bootstrap.bpf.c")
+}
+
 #[test]
 fn gen_rust_emits_the_kernel_layout_of_bootstraps_event() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let built =
-        wasm_bpf_build::BpfBuild::new(root().join("examples/bootstrap/bpf/bootstrap.bpf.c"))
-            .out_dir(dir.path())
-            .build()
-            .expect("compiling bootstrap.bpf.c");
+    let built = build_bootstrap(dir.path());
     let output = wasm_bpf()
         .args(["gen", "rust"])
         .arg(&built.object)
@@ -120,11 +159,7 @@ fn gen_rust_emits_the_kernel_layout_of_bootstraps_event() {
 #[test]
 fn gen_rust_names_a_missing_type_and_how_to_keep_it() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let built =
-        wasm_bpf_build::BpfBuild::new(root().join("examples/bootstrap/bpf/bootstrap.bpf.c"))
-            .out_dir(dir.path())
-            .build()
-            .expect("compiling bootstrap.bpf.c");
+    let built = build_bootstrap(dir.path());
     let output = wasm_bpf()
         .args(["gen", "rust"])
         .arg(&built.object)

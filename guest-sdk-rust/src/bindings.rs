@@ -1,9 +1,19 @@
 //! The raw bindings of the `wasm-bpf:bpf` world, for what the wrappers do
-//! not cover.
+//! not cover, plus `wasi:cli/exit` for [`crate::exit`] (Rust's standard
+//! library can only exit with success or failure).
 
 wit_bindgen::generate!({
+    inline: "
+        package wasm-bpf:guest-sdk;
+
+        world sdk {
+            include wasm-bpf:bpf/bpf@0.1.0;
+            import wasi:cli/exit@0.2.12;
+        }
+    ",
     path: "../wit",
-    world: "wasm-bpf:bpf/bpf",
+    world: "wasm-bpf:guest-sdk/sdk",
+    generate_all,
 });
 
 pub use self::wasm_bpf::bpf::*;

@@ -56,6 +56,14 @@ pub fn set_libbpf_log_level(level: Option<LogLevel>) {
     bindings::libbpf_log::set_level(level);
 }
 
+/// Ends the guest with exit status `code`, which becomes `wasm-bpf run`'s
+/// own. (`std::process::exit` can only report 0 or 1 through WASI 0.2.)
+/// Resources are freed by the host as for any exit.
+pub fn exit(code: u8) -> ! {
+    bindings::wasi::cli::exit::exit_with_code(code);
+    unreachable!("wasi:cli/exit returned")
+}
+
 /// The text of a C `char` array: up to the first NUL, with invalid UTF-8
 /// replaced by U+FFFD.
 pub fn c_str(bytes: &[u8]) -> std::borrow::Cow<'_, str> {

@@ -6,6 +6,7 @@
 
 #![allow(dead_code, reason = "each test file uses a different subset")]
 
+use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -241,4 +242,73 @@ pub fn sleep_path() -> PathBuf {
         .map(PathBuf::from)
         .find(|p| p.exists())
         .expect("no sleep binary")
+}
+
+/// Waits until `bpftool map show` lists no map called `name` (internal
+/// maps are named after their object, so this tracks one object).
+pub fn assert_no_map_named(name: &str) {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let output = Command::new("bpftool")
+            .args(["map", "show"])
+            .output()
+            .expect("running bpftool");
+        let listing = String::from_utf8_lossy(&output.stdout);
+        if !listing.contains(&format!("name {name} ")) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "map {name} still in the kernel:\n{listing}"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Runs one scenario of the test guest (`tests/guests/host-api`); returns `case name => outcome`
+/// lines as a map, after checking the guest finished normally.
+pub fn scenario(name: &str) -> BTreeMap<String, String> {
+    require_kernel();
+    let output = wasm_bpf()
+        .args(["run"])
+        .arg(guest("host-api"))
+        .arg(name)
+        .output()
+        .expect("running wasm-bpf");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains(&format!("done {name}")),
+        "scenario {name} failed ({}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("case "))
+        .filter_map(|l| l.split_once(" => "))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Asserts case `name` is `ok <value>`.
+pub fn ok(cases: &BTreeMap<String, String>, name: &str, value: &str) {
+    assert_eq!(
+        cases.get(name).map(String::as_str),
+        Some(&*format!("ok {value}")),
+        "case {name}"
+    );
+}
+
+/// Asserts case `name` failed with `code` and `errno`, its message
+/// containing each of `words`.
+pub fn err(cases: &BTreeMap<String, String>, name: &str, code: &str, errno: i32, words: &[&str]) {
+    let outcome = cases.get(name).unwrap_or_else(|| panic!("no case {name}"));
+    let prefix = format!("err ErrorCode::{code} errno={errno} ");
+    assert!(outcome.starts_with(&prefix), "case {name}: {outcome}");
+    for word in words {
+        assert!(
+            outcome.contains(word),
+            "case {name} lacks {word:?}: {outcome}"
+        );
+    }
 }

@@ -314,39 +314,15 @@ impl<'b> Walker<'b> {
         let item = match ty.kind() {
             BtfKind::Enum => {
                 let e = Enum::try_from(ty).map_err(|_| anyhow!("malformed enum {name}"))?;
-                Item::Enum(Enumeration {
-                    name,
-                    size: e.size(),
-                    signed: e.is_signed(),
-                    values: e
-                        .iter()
-                        .map(|v| {
-                            (
-                                v.name.unwrap_or_default().to_string_lossy().into_owned(),
-                                v.value,
-                            )
-                        })
-                        .collect(),
-                })
+                let values = e.iter().map(|v| (v.name, v.value));
+                Item::Enum(enumeration(name, e.size(), e.is_signed(), values))
             }
             BtfKind::Enum64 => {
                 let e = Enum64::try_from(ty).map_err(|_| anyhow!("malformed enum {name}"))?;
-                Item::Enum(Enumeration {
-                    name,
-                    size: e.size(),
-                    signed: e.is_signed(),
-                    values: e
-                        .iter()
-                        // The model keeps values as i64; an unsigned 64-bit
-                        // value keeps its bits.
-                        .map(|v| {
-                            (
-                                v.name.unwrap_or_default().to_string_lossy().into_owned(),
-                                v.value as i64,
-                            )
-                        })
-                        .collect(),
-                })
+                // The model keeps values as i64; an unsigned 64-bit value
+                // keeps its bits.
+                let values = e.iter().map(|v| (v.name, v.value as i64));
+                Item::Enum(enumeration(name, e.size(), e.is_signed(), values))
             }
             _ => Item::Composite(self.composite(ty, name)?),
         };
@@ -488,6 +464,22 @@ impl<'b> Walker<'b> {
             }
         }
         layout
+    }
+}
+
+fn enumeration<'b>(
+    name: String,
+    size: usize,
+    signed: bool,
+    values: impl Iterator<Item = (Option<&'b OsStr>, i64)>,
+) -> Enumeration {
+    Enumeration {
+        name,
+        size,
+        signed,
+        values: values
+            .map(|(n, v)| (n.unwrap_or_default().to_string_lossy().into_owned(), v))
+            .collect(),
     }
 }
 

@@ -10,11 +10,10 @@ use std::os::fd::{AsFd as _, AsRawFd as _};
 use libbpf_rs::{AsRawLibbpf as _, MapCore as _, MapFlags, MapHandle, MapType};
 use wasmtime::component::Resource;
 
-use super::object::{lock, ObjectState, SharedObject};
+use super::object::{lock, not_found, with_loaded, with_opened, ObjectState, SharedObject};
 use super::types::map_type;
 use super::BpfCtxView;
 use crate::bindings::bpf_map::{Host, HostBpfMap, MapInfo, UpdateFlags};
-use crate::bindings::object::Phase;
 use crate::bindings::types::ErrorCode;
 use crate::{BpfError, BpfResult};
 
@@ -46,19 +45,9 @@ fn info(
     }
 }
 
-fn not_found(name: &str, state: &ObjectState) -> BpfError {
+fn unknown(name: &str, state: &ObjectState) -> BpfError {
     let known: Vec<String> = BpfMap::all(state).into_iter().map(|m| m.name).collect();
-    BpfError::new(
-        ErrorCode::NotFound,
-        format!(
-            "no map `{name}` in the object (its maps: {})",
-            if known.is_empty() {
-                "none".into()
-            } else {
-                known.join(", ")
-            }
-        ),
-    )
+    not_found("map", name, &known)
 }
 
 fn check_len(what: &str, len: usize, want: u32) -> BpfResult<()> {
@@ -127,7 +116,7 @@ impl BpfMap {
         Self::all(state)
             .into_iter()
             .find(|m| m.name == name)
-            .ok_or_else(|| not_found(name, state))
+            .ok_or_else(|| unknown(name, state))
     }
 
     /// The map's own fd; opened on first use, which needs a loaded object.
@@ -140,16 +129,14 @@ impl BpfMap {
     }
 
     fn open_handle(&self) -> BpfResult<MapHandle> {
-        let state = lock(&self.object);
-        let ObjectState::Loaded(obj) = &*state else {
-            return Err(state.wrong_phase(&format!("using map `{}`", self.name), Phase::Loaded));
-        };
-        let map = obj
-            .maps()
-            .find(|m| m.name() == OsStr::new(&self.name))
-            .ok_or_else(|| not_found(&self.name, &state))?;
-        MapHandle::try_from(&map)
-            .map_err(|e| BpfError::libbpf(&format!("opening map `{}`", self.name), &e, ""))
+        let what = format!("using map `{}`", self.name);
+        with_loaded(&self.object, &what, |obj| {
+            let map = obj
+                .maps()
+                .find(|m| m.name() == OsStr::new(&self.name))
+                .ok_or_else(|| not_found("map", &self.name, &[]))?;
+            MapHandle::try_from(&map).map_err(|e| BpfError::libbpf(&what, &e, ""))
+        })
     }
 
     fn lookup(&mut self, key: &[u8]) -> BpfResult<Option<Vec<u8>>> {
@@ -227,22 +214,13 @@ impl HostBpfMap for BpfCtxView<'_> {
 
     fn set_max_entries(&mut self, this: Resource<BpfMap>, max_entries: u32) -> BpfResult<()> {
         let map = self.table.get(&this)?;
-        let mut state = lock(&map.object);
-        let ObjectState::Opened(open) = &mut *state else {
-            return Err(state.wrong_phase("set-max-entries", Phase::Opened));
-        };
-        let mut open_map = open
-            .maps_mut()
-            .find(|m| m.name() == OsStr::new(&map.name))
-            .ok_or_else(|| {
-                BpfError::new(
-                    ErrorCode::NotFound,
-                    format!("no map `{}` in the object", map.name),
-                )
-            })?;
-        open_map
-            .set_max_entries(max_entries)
-            .map_err(|e| BpfError::libbpf("set-max-entries", &e, ""))
+        with_opened(&map.object, "set-max-entries", |open| {
+            open.maps_mut()
+                .find(|m| m.name() == OsStr::new(&map.name))
+                .ok_or_else(|| not_found("map", &map.name, &[]))?
+                .set_max_entries(max_entries)
+                .map_err(|e| BpfError::libbpf("set-max-entries", &e, ""))
+        })
     }
 
     fn lookup(&mut self, this: Resource<BpfMap>, key: Vec<u8>) -> BpfResult<Option<Vec<u8>>> {

@@ -4,6 +4,7 @@
 //! backed by and the generated `Host*` trait implemented over it.
 
 pub mod buffer;
+mod globals;
 pub mod link;
 pub(crate) mod log;
 pub mod map;

@@ -4,17 +4,15 @@
 //! resources taken from it, so they work across `load` and keep the object
 //! alive however the guest orders its drops.
 
-use std::ffi::OsStr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use libbpf_rs::btf::types::{DataSec, Var};
-use libbpf_rs::{AsRawLibbpf as _, Btf, MapCore as _, MapFlags, Object, ObjectBuilder, OpenObject};
+use libbpf_rs::{Object, ObjectBuilder, OpenObject};
 use wasmtime::component::Resource;
 
 use super::link::BpfLink;
 use super::map::BpfMap;
 use super::program::{self, BpfProgram};
-use super::BpfCtxView;
+use super::{globals, BpfCtxView};
 use crate::bindings::bpf_map::MapInfo;
 use crate::bindings::object::{Host, HostBpfObject, Phase};
 use crate::bindings::program::ProgramInfo;
@@ -61,6 +59,42 @@ impl ObjectState {
     }
 }
 
+/// Runs `f` on the object if it is opened (the call `what` needs that).
+pub(crate) fn with_opened<R>(
+    object: &SharedObject,
+    what: &str,
+    f: impl FnOnce(&mut OpenObject) -> BpfResult<R>,
+) -> BpfResult<R> {
+    let mut state = lock(object);
+    match &mut *state {
+        ObjectState::Opened(open) => f(open),
+        other => Err(other.wrong_phase(what, Phase::Opened)),
+    }
+}
+
+/// Runs `f` on the object if it is loaded (the call `what` needs that).
+pub(crate) fn with_loaded<R>(
+    object: &SharedObject,
+    what: &str,
+    f: impl FnOnce(&Object) -> BpfResult<R>,
+) -> BpfResult<R> {
+    let state = lock(object);
+    match &*state {
+        ObjectState::Loaded(obj) => f(obj),
+        other => Err(other.wrong_phase(what, Phase::Loaded)),
+    }
+}
+
+/// The error for a map, program or global (`kind`) the object lacks,
+/// listing the ones it has.
+pub(crate) fn not_found(kind: &str, name: &str, known: &[String]) -> BpfError {
+    let mut message = format!("no {kind} `{name}` in the object");
+    if !known.is_empty() {
+        message.push_str(&format!(" (its {kind}s: {})", known.join(", ")));
+    }
+    BpfError::new(ErrorCode::NotFound, message)
+}
+
 fn phase_name(phase: Phase) -> &'static str {
     match phase {
         Phase::Opened => "opened (not yet loaded)",
@@ -75,148 +109,18 @@ pub struct BpfObject {
     name: String,
 }
 
-/// Where a global variable lives: its data section and byte range.
-struct Global {
-    section: String,
-    offset: usize,
-    size: usize,
-}
-
-/// Finds the global variable `name` in the object's BTF data sections.
-fn find_global(btf: Option<Btf<'_>>, name: &str) -> BpfResult<Global> {
-    let btf = btf.ok_or_else(|| {
-        BpfError::new(
-            ErrorCode::InvalidObject,
-            "the object has no BTF, so its globals cannot be found by name (compile with -g)",
-        )
-    })?;
-    let mut known = Vec::new();
-    for sec in btf.type_by_kind::<DataSec<'_>>() {
-        let section = sec.name().unwrap_or_default().to_string_lossy();
-        for info in sec.iter() {
-            let Some(var) = btf.type_by_id::<Var<'_>>(info.ty) else {
-                continue;
-            };
-            let var_name = var.name().unwrap_or_default();
-            if var_name == OsStr::new(name) {
-                return Ok(Global {
-                    section: section.into_owned(),
-                    offset: info.offset as usize,
-                    size: info.size,
-                });
-            }
-            if section.starts_with(".rodata")
-                || section.starts_with(".data")
-                || section.starts_with(".bss")
-            {
-                known.push(var_name.to_string_lossy().into_owned());
-            }
-        }
-    }
-    Err(BpfError::new(
-        ErrorCode::NotFound,
-        format!(
-            "no global variable `{name}` in the object (its globals: {})",
-            if known.is_empty() {
-                "none".into()
-            } else {
-                known.join(", ")
-            }
-        ),
-    ))
-}
-
-/// Whether `map_name` is libbpf's internal map for data section `section`:
-/// libbpf names it `<object name prefix><section>`, or just `<section>`.
-fn is_section_map(map_name: &OsStr, section: &str) -> bool {
-    map_name.as_encoded_bytes().ends_with(section.as_bytes())
-}
-
-fn no_section_map(name: &str, global: &Global) -> BpfError {
-    BpfError::new(
-        ErrorCode::InvalidArgument,
-        format!(
-            "global `{name}` lives in section `{}`, which has no map; only globals in \
-             .rodata, .data and .bss can be read or set",
-            global.section
-        ),
-    )
-}
-
-fn check_size(name: &str, global: &Global, len: usize) -> BpfResult<()> {
-    if len == global.size {
-        return Ok(());
-    }
-    Err(BpfError::new(
-        ErrorCode::InvalidArgument,
-        format!(
-            "global `{name}` is {} bytes, but the value given is {len} bytes",
-            global.size
-        ),
-    ))
-}
-
 impl BpfObject {
     fn set_global(&self, name: &str, value: &[u8]) -> BpfResult<()> {
-        let mut state = lock(&self.state);
-        let ObjectState::Opened(open) = &mut *state else {
-            return Err(state.wrong_phase("set-global", Phase::Opened));
-        };
-        // SAFETY: the pointer comes from a live `OpenObject`, borrowed for
-        // as long as the BTF is used.
-        let btf = Btf::from_bpf_object(unsafe { open.as_libbpf_object().as_ref() })
-            .map_err(|e| BpfError::libbpf("reading the object's BTF", &e, ""))?;
-        let global = find_global(btf, name)?;
-        check_size(name, &global, value.len())?;
-        let mut map = open
-            .maps_mut()
-            .find(|m| is_section_map(m.name(), &global.section))
-            .ok_or_else(|| no_section_map(name, &global))?;
-        let data = map
-            .initial_value_mut()
-            .and_then(|data| data.get_mut(global.offset..global.offset + global.size))
-            .ok_or_else(|| no_section_map(name, &global))?;
-        data.copy_from_slice(value);
-        Ok(())
+        with_opened(&self.state, "set-global", |open| {
+            globals::set(open, name, value)
+        })
     }
 
     fn get_global(&self, name: &str) -> BpfResult<Vec<u8>> {
         let state = lock(&self.state);
         match &*state {
-            ObjectState::Opened(open) => {
-                // SAFETY: as in `set_global`.
-                let btf = Btf::from_bpf_object(unsafe { open.as_libbpf_object().as_ref() })
-                    .map_err(|e| BpfError::libbpf("reading the object's BTF", &e, ""))?;
-                let global = find_global(btf, name)?;
-                open.maps()
-                    .find(|m| is_section_map(m.name(), &global.section))
-                    .and_then(|m| {
-                        m.initial_value()
-                            .and_then(|d| d.get(global.offset..global.offset + global.size))
-                            .map(<[u8]>::to_vec)
-                    })
-                    .ok_or_else(|| no_section_map(name, &global))
-            }
-            ObjectState::Loaded(obj) => {
-                let btf = obj
-                    .btf()
-                    .map_err(|e| BpfError::libbpf("reading the object's BTF", &e, ""))?;
-                let global = find_global(btf, name)?;
-                let map = obj
-                    .maps()
-                    .find(|m| is_section_map(m.name(), &global.section))
-                    .ok_or_else(|| no_section_map(name, &global))?;
-                // Internal maps are single-entry arrays: key 0 holds the
-                // whole section as the kernel sees it now.
-                let section = map
-                    .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)
-                    .map_err(|e| BpfError::libbpf("reading the data section", &e, ""))?
-                    .unwrap_or_default();
-                section
-                    .get(global.offset..global.offset + global.size)
-                    .map(<[u8]>::to_vec)
-                    .ok_or_else(|| no_section_map(name, &global))
-            }
+            ObjectState::Opened(open) => globals::initial(open, name),
+            ObjectState::Loaded(obj) => globals::current(obj, name),
             ObjectState::Failed => Err(state.wrong_phase("get-global", Phase::Loaded)),
         }
     }
@@ -300,22 +204,20 @@ impl HostBpfObject for BpfCtxView<'_> {
     fn attach_all(&mut self, this: Resource<BpfObject>) -> BpfResult<Vec<Resource<BpfLink>>> {
         let level = self.ctx.log_level;
         let object = self.table.get(&this)?;
-        let state = lock(&object.state);
-        let ObjectState::Loaded(obj) = &*state else {
-            return Err(state.wrong_phase("attach-all", Phase::Loaded));
-        };
-        let mut links = Vec::new();
-        for prog in obj.progs_mut() {
-            if !prog.autoload() || !program::autoattach(&prog) {
-                continue;
+        let links = with_loaded(&object.state, "attach-all", |obj| {
+            let mut links = Vec::new();
+            for prog in obj.progs_mut() {
+                if !prog.autoload() || !program::autoattach(&prog) {
+                    continue;
+                }
+                match program::attach(level, &prog) {
+                    Ok(link) => links.push(link),
+                    Err(e) if e.guest().is_some_and(|g| g.errno == libc::EOPNOTSUPP) => continue,
+                    Err(e) => return Err(e),
+                }
             }
-            match program::attach(level, &prog) {
-                Ok(link) => links.push(link),
-                Err(e) if e.guest().is_some_and(|g| g.errno == libc::EOPNOTSUPP) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        drop(state);
+            Ok(links)
+        })?;
         tracing::debug!(object = %object.name, links = links.len(), "attached all programs");
         links
             .into_iter()

@@ -6,11 +6,10 @@ use libbpf_rs::{AsRawLibbpf as _, Program, ProgramMut, ProgramType};
 use wasmtime::component::Resource;
 
 use super::link::BpfLink;
-use super::object::{lock, ObjectState, SharedObject};
+use super::object::{lock, not_found, with_loaded, with_opened, ObjectState, SharedObject};
 use super::types::prog_type;
 use super::{log, BpfCtxView};
 use crate::bindings::libbpf_log::Level;
-use crate::bindings::object::Phase;
 use crate::bindings::program::{Host, HostProgram, ProgramInfo};
 use crate::bindings::types::ErrorCode;
 use crate::{BpfError, BpfResult};
@@ -40,19 +39,9 @@ fn info(
     }
 }
 
-fn not_found(name: &str, state: &ObjectState) -> BpfError {
+fn unknown(name: &str, state: &ObjectState) -> BpfError {
     let known: Vec<String> = BpfProgram::all(state).into_iter().map(|p| p.name).collect();
-    BpfError::new(
-        ErrorCode::NotFound,
-        format!(
-            "no program `{name}` in the object (its programs: {})",
-            if known.is_empty() {
-                "none".into()
-            } else {
-                known.join(", ")
-            }
-        ),
-    )
+    not_found("program", name, &known)
 }
 
 impl BpfProgram {
@@ -103,7 +92,7 @@ impl BpfProgram {
         Self::all(state)
             .into_iter()
             .find(|p| p.name == name)
-            .ok_or_else(|| not_found(name, state))
+            .ok_or_else(|| unknown(name, state))
     }
 }
 
@@ -167,36 +156,25 @@ impl HostProgram for BpfCtxView<'_> {
 
     fn set_autoload(&mut self, this: Resource<BpfProgram>, autoload: bool) -> BpfResult<()> {
         let program = self.table.get(&this)?;
-        let mut state = lock(&program.object);
-        let ObjectState::Opened(open) = &mut *state else {
-            return Err(state.wrong_phase("set-autoload", Phase::Opened));
-        };
-        let mut prog = open
-            .progs_mut()
-            .find(|p| p.name() == OsStr::new(&program.name))
-            .ok_or_else(|| {
-                BpfError::new(
-                    ErrorCode::NotFound,
-                    format!("no program `{}` in the object", program.name),
-                )
-            })?;
-        prog.set_autoload(autoload);
-        Ok(())
+        with_opened(&program.object, "set-autoload", |open| {
+            open.progs_mut()
+                .find(|p| p.name() == OsStr::new(&program.name))
+                .ok_or_else(|| not_found("program", &program.name, &[]))?
+                .set_autoload(autoload);
+            Ok(())
+        })
     }
 
     fn attach(&mut self, this: Resource<BpfProgram>) -> BpfResult<Resource<BpfLink>> {
         let level = self.ctx.log_level;
         let program = self.table.get(&this)?;
-        let state = lock(&program.object);
-        let ObjectState::Loaded(obj) = &*state else {
-            return Err(state.wrong_phase("attach", Phase::Loaded));
-        };
-        let prog = obj
-            .progs_mut()
-            .find(|p| p.name() == OsStr::new(&program.name))
-            .ok_or_else(|| not_found(&program.name, &state))?;
-        let link = attach(level, &prog)?;
-        drop(state);
+        let link = with_loaded(&program.object, "attach", |obj| {
+            let prog = obj
+                .progs_mut()
+                .find(|p| p.name() == OsStr::new(&program.name))
+                .ok_or_else(|| not_found("program", &program.name, &[]))?;
+            attach(level, &prog)
+        })?;
         Ok(self.table.push(link)?)
     }
 

@@ -8,7 +8,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* One write of exactly `marker_len` bytes. */
+/* One write of exactly `marker_len` bytes starting with `marker_token`. */
 struct marker {
 	u32 pid;
 	u32 seq;
@@ -57,7 +57,10 @@ struct {
 	__uint(value_size, sizeof(u32));
 } perf SEC(".maps");
 
+/* Markers are writes of this length starting with this token, so that
+ * test guests running at once do not see each other's markers. */
 const volatile u64 marker_len = 0;
+const volatile u64 marker_token = 0;
 u64 seen = 0;
 struct layout_probe probe = {
 	.tag = "ab",
@@ -76,8 +79,11 @@ SEC("tp/syscalls/sys_enter_write")
 int on_write(struct trace_event_raw_sys_enter *ctx)
 {
 	struct marker m = {};
+	u64 head;
 
 	if (!marker_len || ctx->args[2] != marker_len)
+		return 0;
+	if (bpf_probe_read_user(&head, sizeof(head), (void *)ctx->args[1]) || head != marker_token)
 		return 0;
 	m.pid = bpf_get_current_pid_tgid() >> 32;
 	m.seq = seen++;
