@@ -83,6 +83,29 @@ fn a_trapping_guest_exits_134_and_leaks_nothing() {
 }
 
 #[test]
+fn a_precompiled_component_runs() {
+    require_kernel();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cwasm = dir.path().join("bootstrap.cwasm");
+    let status = wasm_bpf()
+        .arg("compile")
+        .arg(guest("bootstrap"))
+        .arg("-o")
+        .arg(&cwasm)
+        .status()
+        .expect("running wasm-bpf compile");
+    assert!(status.success());
+    let mut bootstrap = Running::start(&[], &cwasm, &[]);
+    let header = bootstrap.wait_line(Duration::from_secs(10), |l| l.starts_with("TIME"));
+    assert!(header.is_some(), "stderr: {}", bootstrap.stderr());
+    bootstrap.signal(libc::SIGINT);
+    let status = bootstrap
+        .wait_exit(Duration::from_secs(1))
+        .expect("still running");
+    assert_eq!(status.code(), Some(130));
+}
+
+#[test]
 fn a_missing_component_is_a_clear_error() {
     let output = wasm_bpf()
         .args(["run", "/nonexistent/app.wasm"])

@@ -23,6 +23,31 @@ fn hash_map_round_trip() {
     ok(&c, "next-first", "Some(1)");
     ok(&c, "next-last", "None");
     ok(&c, "keys", "[1]");
+
+    ok(&c, "update-batch", "()");
+    let mut all = vec!["(1, 12)".to_string()];
+    all.extend((100..110).map(|k| format!("({k}, {})", k * 2)));
+    ok(&c, "lookup-batch", &format!("[{}]", all.join(", ")));
+    ok(&c, "delete-batch", "()");
+    ok(
+        &c,
+        "lookup-batch-after",
+        "[(1, 12), (108, 216), (109, 218)]",
+    );
+    err(
+        &c,
+        "update-batch-packing",
+        "InvalidArgument",
+        0,
+        &["2 keys of 4 bytes take 8 bytes, not 12"],
+    );
+    err(
+        &c,
+        "update-batch-full",
+        "TooBig",
+        libc::E2BIG,
+        &["update-batch"],
+    );
 }
 
 #[test]

@@ -65,6 +65,62 @@ impl Map {
             .collect()
     }
 
+    /// Every entry, read with the kernel's batch lookup (hash and array
+    /// maps).
+    pub fn lookup_batch<K: Pod, V: Pod>(&self) -> Result<Vec<(K, V)>> {
+        let entries = self.inner.lookup_batch()?;
+        let (ks, vs) = (size_of::<K>(), size_of::<V>());
+        if entries.keys.len() != ks * entries.count as usize
+            || entries.values.len() != vs * entries.count as usize
+        {
+            let info = self.info();
+            return Err(Error::invalid(format!(
+                "the map's keys and values are {} and {} bytes, but the types read are {ks} and {vs} bytes",
+                info.key_size, info.value_size
+            )));
+        }
+        Ok(entries
+            .keys
+            .chunks_exact(ks.max(1))
+            .zip(entries.values.chunks_exact(vs.max(1)))
+            .map(|(k, v)| {
+                (
+                    bytemuck::pod_read_unaligned(k),
+                    bytemuck::pod_read_unaligned(v),
+                )
+            })
+            .collect())
+    }
+
+    /// Stores `keys[i]` → `values[i]` for every `i` in one system call.
+    pub fn update_batch<K: Pod, V: Pod>(
+        &self,
+        keys: &[K],
+        values: &[V],
+        flags: UpdateFlags,
+    ) -> Result<()> {
+        if keys.len() != values.len() {
+            return Err(Error::invalid(format!(
+                "{} keys but {} values",
+                keys.len(),
+                values.len()
+            )));
+        }
+        let count = u32::try_from(keys.len()).map_err(|_| Error::invalid("too many entries"))?;
+        Ok(self.inner.update_batch(
+            count,
+            bytemuck::cast_slice(keys),
+            bytemuck::cast_slice(values),
+            flags,
+        )?)
+    }
+
+    /// Removes every key of `keys` in one system call.
+    pub fn delete_batch<K: Pod>(&self, keys: &[K]) -> Result<()> {
+        let count = u32::try_from(keys.len()).map_err(|_| Error::invalid("too many keys"))?;
+        Ok(self.inner.delete_batch(count, bytemuck::cast_slice(keys))?)
+    }
+
     /// [`lookup`](Self::lookup) with raw bytes.
     pub fn lookup_bytes(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         Ok(self.inner.lookup(key)?)

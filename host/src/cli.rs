@@ -21,6 +21,9 @@ pub enum Command {
     /// stopped it, 124 when the timeout did, 134 when the guest trapped.
     /// Everything the guest loaded or attached is freed in every case.
     Run(RunArgs),
+    /// Compile a component ahead of time, so that `run` starts it without
+    /// compiling (run only files you compiled yourself: they are trusted).
+    Compile(CompileArgs),
     /// Generate source code from a BPF object's BTF.
     #[command(subcommand)]
     Gen(GenCommand),
@@ -46,8 +49,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_cache: bool,
 
-    /// The component to run (a .wasm file), then the arguments passed to
-    /// it; everything after the component goes to the guest, `-h` included.
+    /// The component to run (a .wasm file, or a .cwasm file from `wasm-bpf
+    /// compile`), then the arguments passed to it; everything after the component goes to the guest, `-h` included.
     #[arg(
         value_name = "COMPONENT [ARGS]...",
         required = true,
@@ -65,6 +68,16 @@ impl RunArgs {
             None => (PathBuf::new(), &[]),
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct CompileArgs {
+    /// The component (.wasm).
+    pub component: PathBuf,
+
+    /// Where to write the compiled component (conventionally .cwasm).
+    #[arg(short, long)]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -21,6 +21,9 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Run(args) => run_command(&args),
+        Command::Compile(args) => run::precompile(&args.component, &args.output)
+            .map(|()| 0)
+            .map_err(anyhow::Error::from),
         Command::Gen(GenCommand::Rust(args)) => gen_rust(&args).map(|()| 0),
     };
     match result {

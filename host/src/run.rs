@@ -6,7 +6,7 @@
 //! and object it held. A guest that computes without calling the host still
 //! yields at every epoch tick, so the race is decided promptly.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::error::Context as _;
-use wasmtime::{Cache, CacheConfig, Config, Engine, Result, Store};
+use wasmtime::{Cache, CacheConfig, Config, Engine, Precompiled, Result, Store};
 use wasmtime_wasi::p2::bindings::Command;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
 
@@ -106,6 +106,36 @@ pub fn engine(cache: bool) -> Result<Engine> {
     Engine::new(&config)
 }
 
+/// Reads a component: a `.wasm` file (compiled now, or taken from the
+/// cache), or one precompiled by [`precompile`].
+fn load_component(engine: &Engine, path: &Path) -> Result<Component> {
+    match Engine::detect_precompiled_file(path)? {
+        Some(Precompiled::Component) => {
+            // SAFETY: `wasm-bpf compile` wrote this file for this engine
+            // configuration; wasmtime checks the version and settings it
+            // was compiled with. Only files the user compiled are run this
+            // way: the `run` documentation says so.
+            unsafe { Component::deserialize_file(engine, path) }
+        }
+        Some(Precompiled::Module) => Err(wasmtime::format_err!(
+            "this is a precompiled core module, not a component"
+        )),
+        None => Component::from_file(engine, path),
+    }
+}
+
+/// Compiles the component at `input` ahead of time into `output`, which
+/// `run` then starts without compiling.
+pub fn precompile(input: &Path, output: &Path) -> Result<()> {
+    let engine = engine(false)?;
+    let wasm = std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
+    let compiled = engine
+        .precompile_component(&wasm)
+        .with_context(|| format!("compiling {}", input.display()))?;
+    std::fs::write(output, compiled).with_context(|| format!("writing {}", output.display()))?;
+    Ok(())
+}
+
 /// Advances `engine`'s epoch every tick until dropped.
 struct EpochTicker(Arc<AtomicBool>);
 
@@ -157,7 +187,7 @@ async fn run_async(config: &RunConfig) -> Result<Outcome> {
     let mut sigterm = signal(SignalKind::terminate()).context("handling SIGTERM")?;
 
     let engine = engine(config.cache)?;
-    let component = Component::from_file(&engine, &config.component)
+    let component = load_component(&engine, &config.component)
         .with_context(|| format!("loading component {}", config.component.display()))?;
     let mut linker = Linker::<Host>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;

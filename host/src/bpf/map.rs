@@ -13,7 +13,7 @@ use wasmtime::component::Resource;
 use super::object::{lock, not_found, with_loaded, with_opened, ObjectState, SharedObject};
 use super::types::map_type;
 use super::BpfCtxView;
-use crate::bindings::bpf_map::{Host, HostBpfMap, MapInfo, UpdateFlags};
+use crate::bindings::bpf_map::{Entries, Host, HostBpfMap, MapInfo, UpdateFlags};
 use crate::bindings::types::ErrorCode;
 use crate::{BpfError, BpfResult};
 
@@ -48,6 +48,45 @@ fn info(
 fn unknown(name: &str, state: &ObjectState) -> BpfError {
     let known: Vec<String> = BpfMap::all(state).into_iter().map(|m| m.name).collect();
     not_found("map", name, &known)
+}
+
+fn map_flags(mode: UpdateFlags) -> MapFlags {
+    let mut flags = MapFlags::ANY;
+    if mode.contains(UpdateFlags::NO_EXIST) {
+        flags |= MapFlags::NO_EXIST;
+    }
+    if mode.contains(UpdateFlags::EXIST) {
+        flags |= MapFlags::EXIST;
+    }
+    if mode.contains(UpdateFlags::LOCK) {
+        flags |= MapFlags::LOCK;
+    }
+    flags
+}
+
+/// The kernel's batch operations exist for hash and array maps.
+fn check_batchable(handle: &MapHandle) -> BpfResult<()> {
+    match handle.map_type() {
+        MapType::Hash | MapType::LruHash | MapType::Array => Ok(()),
+        other => Err(BpfError::new(
+            ErrorCode::Unsupported,
+            format!("batch operations need a hash or array map, not a {other:?} map"),
+        )),
+    }
+}
+
+/// Checks that `len` bytes are `count` packed elements of `size` bytes.
+fn check_packed(what: &str, count: u32, len: usize, size: u32) -> BpfResult<()> {
+    if len as u64 == u64::from(count) * u64::from(size) {
+        return Ok(());
+    }
+    Err(BpfError::new(
+        ErrorCode::InvalidArgument,
+        format!(
+            "{count} {what} of {size} bytes take {} bytes, not {len}",
+            u64::from(count) * u64::from(size)
+        ),
+    ))
 }
 
 fn check_len(what: &str, len: usize, want: u32) -> BpfResult<()> {
@@ -147,23 +186,65 @@ impl BpfMap {
             .map_err(|e| BpfError::libbpf("lookup", &e, ""))
     }
 
-    fn update(&mut self, key: &[u8], value: &[u8], flags: UpdateFlags) -> BpfResult<()> {
+    fn update(&mut self, key: &[u8], value: &[u8], mode: UpdateFlags) -> BpfResult<()> {
         let handle = self.handle()?;
         check_len("key", key.len(), handle.key_size())?;
         check_len("value", value.len(), handle.value_size())?;
-        let mut bits = MapFlags::ANY;
-        if flags.contains(UpdateFlags::NO_EXIST) {
-            bits |= MapFlags::NO_EXIST;
+        handle
+            .update(key, value, map_flags(mode))
+            .map_err(|e| BpfError::libbpf("update", &e, ""))
+    }
+
+    fn lookup_batch(&mut self) -> BpfResult<Entries> {
+        let handle = self.handle()?;
+        check_batchable(handle)?;
+        // Per system call; a hash map's batch must hold its fullest bucket.
+        let per_call = handle.max_entries().clamp(1, 4096);
+        let batches = handle
+            .lookup_batch(per_call, MapFlags::ANY, MapFlags::ANY)
+            .map_err(|e| BpfError::libbpf("lookup-batch", &e, ""))?;
+        let mut entries = Entries {
+            count: 0,
+            keys: Vec::new(),
+            values: Vec::new(),
+        };
+        for (key, value) in batches {
+            entries.keys.extend_from_slice(&key);
+            entries.values.extend_from_slice(&value);
+            entries.count += 1;
         }
-        if flags.contains(UpdateFlags::EXIST) {
-            bits |= MapFlags::EXIST;
-        }
-        if flags.contains(UpdateFlags::LOCK) {
-            bits |= MapFlags::LOCK;
+        Ok(entries)
+    }
+
+    fn update_batch(
+        &mut self,
+        count: u32,
+        keys: &[u8],
+        values: &[u8],
+        mode: UpdateFlags,
+    ) -> BpfResult<()> {
+        let handle = self.handle()?;
+        check_batchable(handle)?;
+        check_packed("keys", count, keys.len(), handle.key_size())?;
+        check_packed("values", count, values.len(), handle.value_size())?;
+        if count == 0 {
+            return Ok(());
         }
         handle
-            .update(key, value, bits)
-            .map_err(|e| BpfError::libbpf("update", &e, ""))
+            .update_batch(keys, values, count, map_flags(mode), MapFlags::ANY)
+            .map_err(|e| BpfError::libbpf("update-batch", &e, ""))
+    }
+
+    fn delete_batch(&mut self, count: u32, keys: &[u8]) -> BpfResult<()> {
+        let handle = self.handle()?;
+        check_batchable(handle)?;
+        check_packed("keys", count, keys.len(), handle.key_size())?;
+        if count == 0 {
+            return Ok(());
+        }
+        handle
+            .delete_batch(keys, count, MapFlags::ANY, MapFlags::ANY)
+            .map_err(|e| BpfError::libbpf("delete-batch", &e, ""))
     }
 
     fn delete(&mut self, key: &[u8]) -> BpfResult<()> {
@@ -232,9 +313,9 @@ impl HostBpfMap for BpfCtxView<'_> {
         this: Resource<BpfMap>,
         key: Vec<u8>,
         value: Vec<u8>,
-        flags: UpdateFlags,
+        mode: UpdateFlags,
     ) -> BpfResult<()> {
-        self.table.get_mut(&this)?.update(&key, &value, flags)
+        self.table.get_mut(&this)?.update(&key, &value, mode)
     }
 
     fn delete(&mut self, this: Resource<BpfMap>, key: Vec<u8>) -> BpfResult<()> {
@@ -251,6 +332,27 @@ impl HostBpfMap for BpfCtxView<'_> {
 
     fn keys(&mut self, this: Resource<BpfMap>) -> BpfResult<Vec<Vec<u8>>> {
         Ok(self.table.get_mut(&this)?.handle()?.keys().collect())
+    }
+
+    fn lookup_batch(&mut self, this: Resource<BpfMap>) -> BpfResult<Entries> {
+        self.table.get_mut(&this)?.lookup_batch()
+    }
+
+    fn update_batch(
+        &mut self,
+        this: Resource<BpfMap>,
+        count: u32,
+        keys: Vec<u8>,
+        values: Vec<u8>,
+        mode: UpdateFlags,
+    ) -> BpfResult<()> {
+        self.table
+            .get_mut(&this)?
+            .update_batch(count, &keys, &values, mode)
+    }
+
+    fn delete_batch(&mut self, this: Resource<BpfMap>, count: u32, keys: Vec<u8>) -> BpfResult<()> {
+        self.table.get_mut(&this)?.delete_batch(count, &keys)
     }
 
     fn drop(&mut self, this: Resource<BpfMap>) -> wasmtime::Result<()> {

@@ -95,6 +95,32 @@ fn maps() -> Result<()> {
     report("next-first", counts.next_key::<u32>(None));
     report("next-last", counts.next_key(Some(&1u32)));
     report("keys", counts.keys::<u32>());
+
+    let keys: Vec<u32> = (100..110).collect();
+    let values: Vec<u64> = keys.iter().map(|&k| u64::from(k) * 2).collect();
+    report(
+        "update-batch",
+        counts.update_batch(&keys, &values, UpdateFlags::empty()),
+    );
+    let sorted = |mut entries: Vec<(u32, u64)>| {
+        entries.sort_unstable();
+        entries
+    };
+    report("lookup-batch", counts.lookup_batch().map(sorted));
+    report("delete-batch", counts.delete_batch(&keys[..8]));
+    report("lookup-batch-after", counts.lookup_batch().map(sorted));
+    report(
+        "update-batch-packing",
+        counts
+            .as_raw()
+            .update_batch(2, &[0; 12], &[0; 16], UpdateFlags::empty())
+            .map_err(Into::into),
+    );
+    let many: Vec<u32> = (200..220).collect();
+    report(
+        "update-batch-full",
+        counts.update_batch(&many, &vec![0u64; many.len()], UpdateFlags::empty()),
+    );
     Ok(())
 }
 
