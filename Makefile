@@ -3,6 +3,7 @@
 #   make run    installs what is needed, builds everything and runs the
 #               bootstrap example, which traces process starts and exits
 #   make test   runs the whole test suite (lints included)
+#   make bench  compares wasm-bpf with native libbpf-rs (BENCHMARKS.md)
 #
 # `make bootstrap ARGS="-d 100"` passes arguments to the example.
 
@@ -14,7 +15,7 @@ HOST     := target/release/wasm-bpf
 APT      := clang-19 llvm-19 lld-19 libelf-dev zlib1g-dev pkg-config make bpftool \
             wasi-libc libclang-rt-19-dev-wasm32
 
-.PHONY: run test setup build guests bootstrap lint
+.PHONY: run test bench setup build guests bootstrap lint
 
 run: setup build bootstrap
 
@@ -34,7 +35,7 @@ build: guests
 	$(CARGO) build --release -p wasm-bpf
 
 guests:
-	$(CARGO) build $(GUEST) -p bootstrap -p host-api
+	$(CARGO) build $(GUEST) -p bootstrap -p host-api -p bench
 
 bootstrap:
 	$(SUDO) $(HOST) run $(GUESTDIR)/bootstrap.wasm $(ARGS)
@@ -42,7 +43,11 @@ bootstrap:
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
-	$(CARGO) clippy $(GUEST) -p bootstrap -p host-api -- -D warnings
+	$(CARGO) clippy $(GUEST) -p bootstrap -p host-api -p bench -- -D warnings
 
 test: setup guests lint
 	$(CARGO) test --release
+
+# wasm-bpf against native libbpf-rs; prints the table, writes BENCHMARKS.md.
+bench: setup guests
+	$(CARGO) bench -p wasm-bpf --bench compare

@@ -109,18 +109,19 @@ pub fn engine(cache: bool) -> Result<Engine> {
 /// Reads a component: a `.wasm` file (compiled now, or taken from the
 /// cache), or one precompiled by [`precompile`].
 fn load_component(engine: &Engine, path: &Path) -> Result<Component> {
-    match Engine::detect_precompiled_file(path)? {
+    let bytes = std::fs::read(path)?;
+    match Engine::detect_precompiled(&bytes) {
         Some(Precompiled::Component) => {
             // SAFETY: `wasm-bpf compile` wrote this file for this engine
             // configuration; wasmtime checks the version and settings it
             // was compiled with. Only files the user compiled are run this
-            // way: the `run` documentation says so.
-            unsafe { Component::deserialize_file(engine, path) }
+            // way: the `compile` documentation says so.
+            unsafe { Component::deserialize(engine, &bytes) }
         }
         Some(Precompiled::Module) => Err(wasmtime::format_err!(
             "this is a precompiled core module, not a component"
         )),
-        None => Component::from_file(engine, path),
+        None => Component::new(engine, &bytes),
     }
 }
 

@@ -64,6 +64,65 @@ fn map_flags(mode: UpdateFlags) -> MapFlags {
     flags
 }
 
+/// Every entry of a hash or array map, read with the kernel's batch lookup:
+/// the number of entries, then their keys and values, packed.
+///
+/// libbpf-rs 0.27's `lookup_batch` iterator ends at the first batch that
+/// comes back short, which a hash map's batches do well before its end
+/// (the kernel returns whole buckets), so this drives
+/// `bpf_map_lookup_batch` itself.
+pub fn lookup_all(map: &MapHandle) -> std::io::Result<(u32, Vec<u8>, Vec<u8>)> {
+    let (key_size, value_size) = (map.key_size() as usize, map.value_size() as usize);
+    // Per system call; a hash map's batch must hold its fullest bucket.
+    let per_call = map.max_entries().clamp(1, 4096);
+    // The cursor between calls: a bucket index for hash maps, a key for
+    // arrays.
+    let mut cursor = vec![0u8; key_size.max(4)];
+    let mut next = cursor.clone();
+    let opts = libbpf_sys::bpf_map_batch_opts {
+        sz: size_of::<libbpf_sys::bpf_map_batch_opts>() as _,
+        ..Default::default()
+    };
+    let (mut keys, mut values, mut total) = (Vec::new(), Vec::new(), 0usize);
+    let mut first = true;
+    loop {
+        keys.resize((total + per_call as usize) * key_size, 0);
+        values.resize((total + per_call as usize) * value_size, 0);
+        let mut count = per_call;
+        let in_batch = if first {
+            std::ptr::null_mut()
+        } else {
+            cursor.as_mut_ptr().cast()
+        };
+        // SAFETY: past `total` entries, `keys` and `values` have room for
+        // `per_call` keys and values, and the cursors for this map's
+        // cursor size: what the kernel writes for `count = per_call`.
+        let ret = unsafe {
+            libbpf_sys::bpf_map_lookup_batch(
+                map.as_fd().as_raw_fd(),
+                in_batch,
+                next.as_mut_ptr().cast(),
+                keys[total * key_size..].as_mut_ptr().cast(),
+                values[total * value_size..].as_mut_ptr().cast(),
+                &mut count,
+                &opts,
+            )
+        };
+        total += count.min(per_call) as usize;
+        match ret {
+            0 => {}
+            // The last batch: `count` is still right.
+            e if e == -libc::ENOENT => break,
+            e => return Err(std::io::Error::from_raw_os_error(-e)),
+        }
+        cursor.copy_from_slice(&next);
+        first = false;
+    }
+    keys.truncate(total * key_size);
+    values.truncate(total * value_size);
+    Ok((total as u32, keys, values))
+}
+
 /// The kernel's batch operations exist for hash and array maps.
 fn check_batchable(handle: &MapHandle) -> BpfResult<()> {
     match handle.map_type() {
@@ -198,22 +257,18 @@ impl BpfMap {
     fn lookup_batch(&mut self) -> BpfResult<Entries> {
         let handle = self.handle()?;
         check_batchable(handle)?;
-        // Per system call; a hash map's batch must hold its fullest bucket.
-        let per_call = handle.max_entries().clamp(1, 4096);
-        let batches = handle
-            .lookup_batch(per_call, MapFlags::ANY, MapFlags::ANY)
-            .map_err(|e| BpfError::libbpf("lookup-batch", &e, ""))?;
-        let mut entries = Entries {
-            count: 0,
-            keys: Vec::new(),
-            values: Vec::new(),
-        };
-        for (key, value) in batches {
-            entries.keys.extend_from_slice(&key);
-            entries.values.extend_from_slice(&value);
-            entries.count += 1;
-        }
-        Ok(entries)
+        let (count, keys, values) = lookup_all(handle).map_err(|e| {
+            BpfError::with_errno(
+                ErrorCode::Other,
+                e.raw_os_error().unwrap_or(0),
+                format!("lookup-batch: {e}"),
+            )
+        })?;
+        Ok(Entries {
+            count,
+            keys,
+            values,
+        })
     }
 
     fn update_batch(

@@ -46,6 +46,14 @@ struct {
 	__type(value, u64);
 } counts SEC(".maps");
 
+/* Big enough for batches that span many system calls. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 20000);
+	__type(key, u32);
+	__type(value, u32);
+} big SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 64 * 1024);

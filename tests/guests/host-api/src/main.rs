@@ -116,6 +116,16 @@ fn maps() -> Result<()> {
             .update_batch(2, &[0; 12], &[0; 16], UpdateFlags::empty())
             .map_err(Into::into),
     );
+    let big = obj.map("big")?;
+    let keys: Vec<u32> = (0..15_000).collect();
+    report("big-update-batch", big.update_batch(&keys, &keys, UpdateFlags::empty()));
+    report(
+        "big-lookup-batch",
+        big.lookup_batch::<u32, u32>().map(|entries| {
+            let all_match = entries.iter().all(|(k, v)| k == v);
+            (entries.len(), all_match)
+        }),
+    );
     let many: Vec<u32> = (200..220).collect();
     report(
         "update-batch-full",

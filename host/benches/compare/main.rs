@@ -1,0 +1,479 @@
+//! wasm-bpf against native libbpf-rs, side by side, in one run.
+//!
+//!     make bench        (builds the guests, then `cargo bench --bench compare`)
+//!
+//! Every figure runs the same `.bpf.o` under a native libbpf-rs consumer
+//! (this binary, re-run as a subcommand; see `native.rs`) and under the
+//! wasm-bpf guest `tests/guests/bench` (or the bootstrap example), each in
+//! its own process, alternating, several times. The table gives medians
+//! with their spread and the wasm-bpf/native ratio, prints it, and writes
+//! it to `BENCHMARKS.md`.
+
+mod measure;
+mod native;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use measure::{field, fields, Proc, Samples};
+
+/// Repetitions of every figure.
+const RUNS: usize = 5;
+
+/// Paths to everything the runs need.
+struct Setup {
+    wasm_bpf: PathBuf,
+    me: PathBuf,
+    bench_wasm: PathBuf,
+    bootstrap_wasm: PathBuf,
+    bootstrap_cwasm: PathBuf,
+    bench_obj: PathBuf,
+    bootstrap_obj: PathBuf,
+    _scratch: tempfile::TempDir,
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ has a parent")
+        .to_path_buf()
+}
+
+fn target() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// The object a guest's build script compiled and embedded: the native
+/// twin loads the very same file.
+fn embedded_object(package: &str, object: &str) -> PathBuf {
+    let build = target().join("wasm32-wasip2/guest/build");
+    std::fs::read_dir(&build)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; build the guests first (make bench)",
+                build.display()
+            )
+        })
+        .flatten()
+        .filter(|d| {
+            d.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("{package}-"))
+        })
+        .map(|d| d.path().join("out").join(object))
+        .filter(|p| p.exists())
+        .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
+        .unwrap_or_else(|| panic!("no {object} under {}", build.display()))
+}
+
+impl Setup {
+    fn new() -> Self {
+        let guest = |name: &str| {
+            let path = target().join(format!("wasm32-wasip2/guest/{name}.wasm"));
+            assert!(
+                path.exists(),
+                "{} missing: run `make bench`",
+                path.display()
+            );
+            path
+        };
+        let scratch = tempfile::tempdir().expect("temp dir");
+        let setup = Self {
+            wasm_bpf: PathBuf::from(env!("CARGO_BIN_EXE_wasm-bpf")),
+            me: std::env::current_exe().expect("own path"),
+            bench_wasm: guest("bench"),
+            bootstrap_wasm: guest("bootstrap"),
+            bootstrap_cwasm: scratch.path().join("bootstrap.cwasm"),
+            bench_obj: embedded_object("bench", "bench.bpf.o"),
+            bootstrap_obj: embedded_object("bootstrap", "bootstrap.bpf.o"),
+            _scratch: scratch,
+        };
+        let status = Command::new(&setup.wasm_bpf)
+            .arg("compile")
+            .arg(&setup.bootstrap_wasm)
+            .arg("-o")
+            .arg(&setup.bootstrap_cwasm)
+            .status()
+            .expect("running wasm-bpf compile");
+        assert!(status.success(), "wasm-bpf compile failed");
+        setup
+    }
+
+    fn native(&self, args: &[String]) -> Command {
+        let mut cmd = Command::new(&self.me);
+        cmd.args(args);
+        cmd
+    }
+
+    fn wasm(&self, host_args: &[&str], component: &Path, args: &[String]) -> Command {
+        let mut cmd = Command::new(&self.wasm_bpf);
+        cmd.arg("run").args(host_args).arg(component).args(args);
+        cmd
+    }
+
+    /// A consumer of the bench object: `args` plus, natively, the object.
+    fn consumer(&self, wasm: bool, args: &[String]) -> Command {
+        if wasm {
+            self.wasm(&[], &self.bench_wasm, args)
+        } else {
+            let mut all = args.to_vec();
+            all.push(self.bench_obj.display().to_string());
+            self.native(&all)
+        }
+    }
+
+    fn producer(&self, count: u64) -> Proc {
+        let mut producer = Proc::spawn(self.native(&["producer".into(), count.to_string()]));
+        producer.expect("ready");
+        producer
+    }
+}
+
+/// One figure: native and wasm-bpf samples of the same quantity.
+struct Row {
+    figure: String,
+    unit: &'static str,
+    native: Samples,
+    wasm: Samples,
+    /// The goal on wasm/native: at least (`true`) or at most this ratio.
+    goal: Option<(bool, f64)>,
+}
+
+impl Row {
+    fn new(figure: impl Into<String>, unit: &'static str, goal: Option<(bool, f64)>) -> Self {
+        Self {
+            figure: figure.into(),
+            unit,
+            native: Samples::default(),
+            wasm: Samples::default(),
+            goal,
+        }
+    }
+
+    fn ratio(&self) -> f64 {
+        self.wasm.median() / self.native.median()
+    }
+}
+
+fn fmt(x: f64) -> String {
+    match x.abs() {
+        x if x >= 1e6 => format!("{:.2}M", x / 1e6),
+        x if x >= 1e4 => format!("{:.0}k", x / 1e3),
+        x if x >= 100.0 => format!("{x:.0}"),
+        _ => format!("{x:.1}"),
+    }
+}
+
+fn cell(s: &Samples) -> String {
+    format!("{} ({}–{})", fmt(s.median()), fmt(s.min()), fmt(s.max()))
+}
+
+/// Events streamed from a getpid loop: delivered events/s and consumer CPU
+/// per event.
+fn stream(setup: &Setup, kind: &str, size: u32, count: u64, rows: &mut Vec<Row>) {
+    let name = format!("{kind} buffer, {size} B records, {count} events");
+    let mut rate = Row::new(format!("{name}: delivered"), "events/s", Some((true, 0.90)));
+    let mut cpu = Row::new(
+        format!("{name}: consumer CPU"),
+        "ns/event",
+        Some((false, 1.1)),
+    );
+    for _ in 0..RUNS {
+        for wasm in [false, true] {
+            let mut producer = setup.producer(count);
+            let args: Vec<String> = [
+                "stream",
+                kind,
+                &size.to_string(),
+                &producer.pid().to_string(),
+                &count.to_string(),
+            ]
+            .map(String::from)
+            .to_vec();
+            let mut consumer = Proc::spawn(setup.consumer(wasm, &args));
+            consumer.expect("ready");
+            let cpu_before = consumer.cpu_ns();
+            producer.send("go");
+            let produced = fields(&producer.expect("done"));
+            producer.finish();
+            let done = fields(&consumer.expect("done"));
+            let cpu_used = consumer.cpu_ns() - cpu_before;
+            consumer.finish();
+            let received = field(&done, "received");
+            assert!(received > 0.0, "{kind} consumer received nothing");
+            if field(&done, "lost") == 0.0 {
+                let expected = (count * (count - 1) / 2) as f64;
+                assert_eq!(field(&done, "checksum"), expected, "records were corrupted");
+            }
+            let span_s = (field(&done, "last_ns") - field(&produced, "start_ns")) / 1e9;
+            let samples = if wasm {
+                (&mut rate.wasm, &mut cpu.wasm)
+            } else {
+                (&mut rate.native, &mut cpu.native)
+            };
+            samples.0.push(received / span_s);
+            samples.1.push(cpu_used as f64 / received);
+        }
+    }
+    rows.extend([rate, cpu]);
+}
+
+/// A full ring buffer drained as fast as the consumer can.
+fn drain(setup: &Setup, size: u32, count: u64, rows: &mut Vec<Row>) {
+    let mut rate = Row::new(
+        format!("ring buffer drain, {size} B records, {count} queued"),
+        "events/s",
+        Some((true, 0.90)),
+    );
+    for _ in 0..RUNS {
+        for wasm in [false, true] {
+            let mut producer = setup.producer(count);
+            let args: Vec<String> = [
+                "drain",
+                &size.to_string(),
+                &producer.pid().to_string(),
+                &count.to_string(),
+            ]
+            .map(String::from)
+            .to_vec();
+            let mut consumer = Proc::spawn(setup.consumer(wasm, &args));
+            consumer.expect("ready");
+            producer.send("go");
+            producer.expect("done");
+            producer.finish();
+            consumer.send("go");
+            let done = fields(&consumer.expect("done"));
+            consumer.finish();
+            assert_eq!(field(&done, "received"), count as f64, "drain lost records");
+            let samples = if wasm {
+                &mut rate.wasm
+            } else {
+                &mut rate.native
+            };
+            samples.push(count as f64 / (field(&done, "ns") / 1e9));
+        }
+    }
+    rows.push(rate);
+}
+
+/// Hash map operations on 10 000 entries.
+fn maps(setup: &Setup, rows: &mut Vec<Row>) {
+    let ops = [
+        "update",
+        "lookup",
+        "delete",
+        "update_batch",
+        "lookup_batch",
+        "delete_batch",
+    ];
+    let mut op_rows: Vec<Row> = ops
+        .iter()
+        .map(|op| {
+            Row::new(
+                format!("hash map (10k entries): {}", op.replace('_', " ")),
+                "ns/op",
+                Some((false, 1.2)),
+            )
+        })
+        .collect();
+    for _ in 0..RUNS {
+        for wasm in [false, true] {
+            let mut consumer = Proc::spawn(setup.consumer(wasm, &["maps".into(), "10000".into()]));
+            let done = fields(&consumer.expect("done"));
+            consumer.finish();
+            for (row, op) in op_rows.iter_mut().zip(ops) {
+                let samples = if wasm { &mut row.wasm } else { &mut row.native };
+                samples.push(field(&done, op));
+            }
+        }
+    }
+    rows.extend(op_rows);
+}
+
+/// Milliseconds from spawning `cmd` to its header line (printed once every
+/// program is attached), and its peak RSS in KiB.
+fn start_to_attached(cmd: Command) -> (f64, f64) {
+    let start = Instant::now();
+    let mut proc = Proc::spawn(cmd);
+    proc.expect("TIME");
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    // Run a little, as a user would, before stopping it.
+    std::thread::sleep(Duration::from_millis(300));
+    proc.signal(libc::SIGINT);
+    (ms, proc.finish() as f64)
+}
+
+/// Bootstrap from process start to attached: native, and wasm-bpf cold,
+/// warm and precompiled; peak RSS of native and warm.
+fn startup(setup: &Setup, rows: &mut Vec<Row>) {
+    let native = || {
+        setup.native(&[
+            "bootstrap".into(),
+            setup.bootstrap_obj.display().to_string(),
+        ])
+    };
+    let mut cold = Row::new(
+        "bootstrap start → attached, cold (no cache)",
+        "ms",
+        Some((false, 3.0)),
+    );
+    let mut warm = Row::new(
+        "bootstrap start → attached, warm (cache)",
+        "ms",
+        Some((false, 1.2)),
+    );
+    let mut pre = Row::new(
+        "bootstrap start → attached, precompiled",
+        "ms",
+        Some((false, 1.2)),
+    );
+    let mut rss = Row::new("bootstrap peak RSS (warm)", "KiB", Some((false, 2.0)));
+    // Fill the compilation cache once.
+    start_to_attached(setup.wasm(&[], &setup.bootstrap_wasm, &[]));
+    for _ in 0..RUNS {
+        for row in [&mut cold, &mut warm, &mut pre] {
+            row.native.push(start_to_attached(native()).0);
+        }
+        cold.wasm
+            .push(start_to_attached(setup.wasm(&["--no-cache"], &setup.bootstrap_wasm, &[])).0);
+        let (ms, kib_warm) = start_to_attached(setup.wasm(&[], &setup.bootstrap_wasm, &[]));
+        warm.wasm.push(ms);
+        pre.wasm
+            .push(start_to_attached(setup.wasm(&[], &setup.bootstrap_cwasm, &[])).0);
+        let (_, kib_native) = start_to_attached(native());
+        rss.native.push(kib_native);
+        rss.wasm.push(kib_warm);
+    }
+    rows.extend([cold, warm, pre, rss]);
+}
+
+fn file_kib(path: &Path) -> f64 {
+    path.metadata()
+        .map_or(f64::NAN, |m| m.len() as f64 / 1024.0)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let commit = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    format!(
+        "{cpu}, {cpus} CPUs, Linux {}, commit {commit}",
+        kernel.trim()
+    )
+}
+
+fn report(rows: &[Row], setup: &Setup) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Benchmarks: wasm-bpf vs native libbpf-rs\n");
+    let _ = writeln!(out, "Machine: {}.  ", machine());
+    let _ = writeln!(
+        out,
+        "Command: `make bench`. Each figure: median (min–max) of {RUNS} runs,"
+    );
+    let _ = writeln!(
+        out,
+        "native and wasm-bpf alternating, same `.bpf.o`, each consumer its own process.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| figure | unit | native | wasm-bpf | wasm/native | goal |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|");
+    for row in rows {
+        let (goal, met) = match row.goal {
+            Some((true, g)) => (format!("≥ {g:.2}x"), row.ratio() >= g),
+            Some((false, g)) => (format!("≤ {g:.2}x"), row.ratio() <= g),
+            None => (String::new(), true),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {:.2}x | {goal}{} |",
+            row.figure,
+            row.unit,
+            cell(&row.native),
+            cell(&row.wasm),
+            row.ratio(),
+            if met { "" } else { " **missed**" }
+        );
+    }
+    let component = file_kib(&setup.bootstrap_wasm);
+    let _ = writeln!(out, "\nFootprint:\n");
+    let _ = writeln!(
+        out,
+        "- bootstrap component: {component:.0} KiB (goal ≤ 256 KiB{})",
+        if component <= 256.0 {
+            ""
+        } else {
+            ", **missed**"
+        }
+    );
+    let _ = writeln!(
+        out,
+        "- bootstrap precompiled (.cwasm): {:.0} KiB",
+        file_kib(&setup.bootstrap_cwasm)
+    );
+    let _ = writeln!(
+        out,
+        "- bootstrap.bpf.o (embedded): {:.0} KiB",
+        file_kib(&setup.bootstrap_obj)
+    );
+    let _ = writeln!(
+        out,
+        "- wasm-bpf host binary: {:.1} MiB",
+        file_kib(&setup.wasm_bpf) / 1024.0
+    );
+    out
+}
+
+fn harness() {
+    let setup = Setup::new();
+    let mut rows = Vec::new();
+    stream(&setup, "ring", 16, 2_000_000, &mut rows);
+    stream(&setup, "ring", 256, 1_000_000, &mut rows);
+    stream(&setup, "perf", 16, 1_000_000, &mut rows);
+    drain(&setup, 16, 400_000, &mut rows);
+    drain(&setup, 256, 50_000, &mut rows);
+    maps(&setup, &mut rows);
+    startup(&setup, &mut rows);
+    let table = report(&rows, &setup);
+    print!("{table}");
+    let path = root().join("BENCHMARKS.md");
+    std::fs::write(&path, &table).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    println!("\n(written to {})", path.display());
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let result = match args.get(1).map(String::as_str) {
+        Some("producer") => native::producer(&args),
+        Some("stream") => native::stream(&args),
+        Some("drain") => native::drain(&args),
+        Some("maps") => native::maps(&args),
+        Some("bootstrap") => native::bootstrap(&args),
+        // `cargo bench` passes `--bench`; anything else runs the harness.
+        _ => {
+            harness();
+            Ok(())
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,311 @@
+//! The native twins of the benchmark guest (`tests/guests/bench`) and of
+//! the bootstrap example, over the same `.bpf.o` files with libbpf-rs, plus
+//! the getpid producer. The harness runs each as a subcommand of this
+//! binary, so native and wasm-bpf consumers are both separate processes.
+
+use std::cell::Cell;
+use std::io::{BufRead as _, Read as _, Write as _};
+use std::path::Path;
+use std::rc::Rc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use libbpf_rs::btf::types::DataSec;
+use libbpf_rs::btf::BtfType;
+use libbpf_rs::{
+    AsRawLibbpf as _, Btf, MapCore as _, MapFlags, MapHandle, Object, ObjectBuilder,
+    PerfBufferBuilder, RingBufferBuilder,
+};
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn now_ns() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+fn wait_for_eof() {
+    let mut rest = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut rest);
+}
+
+fn arg<T: std::str::FromStr>(args: &[String], i: usize) -> T {
+    args.get(i)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("argument {i} missing or malformed: {args:?}"))
+}
+
+/// `producer <count>`: after `go` on stdin, calls getpid `count` times.
+pub fn producer(args: &[String]) -> Result<()> {
+    let count: u64 = arg(args, 2);
+    println!("ready");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let start_ns = now_ns();
+    let start = Instant::now();
+    for _ in 0..count {
+        // The raw system call: libc may not enter the kernel for getpid.
+        // SAFETY: getpid has no arguments and cannot fail.
+        unsafe { libc::syscall(libc::SYS_getpid) };
+    }
+    println!("done ns={} start_ns={start_ns}", start.elapsed().as_nanos());
+    Ok(())
+}
+
+/// The offset of global `name` in its data section, from the BTF.
+fn global_offset(btf: &Btf<'_>, name: &str) -> Result<usize> {
+    for sec in btf.type_by_kind::<DataSec<'_>>() {
+        for var in sec.iter() {
+            let var_name = btf.type_by_id::<BtfType<'_>>(var.ty).and_then(|t| t.name());
+            if var_name.is_some_and(|n| n == name) {
+                return Ok(var.offset as usize);
+            }
+        }
+    }
+    Err(format!("no global {name}").into())
+}
+
+/// The bench object, configured as the guest configures it.
+fn load(object: &Path, record_size: u32, producer: u32, perf: bool) -> Result<Object> {
+    let mut open = ObjectBuilder::default().name("bench")?.open_file(object)?;
+    // SAFETY: the pointer comes from the live `open`, which outlives `btf`.
+    let btf = Btf::from_bpf_object(unsafe { open.as_libbpf_object().as_ref() })?.ok_or("no BTF")?;
+    let settings = [
+        ("producer_tgid", producer.to_ne_bytes().to_vec()),
+        ("record_size", record_size.to_ne_bytes().to_vec()),
+        ("use_perf", vec![u8::from(perf)]),
+    ];
+    let at: Vec<(usize, Vec<u8>)> = settings
+        .into_iter()
+        .map(|(name, value)| Ok((global_offset(&btf, name)?, value)))
+        .collect::<Result<_>>()?;
+    drop(btf);
+    let mut rodata = open
+        .maps_mut()
+        .find(|m| m.name().to_string_lossy().ends_with(".rodata"))
+        .ok_or("no .rodata")?;
+    let data = rodata.initial_value_mut().ok_or("no .rodata data")?;
+    for (offset, value) in at {
+        data[offset..offset + value.len()].copy_from_slice(&value);
+    }
+    Ok(open.load()?)
+}
+
+fn map(obj: &Object, name: &str) -> Result<MapHandle> {
+    let map = obj
+        .maps()
+        .find(|m| m.name() == name)
+        .ok_or_else(|| format!("no map {name}"))?;
+    Ok(MapHandle::try_from(&map)?)
+}
+
+/// The current value of the `.bss` global `ring_full`.
+fn ring_full(obj: &Object) -> Result<u64> {
+    let offset = global_offset(&obj.btf()?.ok_or("no BTF")?, "ring_full")?;
+    let bss = map(obj, "bench.bss")?;
+    let value = bss
+        .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)?
+        .ok_or("empty .bss")?;
+    Ok(u64::from_ne_bytes(value[offset..offset + 8].try_into()?))
+}
+
+fn seq(record: &[u8]) -> u64 {
+    u64::from_ne_bytes(record[..8].try_into().expect("records hold a u64 head"))
+}
+
+/// `stream <ring|perf> <size> <producer> <count> <object>`.
+pub fn stream(args: &[String]) -> Result<()> {
+    let perf = args[2] == "perf";
+    let (size, producer, count): (u32, u32, u64) = (arg(args, 3), arg(args, 4), arg(args, 5));
+    let obj = load(Path::new(&args[6]), size, producer, perf)?;
+    let _links: Vec<_> = obj
+        .progs_mut()
+        .map(|p| p.attach())
+        .collect::<std::result::Result<_, _>>()?;
+    let received = Rc::new(Cell::new(0u64));
+    let checksum = Rc::new(Cell::new(0u64));
+    let lost = Rc::new(Cell::new(0u64));
+    let (r, c, l) = (received.clone(), checksum.clone(), lost.clone());
+    let handler = move |record: &[u8]| {
+        c.set(c.get().wrapping_add(seq(record)));
+        r.set(r.get() + 1);
+    };
+    let mut last_ns = 0;
+    let mut poll: Box<dyn FnMut() -> Result<()>> = if perf {
+        let events = map(&obj, "perf")?;
+        let buffer = PerfBufferBuilder::new(&events)
+            .sample_cb(move |_cpu, record: &[u8]| handler(record))
+            .lost_cb(move |_cpu, n| l.set(l.get() + n))
+            .build()?;
+        Box::new(move || Ok(buffer.poll(Duration::from_millis(100))?))
+    } else {
+        let events = map(&obj, "ring")?;
+        let mut builder = RingBufferBuilder::new();
+        builder.add(&events, move |record: &[u8]| {
+            handler(record);
+            0
+        })?;
+        let buffer = builder.build()?;
+        Box::new(move || Ok(buffer.poll(Duration::from_millis(100))?))
+    };
+    println!("ready");
+    loop {
+        let before = received.get();
+        poll()?;
+        if received.get() != before {
+            last_ns = now_ns();
+        } else if received.get() + lost.get() + ring_full(&obj)? >= count {
+            break;
+        }
+    }
+    println!(
+        "done received={} lost={} last_ns={last_ns} checksum={}",
+        received.get(),
+        lost.get() + ring_full(&obj)?,
+        checksum.get()
+    );
+    std::io::stdout().flush()?;
+    wait_for_eof();
+    Ok(())
+}
+
+/// `drain <size> <producer> <count> <object>`.
+pub fn drain(args: &[String]) -> Result<()> {
+    let (size, producer, count): (u32, u32, u64) = (arg(args, 2), arg(args, 3), arg(args, 4));
+    let obj = load(Path::new(&args[5]), size, producer, false)?;
+    let _links: Vec<_> = obj
+        .progs_mut()
+        .map(|p| p.attach())
+        .collect::<std::result::Result<_, _>>()?;
+    let received = Rc::new(Cell::new(0u64));
+    let checksum = Rc::new(Cell::new(0u64));
+    let (r, c) = (received.clone(), checksum.clone());
+    let events = map(&obj, "ring")?;
+    let mut builder = RingBufferBuilder::new();
+    builder.add(&events, move |record: &[u8]| {
+        c.set(c.get().wrapping_add(seq(record)));
+        r.set(r.get() + 1);
+        0
+    })?;
+    let buffer = builder.build()?;
+    println!("ready");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let start = Instant::now();
+    while received.get() < count {
+        let before = received.get();
+        buffer.poll(Duration::from_secs(2))?;
+        if received.get() == before {
+            break;
+        }
+    }
+    let ns = start.elapsed().as_nanos();
+    println!(
+        "done received={} ns={ns} checksum={}",
+        received.get(),
+        checksum.get()
+    );
+    std::io::stdout().flush()?;
+    wait_for_eof();
+    Ok(())
+}
+
+fn per_op(n: u32, op: impl FnOnce() -> Result<()>) -> Result<f64> {
+    let start = Instant::now();
+    op()?;
+    Ok(start.elapsed().as_nanos() as f64 / f64::from(n))
+}
+
+/// `maps <entries> <object>`.
+pub fn maps(args: &[String]) -> Result<()> {
+    let n: u32 = arg(args, 2);
+    let obj = load(Path::new(&args[3]), 16, 0, false)?;
+    let table = map(&obj, "table")?;
+    let keys: Vec<u32> = (0..n).collect();
+    let values: Vec<u64> = keys.iter().map(|&k| u64::from(k) * 3).collect();
+    let key_bytes: Vec<u8> = keys.iter().flat_map(|k| k.to_ne_bytes()).collect();
+    let value_bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
+    let any = MapFlags::ANY;
+
+    let update = per_op(n, || {
+        for (k, v) in keys.iter().zip(&values) {
+            table.update(&k.to_ne_bytes(), &v.to_ne_bytes(), any)?;
+        }
+        Ok(())
+    })?;
+    let lookup = per_op(n, || {
+        for (k, v) in keys.iter().zip(&values) {
+            let got = table.lookup(&k.to_ne_bytes(), any)?.ok_or("missing key")?;
+            assert_eq!(u64::from_ne_bytes(got[..8].try_into()?), *v);
+        }
+        Ok(())
+    })?;
+    let delete = per_op(n, || {
+        for k in &keys {
+            table.delete(&k.to_ne_bytes())?;
+        }
+        Ok(())
+    })?;
+    let update_batch = per_op(n, || {
+        Ok(table.update_batch(&key_bytes, &value_bytes, n, any, any)?)
+    })?;
+    let lookup_batch = per_op(n, || {
+        // libbpf-rs's own batch iterator stops early on hash maps; this is
+        // the same raw batch loop the host runs.
+        let (count, keys, values) = wasm_bpf::bpf::map::lookup_all(&table)?;
+        assert_eq!(count, n);
+        for (k, v) in keys.chunks_exact(4).zip(values.chunks_exact(8)) {
+            let k = u32::from_ne_bytes(k.try_into()?);
+            assert_eq!(u64::from(k) * 3, u64::from_ne_bytes(v.try_into()?));
+        }
+        Ok(())
+    })?;
+    let delete_batch = per_op(n, || Ok(table.delete_batch(&key_bytes, n, any, any)?))?;
+    println!(
+        "done update={update:.1} lookup={lookup:.1} delete={delete:.1} \
+         update_batch={update_batch:.1} lookup_batch={lookup_batch:.1} delete_batch={delete_batch:.1}"
+    );
+    Ok(())
+}
+
+/// `bootstrap <object>`: the bootstrap example, natively: header once
+/// attached, then one line per event until killed.
+pub fn bootstrap(args: &[String]) -> Result<()> {
+    let obj = ObjectBuilder::default()
+        .name("bootstrap")?
+        .open_file(&args[2])?
+        .load()?;
+    let _links: Vec<_> = obj
+        .progs_mut()
+        .map(|p| p.attach())
+        .collect::<std::result::Result<_, _>>()?;
+    let events = map(&obj, "rb")?;
+    let mut builder = RingBufferBuilder::new();
+    builder.add(&events, |e: &[u8]| {
+        let int = |at: usize| i32::from_ne_bytes(e[at..at + 4].try_into().unwrap_or_default());
+        let text = |range: std::ops::Range<usize>| {
+            let bytes = &e[range];
+            let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+            String::from_utf8_lossy(&bytes[..end]).into_owned()
+        };
+        let kind = if e[167] != 0 { "EXIT" } else { "EXEC" };
+        println!(
+            "{:<5} {:<16} {:<7} {:<7} {}",
+            kind,
+            text(24..40),
+            int(0),
+            int(4),
+            text(40..167)
+        );
+        0
+    })?;
+    let buffer = builder.build()?;
+    println!(
+        "{:<8} {:<5} {:<16} {:<7} {:<7} FILENAME/EXIT CODE",
+        "TIME", "EVENT", "COMM", "PID", "PPID"
+    );
+    std::io::stdout().flush()?;
+    loop {
+        buffer.poll(Duration::from_millis(100))?;
+    }
+}
