@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use bytemuck::Pod;
 
-use crate::bindings::buffer::{self, BufferOptions, Span};
+use crate::bindings::buffer::{self, BufferOptions};
 use crate::{BufferKind, Error, Map, Result};
 
 /// A consumer of a ring buffer or perf event array map.
@@ -14,8 +14,10 @@ pub struct Buffer {
 
 /// The records one poll returned.
 pub struct Batch {
+    /// Records in the host's format: an 8-byte header (length, CPU), the
+    /// record, padding to 8 bytes.
     data: Vec<u8>,
-    spans: Vec<Span>,
+    count: u32,
     lost: u64,
 }
 
@@ -23,6 +25,37 @@ pub struct Batch {
 #[derive(Clone, Copy)]
 pub struct Record<'a> {
     bytes: &'a [u8],
+    cpu: u32,
+}
+
+/// Walks the records of a batch's data.
+pub struct Records<'a> {
+    data: &'a [u8],
+    left: u32,
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = Record<'a>;
+
+    fn next(&mut self) -> Option<Record<'a>> {
+        if self.left == 0 {
+            return None;
+        }
+        let header = self.data.get(..8)?;
+        let len = u32::from_ne_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        let cpu = u32::from_ne_bytes([header[4], header[5], header[6], header[7]]);
+        let bytes = self.data.get(8..8 + len)?;
+        self.data = self
+            .data
+            .get(8 + len.next_multiple_of(8)..)
+            .unwrap_or_default();
+        self.left -= 1;
+        Some(Record { bytes, cpu })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.left as usize))
+    }
 }
 
 impl Buffer {
@@ -59,7 +92,7 @@ impl Buffer {
         let batch = self.inner.poll(timeout_ms, max)?;
         Ok(Batch {
             data: batch.data,
-            spans: batch.spans,
+            count: batch.count,
             lost: batch.lost,
         })
     }
@@ -68,12 +101,12 @@ impl Buffer {
 impl Batch {
     /// Number of records.
     pub fn len(&self) -> usize {
-        self.spans.len()
+        self.count as usize
     }
 
     /// Whether the batch has no records.
     pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
+        self.count == 0
     }
 
     /// Perf buffers: samples the kernel dropped since the previous poll
@@ -83,22 +116,20 @@ impl Batch {
     }
 
     /// The records, in the order the kernel produced them.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = Record<'_>> {
-        self.spans.iter().map(|s| Record {
-            bytes: self
-                .data
-                .get(s.offset as usize..(s.offset + s.len) as usize)
-                .unwrap_or_default(),
-        })
+    pub fn iter(&self) -> Records<'_> {
+        Records {
+            data: &self.data,
+            left: self.count,
+        }
     }
 }
 
 impl<'a> IntoIterator for &'a Batch {
     type Item = Record<'a>;
-    type IntoIter = Box<dyn ExactSizeIterator<Item = Record<'a>> + 'a>;
+    type IntoIter = Records<'a>;
 
-    fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.iter())
+    fn into_iter(self) -> Records<'a> {
+        self.iter()
     }
 }
 
@@ -106,6 +137,11 @@ impl<'a> Record<'a> {
     /// The record's bytes.
     pub fn bytes(&self) -> &'a [u8] {
         self.bytes
+    }
+
+    /// Perf buffers: the CPU the sample came from (0 for ring buffers).
+    pub fn cpu(&self) -> u32 {
+        self.cpu
     }
 
     /// The record as a `T`, in place. The record may be longer than `T`
@@ -136,24 +172,48 @@ impl<'a> Record<'a> {
 mod tests {
     use super::*;
 
+    /// A batch in the host's format.
+    fn batch(records: &[(&[u8], u32)]) -> Batch {
+        // u64 storage keeps the data 8-byte aligned, as guest allocators do.
+        let mut words: Vec<u64> = Vec::new();
+        for (bytes, cpu) in records {
+            words.push(u64::from(bytes.len() as u32) | (u64::from(*cpu) << 32));
+            let mut padded = bytes.to_vec();
+            padded.resize(bytes.len().next_multiple_of(8), 0);
+            words.extend(
+                padded
+                    .chunks(8)
+                    .map(|c| u64::from_ne_bytes(c.try_into().unwrap())),
+            );
+        }
+        let data = bytemuck::cast_slice(&words).to_vec();
+        Batch {
+            data,
+            count: records.len() as u32,
+            lost: 0,
+        }
+    }
+
     #[test]
     fn records_decode_in_place_and_short_ones_are_refused() {
-        let mut data = vec![0u8; 24];
-        data[..8].copy_from_slice(&7u64.to_ne_bytes());
-        data[8..12].copy_from_slice(&9u32.to_ne_bytes());
-        data[16..24].copy_from_slice(&11u64.to_ne_bytes());
-        let batch = Batch {
-            data,
-            spans: vec![Span { offset: 0, len: 12 }, Span { offset: 16, len: 8 }],
-            lost: 0,
-        };
+        let mut first = [0u8; 12];
+        first[..8].copy_from_slice(&7u64.to_ne_bytes());
+        first[8..].copy_from_slice(&9u32.to_ne_bytes());
+        let batch = batch(&[(&first, 1), (&11u64.to_ne_bytes(), 0)]);
         let records: Vec<Record<'_>> = batch.iter().collect();
         assert_eq!(records.len(), 2);
-        assert_eq!(*records[0].decode::<u64>().unwrap(), 7);
+        assert_eq!((records[0].bytes().len(), records[0].cpu()), (12, 1));
         assert_eq!(records[0].read::<[u32; 3]>().unwrap(), [7, 0, 9]);
-        assert_eq!(*records[1].decode::<u64>().unwrap(), 11);
-        let err = records[1].decode::<[u64; 2]>().unwrap_err();
+        assert_eq!(records[1].read::<u64>().unwrap(), 11);
+        let err = records[1].read::<[u64; 2]>().unwrap_err();
         assert_eq!(err.code, crate::ErrorCode::InvalidArgument);
         assert!(err.message.contains("shorter"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_truncated_batch_ends_the_walk_instead_of_panicking() {
+        let mut broken = batch(&[(b"12345678", 0), (b"abc", 0)]);
+        broken.data.truncate(20);
+        assert_eq!(broken.iter().count(), 1);
     }
 }

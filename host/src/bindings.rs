@@ -7,11 +7,7 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "wasm-bpf:bpf/bpf",
-    imports: {
-        // The only call that waits; everything else returns at once.
-        "wasm-bpf:bpf/buffer.[method]buffer.poll": async | trappable,
-        default: trappable,
-    },
+    imports: { default: trappable },
     with: {
         "wasm-bpf:bpf/object.bpf-object": crate::bpf::object::BpfObject,
         "wasm-bpf:bpf/bpf-map.bpf-map": crate::bpf::map::BpfMap,

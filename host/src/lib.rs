@@ -13,6 +13,7 @@
 mod bindings;
 pub mod bpf;
 mod error;
+pub mod interrupt;
 pub mod run;
 
 pub use bpf::{add_to_linker, BpfCtx, BpfCtxView, BpfView};

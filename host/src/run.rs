@@ -1,23 +1,27 @@
 //! Running a guest command: engine, linker, WASI context, signals, timeout.
 //!
-//! The guest runs as a future on a single-threaded tokio runtime. It races
-//! SIGINT, SIGTERM and the timeout; whichever ends first wins, the guest's
-//! future is dropped, and dropping the store frees every link, buffer, map
-//! and object it held. A guest that computes without calling the host still
-//! yields at every epoch tick, so the race is decided promptly.
+//! The guest runs as a future on a single-threaded tokio runtime and races
+//! the run's [`Interrupt`], which SIGINT, SIGTERM or the timeout fire from
+//! threads of their own. Whichever ends first wins: a guest computing in
+//! wasm yields at every epoch tick, one waiting in WASI is dropped there,
+//! one waiting in a buffer's `poll` is woken and trapped. Dropping the
+//! store then frees every link, buffer, map and object the guest held.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::signal::unix::{signal, SignalKind};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::error::Context as _;
 use wasmtime::{Cache, CacheConfig, Config, Engine, Precompiled, Result, Store};
 use wasmtime_wasi::p2::bindings::Command;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
 
+use crate::interrupt::{Cause, Interrupt};
 use crate::{BpfCtx, BpfCtxView, BpfView};
 
 /// How often the engine's epoch advances; a busy guest yields this often.
@@ -161,6 +165,57 @@ impl Drop for EpochTicker {
     }
 }
 
+/// Fires the interrupt on SIGINT or SIGTERM, or once the timeout passes,
+/// from threads of their own: the runtime's thread may be blocked in a
+/// buffer's `epoll_wait`. Dropping it stops both threads.
+struct Watchers {
+    signals: signal_hook::iterator::Handle,
+    _timer: Option<mpsc::Sender<()>>,
+}
+
+impl Watchers {
+    fn start(interrupt: &Arc<Interrupt>, timeout: Option<Duration>) -> Result<Self> {
+        let mut signals = Signals::new([SIGINT, SIGTERM]).context("handling SIGINT and SIGTERM")?;
+        let handle = signals.handle();
+        let on_signal = Arc::clone(interrupt);
+        std::thread::spawn(move || {
+            for signal in signals.forever() {
+                on_signal.fire(Cause::Signal(signal));
+            }
+        });
+        let timer = timeout.map(|timeout| {
+            // Dropping the sender ends the wait early, and the thread.
+            let (cancel, cancelled) = mpsc::channel::<()>();
+            let on_timeout = Arc::clone(interrupt);
+            std::thread::spawn(move || {
+                if cancelled.recv_timeout(timeout) == Err(RecvTimeoutError::Timeout) {
+                    on_timeout.fire(Cause::Timeout);
+                }
+            });
+            cancel
+        });
+        Ok(Self {
+            signals: handle,
+            _timer: timer,
+        })
+    }
+}
+
+impl Drop for Watchers {
+    fn drop(&mut self) {
+        self.signals.close();
+    }
+}
+
+impl From<Cause> for Outcome {
+    fn from(cause: Cause) -> Self {
+        match cause {
+            Cause::Signal(signal) => Self::Signaled(signal),
+            Cause::Timeout => Self::TimedOut,
+        }
+    }
+}
+
 fn wasi_ctx(config: &RunConfig) -> Result<WasiCtx> {
     let mut wasi = WasiCtx::builder();
     wasi.inherit_stdio()
@@ -184,8 +239,8 @@ pub fn run(config: &RunConfig) -> Result<Outcome> {
 }
 
 async fn run_async(config: &RunConfig) -> Result<Outcome> {
-    let mut sigint = signal(SignalKind::interrupt()).context("handling SIGINT")?;
-    let mut sigterm = signal(SignalKind::terminate()).context("handling SIGTERM")?;
+    let interrupt = Arc::new(Interrupt::new().context("creating the interrupt eventfd")?);
+    let _watchers = Watchers::start(&interrupt, config.timeout)?;
 
     let engine = engine(config.cache)?;
     let component = load_component(&engine, &config.component)
@@ -196,7 +251,7 @@ async fn run_async(config: &RunConfig) -> Result<Outcome> {
 
     let host = Host {
         wasi: wasi_ctx(config)?,
-        bpf: BpfCtx::default(),
+        bpf: BpfCtx::new(Arc::clone(&interrupt)),
         table: ResourceTable::new(),
     };
     let mut store = Store::new(&engine, host);
@@ -207,24 +262,18 @@ async fn run_async(config: &RunConfig) -> Result<Outcome> {
     let command = Command::instantiate_async(&mut store, &component, &linker)
         .await
         .context("instantiating the component (is it a wasi:cli command?)")?;
-    let timeout = async {
-        match config.timeout {
-            Some(t) => tokio::time::sleep(t).await,
-            None => std::future::pending().await,
-        }
-    };
     let outcome = tokio::select! {
         result = command.wasi_cli_run().call_run(&mut store) => match result {
             Ok(Ok(())) => Outcome::Exited(0),
             Ok(Err(())) => Outcome::Exited(1),
-            Err(e) => match e.downcast_ref::<I32Exit>() {
-                Some(exit) => Outcome::Exited(exit.0),
-                None => Outcome::Trapped(e),
+            Err(e) => match (e.downcast_ref::<I32Exit>(), interrupt.cause()) {
+                (Some(exit), _) => Outcome::Exited(exit.0),
+                // A trap from a wait the interrupt ended.
+                (None, Some(cause)) => cause.into(),
+                (None, None) => Outcome::Trapped(e),
             },
         },
-        _ = sigint.recv() => Outcome::Signaled(libc::SIGINT),
-        _ = sigterm.recv() => Outcome::Signaled(libc::SIGTERM),
-        () = timeout => Outcome::TimedOut,
+        cause = interrupt.fired() => cause.into(),
     };
     tracing::debug!(?outcome, "guest ended; freeing its resources");
     // Dropping the store drops the resource table: links detach, buffers

@@ -1,83 +1,97 @@
 //! The `buffer` resource: a batched consumer of one ring or perf buffer.
 //!
 //! libbpf's consumers call a callback per record. The callback appends the
-//! record to a pending batch (one byte vector, each record 8-byte aligned,
-//! plus a span per record); `poll` hands the batch to the guest in one
-//! call. Waiting is asynchronous on the consumer's epoll fd, so a guest
+//! record, with its header, to a pending batch in the WIT `batch` format;
+//! `poll` hands the batch to the guest as one byte list in one call. Waiting is asynchronous on the consumer's epoll fd, so a guest
 //! blocked in `poll` does not block the host from stopping it.
 
 use std::cell::RefCell;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd as _, BorrowedFd, OwnedFd};
 use std::rc::Rc;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use libbpf_rs::{
     MapCore as _, MapHandle, MapType, PerfBuffer, PerfBufferBuilder, RingBuffer, RingBufferBuilder,
 };
-use tokio::io::unix::AsyncFd;
-use tokio::io::Interest;
-use tokio::time::Instant;
+use rustix::buffer::spare_capacity;
+use rustix::event::{epoll, Timespec};
+use rustix::io::Errno;
 use wasmtime::component::Resource;
 
 use super::map::BpfMap;
 use super::BpfCtxView;
-use crate::bindings::buffer::{Batch, BufferKind, BufferOptions, Host, HostBuffer, Span};
+use crate::bindings::buffer::{Batch, BufferKind, BufferOptions, Host, HostBuffer};
 use crate::bindings::types::ErrorCode;
+use crate::interrupt::Interrupt;
 use crate::{BpfError, BpfResult};
 
 /// Records consumed per libbpf call while filling a batch.
 const CHUNK: usize = 4096;
 
-/// A batch stops growing past this many bytes, so that offsets stay small
-/// and one poll cannot balloon guest memory.
+/// A batch stops growing past this many bytes, so that one poll cannot
+/// balloon guest memory.
 const MAX_BATCH_BYTES: usize = 16 << 20;
 
-/// Records taken from the kernel but not yet handed to the guest.
+/// Bytes of the header before each record (see `batch` in buffer.wit).
+const HEADER: usize = 8;
+
+/// Records taken from the kernel but not yet handed to the guest, already
+/// in the batch format: `[len: u32][cpu: u32][record][padding to 8]`.
 #[derive(Default)]
 struct Pending {
     data: Vec<u8>,
-    spans: Vec<Span>,
+    count: usize,
     lost: u64,
 }
 
 impl Pending {
-    fn push(&mut self, record: &[u8]) {
-        let offset = self.data.len().next_multiple_of(8);
-        self.data.resize(offset, 0);
+    fn push(&mut self, record: &[u8], cpu: u32) {
+        let padded = record.len().next_multiple_of(8);
+        self.data.reserve(HEADER + padded);
+        // A record is at most a ring's size, far below u32::MAX.
+        self.data
+            .extend_from_slice(&(record.len() as u32).to_ne_bytes());
+        self.data.extend_from_slice(&cpu.to_ne_bytes());
         self.data.extend_from_slice(record);
-        // Both fit: `fill` stops at MAX_BATCH_BYTES, far below u32::MAX,
-        // and a record is at most a ring's size.
-        self.spans.push(Span {
-            offset: offset as u32,
-            len: record.len() as u32,
-        });
+        self.data.resize(self.data.len() + padded - record.len(), 0);
+        self.count += 1;
     }
 
     fn is_full(&self, max: usize) -> bool {
-        self.spans.len() >= max || self.data.len() >= MAX_BATCH_BYTES
+        self.count >= max || self.data.len() >= MAX_BATCH_BYTES
     }
 
     /// Hands over up to `max` records (and the lost count), keeping the rest.
     fn take(&mut self, max: usize) -> Batch {
         let lost = std::mem::take(&mut self.lost);
-        let count = self.spans.len().min(max);
-        if count == self.spans.len() {
+        if self.count <= max {
+            // The next batch is likely as big: start it with that much room.
+            let room = Vec::with_capacity(self.data.len());
+            let count = std::mem::take(&mut self.count);
             return Batch {
-                data: std::mem::take(&mut self.data),
-                spans: std::mem::take(&mut self.spans),
+                count: count as u32,
+                data: std::mem::replace(&mut self.data, room),
                 lost,
             };
         }
-        let cut = self.spans[count].offset;
-        let rest_data = self.data.split_off(cut as usize);
-        let rest_spans = self.spans.split_off(count);
-        let data = std::mem::replace(&mut self.data, rest_data);
-        let spans = std::mem::replace(&mut self.spans, rest_spans);
-        // `cut` is a multiple of 8, so the rest stays aligned.
-        for span in &mut self.spans {
-            span.offset -= cut;
+        let mut cut = 0;
+        for _ in 0..max {
+            let len = u32::from_ne_bytes([
+                self.data[cut],
+                self.data[cut + 1],
+                self.data[cut + 2],
+                self.data[cut + 3],
+            ]);
+            cut += HEADER + (len as usize).next_multiple_of(8);
         }
-        Batch { data, spans, lost }
+        let rest = self.data.split_off(cut);
+        self.count -= max;
+        Batch {
+            count: max as u32,
+            data: std::mem::replace(&mut self.data, rest),
+            lost,
+        }
     }
 }
 
@@ -86,45 +100,76 @@ enum Consumer {
     Perf(PerfBuffer<'static>),
 }
 
-/// The consumer's epoll fd, owned by libbpf; registered with the async
-/// reactor to wait for records.
-struct EpollFd(RawFd);
-
-impl AsRawFd for EpollFd {
-    fn as_raw_fd(&self) -> RawFd {
-        self.0
-    }
-}
+/// Identifies the interrupt among the wait set's events.
+const INTERRUPTED: u64 = 1;
 
 /// The host side of a guest's `buffer`.
 pub struct BpfBuffer {
-    /// Declared first so it is dropped (deregistered) before `consumer`
-    /// closes the epoll fd it watches.
-    ready: Option<AsyncFd<EpollFd>>,
     consumer: Consumer,
+    /// What `poll` waits on: the consumer's fds and the interrupt.
+    wait_set: OwnedFd,
+    interrupt: Arc<Interrupt>,
     pending: Rc<RefCell<Pending>>,
     /// An fd of our own keeps the map, and so the consumer's epoll
     /// registration, alive even if the guest drops the map and the object.
     _map: MapHandle,
 }
 
-// SAFETY: the only values that are not `Send` are the two `Rc`s to
-// `pending`: the one above and the one inside the consumer's callback. Both
-// are owned by this struct, never cloned out of it, and the callback only
-// runs inside `fill` (through `&mut self`), so moving the struct to another
-// thread moves every reference to `pending` with it.
+// SAFETY: the only values that are not `Send` are the `Rc`s to `pending`:
+// the one above and those inside the consumer's callbacks. All are owned by
+// this struct, never cloned out of it, and the callbacks only run inside
+// `fill` (through `&mut self`), so moving the struct to another thread
+// moves every reference to `pending` with it.
 unsafe impl Send for BpfBuffer {}
 
-fn io_error(what: &str, err: std::io::Error) -> BpfError {
+fn io_error(what: &str, err: rustix::io::Errno) -> BpfError {
     BpfError::with_errno(
         ErrorCode::Other,
-        err.raw_os_error().unwrap_or(0),
+        err.raw_os_error(),
         format!("{what}: {err}"),
     )
 }
 
+/// An epoll set of the fds that signal records, and the interrupt's
+/// eventfd. The fds go in directly, not libbpf's epoll fd that holds them:
+/// one level of epoll less per wake-up.
+fn wait_set(consumer: &Consumer, map: &MapHandle, interrupt: &Interrupt) -> BpfResult<OwnedFd> {
+    let set = epoll::create(epoll::CreateFlags::CLOEXEC)
+        .map_err(|e| io_error("creating the wait set", e))?;
+    let add = |fd: BorrowedFd<'_>, data: u64| {
+        epoll::add(&set, fd, epoll::EventData::new_u64(data), epoll::EventFlags::IN)
+            .map_err(|e| io_error("filling the wait set", e))
+    };
+    add(interrupt.fd(), INTERRUPTED)?;
+    match consumer {
+        // A ring buffer map's fd is readable while records are unread.
+        Consumer::Ring(_) => add(map.as_fd(), 0)?,
+        Consumer::Perf(perf) => {
+            for cpu in 0..perf.buffer_cnt() {
+                let raw = perf
+                    .buffer_fd(cpu)
+                    .map_err(|e| BpfError::libbpf("reading the perf buffer's fds", &e, ""))?;
+                // SAFETY: the perf buffer owns this fd and outlives the
+                // call; the epoll set keeps its own reference to the file.
+                add(unsafe { BorrowedFd::borrow_raw(raw) }, 0)?;
+            }
+        }
+    }
+    Ok(set)
+}
+
+fn interrupted() -> BpfError {
+    BpfError::Trap(wasmtime::format_err!(
+        "the guest was interrupted while polling a buffer"
+    ))
+}
+
 impl BpfBuffer {
-    fn open(map: &mut BpfMap, options: &BufferOptions) -> BpfResult<Self> {
+    fn open(
+        map: &mut BpfMap,
+        options: &BufferOptions,
+        interrupt: &Arc<Interrupt>,
+    ) -> BpfResult<Self> {
         let handle = map.handle()?;
         let own = MapHandle::try_from(handle)
             .map_err(|e| BpfError::libbpf("duplicating the map fd", &e, ""))?;
@@ -135,7 +180,7 @@ impl BpfBuffer {
                 let mut builder = RingBufferBuilder::new();
                 builder
                     .add(&own, move |record: &[u8]| {
-                        sink.borrow_mut().push(record);
+                        sink.borrow_mut().push(record, 0);
                         0
                     })
                     .map_err(|e| BpfError::libbpf("opening the ring buffer", &e, ""))?;
@@ -151,7 +196,9 @@ impl BpfBuffer {
                 let pages = options.perf_pages_per_cpu.unwrap_or(64) as usize;
                 let perf = PerfBufferBuilder::new(&own)
                     .pages(pages)
-                    .sample_cb(move |_cpu, record: &[u8]| samples.borrow_mut().push(record))
+                    .sample_cb(move |cpu, record: &[u8]| {
+                        samples.borrow_mut().push(record, cpu as u32)
+                    })
                     .lost_cb(move |_cpu, count| losses.borrow_mut().lost += count)
                     .build()
                     .map_err(|e| BpfError::libbpf("opening the perf buffer", &e, ""))?;
@@ -168,8 +215,9 @@ impl BpfBuffer {
             }
         };
         Ok(Self {
-            ready: None,
+            wait_set: wait_set(&consumer, &own, interrupt)?,
             consumer,
+            interrupt: Arc::clone(interrupt),
             pending,
             _map: own,
         })
@@ -191,7 +239,7 @@ impl BpfBuffer {
                     if pending.is_full(max) {
                         return Ok(());
                     }
-                    (max - pending.spans.len()).min(CHUNK)
+                    (max - pending.count).min(CHUNK)
                 };
                 let n = ring.consume_raw_n(room);
                 if n < 0 {
@@ -217,48 +265,38 @@ impl BpfBuffer {
         }
     }
 
-    fn ready(&mut self) -> BpfResult<&AsyncFd<EpollFd>> {
-        let ready = match self.ready.take() {
-            Some(ready) => ready,
-            None => {
-                let fd = match &self.consumer {
-                    Consumer::Ring(ring) => ring.epoll_fd(),
-                    Consumer::Perf(perf) => perf.epoll_fd(),
-                };
-                // SAFETY: the epoll fd belongs to `consumer`, which is
-                // dropped after `ready` (field order) and never replaces it.
-                unsafe { AsyncFd::register_with_interest(EpollFd(fd), Interest::READABLE) }
-                    .map_err(|e| io_error("watching the buffer", e.into()))?
-            }
-        };
-        Ok(self.ready.insert(ready))
+    /// Blocks until the wait set is ready or `timeout` passes.
+    fn wait(&self, timeout: Option<Duration>) -> BpfResult<()> {
+        let timeout = timeout.map(|t| Timespec {
+            tv_sec: t.as_secs().try_into().unwrap_or(i64::MAX),
+            tv_nsec: t.subsec_nanos().into(),
+        });
+        let mut events = Vec::with_capacity(2);
+        match epoll::wait(
+            &self.wait_set,
+            spare_capacity(&mut events),
+            timeout.as_ref(),
+        ) {
+            Ok(_) | Err(Errno::INTR) => Ok(()),
+            Err(e) => Err(io_error("waiting for the buffer", e)),
+        }
     }
 
-    async fn poll(&mut self, timeout: Option<Duration>, max: usize) -> BpfResult<Batch> {
+    fn poll(&mut self, timeout: Option<Duration>, max: usize) -> BpfResult<Batch> {
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
+            if self.interrupt.cause().is_some() {
+                return Err(interrupted());
+            }
             self.fill(max)?;
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             {
                 let mut pending = self.pending.borrow_mut();
-                let expired = deadline.is_some_and(|d| d <= Instant::now());
-                if !pending.spans.is_empty() || pending.lost > 0 || expired {
+                if pending.count > 0 || pending.lost > 0 || left == Some(Duration::ZERO) {
                     return Ok(pending.take(max));
                 }
             }
-            let ready = self.ready()?.readable();
-            let guard = match deadline {
-                Some(deadline) => match tokio::time::timeout_at(deadline, ready).await {
-                    Ok(guard) => guard,
-                    // Expired: the next round drains once more and returns.
-                    Err(_) => continue,
-                },
-                None => ready.await,
-            };
-            // Readiness is cleared before draining, so a record that
-            // arrives after the drain wakes the next wait.
-            guard
-                .map_err(|e| io_error("waiting for the buffer", e))?
-                .clear_ready();
+            self.wait(left)?;
         }
     }
 }
@@ -269,7 +307,8 @@ impl HostBuffer for BpfCtxView<'_> {
         map: Resource<BpfMap>,
         options: BufferOptions,
     ) -> BpfResult<Resource<BpfBuffer>> {
-        let buffer = BpfBuffer::open(self.table.get_mut(&map)?, &options)?;
+        let interrupt = Arc::clone(&self.ctx.interrupt);
+        let buffer = BpfBuffer::open(self.table.get_mut(&map)?, &options, &interrupt)?;
         Ok(self.table.push(buffer)?)
     }
 
@@ -277,7 +316,7 @@ impl HostBuffer for BpfCtxView<'_> {
         Ok(self.table.get(&this)?.kind())
     }
 
-    async fn poll(
+    fn poll(
         &mut self,
         this: Resource<BpfBuffer>,
         timeout_ms: Option<u32>,
@@ -288,7 +327,7 @@ impl HostBuffer for BpfCtxView<'_> {
             n => n as usize,
         };
         let timeout = timeout_ms.map(|ms| Duration::from_millis(ms.into()));
-        self.table.get_mut(&this)?.poll(timeout, max).await
+        self.table.get_mut(&this)?.poll(timeout, max)
     }
 
     fn drop(&mut self, this: Resource<BpfBuffer>) -> wasmtime::Result<()> {
@@ -298,3 +337,39 @@ impl HostBuffer for BpfCtxView<'_> {
 }
 
 impl Host for BpfCtxView<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(batch: &Batch) -> Vec<(u32, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        for _ in 0..batch.count {
+            let len = u32::from_ne_bytes(batch.data[at..at + 4].try_into().unwrap()) as usize;
+            let cpu = u32::from_ne_bytes(batch.data[at + 4..at + 8].try_into().unwrap());
+            out.push((cpu, batch.data[at + HEADER..at + HEADER + len].to_vec()));
+            at += HEADER + len.next_multiple_of(8);
+        }
+        assert_eq!(at, batch.data.len(), "records fill the batch exactly");
+        out
+    }
+
+    #[test]
+    fn batches_pack_aligned_records_and_keep_the_rest() {
+        let mut pending = Pending::default();
+        pending.push(b"abc", 1);
+        pending.push(&[7; 8], 0);
+        pending.push(b"0123456789", 3);
+        pending.lost = 5;
+        let first = pending.take(2);
+        assert_eq!((first.count, first.lost), (2, 5));
+        assert_eq!(records(&first), [(1, b"abc".to_vec()), (0, vec![7; 8])]);
+        assert_eq!(first.data.len(), 8 + 8 + 8 + 8);
+        let rest = pending.take(usize::MAX);
+        assert_eq!((rest.count, rest.lost), (1, 0));
+        assert_eq!(records(&rest), [(3, b"0123456789".to_vec())]);
+        let empty = pending.take(10);
+        assert_eq!((empty.count, empty.data.len()), (0, 0));
+    }
+}

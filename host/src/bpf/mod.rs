@@ -12,21 +12,29 @@ pub mod object;
 pub mod program;
 mod types;
 
+use std::sync::Arc;
+
 use wasmtime::component::{HasData, Linker, ResourceTable};
 
 use crate::bindings::libbpf_log::Level;
 use crate::bindings::Bpf;
+use crate::interrupt::Interrupt;
 
 /// Per-guest BPF state that is not a resource.
 pub struct BpfCtx {
     /// Which libbpf messages reach the guest's stderr.
     pub(crate) log_level: Option<Level>,
+    /// Stops the guest's waits when the run is interrupted.
+    pub(crate) interrupt: Arc<Interrupt>,
 }
 
-impl Default for BpfCtx {
-    fn default() -> Self {
+impl BpfCtx {
+    /// State for one guest, which `interrupt` can stop while it waits in a
+    /// buffer's `poll`.
+    pub fn new(interrupt: Arc<Interrupt>) -> Self {
         Self {
             log_level: Some(Level::Info),
+            interrupt,
         }
     }
 }

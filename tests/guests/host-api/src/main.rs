@@ -118,7 +118,10 @@ fn maps() -> Result<()> {
     );
     let big = obj.map("big")?;
     let keys: Vec<u32> = (0..15_000).collect();
-    report("big-update-batch", big.update_batch(&keys, &keys, UpdateFlags::empty()));
+    report(
+        "big-update-batch",
+        big.update_batch(&keys, &keys, UpdateFlags::empty()),
+    );
     report(
         "big-lookup-batch",
         big.lookup_batch::<u32, u32>().map(|entries| {

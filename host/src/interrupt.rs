@@ -1,0 +1,112 @@
+//! Stopping a running guest from outside: a signal or the timeout.
+//!
+//! A guest can be in one of three places when asked to stop: computing in
+//! wasm (it yields to the runtime at every epoch tick), waiting in WASI (a
+//! future on the runtime), or waiting in `buffer.poll` (blocked in
+//! `epoll_wait` on the runtime's own thread, which keeps event delivery as
+//! cheap as a native consumer's). The interrupt reaches all three: the
+//! runtime awaits [`Interrupt::fired`], and every buffer's wait set holds
+//! the interrupt's eventfd.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicI32, Ordering};
+
+use rustix::event::{eventfd, EventfdFlags};
+use tokio::sync::Notify;
+
+/// Why a guest was stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// This signal (SIGINT, SIGTERM) arrived.
+    Signal(i32),
+    /// The `--timeout` passed.
+    Timeout,
+}
+
+/// A one-shot stop request, shared by whoever may fire it and everything
+/// that waits.
+#[derive(Debug)]
+pub struct Interrupt {
+    /// Readable once fired, and stays so: every later wait returns at once.
+    fd: OwnedFd,
+    /// 0 until fired; then -1 for the timeout or the signal number.
+    cause: AtomicI32,
+    notify: Notify,
+}
+
+impl Interrupt {
+    pub fn new() -> std::io::Result<Self> {
+        Ok(Self {
+            fd: eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?,
+            cause: AtomicI32::new(0),
+            notify: Notify::new(),
+        })
+    }
+
+    /// Asks the guest to stop; the first cause is the one kept.
+    pub fn fire(&self, cause: Cause) {
+        let code = match cause {
+            Cause::Signal(signal) => signal,
+            Cause::Timeout => -1,
+        };
+        if self
+            .cause
+            .compare_exchange(0, code, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            // A full counter is still readable, which is all that matters.
+            let _ = rustix::io::write(&self.fd, &1u64.to_ne_bytes());
+            self.notify.notify_waiters();
+        }
+    }
+
+    /// Why the guest was asked to stop, if it was.
+    pub fn cause(&self) -> Option<Cause> {
+        match self.cause.load(Ordering::SeqCst) {
+            0 => None,
+            -1 => Some(Cause::Timeout),
+            signal => Some(Cause::Signal(signal)),
+        }
+    }
+
+    /// Completes once the interrupt has fired.
+    pub async fn fired(&self) -> Cause {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            // Registered before the check, so a `fire` in between wakes us.
+            notified.as_mut().enable();
+            if let Some(cause) = self.cause() {
+                return cause;
+            }
+            notified.await;
+        }
+    }
+
+    /// The fd a waiting host call adds to its wait set.
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_cause_wins_and_the_fd_stays_readable() {
+        let interrupt = Interrupt::new().expect("eventfd");
+        assert_eq!(interrupt.cause(), None);
+        interrupt.fire(Cause::Signal(libc::SIGTERM));
+        interrupt.fire(Cause::Timeout);
+        assert_eq!(interrupt.cause(), Some(Cause::Signal(libc::SIGTERM)));
+        let mut fds = [rustix::event::PollFd::new(
+            &interrupt.fd,
+            rustix::event::PollFlags::IN,
+        )];
+        let ready = rustix::event::poll(&mut fds, None).expect("poll");
+        assert_eq!(ready, 1);
+        let again = rustix::event::poll(&mut fds, None).expect("poll");
+        assert_eq!(again, 1, "still readable");
+    }
+}
