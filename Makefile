@@ -45,7 +45,7 @@ lint:
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 	$(CARGO) clippy $(GUEST) -p bootstrap -p host-api -p bench -- -D warnings
 
-test: setup guests lint
+test: setup build lint
 	$(CARGO) test --release
 
 # wasm-bpf against native libbpf-rs; prints the table, writes BENCHMARKS.md.

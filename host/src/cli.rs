@@ -45,7 +45,8 @@ pub struct RunArgs {
     #[arg(long, value_parser = humantime::parse_duration)]
     pub timeout: Option<Duration>,
 
-    /// Do not use the on-disk compilation cache.
+    /// Do not use the on-disk cache of compiled components
+    /// ($XDG_CACHE_HOME/wasm-bpf or ~/.cache/wasm-bpf).
     #[arg(long)]
     pub no_cache: bool,
 

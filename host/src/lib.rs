@@ -9,9 +9,11 @@
 //! * [`bpf`]: the BPF interfaces ([`add_to_linker`], [`BpfView`]).
 //! * [`run`]: running a guest command to completion, with signals and a
 //!   timeout.
+//! * [`component`]: compiling, precompiling and caching guests' code.
 
 mod bindings;
 pub mod bpf;
+pub mod component;
 mod error;
 pub mod interrupt;
 pub mod run;

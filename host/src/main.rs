@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 use clap::Parser as _;
 use tracing_subscriber::EnvFilter;
+use wasm_bpf::component;
 use wasm_bpf::run::{self, Outcome, RunConfig};
 
 use cli::{Cli, Command, GenCommand, GenRustArgs, RunArgs};
@@ -21,7 +22,8 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Run(args) => run_command(&args),
-        Command::Compile(args) => run::precompile(&args.component, &args.output)
+        Command::Compile(args) => run::engine()
+            .and_then(|engine| component::precompile(&engine, &args.component, &args.output))
             .map(|()| 0)
             .map_err(anyhow::Error::from),
         Command::Gen(GenCommand::Rust(args)) => gen_rust(&args).map(|()| 0),
@@ -66,7 +68,11 @@ fn run_command(args: &RunArgs) -> Result<i32> {
         env,
         dirs,
         timeout: args.timeout,
-        cache: !args.no_cache,
+        cache_dir: if args.no_cache {
+            None
+        } else {
+            component::default_cache_dir()
+        },
     };
     let outcome = run::run(&config)?;
     match &outcome {

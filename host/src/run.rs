@@ -7,7 +7,7 @@
 //! one waiting in a buffer's `poll` is woken and trapped. Dropping the
 //! store then frees every link, buffer, map and object the guest held.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
@@ -15,12 +15,13 @@ use std::time::Duration;
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
-use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::error::Context as _;
-use wasmtime::{Cache, CacheConfig, Config, Engine, Precompiled, Result, Store};
+use wasmtime::{Config, Engine, Result, Store};
 use wasmtime_wasi::p2::bindings::Command;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
 
+use crate::component;
 use crate::interrupt::{Cause, Interrupt};
 use crate::{BpfCtx, BpfCtxView, BpfView};
 
@@ -42,8 +43,8 @@ pub struct RunConfig {
     pub dirs: Vec<(PathBuf, String)>,
     /// Stop the guest after this long.
     pub timeout: Option<Duration>,
-    /// Use wasmtime's on-disk compilation cache.
-    pub cache: bool,
+    /// Where compiled components are cached; `None` compiles every time.
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// How a guest run ended.
@@ -98,47 +99,12 @@ impl BpfView for Host {
     }
 }
 
-/// The engine every guest runs on.
-pub fn engine(cache: bool) -> Result<Engine> {
+/// The engine every guest runs on (and `wasm-bpf compile` compiles for:
+/// its settings are part of a compiled component's identity).
+pub fn engine() -> Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true).epoch_interruption(true);
-    if cache {
-        config.cache(Some(
-            Cache::new(CacheConfig::new()).context("setting up the compilation cache")?,
-        ));
-    }
     Engine::new(&config)
-}
-
-/// Reads a component: a `.wasm` file (compiled now, or taken from the
-/// cache), or one precompiled by [`precompile`].
-fn load_component(engine: &Engine, path: &Path) -> Result<Component> {
-    let bytes = std::fs::read(path)?;
-    match Engine::detect_precompiled(&bytes) {
-        Some(Precompiled::Component) => {
-            // SAFETY: `wasm-bpf compile` wrote this file for this engine
-            // configuration; wasmtime checks the version and settings it
-            // was compiled with. Only files the user compiled are run this
-            // way: the `compile` documentation says so.
-            unsafe { Component::deserialize(engine, &bytes) }
-        }
-        Some(Precompiled::Module) => Err(wasmtime::format_err!(
-            "this is a precompiled core module, not a component"
-        )),
-        None => Component::new(engine, &bytes),
-    }
-}
-
-/// Compiles the component at `input` ahead of time into `output`, which
-/// `run` then starts without compiling.
-pub fn precompile(input: &Path, output: &Path) -> Result<()> {
-    let engine = engine(false)?;
-    let wasm = std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
-    let compiled = engine
-        .precompile_component(&wasm)
-        .with_context(|| format!("compiling {}", input.display()))?;
-    std::fs::write(output, compiled).with_context(|| format!("writing {}", output.display()))?;
-    Ok(())
 }
 
 /// Advances `engine`'s epoch every tick until dropped.
@@ -242,12 +208,15 @@ async fn run_async(config: &RunConfig) -> Result<Outcome> {
     let interrupt = Arc::new(Interrupt::new().context("creating the interrupt eventfd")?);
     let _watchers = Watchers::start(&interrupt, config.timeout)?;
 
-    let engine = engine(config.cache)?;
-    let component = load_component(&engine, &config.component)
+    let engine = engine()?;
+    tracing::debug!("engine ready");
+    let component = component::load(&engine, &config.component, config.cache_dir.as_deref())
         .with_context(|| format!("loading component {}", config.component.display()))?;
+    tracing::debug!("component loaded");
     let mut linker = Linker::<Host>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     crate::add_to_linker(&mut linker)?;
+    tracing::debug!("linker ready");
 
     let host = Host {
         wasi: wasi_ctx(config)?,
@@ -262,6 +231,7 @@ async fn run_async(config: &RunConfig) -> Result<Outcome> {
     let command = Command::instantiate_async(&mut store, &component, &linker)
         .await
         .context("instantiating the component (is it a wasi:cli command?)")?;
+    tracing::debug!("instantiated; running the guest");
     let outcome = tokio::select! {
         result = command.wasi_cli_run().call_run(&mut store) => match result {
             Ok(Ok(())) => Outcome::Exited(0),

@@ -19,22 +19,27 @@ use std::time::{Duration, Instant};
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("host/ has a parent")
+        .expect("tests/ has a parent")
         .to_path_buf()
 }
 
-/// The component of the guest package `name`, built for the tests.
-pub fn guest(name: &str) -> PathBuf {
+/// A file under the target directory that `make test` builds first.
+fn built(path: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"));
-    let path = target.join(format!("wasm32-wasip2/guest/{name}.wasm"));
+    let path = target.join(path);
     assert!(
         path.exists(),
-        "{} is missing: build the guests first (`make test` does)",
+        "{} is missing: build it first (`make test` does)",
         path.display()
     );
     path
+}
+
+/// The component of the guest package `name`.
+pub fn guest(name: &str) -> PathBuf {
+    built(&format!("wasm32-wasip2/guest/{name}.wasm"))
 }
 
 /// Fails the test unless it can load BPF programs and find tracepoints.
@@ -51,9 +56,9 @@ pub fn require_kernel() {
     );
 }
 
-/// A `wasm-bpf` command.
+/// A `wasm-bpf` command (the release build).
 pub fn wasm_bpf() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_wasm-bpf"))
+    Command::new(built("release/wasm-bpf"))
 }
 
 /// A running `wasm-bpf run`, its stdout read line by line.

@@ -31,7 +31,7 @@ const CHUNK: usize = 4096;
 
 /// A batch stops growing past this many bytes, so that one poll cannot
 /// balloon guest memory.
-const MAX_BATCH_BYTES: usize = 16 << 20;
+const MAX_BATCH_BYTES: usize = 256 << 10;
 
 /// Bytes of the header before each record (see `batch` in buffer.wit).
 const HEADER: usize = 8;
@@ -47,14 +47,16 @@ struct Pending {
 
 impl Pending {
     fn push(&mut self, record: &[u8], cpu: u32) {
-        let padded = record.len().next_multiple_of(8);
-        self.data.reserve(HEADER + padded);
+        let len = record.len();
+        let mut header = [0u8; HEADER];
         // A record is at most a ring's size, far below u32::MAX.
-        self.data
-            .extend_from_slice(&(record.len() as u32).to_ne_bytes());
-        self.data.extend_from_slice(&cpu.to_ne_bytes());
+        header[..4].copy_from_slice(&(len as u32).to_ne_bytes());
+        header[4..].copy_from_slice(&cpu.to_ne_bytes());
+        self.data.reserve(HEADER + len + 7);
+        self.data.extend_from_slice(&header);
         self.data.extend_from_slice(record);
-        self.data.resize(self.data.len() + padded - record.len(), 0);
+        self.data
+            .extend_from_slice(&[0; 7][..len.next_multiple_of(8) - len]);
         self.count += 1;
     }
 
@@ -137,8 +139,13 @@ fn wait_set(consumer: &Consumer, map: &MapHandle, interrupt: &Interrupt) -> BpfR
     let set = epoll::create(epoll::CreateFlags::CLOEXEC)
         .map_err(|e| io_error("creating the wait set", e))?;
     let add = |fd: BorrowedFd<'_>, data: u64| {
-        epoll::add(&set, fd, epoll::EventData::new_u64(data), epoll::EventFlags::IN)
-            .map_err(|e| io_error("filling the wait set", e))
+        epoll::add(
+            &set,
+            fd,
+            epoll::EventData::new_u64(data),
+            epoll::EventFlags::IN,
+        )
+        .map_err(|e| io_error("filling the wait set", e))
     };
     add(interrupt.fd(), INTERRUPTED)?;
     match consumer {

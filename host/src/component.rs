@@ -1,0 +1,127 @@
+//! Getting a guest's compiled code: compiling a `.wasm` component, loading
+//! one precompiled by `wasm-bpf compile`, and the on-disk cache between.
+//!
+//! The cache keeps compiled components uncompressed, one file each, so a
+//! hit is an `mmap` of ready code. (wasmtime's own cache compresses its
+//! entries: decompressing bootstrap took longer than loading and attaching
+//! its BPF programs.)
+
+use std::hash::{Hash as _, Hasher};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
+use wasmtime::component::Component;
+use wasmtime::error::Context as _;
+use wasmtime::{Engine, Precompiled, Result};
+
+/// Where compiled components are cached: `$XDG_CACHE_HOME/wasm-bpf`, or
+/// `~/.cache/wasm-bpf`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+    Some(base.join("wasm-bpf"))
+}
+
+/// Feeds `Hash` output into SHA-256, to key the cache on values that only
+/// implement `Hash` (the engine's compatibility fingerprint).
+struct Sha256Hasher(Sha256);
+
+impl Hasher for Sha256Hasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// Unused: the key is the SHA-256 digest.
+    fn finish(&self) -> u64 {
+        0
+    }
+}
+
+/// The cache file for `wasm` compiled by `engine`: a change of either (a
+/// new component, another wasmtime or configuration) is another file.
+fn cache_file(dir: &Path, engine: &Engine, wasm: &[u8]) -> PathBuf {
+    let mut hasher = Sha256Hasher(Sha256::new());
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    hasher.0.update(wasm);
+    let digest = hasher.0.finalize();
+    let name: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    dir.join(format!("{name}.cwasm"))
+}
+
+/// Loads the component at `path`: precompiled code as is, a `.wasm`
+/// component from `cache` (compiling and storing it on a miss) or, without
+/// a cache, compiled in memory.
+pub fn load(engine: &Engine, path: &Path, cache: Option<&Path>) -> Result<Component> {
+    let bytes = std::fs::read(path)?;
+    match Engine::detect_precompiled(&bytes) {
+        // SAFETY: the file claims to be code compiled by wasmtime; the
+        // `compile` command documents that only files one compiled oneself
+        // may be run. wasmtime checks its version and settings.
+        Some(Precompiled::Component) => unsafe { Component::deserialize(engine, &bytes) },
+        Some(Precompiled::Module) => Err(wasmtime::format_err!(
+            "this is a precompiled core module, not a component"
+        )),
+        None => match cache {
+            Some(dir) => load_cached(engine, &bytes, dir),
+            None => Component::new(engine, &bytes),
+        },
+    }
+}
+
+fn load_cached(engine: &Engine, wasm: &[u8], dir: &Path) -> Result<Component> {
+    let file = cache_file(dir, engine, wasm);
+    if file.exists() {
+        // SAFETY: the file is in the user's own cache directory, written
+        // by `store` below from code this engine compiled; its name covers
+        // the engine's settings and the component's bytes.
+        match unsafe { Component::deserialize_file(engine, &file) } {
+            Ok(component) => return Ok(component),
+            Err(e) => tracing::warn!("ignoring cache entry {}: {e:#}", file.display()),
+        }
+    }
+    let compiled = engine.precompile_component(wasm)?;
+    if let Err(e) = store(&file, &compiled) {
+        tracing::warn!("not caching the compiled component: {e:#}");
+    }
+    // SAFETY: these bytes were compiled by this engine just now.
+    unsafe { Component::deserialize(engine, &compiled) }
+}
+
+/// Writes a cache entry whole or not at all: concurrent runs see either
+/// no file or a complete one.
+fn store(file: &Path, compiled: &[u8]) -> Result<()> {
+    let dir = file.parent().context("cache file without a directory")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let partial = file.with_extension(format!("{}.partial", std::process::id()));
+    std::fs::write(&partial, compiled).with_context(|| format!("writing {}", partial.display()))?;
+    std::fs::rename(&partial, file).with_context(|| format!("renaming to {}", file.display()))?;
+    Ok(())
+}
+
+/// Compiles the component at `input` ahead of time into `output`, which
+/// `run` then starts without compiling.
+pub fn precompile(engine: &Engine, input: &Path, output: &Path) -> Result<()> {
+    let wasm = std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
+    let compiled = engine
+        .precompile_component(&wasm)
+        .with_context(|| format!("compiling {}", input.display()))?;
+    std::fs::write(output, compiled).with_context(|| format!("writing {}", output.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_files_differ_by_component_and_stay_put() {
+        let engine = Engine::default();
+        let dir = Path::new("/cache");
+        let a = cache_file(dir, &engine, b"component a");
+        assert_eq!(a, cache_file(dir, &engine, b"component a"));
+        assert_ne!(a, cache_file(dir, &engine, b"component b"));
+        assert!(a.starts_with(dir));
+        assert_eq!(a.extension().and_then(|e| e.to_str()), Some("cwasm"));
+    }
+}
