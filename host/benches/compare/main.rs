@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use measure::{field, fields, Proc, Samples};
 
 /// Repetitions of every figure.
-const RUNS: usize = 5;
+const RUNS: usize = 7;
 
 /// Paths to everything the runs need.
 struct Setup {
@@ -308,7 +308,8 @@ fn start_to_attached(cmd: Command) -> (f64, f64) {
 }
 
 /// Bootstrap from process start to attached: native, and wasm-bpf cold,
-/// warm and precompiled; peak RSS of native and warm.
+/// warm and precompiled; peak RSS of native and warm. The three start-up
+/// rows share one set of native samples.
 fn startup(setup: &Setup, rows: &mut Vec<Row>) {
     let native = || {
         setup.native(&[
@@ -332,21 +333,24 @@ fn startup(setup: &Setup, rows: &mut Vec<Row>) {
         Some((false, 1.2)),
     );
     let mut rss = Row::new("bootstrap peak RSS (warm)", "KiB", Some((false, 2.0)));
-    // Fill the compilation cache once.
+    let mut native_ms = Samples::default();
+    // Fill the cache of compiled components once.
     start_to_attached(setup.wasm(&[], &setup.bootstrap_wasm, &[]));
     for _ in 0..RUNS {
-        for row in [&mut cold, &mut warm, &mut pre] {
-            row.native.push(start_to_attached(native()).0);
-        }
+        let (ms, kib) = start_to_attached(native());
+        native_ms.push(ms);
+        rss.native.push(kib);
         cold.wasm
             .push(start_to_attached(setup.wasm(&["--no-cache"], &setup.bootstrap_wasm, &[])).0);
-        let (ms, kib_warm) = start_to_attached(setup.wasm(&[], &setup.bootstrap_wasm, &[]));
+        let (ms, kib) = start_to_attached(setup.wasm(&[], &setup.bootstrap_wasm, &[]));
         warm.wasm.push(ms);
+        rss.wasm.push(kib);
         pre.wasm
             .push(start_to_attached(setup.wasm(&[], &setup.bootstrap_cwasm, &[])).0);
-        let (_, kib_native) = start_to_attached(native());
-        rss.native.push(kib_native);
-        rss.wasm.push(kib_warm);
+        native_ms.push(start_to_attached(native()).0);
+    }
+    for row in [&mut cold, &mut warm, &mut pre] {
+        row.native = native_ms.clone();
     }
     rows.extend([cold, warm, pre, rss]);
 }

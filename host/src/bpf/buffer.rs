@@ -102,14 +102,15 @@ enum Consumer {
     Perf(PerfBuffer<'static>),
 }
 
-/// Identifies the interrupt among the wait set's events.
-const INTERRUPTED: u64 = 1;
-
 /// The host side of a guest's `buffer`.
 pub struct BpfBuffer {
     consumer: Consumer,
     /// What `poll` waits on: the consumer's fds and the interrupt.
     wait_set: OwnedFd,
+    /// Room for one event per fd of the wait set.
+    events: Vec<epoll::Event>,
+    /// Perf buffers: the CPUs whose buffers the last wait found readable.
+    woken: Vec<usize>,
     interrupt: Arc<Interrupt>,
     pending: Rc<RefCell<Pending>>,
     /// An fd of our own keeps the map, and so the consumer's epoll
@@ -133,9 +134,15 @@ fn io_error(what: &str, err: rustix::io::Errno) -> BpfError {
 }
 
 /// An epoll set of the fds that signal records, and the interrupt's
-/// eventfd. The fds go in directly, not libbpf's epoll fd that holds them:
-/// one level of epoll less per wake-up.
-fn wait_set(consumer: &Consumer, map: &MapHandle, interrupt: &Interrupt) -> BpfResult<OwnedFd> {
+/// eventfd, with the number of fds in it. The fds go in directly, not
+/// libbpf's epoll fd that holds them: one level of epoll less per wake-up.
+/// An event's data is 0 for the interrupt and the ring, and `1 + cpu` for
+/// a perf buffer's per-CPU fd, so that only woken CPUs are read.
+fn wait_set(
+    consumer: &Consumer,
+    map: &MapHandle,
+    interrupt: &Interrupt,
+) -> BpfResult<(OwnedFd, usize)> {
     let set = epoll::create(epoll::CreateFlags::CLOEXEC)
         .map_err(|e| io_error("creating the wait set", e))?;
     let add = |fd: BorrowedFd<'_>, data: u64| {
@@ -147,10 +154,13 @@ fn wait_set(consumer: &Consumer, map: &MapHandle, interrupt: &Interrupt) -> BpfR
         )
         .map_err(|e| io_error("filling the wait set", e))
     };
-    add(interrupt.fd(), INTERRUPTED)?;
-    match consumer {
+    add(interrupt.fd(), 0)?;
+    let fds = match consumer {
         // A ring buffer map's fd is readable while records are unread.
-        Consumer::Ring(_) => add(map.as_fd(), 0)?,
+        Consumer::Ring(_) => {
+            add(map.as_fd(), 0)?;
+            2
+        }
         Consumer::Perf(perf) => {
             for cpu in 0..perf.buffer_cnt() {
                 let raw = perf
@@ -158,11 +168,12 @@ fn wait_set(consumer: &Consumer, map: &MapHandle, interrupt: &Interrupt) -> BpfR
                     .map_err(|e| BpfError::libbpf("reading the perf buffer's fds", &e, ""))?;
                 // SAFETY: the perf buffer owns this fd and outlives the
                 // call; the epoll set keeps its own reference to the file.
-                add(unsafe { BorrowedFd::borrow_raw(raw) }, 0)?;
+                add(unsafe { BorrowedFd::borrow_raw(raw) }, 1 + cpu as u64)?;
             }
+            1 + perf.buffer_cnt()
         }
-    }
-    Ok(set)
+    };
+    Ok((set, fds))
 }
 
 fn interrupted() -> BpfError {
@@ -221,8 +232,11 @@ impl BpfBuffer {
                 ))
             }
         };
+        let (wait_set, fds) = wait_set(&consumer, &own, interrupt)?;
         Ok(Self {
-            wait_set: wait_set(&consumer, &own, interrupt)?,
+            wait_set,
+            events: Vec::with_capacity(fds),
+            woken: Vec::with_capacity(fds),
             consumer,
             interrupt: Arc::clone(interrupt),
             pending,
@@ -237,8 +251,10 @@ impl BpfBuffer {
         }
     }
 
-    /// Moves ready records from the kernel into `pending`, without waiting.
-    fn fill(&mut self, max: usize) -> BpfResult<()> {
+    /// Moves ready records from the kernel into `pending`, without waiting:
+    /// from every CPU's perf buffer, or (`only_woken`) those the last wait
+    /// found readable.
+    fn fill(&mut self, max: usize, only_woken: bool) -> BpfResult<()> {
         match &self.consumer {
             Consumer::Ring(ring) => loop {
                 let room = {
@@ -266,36 +282,51 @@ impl BpfBuffer {
                 if self.pending.borrow().is_full(max) {
                     return Ok(());
                 }
-                perf.consume()
-                    .map_err(|e| BpfError::libbpf("consuming the perf buffer", &e, ""))
+                let consumed = if only_woken {
+                    self.woken
+                        .iter()
+                        .try_for_each(|&cpu| perf.consume_buffer(cpu))
+                } else {
+                    perf.consume()
+                };
+                consumed.map_err(|e| BpfError::libbpf("consuming the perf buffer", &e, ""))
             }
         }
     }
 
-    /// Blocks until the wait set is ready or `timeout` passes.
-    fn wait(&self, timeout: Option<Duration>) -> BpfResult<()> {
+    /// Blocks until the wait set is ready or `timeout` passes, noting which
+    /// perf buffers woke it.
+    fn wait(&mut self, timeout: Option<Duration>) -> BpfResult<()> {
         let timeout = timeout.map(|t| Timespec {
             tv_sec: t.as_secs().try_into().unwrap_or(i64::MAX),
             tv_nsec: t.subsec_nanos().into(),
         });
-        let mut events = Vec::with_capacity(2);
+        self.events.clear();
+        self.woken.clear();
         match epoll::wait(
             &self.wait_set,
-            spare_capacity(&mut events),
+            spare_capacity(&mut self.events),
             timeout.as_ref(),
         ) {
-            Ok(_) | Err(Errno::INTR) => Ok(()),
-            Err(e) => Err(io_error("waiting for the buffer", e)),
+            Ok(_) | Err(Errno::INTR) => {}
+            Err(e) => return Err(io_error("waiting for the buffer", e)),
         }
+        let woken = self
+            .events
+            .iter()
+            .filter_map(|e| e.data.u64().checked_sub(1));
+        self.woken.extend(woken.map(|cpu| cpu as usize));
+        Ok(())
     }
 
     fn poll(&mut self, timeout: Option<Duration>, max: usize) -> BpfResult<Batch> {
         let deadline = timeout.map(|t| Instant::now() + t);
+        let mut waited = false;
         loop {
             if self.interrupt.cause().is_some() {
                 return Err(interrupted());
             }
-            self.fill(max)?;
+            self.fill(max, waited)?;
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             {
                 let mut pending = self.pending.borrow_mut();
@@ -304,6 +335,7 @@ impl BpfBuffer {
                 }
             }
             self.wait(left)?;
+            waited = true;
         }
     }
 }
