@@ -12,8 +12,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use libbpf_rs::btf::types::DataSec;
 use libbpf_rs::btf::BtfType;
 use libbpf_rs::{
-    AsRawLibbpf as _, Btf, MapCore as _, MapFlags, MapHandle, Object, ObjectBuilder,
-    PerfBufferBuilder, RingBufferBuilder,
+    AsRawLibbpf as _, Btf, Link, MapCore as _, MapFlags, MapHandle, Object, ObjectBuilder,
+    PerfBufferBuilder, RingBuffer, RingBufferBuilder,
 };
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -113,41 +113,53 @@ fn seq(record: &[u8]) -> u64 {
     u64::from_ne_bytes(record[..8].try_into().expect("records hold a u64 head"))
 }
 
+/// Attaches every program of `obj`, as the guest's `attach_all` does.
+fn attach_all(obj: &Object) -> Result<Vec<Link>> {
+    Ok(obj
+        .progs_mut()
+        .map(|p| p.attach())
+        .collect::<std::result::Result<_, _>>()?)
+}
+
+/// Records handled and the sum of their sequence numbers, shared with the
+/// buffer's callback.
+#[derive(Clone, Default)]
+struct Tally {
+    received: Rc<Cell<u64>>,
+    checksum: Rc<Cell<u64>>,
+}
+
+impl Tally {
+    /// What every consumer does with a record: read its head, fold it in.
+    fn handle(&self, record: &[u8]) {
+        self.checksum
+            .set(self.checksum.get().wrapping_add(seq(record)));
+        self.received.set(self.received.get() + 1);
+    }
+}
+
 /// `stream <ring|perf> <size> <producer> <count> <object>`.
 pub fn stream(args: &[String]) -> Result<()> {
     let perf = args[2] == "perf";
     let (size, producer, count): (u32, u32, u64) = (arg(args, 3), arg(args, 4), arg(args, 5));
     let obj = load(Path::new(&args[6]), size, producer, perf)?;
-    let _links: Vec<_> = obj
-        .progs_mut()
-        .map(|p| p.attach())
-        .collect::<std::result::Result<_, _>>()?;
-    let received = Rc::new(Cell::new(0u64));
-    let checksum = Rc::new(Cell::new(0u64));
+    let _links = attach_all(&obj)?;
+    let tally = Tally::default();
     let lost = Rc::new(Cell::new(0u64));
-    let (r, c, l) = (received.clone(), checksum.clone(), lost.clone());
-    let handler = move |record: &[u8]| {
-        c.set(c.get().wrapping_add(seq(record)));
-        r.set(r.get() + 1);
-    };
     let mut last_ns = 0;
     let mut poll: Box<dyn FnMut() -> Result<()>> = if perf {
         let events = map(&obj, "perf")?;
+        let (t, l) = (tally.clone(), lost.clone());
         let buffer = PerfBufferBuilder::new(&events)
-            .sample_cb(move |_cpu, record: &[u8]| handler(record))
+            .sample_cb(move |_cpu, record: &[u8]| t.handle(record))
             .lost_cb(move |_cpu, n| l.set(l.get() + n))
             .build()?;
         Box::new(move || Ok(buffer.poll(Duration::from_millis(100))?))
     } else {
-        let events = map(&obj, "ring")?;
-        let mut builder = RingBufferBuilder::new();
-        builder.add(&events, move |record: &[u8]| {
-            handler(record);
-            0
-        })?;
-        let buffer = builder.build()?;
+        let buffer = ring_consumer(&obj, &tally)?;
         Box::new(move || Ok(buffer.poll(Duration::from_millis(100))?))
     };
+    let received = &tally.received;
     println!("ready");
     loop {
         let before = received.get();
@@ -162,32 +174,33 @@ pub fn stream(args: &[String]) -> Result<()> {
         "done received={} lost={} last_ns={last_ns} checksum={}",
         received.get(),
         lost.get() + ring_full(&obj)?,
-        checksum.get()
+        tally.checksum.get()
     );
     std::io::stdout().flush()?;
     wait_for_eof();
     Ok(())
 }
 
+/// A libbpf-rs consumer of the `ring` map that tallies every record.
+fn ring_consumer(obj: &Object, tally: &Tally) -> Result<RingBuffer<'static>> {
+    let events = map(obj, "ring")?;
+    let tally = tally.clone();
+    let mut builder = RingBufferBuilder::new();
+    builder.add(&events, move |record: &[u8]| {
+        tally.handle(record);
+        0
+    })?;
+    Ok(builder.build()?)
+}
+
 /// `drain <size> <producer> <count> <object>`.
 pub fn drain(args: &[String]) -> Result<()> {
     let (size, producer, count): (u32, u32, u64) = (arg(args, 2), arg(args, 3), arg(args, 4));
     let obj = load(Path::new(&args[5]), size, producer, false)?;
-    let _links: Vec<_> = obj
-        .progs_mut()
-        .map(|p| p.attach())
-        .collect::<std::result::Result<_, _>>()?;
-    let received = Rc::new(Cell::new(0u64));
-    let checksum = Rc::new(Cell::new(0u64));
-    let (r, c) = (received.clone(), checksum.clone());
-    let events = map(&obj, "ring")?;
-    let mut builder = RingBufferBuilder::new();
-    builder.add(&events, move |record: &[u8]| {
-        c.set(c.get().wrapping_add(seq(record)));
-        r.set(r.get() + 1);
-        0
-    })?;
-    let buffer = builder.build()?;
+    let _links = attach_all(&obj)?;
+    let tally = Tally::default();
+    let buffer = ring_consumer(&obj, &tally)?;
+    let received = &tally.received;
     println!("ready");
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
@@ -203,7 +216,7 @@ pub fn drain(args: &[String]) -> Result<()> {
     println!(
         "done received={} ns={ns} checksum={}",
         received.get(),
-        checksum.get()
+        tally.checksum.get()
     );
     std::io::stdout().flush()?;
     wait_for_eof();
@@ -275,10 +288,7 @@ pub fn bootstrap(args: &[String]) -> Result<()> {
         .name("bootstrap")?
         .open_file(&args[2])?
         .load()?;
-    let _links: Vec<_> = obj
-        .progs_mut()
-        .map(|p| p.attach())
-        .collect::<std::result::Result<_, _>>()?;
+    let _links = attach_all(&obj)?;
     let events = map(&obj, "rb")?;
     let mut builder = RingBufferBuilder::new();
     builder.add(&events, |e: &[u8]| {
