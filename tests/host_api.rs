@@ -9,7 +9,7 @@ use common::{err, ok, scenario};
 #[test]
 fn hash_map_round_trip() {
     let c = scenario("maps");
-    ok(&c, "info", "MapInfo { name: \"counts\", map-type: MapType::Hash, key-size: 4, value-size: 8, max-entries: 16, map-flags: 0 }");
+    ok(&c, "info", "MapInfo { name: \"counts\", map-type: MapType::Hash, key-size: 4, value-size: 8, max-entries: 16, map-flags: 0, per-cpu-slots: 0 }");
     ok(&c, "update-1", "()");
     ok(&c, "update-2", "()");
     ok(&c, "lookup-1", "Some(10)");
@@ -233,4 +233,120 @@ fn ring_and_perf_buffers_of_two_objects_deliver_every_record() {
     ok(&c, "ring-b", &seqs(3, 444));
     ok(&c, "pids", "1");
     ok(&c, "empty-poll", "0");
+}
+
+#[test]
+fn map_kinds_have_their_own_operations() {
+    let c = scenario("map-kinds");
+    ok(&c, "per-cpu-slots-positive", "true");
+    ok(&c, "per-cpu-update", "()");
+    ok(&c, "per-cpu-round-trip", "true");
+    err(&c, "per-cpu-wrong-length", "InvalidArgument", 0, &["value is 8 bytes"]);
+    ok(&c, "per-cpu-hash-batch", "(1, true)");
+    for v in 1..=3 {
+        ok(&c, &format!("queue-push-{v}"), "()");
+    }
+    err(&c, "queue-full", "TooBig", libc::E2BIG, &["push"]);
+    ok(&c, "queue-push-overwrite", "()");
+    ok(&c, "queue-peek", "Some(2)");
+    ok(&c, "queue-pops", "[Some(2), Some(3), Some(4), None]");
+    ok(&c, "stack-pops", "[Some(3), Some(2), Some(1), None]");
+    err(&c, "queue-pop-on-hash", "Unsupported", 0, &["pop", "Hash"]);
+    ok(&c, "bloom-push", "()");
+    ok(&c, "bloom-has-42", "true");
+    ok(&c, "bloom-has-7", "false");
+    err(&c, "bloom-lookup", "InvalidArgument", 0, &["keys are 0 bytes"]);
+    ok(&c, "lpm-10.1.2.3", "Some(2)");
+    ok(&c, "lpm-10.2.0.1", "Some(1)");
+    ok(&c, "lpm-11.0.0.1", "None");
+    ok(&c, "inner-info", "(\"inner\", 4)");
+    ok(&c, "inner-update", "()");
+    ok(&c, "inner-seen-by-name", "Some(33)");
+    ok(&c, "inner-empty-slot", "false");
+    err(&c, "inner-of-hash", "Unsupported", 0, &["inner-map"]);
+    ok(&c, "lookup-and-delete", "Some(20)");
+    ok(&c, "lookup-and-delete-again", "None");
+    ok(
+        &c,
+        "lookup-and-delete-batch",
+        "[(1, 10), (3, 30), (4, 40), (5, 50)]",
+    );
+    ok(&c, "after-drain", "[]");
+    err(&c, "drain-array", "Unsupported", 0, &["needs a hash map"]);
+    // BPF_F_LOCK reaches the kernel, which refuses it for a value without
+    // a spin lock.
+    err(&c, "lookup-locked-no-lock", "InvalidArgument", libc::EINVAL, &["lookup"]);
+}
+
+/// The real libc, which defines `getpid`: a binary any machine has.
+fn libc_path() -> std::path::PathBuf {
+    ["/lib/x86_64-linux-gnu/libc.so.6", "/lib/aarch64-linux-gnu/libc.so.6", "/lib64/libc.so.6"]
+        .iter()
+        .map(std::path::Path::new)
+        .find(|p| p.exists())
+        .expect("libc.so.6")
+        .canonicalize()
+        .unwrap()
+}
+
+#[test]
+fn typed_attach_targets() {
+    let libc = libc_path();
+    let dir = libc.parent().unwrap().to_str().unwrap();
+    let granted = format!("/lib/{}", libc.file_name().unwrap().to_str().unwrap());
+    let (pid, c) = common::scenario_with(
+        &["--dir", &format!("{dir}::/lib")],
+        &["attach", &granted, "getpid"],
+    );
+    ok(&c, "info-raw-tp", "(true, true, None)");
+    ok(&c, "info-iter", "true");
+    ok(&c, "info-tp", "None");
+    ok(&c, "raw-tracepoint", "true");
+    ok(&c, "raw-tracepoint-fired", "true");
+    ok(&c, "kernel-stack", "true");
+    ok(&c, "tracepoint", "\"on_getpid\"");
+    err(&c, "tracepoint-missing", "TargetNotFound", libc::ENOENT, &["no_such_event"]);
+    err(&c, "wrong-program-type", "InvalidArgument", 0, &["RawTracepoint", "tracepoint"]);
+    ok(&c, "uprobe-granted", "true");
+    err(&c, "uprobe-outside-grant", "PermissionDenied", libc::EACCES, &["/etc/passwd", "--dir"]);
+    err(&c, "uprobe-dotdot", "PermissionDenied", libc::EACCES, &[".."]);
+    err(&c, "uprobe-process-missing", "TargetNotFound", libc::ENOENT, &["process"]);
+    err(&c, "xdp-missing-interface", "TargetNotFound", libc::ENODEV, &["nosuchif0"]);
+    ok(&c, "iter-lists-host", &format!("{{\"{pid}\"}}"));
+    ok(&c, "iter-again", "true");
+    err(&c, "read-iter-not-iter", "InvalidArgument", 0, &["not an iterator"]);
+    err(&c, "read-iter-detached", "WrongPhase", 0, &["detached"]);
+
+    let kprobe = &c["kprobe"];
+    if std::path::Path::new("/sys/bus/event_source/devices/kprobe").exists() {
+        assert_eq!(kprobe, "ok ()", "kprobe");
+    } else {
+        assert!(
+            kprobe.starts_with("err ErrorCode::Unsupported") && kprobe.contains("no kprobes"),
+            "kprobe: {kprobe}"
+        );
+        eprintln!("SKIPPED kprobe attach: this kernel has no kprobes (CONFIG_KPROBES off); the host said: {kprobe}");
+    }
+}
+
+/// fentry and LSM programs attach where the kernel loads them; where it
+/// refuses (this project's CI kernel does), the refusal must be a typed
+/// error carrying libbpf's explanation, and the test says it skipped.
+#[test]
+fn fentry_and_lsm_attach_or_report_the_kernels_refusal() {
+    let c = scenario("refused");
+    for program in ["on_unlinkat_entry", "on_file_open"] {
+        let outcome = &c[program];
+        if outcome == "ok true" {
+            continue;
+        }
+        assert!(
+            outcome.starts_with("err ErrorCode::PermissionDenied")
+                || outcome.starts_with("err ErrorCode::Unsupported")
+                || outcome.starts_with("err ErrorCode::VerifierRejected"),
+            "{program}: {outcome}"
+        );
+        assert!(outcome.contains(program), "{program}: {outcome}");
+        eprintln!("SKIPPED {program}: the kernel refused to load it: {outcome}");
+    }
 }

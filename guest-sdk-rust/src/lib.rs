@@ -39,12 +39,16 @@ mod object;
 pub use bytemuck;
 pub use bytemuck::{Pod, Zeroable};
 
-pub use bindings::bpf_map::{MapInfo, UpdateFlags};
+pub use bindings::bpf_map::{LookupFlags, MapInfo, UpdateFlags};
 pub use bindings::buffer::BufferKind;
 pub use bindings::libbpf_log::Level as LogLevel;
 pub use bindings::link::Link;
-pub use bindings::program::{Program, ProgramInfo};
-pub use bindings::types::{MapType, ProgType};
+pub use bindings::program::{
+    AttachTarget, Binary, KprobeTarget, PerfEventKind, PerfEventTarget, Program, ProgramInfo,
+    SampleRate, TcDirection, TcTarget, TracepointTarget, UprobeTarget, UsdtTarget, XdpMode,
+    XdpTarget,
+};
+pub use bindings::types::{AttachType, MapType, ProgType};
 pub use buffer::{Batch, Buffer, Record};
 pub use error::{Error, ErrorCode, Result};
 pub use map::Map;

@@ -2,7 +2,7 @@
 
 use bytemuck::Pod;
 
-use crate::bindings::bpf_map::BpfMap;
+use crate::bindings::bpf_map::{BpfMap, LookupFlags};
 use crate::{Error, MapInfo, Result, UpdateFlags};
 
 /// One map of an object. Keys and values are any [`Pod`] type of the map's
@@ -10,6 +10,48 @@ use crate::{Error, MapInfo, Result, UpdateFlags};
 /// `*_bytes` methods take raw bytes.
 pub struct Map {
     inner: BpfMap,
+}
+
+/// Typed entries of a packed `entries` record.
+fn unpack<K: Pod, V: Pod>(entries: crate::bindings::bpf_map::Entries) -> Result<Vec<(K, V)>> {
+    let (ks, vs) = (size_of::<K>(), size_of::<V>());
+    if entries.keys.len() != ks * entries.count as usize
+        || entries.values.len() != vs * entries.count as usize
+    {
+        return Err(Error::invalid(format!(
+            "{} entries take {} key and {} value bytes, but the types read are {ks} and {vs} bytes",
+            entries.count,
+            entries.keys.len(),
+            entries.values.len()
+        )));
+    }
+    Ok(entries
+        .keys
+        .chunks_exact(ks.max(1))
+        .zip(entries.values.chunks_exact(vs.max(1)))
+        .map(|(k, v)| {
+            (
+                bytemuck::pod_read_unaligned(k),
+                bytemuck::pod_read_unaligned(v),
+            )
+        })
+        .collect())
+}
+
+/// A per-CPU value's slots, one `V` per CPU (each slot is `V` rounded up
+/// to 8 bytes).
+fn per_cpu<V: Pod>(bytes: &[u8]) -> Result<Vec<V>> {
+    let stride = size_of::<V>().next_multiple_of(8);
+    if stride == 0 || bytes.len() % stride != 0 {
+        return Err(Error::invalid(format!(
+            "{} bytes of per-CPU values are not slots of {stride} bytes",
+            bytes.len()
+        )));
+    }
+    Ok(bytes
+        .chunks_exact(stride)
+        .map(|slot| bytemuck::pod_read_unaligned(&slot[..size_of::<V>()]))
+        .collect())
 }
 
 fn decode<T: Pod>(what: &str, bytes: &[u8]) -> Result<T> {
@@ -68,28 +110,98 @@ impl Map {
     /// Every entry, read with the kernel's batch lookup (hash and array
     /// maps).
     pub fn lookup_batch<K: Pod, V: Pod>(&self) -> Result<Vec<(K, V)>> {
-        let entries = self.inner.lookup_batch()?;
-        let (ks, vs) = (size_of::<K>(), size_of::<V>());
-        if entries.keys.len() != ks * entries.count as usize
-            || entries.values.len() != vs * entries.count as usize
-        {
-            let info = self.info();
-            return Err(Error::invalid(format!(
-                "the map's keys and values are {} and {} bytes, but the types read are {ks} and {vs} bytes",
-                info.key_size, info.value_size
-            )));
+        unpack(self.inner.lookup_batch()?)
+    }
+
+    /// Every entry, read and removed in one pass (hash maps): drains a map
+    /// the kernel keeps filling without losing updates in between.
+    pub fn lookup_and_delete_batch<K: Pod, V: Pod>(&self) -> Result<Vec<(K, V)>> {
+        unpack(self.inner.lookup_and_delete_batch()?)
+    }
+
+    /// Reads and removes the value under `key` in one step (hash maps).
+    pub fn lookup_and_delete<K: Pod, V: Pod>(&self, key: &K) -> Result<Option<V>> {
+        self.inner
+            .lookup_and_delete(bytemuck::bytes_of(key))?
+            .map(|v| decode("value", &v))
+            .transpose()
+    }
+
+    /// The value under `key` read under its `bpf_spin_lock` (`BPF_F_LOCK`).
+    pub fn lookup_locked<K: Pod, V: Pod>(&self, key: &K) -> Result<Option<V>> {
+        self.inner
+            .lookup(bytemuck::bytes_of(key), LookupFlags::LOCK)?
+            .map(|v| decode("value", &v))
+            .transpose()
+    }
+
+    /// A per-CPU map's values under `key`, one per possible CPU.
+    pub fn lookup_per_cpu<K: Pod, V: Pod>(&self, key: &K) -> Result<Option<Vec<V>>> {
+        self.lookup_bytes(bytemuck::bytes_of(key))?
+            .map(|v| per_cpu(&v))
+            .transpose()
+    }
+
+    /// Stores one value per possible CPU under `key` in a per-CPU map.
+    pub fn update_per_cpu<K: Pod, V: Pod>(
+        &self,
+        key: &K,
+        values: &[V],
+        flags: UpdateFlags,
+    ) -> Result<()> {
+        let stride = size_of::<V>().next_multiple_of(8);
+        let mut bytes = vec![0u8; stride * values.len()];
+        for (slot, value) in bytes.chunks_exact_mut(stride.max(1)).zip(values) {
+            slot[..size_of::<V>()].copy_from_slice(bytemuck::bytes_of(value));
         }
-        Ok(entries
-            .keys
-            .chunks_exact(ks.max(1))
-            .zip(entries.values.chunks_exact(vs.max(1)))
-            .map(|(k, v)| {
-                (
-                    bytemuck::pod_read_unaligned(k),
-                    bytemuck::pod_read_unaligned(v),
-                )
-            })
-            .collect())
+        self.update_bytes(bytemuck::bytes_of(key), &bytes, flags)
+    }
+
+    /// Adds `value` to a queue, stack or bloom filter;
+    /// [`UpdateFlags::EXIST`] makes a full queue or stack drop its oldest.
+    pub fn push<V: Pod>(&self, value: &V, flags: UpdateFlags) -> Result<()> {
+        Ok(self.inner.push(bytemuck::bytes_of(value), flags)?)
+    }
+
+    /// Takes the next value out of a queue or stack.
+    pub fn pop<V: Pod>(&self) -> Result<Option<V>> {
+        self.inner
+            .pop()?
+            .map(|v| decode("value", &v))
+            .transpose()
+    }
+
+    /// The value [`pop`](Self::pop) would return, left in place.
+    pub fn peek<V: Pod>(&self) -> Result<Option<V>> {
+        self.inner
+            .peek()?
+            .map(|v| decode("value", &v))
+            .transpose()
+    }
+
+    /// Whether a bloom filter may hold `value` (`false` is certain).
+    pub fn contains<V: Pod>(&self, value: &V) -> Result<bool> {
+        Ok(self.inner.contains(bytemuck::bytes_of(value))?)
+    }
+
+    /// The inner map under `key` of an array- or hash-of-maps.
+    pub fn inner_map<K: Pod>(&self, key: &K) -> Result<Option<Map>> {
+        Ok(self.inner.inner_map(bytemuck::bytes_of(key))?.map(Map::new))
+    }
+
+    /// The instruction pointers of stack `id` in a stack-trace map, from
+    /// the innermost frame out.
+    pub fn stack(&self, id: u32) -> Result<Option<Vec<u64>>> {
+        let Some(bytes) = self.lookup_bytes(bytemuck::bytes_of(&id))? else {
+            return Ok(None);
+        };
+        Ok(Some(
+            bytes
+                .chunks_exact(8)
+                .map(|ip| u64::from_ne_bytes(ip.try_into().expect("8-byte chunks")))
+                .take_while(|&ip| ip != 0)
+                .collect(),
+        ))
     }
 
     /// Stores `keys[i]` → `values[i]` for every `i` in one system call.
@@ -123,7 +235,7 @@ impl Map {
 
     /// [`lookup`](Self::lookup) with raw bytes.
     pub fn lookup_bytes(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.inner.lookup(key)?)
+        Ok(self.inner.lookup(key, LookupFlags::empty())?)
     }
 
     /// [`update`](Self::update) with raw bytes.

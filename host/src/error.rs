@@ -68,6 +68,12 @@ impl BpfError {
         Self::with_errno(code, errno, message)
     }
 
+    /// A guest-visible error for a failed system call that returned
+    /// `-errno`.
+    pub(crate) fn os(what: &str, errno: i32) -> Self {
+        Self::libbpf(what, &libbpf_rs::Error::from_raw_os_error(errno), "")
+    }
+
     /// Replaces the error code, keeping errno and message; used where the
     /// operation gives an errno a more precise meaning (ENOENT from an
     /// attach means a missing hook, not a missing key).

@@ -21,6 +21,7 @@ use wasmtime::{Config, Engine, Result, Store};
 use wasmtime_wasi::p2::bindings::Command;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
 
+use crate::bpf::grants::Grants;
 use crate::component;
 use crate::interrupt::{Cause, Interrupt};
 use crate::{BpfCtx, BpfCtxView, BpfView};
@@ -220,7 +221,7 @@ async fn run_async(config: &RunConfig) -> Result<Outcome> {
 
     let host = Host {
         wasi: wasi_ctx(config)?,
-        bpf: BpfCtx::new(Arc::clone(&interrupt)),
+        bpf: BpfCtx::new(Arc::clone(&interrupt), Grants::new(&config.dirs)),
         table: ResourceTable::new(),
     };
     let mut store = Store::new(&engine, host);

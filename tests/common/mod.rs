@@ -273,26 +273,40 @@ pub fn assert_no_map_named(name: &str) {
 /// Runs one scenario of the test guest (`tests/guests/host-api`); returns `case name => outcome`
 /// lines as a map, after checking the guest finished normally.
 pub fn scenario(name: &str) -> BTreeMap<String, String> {
+    scenario_with(&[], &[name]).1
+}
+
+/// Runs the test guest with `wasm-bpf run` options `host_args` and guest
+/// arguments `args` (the scenario first); returns the host's pid and the
+/// `case name => outcome` lines.
+pub fn scenario_with(host_args: &[&str], args: &[&str]) -> (u32, BTreeMap<String, String>) {
     require_kernel();
-    let output = wasm_bpf()
-        .args(["run"])
+    let child = wasm_bpf()
+        .arg("run")
+        .args(host_args)
         .arg(guest("host-api"))
-        .arg(name)
-        .output()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("running wasm-bpf");
+    let pid = child.id();
+    let output = child.wait_with_output().expect("waiting for wasm-bpf");
     let stdout = String::from_utf8_lossy(&output.stdout);
+    let name = args[0];
     assert!(
         output.status.success() && stdout.contains(&format!("done {name}")),
         "scenario {name} failed ({}):\n{stdout}\n{}",
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
-    stdout
+    let cases = stdout
         .lines()
         .filter_map(|l| l.strip_prefix("case "))
         .filter_map(|l| l.split_once(" => "))
         .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+        .collect();
+    (pid, cases)
 }
 
 /// Asserts case `name` is `ok <value>`.

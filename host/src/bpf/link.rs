@@ -1,4 +1,8 @@
-//! The `link` resource: one attached program.
+//! The `link` resource: one program attached to one hook.
+
+use std::fs::File;
+use std::io::Read as _;
+use std::os::fd::{AsFd, AsRawFd as _, BorrowedFd, FromRawFd as _, OwnedFd};
 
 use libbpf_rs::Link;
 use wasmtime::component::Resource;
@@ -8,44 +12,125 @@ use crate::bindings::link::{Host, HostLink};
 use crate::bindings::types::ErrorCode;
 use crate::{BpfError, BpfResult};
 
-/// The host side of a guest's `link`. Dropping it destroys the libbpf link,
-/// which detaches the program.
+/// Most an iterator's output may be, so a runaway iterator cannot exhaust
+/// the host's memory.
+const ITER_OUTPUT_MAX: u64 = 16 << 20;
+
+/// What keeps a program attached; dropping it detaches.
+pub(crate) enum Attachment {
+    /// A libbpf link (tracepoints, probes, perf events, cgroups, iterators).
+    Libbpf(Link),
+    /// A kernel link made with `BPF_LINK_CREATE` (XDP with a mode, tcx),
+    /// or a socket the program filters: closing the fd detaches.
+    Fd(OwnedFd),
+}
+
+impl AsFd for Attachment {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Self::Libbpf(link) => link.as_fd(),
+            Self::Fd(fd) => fd.as_fd(),
+        }
+    }
+}
+
+/// The host side of a guest's `link`: one attachment, or one per CPU for
+/// perf events.
 pub struct BpfLink {
-    link: Option<Link>,
+    attachments: Vec<Attachment>,
     program: String,
+    iterator: bool,
 }
 
 impl BpfLink {
-    pub(crate) fn new(link: Link, program: String) -> Self {
+    pub(crate) fn of(attachments: Vec<Attachment>, program: String) -> Self {
         Self {
-            link: Some(link),
+            attachments,
             program,
+            iterator: false,
         }
+    }
+
+    /// Marks the link as an iterator, which `read-iter` can run.
+    pub(crate) fn iterator(mut self) -> Self {
+        self.iterator = true;
+        self
+    }
+
+    fn read_iter(&self) -> BpfResult<Vec<u8>> {
+        let link = match (self.iterator, self.attachments.first()) {
+            (true, Some(link)) => link,
+            (true, _) => {
+                return Err(BpfError::new(
+                    ErrorCode::WrongPhase,
+                    format!("the link of program `{}` is detached", self.program),
+                ))
+            }
+            (false, _) => {
+                return Err(BpfError::new(
+                    ErrorCode::InvalidArgument,
+                    format!(
+                        "the link of program `{}` is not an iterator; attach it with \
+                         `attach-to(iterator)`",
+                        self.program
+                    ),
+                ))
+            }
+        };
+        // SAFETY: the fd is the live link's own.
+        let fd = unsafe { libbpf_sys::bpf_iter_create(link.as_fd().as_raw_fd()) };
+        if fd < 0 {
+            return Err(BpfError::os("creating the iterator", -fd));
+        }
+        // SAFETY: `bpf_iter_create` returned a new fd that nothing else owns.
+        let mut file = File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+        // Reads in page-sized chunks or more: the kernel's seq_file drops
+        // the object it is showing when a read is smaller than its output.
+        let mut out = Vec::new();
+        let mut chunk = vec![0u8; 64 << 10];
+        loop {
+            let n = file
+                .read(&mut chunk)
+                .map_err(|e| BpfError::os("reading the iterator", e.raw_os_error().unwrap_or(0)))?;
+            if n == 0 || out.len() as u64 > ITER_OUTPUT_MAX {
+                break;
+            }
+            out.extend_from_slice(&chunk[..n]);
+        }
+        if out.len() as u64 > ITER_OUTPUT_MAX {
+            return Err(BpfError::new(
+                ErrorCode::TooBig,
+                format!("the iterator wrote more than {ITER_OUTPUT_MAX} bytes"),
+            ));
+        }
+        Ok(out)
     }
 }
 
 impl HostLink for BpfCtxView<'_> {
     fn detach(&mut self, this: Resource<BpfLink>) -> BpfResult<()> {
         let link = self.table.get_mut(&this)?;
-        match link.link.take() {
-            Some(attached) => {
-                drop(attached);
-                tracing::debug!(program = %link.program, "detached");
-                Ok(())
-            }
-            None => Err(BpfError::new(
+        if link.attachments.is_empty() {
+            return Err(BpfError::new(
                 ErrorCode::WrongPhase,
                 format!("the link of program `{}` is already detached", link.program),
-            )),
+            ));
         }
+        link.attachments.clear();
+        tracing::debug!(program = %link.program, "detached");
+        Ok(())
     }
 
     fn is_attached(&mut self, this: Resource<BpfLink>) -> wasmtime::Result<bool> {
-        Ok(self.table.get(&this)?.link.is_some())
+        Ok(!self.table.get(&this)?.attachments.is_empty())
     }
 
     fn program_name(&mut self, this: Resource<BpfLink>) -> wasmtime::Result<String> {
         Ok(self.table.get(&this)?.program.clone())
+    }
+
+    fn read_iter(&mut self, this: Resource<BpfLink>) -> BpfResult<Vec<u8>> {
+        self.table.get(&this)?.read_iter()
     }
 
     fn drop(&mut self, this: Resource<BpfLink>) -> wasmtime::Result<()> {

@@ -13,18 +13,29 @@ use wasmtime::component::Resource;
 use super::object::{lock, not_found, with_loaded, with_opened, ObjectState, SharedObject};
 use super::types::map_type;
 use super::BpfCtxView;
-use crate::bindings::bpf_map::{Entries, Host, HostBpfMap, MapInfo, UpdateFlags};
+use crate::bindings::bpf_map::{Entries, Host, HostBpfMap, LookupFlags, MapInfo, UpdateFlags};
 use crate::bindings::types::ErrorCode;
 use crate::{BpfError, BpfResult};
 
 /// The host side of a guest's `bpf-map`.
 pub struct BpfMap {
-    object: SharedObject,
+    /// The object the map belongs to; `None` for an inner map opened by
+    /// its kernel id, which has no object.
+    object: Option<SharedObject>,
     name: String,
     /// The last info read, which is all that remains if `load` fails.
     info: MapInfo,
     /// The map's fd, opened on first use after `load`.
     handle: Option<MapHandle>,
+}
+
+/// The number of value slots of a per-CPU map, 0 for other maps.
+fn per_cpu_slots(ty: MapType) -> u32 {
+    if ty.is_percpu() {
+        libbpf_rs::num_possible_cpus().map_or(1, |n| n as u32)
+    } else {
+        0
+    }
 }
 
 fn info(
@@ -42,6 +53,17 @@ fn info(
         value_size,
         max_entries,
         map_flags: flags,
+        per_cpu_slots: per_cpu_slots(ty),
+    }
+}
+
+/// The length of one value as the kernel's system calls take it: one slot
+/// per possible CPU, each rounded up to 8 bytes, for per-CPU maps.
+fn value_len(handle: &MapHandle) -> usize {
+    let size = handle.value_size() as usize;
+    match per_cpu_slots(handle.map_type()) {
+        0 => size,
+        slots => slots as usize * size.next_multiple_of(8),
     }
 }
 
@@ -64,15 +86,21 @@ fn map_flags(mode: UpdateFlags) -> MapFlags {
     flags
 }
 
-/// Every entry of a hash or array map, read with the kernel's batch lookup:
-/// the number of entries, then their keys and values, packed.
+/// Every entry of a hash or array map, read with the kernel's batch lookup
+/// (and removed, with `delete`): the number of entries, then their keys and
+/// values, packed.
 ///
 /// libbpf-rs 0.27's `lookup_batch` iterator ends at the first batch that
 /// comes back short, which a hash map's batches do well before its end
 /// (the kernel returns whole buckets), so this drives
 /// `bpf_map_lookup_batch` itself.
-pub fn lookup_all(map: &MapHandle) -> std::io::Result<(u32, Vec<u8>, Vec<u8>)> {
-    let (key_size, value_size) = (map.key_size() as usize, map.value_size() as usize);
+pub fn lookup_all(map: &MapHandle, delete: bool) -> std::io::Result<(u32, Vec<u8>, Vec<u8>)> {
+    let (key_size, value_size) = (map.key_size() as usize, value_len(map));
+    let batch = if delete {
+        libbpf_sys::bpf_map_lookup_and_delete_batch
+    } else {
+        libbpf_sys::bpf_map_lookup_batch
+    };
     // Per system call; a hash map's batch must hold its fullest bucket.
     let per_call = map.max_entries().clamp(1, 4096);
     // The cursor between calls: a bucket index for hash maps, a key for
@@ -98,7 +126,7 @@ pub fn lookup_all(map: &MapHandle) -> std::io::Result<(u32, Vec<u8>, Vec<u8>)> {
         // `per_call` keys and values, and the cursors for this map's
         // cursor size: what the kernel writes for `count = per_call`.
         let ret = unsafe {
-            libbpf_sys::bpf_map_lookup_batch(
+            batch(
                 map.as_fd().as_raw_fd(),
                 in_batch,
                 next.as_mut_ptr().cast(),
@@ -123,33 +151,121 @@ pub fn lookup_all(map: &MapHandle) -> std::io::Result<(u32, Vec<u8>, Vec<u8>)> {
     Ok((total as u32, keys, values))
 }
 
-/// The kernel's batch operations exist for hash and array maps.
-fn check_batchable(handle: &MapHandle) -> BpfResult<()> {
+/// The kernel's batch operations exist for hash and array maps; arrays
+/// cannot delete.
+fn check_batchable(handle: &MapHandle, delete: bool) -> BpfResult<()> {
     match handle.map_type() {
-        MapType::Hash | MapType::LruHash | MapType::Array => Ok(()),
+        MapType::Hash | MapType::LruHash | MapType::PercpuHash | MapType::LruPercpuHash => Ok(()),
+        MapType::Array | MapType::PercpuArray if !delete => Ok(()),
         other => Err(BpfError::new(
             ErrorCode::Unsupported,
-            format!("batch operations need a hash or array map, not a {other:?} map"),
+            format!(
+                "this operation needs a hash{} map, not a {other:?} map",
+                if delete { "" } else { " or array" }
+            ),
         )),
     }
 }
 
+/// Checks that `handle` is a map of one of `types`, for `what`.
+fn check_type(handle: &MapHandle, what: &str, types: &[MapType]) -> BpfResult<()> {
+    let ty = handle.map_type();
+    if types.contains(&ty) {
+        return Ok(());
+    }
+    Err(BpfError::new(
+        ErrorCode::Unsupported,
+        format!("{what} needs a map of type {types:?}, not a {ty:?} map"),
+    ))
+}
+
+/// What a single-element read does besides reading.
+#[derive(Clone, Copy)]
+enum Read {
+    Lookup(LookupFlags),
+    AndDelete,
+}
+
+/// Reads one value (`key` is `None` for queues and stacks): `None` if
+/// there is none.
+fn read_elem(handle: &MapHandle, key: Option<&[u8]>, read: Read) -> BpfResult<Option<Vec<u8>>> {
+    let mut value = vec![0u8; value_len(handle)];
+    let fd = handle.as_fd().as_raw_fd();
+    let key = key.map_or(std::ptr::null(), |k| k.as_ptr().cast());
+    // SAFETY: `key` is null or the map's key size (checked by callers), and
+    // `value` has room for one value as the kernel writes it.
+    let ret = unsafe {
+        match read {
+            Read::Lookup(flags) => libbpf_sys::bpf_map_lookup_elem_flags(
+                fd,
+                key,
+                value.as_mut_ptr().cast(),
+                if flags.contains(LookupFlags::LOCK) {
+                    libbpf_sys::BPF_F_LOCK.into()
+                } else {
+                    0
+                },
+            ),
+            Read::AndDelete => {
+                libbpf_sys::bpf_map_lookup_and_delete_elem(fd, key, value.as_mut_ptr().cast())
+            }
+        }
+    };
+    match ret {
+        0 => Ok(Some(value)),
+        e if e == -libc::ENOENT => Ok(None),
+        e => {
+            let what = match read {
+                Read::Lookup(_) => "lookup",
+                Read::AndDelete => "lookup-and-delete",
+            };
+            Err(BpfError::os(what, -e))
+        }
+    }
+}
+
+/// Writes one value (`key` is `None` for queues, stacks and bloom filters).
+fn write_elem(
+    handle: &MapHandle,
+    what: &str,
+    key: Option<&[u8]>,
+    value: &[u8],
+    mode: UpdateFlags,
+) -> BpfResult<()> {
+    check_len("value", value.len(), value_len(handle))?;
+    let key = key.map_or(std::ptr::null(), |k| k.as_ptr().cast());
+    // SAFETY: `key` is null or the map's key size (checked by callers), and
+    // `value` is one value as the kernel reads it.
+    let ret = unsafe {
+        libbpf_sys::bpf_map_update_elem(
+            handle.as_fd().as_raw_fd(),
+            key,
+            value.as_ptr().cast(),
+            map_flags(mode).bits(),
+        )
+    };
+    match ret {
+        0 => Ok(()),
+        e => Err(BpfError::os(what, -e)),
+    }
+}
+
 /// Checks that `len` bytes are `count` packed elements of `size` bytes.
-fn check_packed(what: &str, count: u32, len: usize, size: u32) -> BpfResult<()> {
-    if len as u64 == u64::from(count) * u64::from(size) {
+fn check_packed(what: &str, count: u32, len: usize, size: usize) -> BpfResult<()> {
+    if len as u64 == u64::from(count) * size as u64 {
         return Ok(());
     }
     Err(BpfError::new(
         ErrorCode::InvalidArgument,
         format!(
             "{count} {what} of {size} bytes take {} bytes, not {len}",
-            u64::from(count) * u64::from(size)
+            u64::from(count) * size as u64
         ),
     ))
 }
 
-fn check_len(what: &str, len: usize, want: u32) -> BpfResult<()> {
-    if len == want as usize {
+fn check_len(what: &str, len: usize, want: usize) -> BpfResult<()> {
+    if len == want {
         return Ok(());
     }
     Err(BpfError::new(
@@ -165,10 +281,32 @@ impl BpfMap {
         let info = Self::info_of(&state, &name)?;
         drop(state);
         Ok(Self {
-            object: object.clone(),
+            object: Some(object.clone()),
             name,
             info,
             handle: None,
+        })
+    }
+
+    /// The map with kernel id `id`, as an inner map of a map of maps.
+    fn by_id(id: u32) -> BpfResult<Self> {
+        let handle = MapHandle::from_map_id(id)
+            .map_err(|e| BpfError::libbpf(&format!("opening inner map {id}"), &e, ""))?;
+        let flags = handle.info().map_or(0, |i| i.info.map_flags);
+        let name = handle.name().to_string_lossy().into_owned();
+        let info = info(
+            handle.name(),
+            handle.map_type(),
+            handle.key_size(),
+            handle.value_size(),
+            handle.max_entries(),
+            flags,
+        );
+        Ok(Self {
+            object: None,
+            name,
+            info,
+            handle: Some(handle),
         })
     }
 
@@ -228,7 +366,10 @@ impl BpfMap {
 
     fn open_handle(&self) -> BpfResult<MapHandle> {
         let what = format!("using map `{}`", self.name);
-        with_loaded(&self.object, &what, |obj| {
+        let Some(object) = &self.object else {
+            return Err(not_found("map", &self.name, &[]));
+        };
+        with_loaded(object, &what, |obj| {
             let map = obj
                 .maps()
                 .find(|m| m.name() == OsStr::new(&self.name))
@@ -237,33 +378,87 @@ impl BpfMap {
         })
     }
 
-    fn lookup(&mut self, key: &[u8]) -> BpfResult<Option<Vec<u8>>> {
+    /// The map's fd, checking that `key` has the map's key size.
+    fn keyed(&mut self, key: &[u8]) -> BpfResult<&MapHandle> {
         let handle = self.handle()?;
-        check_len("key", key.len(), handle.key_size())?;
-        handle
-            .lookup(key, MapFlags::ANY)
-            .map_err(|e| BpfError::libbpf("lookup", &e, ""))
+        check_len("key", key.len(), handle.key_size() as usize)?;
+        Ok(handle)
+    }
+
+    fn lookup(&mut self, key: &[u8], flags: LookupFlags) -> BpfResult<Option<Vec<u8>>> {
+        let handle = self.keyed(key)?;
+        if handle.map_type() == MapType::BloomFilter {
+            return Err(BpfError::new(
+                ErrorCode::Unsupported,
+                "a bloom filter has no keys to look up; use `contains`",
+            ));
+        }
+        read_elem(handle, Some(key), Read::Lookup(flags))
+    }
+
+    fn lookup_and_delete(&mut self, key: &[u8]) -> BpfResult<Option<Vec<u8>>> {
+        let handle = self.keyed(key)?;
+        read_elem(handle, Some(key), Read::AndDelete)
     }
 
     fn update(&mut self, key: &[u8], value: &[u8], mode: UpdateFlags) -> BpfResult<()> {
-        let handle = self.handle()?;
-        check_len("key", key.len(), handle.key_size())?;
-        check_len("value", value.len(), handle.value_size())?;
-        handle
-            .update(key, value, map_flags(mode))
-            .map_err(|e| BpfError::libbpf("update", &e, ""))
+        let handle = self.keyed(key)?;
+        write_elem(handle, "update", Some(key), value, mode)
     }
 
-    fn lookup_batch(&mut self) -> BpfResult<Entries> {
+    fn push(&mut self, value: &[u8], mode: UpdateFlags) -> BpfResult<()> {
         let handle = self.handle()?;
-        check_batchable(handle)?;
-        let (count, keys, values) = lookup_all(handle).map_err(|e| {
-            BpfError::with_errno(
-                ErrorCode::Other,
-                e.raw_os_error().unwrap_or(0),
-                format!("lookup-batch: {e}"),
-            )
-        })?;
+        check_type(
+            handle,
+            "push",
+            &[MapType::Queue, MapType::Stack, MapType::BloomFilter],
+        )?;
+        write_elem(handle, "push", None, value, mode)
+    }
+
+    fn pop_or_peek(&mut self, read: Read) -> BpfResult<Option<Vec<u8>>> {
+        let handle = self.handle()?;
+        let what = match read {
+            Read::Lookup(_) => "peek",
+            Read::AndDelete => "pop",
+        };
+        check_type(handle, what, &[MapType::Queue, MapType::Stack])?;
+        read_elem(handle, None, read)
+    }
+
+    fn contains(&mut self, value: &[u8]) -> BpfResult<bool> {
+        let handle = self.handle()?;
+        check_type(handle, "contains", &[MapType::BloomFilter])?;
+        check_len("value", value.len(), value_len(handle))?;
+        handle
+            .lookup_bloom_filter(value)
+            .map_err(|e| BpfError::libbpf("contains", &e, ""))
+    }
+
+    fn inner_map(&mut self, key: &[u8]) -> BpfResult<Option<BpfMap>> {
+        let handle = self.keyed(key)?;
+        check_type(
+            handle,
+            "inner-map",
+            &[MapType::ArrayOfMaps, MapType::HashOfMaps],
+        )?;
+        let Some(id) = read_elem(handle, Some(key), Read::Lookup(LookupFlags::empty()))? else {
+            return Ok(None);
+        };
+        let id = u32::from_ne_bytes(id[..4].try_into().expect("map-of-maps values are 4 bytes"));
+        BpfMap::by_id(id).map(Some)
+    }
+
+    fn lookup_batch(&mut self, delete: bool) -> BpfResult<Entries> {
+        let handle = self.handle()?;
+        check_batchable(handle, delete)?;
+        let what = if delete {
+            "lookup-and-delete-batch"
+        } else {
+            "lookup-batch"
+        };
+        let (count, keys, values) = lookup_all(handle, delete)
+            .map_err(|e| BpfError::os(what, e.raw_os_error().unwrap_or(0)))?;
         Ok(Entries {
             count,
             keys,
@@ -279,9 +474,9 @@ impl BpfMap {
         mode: UpdateFlags,
     ) -> BpfResult<()> {
         let handle = self.handle()?;
-        check_batchable(handle)?;
-        check_packed("keys", count, keys.len(), handle.key_size())?;
-        check_packed("values", count, values.len(), handle.value_size())?;
+        check_batchable(handle, false)?;
+        check_packed("keys", count, keys.len(), handle.key_size() as usize)?;
+        check_packed("values", count, values.len(), value_len(handle))?;
         if count == 0 {
             return Ok(());
         }
@@ -292,8 +487,8 @@ impl BpfMap {
 
     fn delete_batch(&mut self, count: u32, keys: &[u8]) -> BpfResult<()> {
         let handle = self.handle()?;
-        check_batchable(handle)?;
-        check_packed("keys", count, keys.len(), handle.key_size())?;
+        check_batchable(handle, true)?;
+        check_packed("keys", count, keys.len(), handle.key_size() as usize)?;
         if count == 0 {
             return Ok(());
         }
@@ -303,8 +498,7 @@ impl BpfMap {
     }
 
     fn delete(&mut self, key: &[u8]) -> BpfResult<()> {
-        let handle = self.handle()?;
-        check_len("key", key.len(), handle.key_size())?;
+        let handle = self.keyed(key)?;
         handle
             .delete(key)
             .map_err(|e| BpfError::libbpf("delete", &e, ""))
@@ -314,7 +508,7 @@ impl BpfMap {
         let handle = self.handle()?;
         let key_size = handle.key_size();
         if let Some(key) = key {
-            check_len("key", key.len(), key_size)?;
+            check_len("key", key.len(), key_size as usize)?;
         }
         let mut next = vec![0u8; key_size as usize];
         let key_ptr = key.map_or(std::ptr::null(), |k| k.as_ptr().cast());
@@ -330,11 +524,7 @@ impl BpfMap {
         match ret {
             0 => Ok(Some(next)),
             e if e == -libc::ENOENT => Ok(None),
-            e => Err(BpfError::libbpf(
-                "next-key",
-                &libbpf_rs::Error::from_raw_os_error(-e),
-                "",
-            )),
+            e => Err(BpfError::os("next-key", -e)),
         }
     }
 }
@@ -342,15 +532,23 @@ impl BpfMap {
 impl HostBpfMap for BpfCtxView<'_> {
     fn info(&mut self, this: Resource<BpfMap>) -> wasmtime::Result<MapInfo> {
         let map = self.table.get_mut(&this)?;
-        if let Ok(info) = BpfMap::info_of(&lock(&map.object), &map.name) {
-            map.info = info;
+        if let Some(object) = &map.object {
+            if let Ok(info) = BpfMap::info_of(&lock(object), &map.name) {
+                map.info = info;
+            }
         }
         Ok(map.info.clone())
     }
 
     fn set_max_entries(&mut self, this: Resource<BpfMap>, max_entries: u32) -> BpfResult<()> {
         let map = self.table.get(&this)?;
-        with_opened(&map.object, "set-max-entries", |open| {
+        let Some(object) = &map.object else {
+            return Err(BpfError::new(
+                ErrorCode::WrongPhase,
+                "an inner map already exists in the kernel; its size is fixed",
+            ));
+        };
+        with_opened(object, "set-max-entries", |open| {
             open.maps_mut()
                 .find(|m| m.name() == OsStr::new(&map.name))
                 .ok_or_else(|| not_found("map", &map.name, &[]))?
@@ -359,8 +557,21 @@ impl HostBpfMap for BpfCtxView<'_> {
         })
     }
 
-    fn lookup(&mut self, this: Resource<BpfMap>, key: Vec<u8>) -> BpfResult<Option<Vec<u8>>> {
-        self.table.get_mut(&this)?.lookup(&key)
+    fn lookup(
+        &mut self,
+        this: Resource<BpfMap>,
+        key: Vec<u8>,
+        flags: LookupFlags,
+    ) -> BpfResult<Option<Vec<u8>>> {
+        self.table.get_mut(&this)?.lookup(&key, flags)
+    }
+
+    fn lookup_and_delete(
+        &mut self,
+        this: Resource<BpfMap>,
+        key: Vec<u8>,
+    ) -> BpfResult<Option<Vec<u8>>> {
+        self.table.get_mut(&this)?.lookup_and_delete(&key)
     }
 
     fn update(
@@ -390,7 +601,11 @@ impl HostBpfMap for BpfCtxView<'_> {
     }
 
     fn lookup_batch(&mut self, this: Resource<BpfMap>) -> BpfResult<Entries> {
-        self.table.get_mut(&this)?.lookup_batch()
+        self.table.get_mut(&this)?.lookup_batch(false)
+    }
+
+    fn lookup_and_delete_batch(&mut self, this: Resource<BpfMap>) -> BpfResult<Entries> {
+        self.table.get_mut(&this)?.lookup_batch(true)
     }
 
     fn update_batch(
@@ -408,6 +623,35 @@ impl HostBpfMap for BpfCtxView<'_> {
 
     fn delete_batch(&mut self, this: Resource<BpfMap>, count: u32, keys: Vec<u8>) -> BpfResult<()> {
         self.table.get_mut(&this)?.delete_batch(count, &keys)
+    }
+
+    fn push(&mut self, this: Resource<BpfMap>, value: Vec<u8>, mode: UpdateFlags) -> BpfResult<()> {
+        self.table.get_mut(&this)?.push(&value, mode)
+    }
+
+    fn pop(&mut self, this: Resource<BpfMap>) -> BpfResult<Option<Vec<u8>>> {
+        self.table.get_mut(&this)?.pop_or_peek(Read::AndDelete)
+    }
+
+    fn peek(&mut self, this: Resource<BpfMap>) -> BpfResult<Option<Vec<u8>>> {
+        self.table
+            .get_mut(&this)?
+            .pop_or_peek(Read::Lookup(LookupFlags::empty()))
+    }
+
+    fn contains(&mut self, this: Resource<BpfMap>, value: Vec<u8>) -> BpfResult<bool> {
+        self.table.get_mut(&this)?.contains(&value)
+    }
+
+    fn inner_map(
+        &mut self,
+        this: Resource<BpfMap>,
+        key: Vec<u8>,
+    ) -> BpfResult<Option<Resource<BpfMap>>> {
+        match self.table.get_mut(&this)?.inner_map(&key)? {
+            Some(inner) => Ok(Some(self.table.push(inner)?)),
+            None => Ok(None),
+        }
     }
 
     fn drop(&mut self, this: Resource<BpfMap>) -> wasmtime::Result<()> {

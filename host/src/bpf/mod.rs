@@ -3,8 +3,10 @@
 //! One module per WIT resource; each holds the host type the resource is
 //! backed by and the generated `Host*` trait implemented over it.
 
+mod attach;
 pub mod buffer;
 mod globals;
+pub mod grants;
 pub mod link;
 pub(crate) mod log;
 pub mod map;
@@ -17,6 +19,7 @@ use std::sync::Arc;
 use wasmtime::component::{HasData, Linker, ResourceTable};
 
 use crate::bindings::libbpf_log::Level;
+use grants::Grants;
 use crate::bindings::Bpf;
 use crate::interrupt::Interrupt;
 
@@ -26,15 +29,19 @@ pub struct BpfCtx {
     pub(crate) log_level: Option<Level>,
     /// Stops the guest's waits when the run is interrupted.
     pub(crate) interrupt: Arc<Interrupt>,
+    /// The directories whose files attach targets may name.
+    pub(crate) grants: Grants,
 }
 
 impl BpfCtx {
     /// State for one guest, which `interrupt` can stop while it waits in a
-    /// buffer's `poll`.
-    pub fn new(interrupt: Arc<Interrupt>) -> Self {
+    /// buffer's `poll`, and whose attach targets may name files under the
+    /// directories of `grants`.
+    pub fn new(interrupt: Arc<Interrupt>, grants: Grants) -> Self {
         Self {
             log_level: Some(Level::Info),
             interrupt,
+            grants,
         }
     }
 }

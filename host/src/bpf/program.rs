@@ -1,17 +1,19 @@
 //! The `program` resource: one program of an object, by name.
 
 use std::ffi::OsStr;
+use std::os::fd::{AsFd as _, AsRawFd as _};
 
-use libbpf_rs::{AsRawLibbpf as _, Program, ProgramMut, ProgramType};
+use libbpf_rs::{AsRawLibbpf, Program, ProgramMut, ProgramType};
 use wasmtime::component::Resource;
 
-use super::link::BpfLink;
+use super::attach::{self, Failure};
+use super::link::{Attachment, BpfLink};
 use super::object::{lock, not_found, with_loaded, with_opened, ObjectState, SharedObject};
-use super::types::prog_type;
+use super::types::{attach_type, prog_type};
 use super::{log, BpfCtxView};
 use crate::bindings::libbpf_log::Level;
-use crate::bindings::program::{Host, HostProgram, ProgramInfo};
-use crate::bindings::types::ErrorCode;
+use crate::bindings::program::{AttachTarget, Host, HostProgram, ProgramInfo};
+use crate::bindings::types::{AttachType, ErrorCode};
 use crate::{BpfError, BpfResult};
 
 /// The host side of a guest's `program`: the object it belongs to and its
@@ -23,19 +25,59 @@ pub struct BpfProgram {
     info: ProgramInfo,
 }
 
+/// What the kernel says about a loaded program: its id and translated
+/// instruction count.
+fn kernel_info(prog: &Program<'_>) -> Option<(u32, u32)> {
+    if prog.as_fd().as_raw_fd() < 0 {
+        return None;
+    }
+    // SAFETY: all zeroes is a valid bpf_prog_info for the kernel to fill.
+    let mut info: libbpf_sys::bpf_prog_info = unsafe { std::mem::zeroed() };
+    let mut len = size_of::<libbpf_sys::bpf_prog_info>() as u32;
+    // SAFETY: `info` is `len` bytes, and no array pointers are set, so the
+    // kernel writes only the struct itself.
+    let ret = unsafe {
+        libbpf_sys::bpf_prog_get_info_by_fd(prog.as_fd().as_raw_fd(), &mut info, &mut len)
+    };
+    (ret == 0).then_some((info.id, info.xlated_prog_len / 8))
+}
+
+/// The attach type of a program, for the program types whose hook the
+/// kernel checks; 0 means "none" for the others.
+fn attach_type_of(ty: ProgramType, raw: u32) -> Option<AttachType> {
+    let checked = raw != 0
+        || matches!(
+            ty,
+            ProgramType::CgroupSkb | ProgramType::CgroupSock | ProgramType::CgroupSockAddr
+        );
+    checked.then(|| attach_type(raw))
+}
+
+/// The hook kind libbpf loads `prog` for, in either phase (libbpf-rs
+/// 0.27 reads it only after load).
+fn expected_attach_type<P: AsRawLibbpf<LibbpfType = libbpf_sys::bpf_program>>(prog: &P) -> u32 {
+    // SAFETY: the pointer comes from a live program.
+    unsafe { libbpf_sys::bpf_program__expected_attach_type(prog.as_libbpf_object().as_ptr()) }
+}
+
 fn info(
     name: &OsStr,
     section: &OsStr,
     ty: ProgramType,
+    attach: u32,
     autoload: bool,
     insns: usize,
+    kernel: Option<(u32, u32)>,
 ) -> ProgramInfo {
+    let (id, insn_count) = kernel.unwrap_or((0, u32::try_from(insns).unwrap_or(u32::MAX)));
     ProgramInfo {
         name: name.to_string_lossy().into_owned(),
         section: section.to_string_lossy().into_owned(),
         prog_type: prog_type(ty as u32),
+        attach_type: attach_type_of(ty, attach),
         autoload,
-        insn_count: u32::try_from(insns).unwrap_or(u32::MAX),
+        insn_count,
+        id,
     }
 }
 
@@ -67,8 +109,10 @@ impl BpfProgram {
                         p.name(),
                         p.section(),
                         p.prog_type(),
+                        expected_attach_type(&p),
                         p.autoload(),
                         p.insn_cnt(),
+                        None,
                     )
                 })
                 .collect(),
@@ -79,8 +123,10 @@ impl BpfProgram {
                         p.name(),
                         p.section(),
                         p.prog_type(),
+                        expected_attach_type(&p),
                         p.autoload(),
                         p.insn_cnt(),
+                        kernel_info(&p),
                     )
                 })
                 .collect(),
@@ -115,6 +161,23 @@ fn tracefs_mounted() -> bool {
 /// Attaches `prog` to the hook its section names.
 pub(crate) fn attach(level: Option<Level>, prog: &ProgramMut<'_>) -> BpfResult<BpfLink> {
     let name = prog.name().to_string_lossy().into_owned();
+    let iterator = expected_attach_type(prog) == libbpf_sys::BPF_TRACE_ITER;
+    let link = attach_with(level, prog, || {
+        Ok(vec![Attachment::Libbpf(prog.attach()?)])
+    })?;
+    let link = BpfLink::of(link, name);
+    Ok(if iterator { link.iterator() } else { link })
+}
+
+/// Runs `attach_fn` for `prog` and explains its failure: libbpf's
+/// messages, a missing hook as `target-not-found`, a kernel without the
+/// hook kind as `unsupported`.
+fn attach_with(
+    level: Option<Level>,
+    prog: &ProgramMut<'_>,
+    attach_fn: impl FnOnce() -> Result<Vec<Attachment>, Failure>,
+) -> BpfResult<Vec<Attachment>> {
+    let name = prog.name().to_string_lossy().into_owned();
     if !prog.autoload() {
         return Err(BpfError::new(
             ErrorCode::InvalidArgument,
@@ -123,26 +186,51 @@ pub(crate) fn attach(level: Option<Level>, prog: &ProgramMut<'_>) -> BpfResult<B
             ),
         ));
     }
-    let (attached, log) = log::capture(level, || prog.attach());
-    let link = attached.map_err(|e| {
-        let section = prog.section().to_string_lossy();
-        let what = format!("attaching program `{name}` (section `{section}`)");
-        let tracepoint = section.starts_with("tp/") || section.starts_with("tracepoint/");
-        let mut log = log;
-        if tracepoint && !tracefs_mounted() {
-            log.push_str(
-                "hint: tracefs is not mounted, so tracepoints cannot be found; \
-                 mount it with `mount -t tracefs tracefs /sys/kernel/tracing`\n",
-            );
+    let (attached, mut log) = log::capture(level, attach_fn);
+    let section = prog.section().to_string_lossy().into_owned();
+    let what = format!("attaching program `{name}` (section `{section}`)");
+    let err = match attached {
+        Ok(links) => {
+            tracing::debug!(program = %name, links = links.len(), "attached");
+            return Ok(links);
         }
-        let err = BpfError::libbpf(&what, &e, &log);
-        match err.guest().map(|g| g.errno) {
-            Some(libc::ENOENT) => err.recode(ErrorCode::TargetNotFound),
-            _ => err,
+        Err(Failure::Guest(err)) => return Err(err),
+        Err(Failure::Libbpf(e)) => BpfError::libbpf(&what, &e, &log),
+        Err(Failure::Io(step, e)) => {
+            let errno = e.raw_os_error().unwrap_or(0);
+            BpfError::libbpf(
+                &format!("{what}: {step}"),
+                &libbpf_rs::Error::from_raw_os_error(errno),
+                &log,
+            )
         }
-    })?;
-    tracing::debug!(program = %name, "attached");
-    Ok(BpfLink::new(link, name))
+    };
+    let kprobe = section.starts_with("kprobe") || section.starts_with("kretprobe");
+    if kprobe && !attach::kprobes_available() {
+        log = format!(
+            "{}\nthis kernel has no kprobes (built without CONFIG_KPROBES)",
+            err.guest().map_or("", |g| g.message.as_str())
+        );
+        return Err(BpfError::with_errno(
+            ErrorCode::Unsupported,
+            err.guest().map_or(0, |g| g.errno),
+            log,
+        ));
+    }
+    let tracepoint = section.starts_with("tp/") || section.starts_with("tracepoint/");
+    if tracepoint && !tracefs_mounted() {
+        return Err(BpfError::libbpf(
+            &what,
+            &libbpf_rs::Error::from_raw_os_error(err.guest().map_or(0, |g| g.errno)),
+            "hint: tracefs is not mounted, so tracepoints cannot be found; \
+             mount it with `mount -t tracefs tracefs /sys/kernel/tracing`",
+        )
+        .recode(ErrorCode::TargetNotFound));
+    }
+    match err.guest().map(|g| g.errno) {
+        Some(libc::ENOENT | libc::ENODEV) => Err(err.recode(ErrorCode::TargetNotFound)),
+        _ => Err(err),
+    }
 }
 
 impl HostProgram for BpfCtxView<'_> {
@@ -174,6 +262,28 @@ impl HostProgram for BpfCtxView<'_> {
                 .find(|p| p.name() == OsStr::new(&program.name))
                 .ok_or_else(|| not_found("program", &program.name, &[]))?;
             attach(level, &prog)
+        })?;
+        Ok(self.table.push(link)?)
+    }
+
+    fn attach_to(
+        &mut self,
+        this: Resource<BpfProgram>,
+        target: AttachTarget,
+    ) -> BpfResult<Resource<BpfLink>> {
+        let (level, grants) = (self.ctx.log_level, &self.ctx.grants);
+        let program = self.table.get(&this)?;
+        let link = with_loaded(&program.object, "attach-to", |obj| {
+            let prog = obj
+                .progs_mut()
+                .find(|p| p.name() == OsStr::new(&program.name))
+                .ok_or_else(|| not_found("program", &program.name, &[]))?;
+            let links = attach_with(level, &prog, || attach::attach(&prog, grants, &target))?;
+            let link = BpfLink::of(links, program.name.clone());
+            Ok(match target {
+                AttachTarget::Iterator => link.iterator(),
+                _ => link,
+            })
         })?;
         Ok(self.table.push(link)?)
     }

@@ -1,6 +1,6 @@
 //! The `types` interface: error conversion and the kernel's kind numbers.
 
-use crate::bindings::types::{Error, Host, MapType, ProgType};
+use crate::bindings::types::{AttachType, Error, Host, MapType, ProgType};
 use crate::BpfError;
 
 use super::BpfCtxView;
@@ -92,5 +92,72 @@ pub(crate) fn prog_type(raw: u32) -> ProgType {
         s::BPF_PROG_TYPE_SYSCALL => ProgType::Syscall,
         s::BPF_PROG_TYPE_NETFILTER => ProgType::Netfilter,
         other => ProgType::Other(other),
+    }
+}
+
+/// The WIT name of a `BPF_*` attach type number.
+pub(crate) fn attach_type(raw: u32) -> AttachType {
+    use libbpf_sys as s;
+    match raw {
+        s::BPF_CGROUP_INET_INGRESS => AttachType::CgroupInetIngress,
+        s::BPF_CGROUP_INET_EGRESS => AttachType::CgroupInetEgress,
+        s::BPF_CGROUP_INET_SOCK_CREATE => AttachType::CgroupInetSockCreate,
+        s::BPF_CGROUP_SOCK_OPS => AttachType::CgroupSockOps,
+        s::BPF_SK_SKB_STREAM_PARSER => AttachType::SkSkbStreamParser,
+        s::BPF_SK_SKB_STREAM_VERDICT => AttachType::SkSkbStreamVerdict,
+        s::BPF_CGROUP_DEVICE => AttachType::CgroupDevice,
+        s::BPF_SK_MSG_VERDICT => AttachType::SkMsgVerdict,
+        s::BPF_CGROUP_INET4_BIND => AttachType::CgroupInet4Bind,
+        s::BPF_CGROUP_INET6_BIND => AttachType::CgroupInet6Bind,
+        s::BPF_CGROUP_INET4_CONNECT => AttachType::CgroupInet4Connect,
+        s::BPF_CGROUP_INET6_CONNECT => AttachType::CgroupInet6Connect,
+        s::BPF_CGROUP_INET4_POST_BIND => AttachType::CgroupInet4PostBind,
+        s::BPF_CGROUP_INET6_POST_BIND => AttachType::CgroupInet6PostBind,
+        s::BPF_CGROUP_UDP4_SENDMSG => AttachType::CgroupUdp4Sendmsg,
+        s::BPF_CGROUP_UDP6_SENDMSG => AttachType::CgroupUdp6Sendmsg,
+        s::BPF_LIRC_MODE2 => AttachType::LircMode2,
+        s::BPF_FLOW_DISSECTOR => AttachType::FlowDissector,
+        s::BPF_CGROUP_SYSCTL => AttachType::CgroupSysctl,
+        s::BPF_CGROUP_UDP4_RECVMSG => AttachType::CgroupUdp4Recvmsg,
+        s::BPF_CGROUP_UDP6_RECVMSG => AttachType::CgroupUdp6Recvmsg,
+        s::BPF_CGROUP_GETSOCKOPT => AttachType::CgroupGetsockopt,
+        s::BPF_CGROUP_SETSOCKOPT => AttachType::CgroupSetsockopt,
+        s::BPF_TRACE_RAW_TP => AttachType::TraceRawTp,
+        s::BPF_TRACE_FENTRY => AttachType::TraceFentry,
+        s::BPF_TRACE_FEXIT => AttachType::TraceFexit,
+        s::BPF_MODIFY_RETURN => AttachType::ModifyReturn,
+        s::BPF_LSM_MAC => AttachType::LsmMac,
+        s::BPF_TRACE_ITER => AttachType::TraceIter,
+        s::BPF_CGROUP_INET4_GETPEERNAME => AttachType::CgroupInet4Getpeername,
+        s::BPF_CGROUP_INET6_GETPEERNAME => AttachType::CgroupInet6Getpeername,
+        s::BPF_CGROUP_INET4_GETSOCKNAME => AttachType::CgroupInet4Getsockname,
+        s::BPF_CGROUP_INET6_GETSOCKNAME => AttachType::CgroupInet6Getsockname,
+        s::BPF_XDP_DEVMAP => AttachType::XdpDevmap,
+        s::BPF_CGROUP_INET_SOCK_RELEASE => AttachType::CgroupInetSockRelease,
+        s::BPF_XDP_CPUMAP => AttachType::XdpCpumap,
+        s::BPF_SK_LOOKUP => AttachType::SkLookup,
+        s::BPF_XDP => AttachType::Xdp,
+        s::BPF_SK_SKB_VERDICT => AttachType::SkSkbVerdict,
+        s::BPF_SK_REUSEPORT_SELECT => AttachType::SkReuseportSelect,
+        s::BPF_SK_REUSEPORT_SELECT_OR_MIGRATE => AttachType::SkReuseportSelectOrMigrate,
+        s::BPF_PERF_EVENT => AttachType::PerfEvent,
+        s::BPF_TRACE_KPROBE_MULTI => AttachType::TraceKprobeMulti,
+        s::BPF_LSM_CGROUP => AttachType::LsmCgroup,
+        s::BPF_STRUCT_OPS => AttachType::StructOps,
+        s::BPF_NETFILTER => AttachType::Netfilter,
+        s::BPF_TCX_INGRESS => AttachType::TcxIngress,
+        s::BPF_TCX_EGRESS => AttachType::TcxEgress,
+        s::BPF_TRACE_UPROBE_MULTI => AttachType::TraceUprobeMulti,
+        s::BPF_CGROUP_UNIX_CONNECT => AttachType::CgroupUnixConnect,
+        s::BPF_CGROUP_UNIX_SENDMSG => AttachType::CgroupUnixSendmsg,
+        s::BPF_CGROUP_UNIX_RECVMSG => AttachType::CgroupUnixRecvmsg,
+        s::BPF_CGROUP_UNIX_GETPEERNAME => AttachType::CgroupUnixGetpeername,
+        s::BPF_CGROUP_UNIX_GETSOCKNAME => AttachType::CgroupUnixGetsockname,
+        s::BPF_NETKIT_PRIMARY => AttachType::NetkitPrimary,
+        s::BPF_NETKIT_PEER => AttachType::NetkitPeer,
+        s::BPF_TRACE_KPROBE_SESSION => AttachType::TraceKprobeSession,
+        s::BPF_TRACE_UPROBE_SESSION => AttachType::TraceUprobeSession,
+        s::BPF_TRACE_FSESSION => AttachType::TraceFsession,
+        other => AttachType::Other(other),
     }
 }

@@ -1,4 +1,11 @@
 fn main() {
+    wasm_bpf_build::BpfBuild::new("bpf/kinds.bpf.c")
+        .types(["lpm_v4"])
+        .build()
+        .expect("building bpf/kinds.bpf.c");
+    wasm_bpf_build::BpfBuild::new("bpf/refused.bpf.c")
+        .build()
+        .expect("building bpf/refused.bpf.c");
     wasm_bpf_build::BpfBuild::new("bpf/api.bpf.c")
         .build()
         .expect("building bpf/api.bpf.c");

@@ -11,9 +11,16 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use wasm_bpf_guest::bindings::object::BpfObject;
-use wasm_bpf_guest::{c_str, include_object, Buffer, Object, OpenObject, Result, UpdateFlags};
+use wasm_bpf_guest::{
+    c_str, include_object, AttachTarget, AttachType, Binary, Buffer, KprobeTarget, Object,
+    OpenObject, Result, TracepointTarget, UpdateFlags, UprobeTarget, XdpMode, XdpTarget,
+};
 
 wasm_bpf_guest::include_types!("api");
+
+mod kinds {
+    wasm_bpf_guest::include_types!("kinds");
+}
 
 fn report<T: Debug>(name: &str, result: Result<T>) {
     match result {
@@ -303,6 +310,228 @@ fn end(how: &str, name: &str) -> Result<()> {
     }
 }
 
+/// The map kinds with calls of their own: per-CPU, queue, stack, bloom
+/// filter, LPM trie, map of maps, lookup-and-delete.
+fn map_kinds() -> Result<()> {
+    let obj = Object::open_named(include_object!("kinds"), "kinds")?.load()?;
+    let per_cpu = obj.map("per_cpu")?;
+    let slots = per_cpu.info().per_cpu_slots;
+    report("per-cpu-slots-positive", Ok(slots > 0));
+    let values: Vec<u64> = (0..u64::from(slots)).map(|cpu| cpu * 10 + 1).collect();
+    report(
+        "per-cpu-update",
+        per_cpu.update_per_cpu(&0u32, &values, UpdateFlags::empty()),
+    );
+    report(
+        "per-cpu-round-trip",
+        per_cpu
+            .lookup_per_cpu::<u32, u64>(&0)
+            .map(|got| got == Some(values.clone())),
+    );
+    report(
+        "per-cpu-wrong-length",
+        per_cpu.update(&0u32, &1u64, UpdateFlags::empty()),
+    );
+    let per_cpu_hash = obj.map("per_cpu_hash")?;
+    let small: Vec<u32> = (0..slots).collect();
+    report(
+        "per-cpu-hash-update",
+        per_cpu_hash.update_per_cpu(&7u32, &small, UpdateFlags::empty()),
+    );
+    report(
+        "per-cpu-hash-batch",
+        per_cpu_hash
+            .as_raw()
+            .lookup_batch()
+            .map(|e| (e.count, e.values.len() == 8 * slots as usize))
+            .map_err(Into::into),
+    );
+
+    let queue = obj.map("queue")?;
+    for v in [1u32, 2, 3] {
+        report(&format!("queue-push-{v}"), queue.push(&v, UpdateFlags::empty()));
+    }
+    report("queue-full", queue.push(&4u32, UpdateFlags::empty()));
+    report("queue-push-overwrite", queue.push(&4u32, UpdateFlags::EXIST));
+    report("queue-peek", queue.peek::<u32>());
+    let drained: Result<Vec<Option<u32>>> = (0..4).map(|_| queue.pop()).collect();
+    report("queue-pops", drained);
+    let stack = obj.map("stack")?;
+    for v in [1u32, 2, 3] {
+        stack.push(&v, UpdateFlags::empty())?;
+    }
+    let drained: Result<Vec<Option<u32>>> = (0..4).map(|_| stack.pop()).collect();
+    report("stack-pops", drained);
+    report("queue-pop-on-hash", obj.map("table")?.pop::<u32>());
+
+    let bloom = obj.map("bloom")?;
+    report("bloom-push", bloom.push(&42u64, UpdateFlags::empty()));
+    report("bloom-has-42", bloom.contains(&42u64));
+    report("bloom-has-7", bloom.contains(&7u64));
+    report("bloom-lookup", bloom.lookup::<u32, u64>(&0));
+
+    let routes = obj.map("routes")?;
+    let net = |prefixlen: u32, addr: [u8; 4]| kinds::LpmV4 { prefixlen, addr };
+    routes.update(&net(8, [10, 0, 0, 0]), &1u32, UpdateFlags::empty())?;
+    routes.update(&net(16, [10, 1, 0, 0]), &2u32, UpdateFlags::empty())?;
+    report("lpm-10.1.2.3", routes.lookup::<_, u32>(&net(32, [10, 1, 2, 3])));
+    report("lpm-10.2.0.1", routes.lookup::<_, u32>(&net(32, [10, 2, 0, 1])));
+    report("lpm-11.0.0.1", routes.lookup::<_, u32>(&net(32, [11, 0, 0, 1])));
+
+    let outer = obj.map("outer")?;
+    let inner = outer.inner_map(&0u32)?.expect("slot 0 holds `inner`");
+    report("inner-info", Ok((inner.info().name, inner.info().max_entries)));
+    report("inner-update", inner.update(&3u32, &33u32, UpdateFlags::empty()));
+    report("inner-seen-by-name", obj.map("inner")?.lookup::<u32, u32>(&3));
+    report("inner-empty-slot", outer.inner_map(&1u32).map(|m| m.is_some()));
+    report("inner-of-hash", obj.map("table")?.inner_map(&0u32).map(|m| m.is_some()));
+
+    let table = obj.map("table")?;
+    table.update_batch(&[1u32, 2, 3, 4, 5], &[10u32, 20, 30, 40, 50], UpdateFlags::empty())?;
+    report("lookup-and-delete", table.lookup_and_delete::<u32, u32>(&2));
+    report("lookup-and-delete-again", table.lookup_and_delete::<u32, u32>(&2));
+    report(
+        "lookup-and-delete-batch",
+        table.lookup_and_delete_batch::<u32, u32>().map(|mut e| {
+            e.sort();
+            e
+        }),
+    );
+    report("after-drain", table.keys::<u32>());
+    report(
+        "drain-array",
+        inner.lookup_and_delete_batch::<u32, u32>(),
+    );
+    report("lookup-locked-no-lock", table.lookup_locked::<u32, u32>(&1));
+    Ok(())
+}
+
+/// Program info and the typed attach targets: good ones attach, bad ones
+/// get typed errors. `granted` is a binary inside the guest's `--dir` that
+/// defines `function`.
+fn attach(granted: &str, function: &str) -> Result<()> {
+    let obj = Object::open_named(include_object!("kinds"), "attach")?.load()?;
+    let info = obj.program("on_sys_enter")?.info();
+    report("info-raw-tp", Ok((info.id > 0, info.insn_count > 0, info.attach_type)));
+    let iter_info = obj.program("list_tasks")?.info();
+    report(
+        "info-iter",
+        Ok(matches!(iter_info.attach_type, Some(AttachType::TraceIter))),
+    );
+    let tp_info = obj.program("on_getpid")?.info();
+    report("info-tp", Ok(tp_info.attach_type));
+
+    let raw = obj.program("on_sys_enter")?;
+    let link = raw.attach_to(&AttachTarget::RawTracepoint("sys_enter".into()))?;
+    report("raw-tracepoint", Ok(link.is_attached()));
+    std::thread::sleep(Duration::from_millis(50));
+    let syscalls: u64 = obj.global("syscalls")?;
+    report("raw-tracepoint-fired", Ok(syscalls > 0));
+    let id: i64 = obj.global("last_stack")?;
+    let stack = obj.map("stacks")?.stack(u32::try_from(id).unwrap_or(u32::MAX))?;
+    report(
+        "kernel-stack",
+        Ok(stack.is_some_and(|ips| !ips.is_empty() && ips.iter().all(|&ip| ip >= 0xffff_8000_0000_0000))),
+    );
+    drop(link);
+
+    report(
+        "tracepoint",
+        obj.program("on_getpid")?
+            .attach_to(&AttachTarget::Tracepoint(TracepointTarget {
+                category: "syscalls".into(),
+                name: "sys_enter_getpid".into(),
+            }))
+            .map(|l| l.program_name())
+            .map_err(Into::into),
+    );
+    report(
+        "tracepoint-missing",
+        obj.program("on_getpid")?
+            .attach_to(&AttachTarget::Tracepoint(TracepointTarget {
+                category: "syscalls".into(),
+                name: "no_such_event".into(),
+            }))
+            .map(|_| ())
+            .map_err(Into::into),
+    );
+    report(
+        "wrong-program-type",
+        raw.attach_to(&AttachTarget::Tracepoint(TracepointTarget {
+            category: "syscalls".into(),
+            name: "sys_enter_getpid".into(),
+        }))
+        .map(|_| ())
+        .map_err(Into::into),
+    );
+    report(
+        "kprobe",
+        obj.program("on_kernel_function")?
+            .attach_to(&AttachTarget::Kprobe(KprobeTarget {
+                function: "do_unlinkat".into(),
+                retprobe: false,
+            }))
+            .map(|_| ())
+            .map_err(Into::into),
+    );
+    let uprobe = |binary: Binary| {
+        obj.program("on_kernel_function")?
+            .attach_to(&AttachTarget::Uprobe(UprobeTarget {
+                binary,
+                function: Some(function.into()),
+                offset: 0,
+                pid: None,
+                retprobe: false,
+            }))
+            .map(|l| l.is_attached())
+            .map_err(Into::into)
+    };
+    report("uprobe-granted", uprobe(Binary::Path(granted.into())));
+    report("uprobe-outside-grant", uprobe(Binary::Path("/etc/passwd".into())));
+    report("uprobe-dotdot", uprobe(Binary::Path(format!("{granted}/../../etc/passwd"))));
+    report("uprobe-process-missing", uprobe(Binary::Process(i32::MAX)));
+    report(
+        "xdp-missing-interface",
+        obj.program("pass_all")?
+            .attach_to(&AttachTarget::Xdp(XdpTarget {
+                interface: "nosuchif0".into(),
+                mode: XdpMode::Generic,
+            }))
+            .map(|_| ())
+            .map_err(Into::into),
+    );
+    let iter = obj.program("list_tasks")?.attach_to(&AttachTarget::Iterator)?;
+    let text = String::from_utf8_lossy(&iter.read_iter()?).into_owned();
+    let ours: BTreeSet<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_suffix(" wasm-bpf"))
+        .collect();
+    report("iter-lists-host", Ok(ours));
+    report("iter-again", iter.read_iter().map(|t| !t.is_empty()).map_err(Into::into));
+    let not_iter = obj.program("on_getpid")?.attach()?;
+    report("read-iter-not-iter", not_iter.read_iter().map(|_| ()).map_err(Into::into));
+    iter.detach()?;
+    report("read-iter-detached", iter.read_iter().map(|_| ()).map_err(Into::into));
+    Ok(())
+}
+
+/// fentry and LSM programs: loaded and attached where the kernel allows,
+/// otherwise the kernel's refusal as a typed error.
+fn refused() -> Result<()> {
+    for program in ["on_unlinkat_entry", "on_file_open"] {
+        let mut open = Object::open_named(include_object!("refused"), program)?;
+        for other in ["on_unlinkat_entry", "on_file_open"] {
+            open.set_autoload(other, other == program)?;
+        }
+        let attached = open.load().and_then(|obj| {
+            let link = obj.program(program)?.attach()?;
+            Ok(link.is_attached())
+        });
+        report(program, attached);
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let scenario = args.get(1).cloned().unwrap_or_default();
@@ -314,6 +543,9 @@ fn main() -> Result<()> {
         "globals" => globals()?,
         "events" => events()?,
         "lost" => lost()?,
+        "map-kinds" => map_kinds()?,
+        "attach" => attach(&args[2], &args[3])?,
+        "refused" => refused()?,
         other => panic!("unknown scenario {other:?}"),
     }
     println!("done {scenario}");
