@@ -1,0 +1,5 @@
+fn main() {
+    wasm_bpf_build::BpfBuild::new("bpf/sockfilter.bpf.c")
+        .build()
+        .expect("building bpf/sockfilter.bpf.c");
+}
