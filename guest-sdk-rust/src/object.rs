@@ -5,7 +5,7 @@ use bytemuck::Pod;
 
 use crate::bindings::object::BpfObject;
 use crate::bindings::program::{Program, ProgramInfo};
-use crate::{Buffer, Error, Link, Map, MapInfo, Result};
+use crate::{AttachTarget, Buffer, Error, Link, Map, MapInfo, Result};
 
 pub use crate::bindings::object::Phase;
 
@@ -63,6 +63,18 @@ impl Object {
     /// Attaches the program `name` to the hook its section names.
     pub fn attach(&self, name: &str) -> Result<Link> {
         Ok(self.program(name)?.attach()?)
+    }
+
+    /// Attaches the program `name` to `target` (a tracepoint, a function of
+    /// a granted binary, an interface, a cgroup, ...).
+    pub fn attach_to(&self, name: &str, target: &AttachTarget) -> Result<Link> {
+        Ok(self.program(name)?.attach_to(target)?)
+    }
+
+    /// Attaches the iterator program `name` and runs it once, returning
+    /// what it wrote.
+    pub fn read_iter(&self, name: &str) -> Result<Vec<u8>> {
+        Ok(self.attach_to(name, &AttachTarget::Iterator)?.read_iter()?)
     }
 
     /// The map `name`.
