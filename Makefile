@@ -5,7 +5,8 @@
 #   make test   runs the whole test suite (lints included)
 #   make bench  compares wasm-bpf with native libbpf-rs (BENCHMARKS.md)
 #
-# `make bootstrap ARGS="-d 100"` passes arguments to the example.
+# `make bootstrap ARGS="-d 100"` passes arguments to the example; every
+# example under examples/ is built to target/wasm32-wasip2/guest/NAME.wasm.
 
 CARGO    ?= cargo
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -13,7 +14,10 @@ GUEST    := --profile guest --target wasm32-wasip2
 GUESTDIR := target/wasm32-wasip2/guest
 HOST     := target/release/wasm-bpf
 APT      := clang-19 llvm-19 lld-19 libelf-dev zlib1g-dev pkg-config make bpftool \
-            wasi-libc libclang-rt-19-dev-wasm32
+            wasi-libc libclang-rt-19-dev-wasm32 iproute2
+# Every guest component: the examples and the test guests.
+EXAMPLES := $(notdir $(wildcard examples/*))
+GUESTS   := $(addprefix -p ,$(EXAMPLES) host-api bench)
 
 .PHONY: run test bench setup build guests bootstrap lint
 
@@ -35,7 +39,7 @@ build: guests
 	$(CARGO) build --release -p wasm-bpf
 
 guests:
-	$(CARGO) build $(GUEST) -p bootstrap -p host-api -p bench
+	$(CARGO) build $(GUEST) $(GUESTS)
 
 bootstrap:
 	$(SUDO) $(HOST) run $(GUESTDIR)/bootstrap.wasm $(ARGS)
@@ -43,7 +47,7 @@ bootstrap:
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
-	$(CARGO) clippy $(GUEST) -p bootstrap -p host-api -p bench -- -D warnings
+	$(CARGO) clippy $(GUEST) $(GUESTS) -- -D warnings
 
 test: setup build lint
 	$(CARGO) test --release

@@ -241,7 +241,13 @@ fn map_kinds_have_their_own_operations() {
     ok(&c, "per-cpu-slots-positive", "true");
     ok(&c, "per-cpu-update", "()");
     ok(&c, "per-cpu-round-trip", "true");
-    err(&c, "per-cpu-wrong-length", "InvalidArgument", 0, &["value is 8 bytes"]);
+    err(
+        &c,
+        "per-cpu-wrong-length",
+        "InvalidArgument",
+        0,
+        &["value is 8 bytes"],
+    );
     ok(&c, "per-cpu-hash-batch", "(1, true)");
     for v in 1..=3 {
         ok(&c, &format!("queue-push-{v}"), "()");
@@ -255,7 +261,13 @@ fn map_kinds_have_their_own_operations() {
     ok(&c, "bloom-push", "()");
     ok(&c, "bloom-has-42", "true");
     ok(&c, "bloom-has-7", "false");
-    err(&c, "bloom-lookup", "InvalidArgument", 0, &["keys are 0 bytes"]);
+    err(
+        &c,
+        "bloom-lookup",
+        "InvalidArgument",
+        0,
+        &["keys are 0 bytes"],
+    );
     ok(&c, "lpm-10.1.2.3", "Some(2)");
     ok(&c, "lpm-10.2.0.1", "Some(1)");
     ok(&c, "lpm-11.0.0.1", "None");
@@ -275,18 +287,28 @@ fn map_kinds_have_their_own_operations() {
     err(&c, "drain-array", "Unsupported", 0, &["needs a hash map"]);
     // BPF_F_LOCK reaches the kernel, which refuses it for a value without
     // a spin lock.
-    err(&c, "lookup-locked-no-lock", "InvalidArgument", libc::EINVAL, &["lookup"]);
+    err(
+        &c,
+        "lookup-locked-no-lock",
+        "InvalidArgument",
+        libc::EINVAL,
+        &["lookup"],
+    );
 }
 
 /// The real libc, which defines `getpid`: a binary any machine has.
 fn libc_path() -> std::path::PathBuf {
-    ["/lib/x86_64-linux-gnu/libc.so.6", "/lib/aarch64-linux-gnu/libc.so.6", "/lib64/libc.so.6"]
-        .iter()
-        .map(std::path::Path::new)
-        .find(|p| p.exists())
-        .expect("libc.so.6")
-        .canonicalize()
-        .unwrap()
+    [
+        "/lib/x86_64-linux-gnu/libc.so.6",
+        "/lib/aarch64-linux-gnu/libc.so.6",
+        "/lib64/libc.so.6",
+    ]
+    .iter()
+    .map(std::path::Path::new)
+    .find(|p| p.exists())
+    .expect("libc.so.6")
+    .canonicalize()
+    .unwrap()
 }
 
 #[test]
@@ -305,16 +327,58 @@ fn typed_attach_targets() {
     ok(&c, "raw-tracepoint-fired", "true");
     ok(&c, "kernel-stack", "true");
     ok(&c, "tracepoint", "\"on_getpid\"");
-    err(&c, "tracepoint-missing", "TargetNotFound", libc::ENOENT, &["no_such_event"]);
-    err(&c, "wrong-program-type", "InvalidArgument", 0, &["RawTracepoint", "tracepoint"]);
+    err(
+        &c,
+        "tracepoint-missing",
+        "TargetNotFound",
+        libc::ENOENT,
+        &["no_such_event"],
+    );
+    err(
+        &c,
+        "wrong-program-type",
+        "InvalidArgument",
+        0,
+        &["RawTracepoint", "tracepoint"],
+    );
     ok(&c, "uprobe-granted", "true");
-    err(&c, "uprobe-outside-grant", "PermissionDenied", libc::EACCES, &["/etc/passwd", "--dir"]);
-    err(&c, "uprobe-dotdot", "PermissionDenied", libc::EACCES, &[".."]);
-    err(&c, "uprobe-process-missing", "TargetNotFound", libc::ENOENT, &["process"]);
-    err(&c, "xdp-missing-interface", "TargetNotFound", libc::ENODEV, &["nosuchif0"]);
+    err(
+        &c,
+        "uprobe-outside-grant",
+        "PermissionDenied",
+        libc::EACCES,
+        &["/etc/passwd", "--dir"],
+    );
+    err(
+        &c,
+        "uprobe-dotdot",
+        "PermissionDenied",
+        libc::EACCES,
+        &[".."],
+    );
+    err(
+        &c,
+        "uprobe-process-missing",
+        "TargetNotFound",
+        libc::ENOENT,
+        &["process"],
+    );
+    err(
+        &c,
+        "xdp-missing-interface",
+        "TargetNotFound",
+        libc::ENODEV,
+        &["nosuchif0"],
+    );
     ok(&c, "iter-lists-host", &format!("{{\"{pid}\"}}"));
     ok(&c, "iter-again", "true");
-    err(&c, "read-iter-not-iter", "InvalidArgument", 0, &["not an iterator"]);
+    err(
+        &c,
+        "read-iter-not-iter",
+        "InvalidArgument",
+        0,
+        &["not an iterator"],
+    );
     err(&c, "read-iter-detached", "WrongPhase", 0, &["detached"]);
 
     let kprobe = &c["kprobe"];

@@ -42,7 +42,7 @@ fn unpack<K: Pod, V: Pod>(entries: crate::bindings::bpf_map::Entries) -> Result<
 /// to 8 bytes).
 fn per_cpu<V: Pod>(bytes: &[u8]) -> Result<Vec<V>> {
     let stride = size_of::<V>().next_multiple_of(8);
-    if stride == 0 || bytes.len() % stride != 0 {
+    if stride == 0 || !bytes.len().is_multiple_of(stride) {
         return Err(Error::invalid(format!(
             "{} bytes of per-CPU values are not slots of {stride} bytes",
             bytes.len()
@@ -165,18 +165,12 @@ impl Map {
 
     /// Takes the next value out of a queue or stack.
     pub fn pop<V: Pod>(&self) -> Result<Option<V>> {
-        self.inner
-            .pop()?
-            .map(|v| decode("value", &v))
-            .transpose()
+        self.inner.pop()?.map(|v| decode("value", &v)).transpose()
     }
 
     /// The value [`pop`](Self::pop) would return, left in place.
     pub fn peek<V: Pod>(&self) -> Result<Option<V>> {
-        self.inner
-            .peek()?
-            .map(|v| decode("value", &v))
-            .transpose()
+        self.inner.peek()?.map(|v| decode("value", &v)).transpose()
     }
 
     /// Whether a bloom filter may hold `value` (`false` is certain).

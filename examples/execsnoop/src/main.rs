@@ -92,7 +92,10 @@ fn run(args: &Args) -> anyhow::Result<()> {
     if args.time {
         print!("{:<8} ", "TIME");
     }
-    println!("{:<16} {:<6} {:<6} {:>3} ARGS", "PCOMM", "PID", "PPID", "RET");
+    println!(
+        "{:<16} {:<6} {:<6} {:>3} ARGS",
+        "PCOMM", "PID", "PPID", "RET"
+    );
     let mut lost = 0;
     loop {
         let batch = events.poll(None).context("error polling perf buffer")?;
@@ -103,7 +106,11 @@ fn run(args: &Args) -> anyhow::Result<()> {
         for record in &batch {
             let e: Event = record.read()?;
             let comm = c_str(&e.comm);
-            if args.name.as_ref().is_some_and(|n| !comm.contains(n.as_str())) {
+            if args
+                .name
+                .as_ref()
+                .is_some_and(|n| !comm.contains(n.as_str()))
+            {
                 continue;
             }
             if args.time {

@@ -84,7 +84,11 @@ fn run(args: &Args) -> anyhow::Result<()> {
         for record in &batch {
             let e: &Event = record.decode()?;
             let comm = c_str(&e.comm);
-            if args.name.as_ref().is_some_and(|n| !comm.contains(n.as_str())) {
+            if args
+                .name
+                .as_ref()
+                .is_some_and(|n| !comm.contains(n.as_str()))
+            {
                 continue;
             }
             let (fd, err) = if e.ret >= 0 { (e.ret, 0) } else { (-1, -e.ret) };

@@ -71,7 +71,9 @@ fn kernel_symbols() -> Vec<(u64, String)> {
 
 /// `name+0xoff` for a kernel address, if a symbol precedes it.
 fn symbolize(symbols: &[(u64, String)], ip: u64) -> Option<String> {
-    let i = symbols.partition_point(|(addr, _)| *addr <= ip).checked_sub(1)?;
+    let i = symbols
+        .partition_point(|(addr, _)| *addr <= ip)
+        .checked_sub(1)?;
     let (addr, name) = &symbols[i];
     Some(format!("{name}+0x{:x}", ip - addr))
 }

@@ -27,10 +27,9 @@ pub(crate) fn attach(
     check_type(prog, target)?;
     let one = |link: libbpf_rs::Result<libbpf_rs::Link>| Ok(vec![Attachment::Libbpf(link?)]);
     match target {
-        AttachTarget::Tracepoint(tp) => one(prog.attach_tracepoint(
-            TracepointCategory::Custom(tp.category.clone()),
-            &tp.name,
-        )),
+        AttachTarget::Tracepoint(tp) => {
+            one(prog.attach_tracepoint(TracepointCategory::Custom(tp.category.clone()), &tp.name))
+        }
         AttachTarget::RawTracepoint(name) => one(prog.attach_raw_tracepoint(name)),
         AttachTarget::Kprobe(k) => one(prog.attach_kprobe(k.retprobe, &k.function)),
         AttachTarget::Uprobe(u) => {
@@ -191,12 +190,7 @@ fn kernel_link(
     opts.flags = flags;
     // SAFETY: the program fd is live and `opts` is initialised with its size.
     let fd = unsafe {
-        libbpf_sys::bpf_link_create(
-            prog.as_fd().as_raw_fd(),
-            target as i32,
-            attach_type,
-            &opts,
-        )
+        libbpf_sys::bpf_link_create(prog.as_fd().as_raw_fd(), target as i32, attach_type, &opts)
     };
     if fd < 0 {
         return Err(Failure::Io(
@@ -280,7 +274,10 @@ fn perf_events(
         };
         if fd < 0 {
             let err = std::io::Error::last_os_error();
-            return Err(Failure::Io(format!("opening a perf event on CPU {cpu}"), err));
+            return Err(Failure::Io(
+                format!("opening a perf event on CPU {cpu}"),
+                err,
+            ));
         }
         // SAFETY: perf_event_open returned a new fd that nothing else owns.
         let event = unsafe { OwnedFd::from_raw_fd(fd as i32) };

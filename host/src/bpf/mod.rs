@@ -19,9 +19,9 @@ use std::sync::Arc;
 use wasmtime::component::{HasData, Linker, ResourceTable};
 
 use crate::bindings::libbpf_log::Level;
-use grants::Grants;
 use crate::bindings::Bpf;
 use crate::interrupt::Interrupt;
+use grants::Grants;
 
 /// Per-guest BPF state that is not a resource.
 pub struct BpfCtx {

@@ -162,9 +162,7 @@ fn tracefs_mounted() -> bool {
 pub(crate) fn attach(level: Option<Level>, prog: &ProgramMut<'_>) -> BpfResult<BpfLink> {
     let name = prog.name().to_string_lossy().into_owned();
     let iterator = expected_attach_type(prog) == libbpf_sys::BPF_TRACE_ITER;
-    let link = attach_with(level, prog, || {
-        Ok(vec![Attachment::Libbpf(prog.attach()?)])
-    })?;
+    let link = attach_with(level, prog, || Ok(vec![Attachment::Libbpf(prog.attach()?)]))?;
     let link = BpfLink::of(link, name);
     Ok(if iterator { link.iterator() } else { link })
 }

@@ -349,10 +349,16 @@ fn map_kinds() -> Result<()> {
 
     let queue = obj.map("queue")?;
     for v in [1u32, 2, 3] {
-        report(&format!("queue-push-{v}"), queue.push(&v, UpdateFlags::empty()));
+        report(
+            &format!("queue-push-{v}"),
+            queue.push(&v, UpdateFlags::empty()),
+        );
     }
     report("queue-full", queue.push(&4u32, UpdateFlags::empty()));
-    report("queue-push-overwrite", queue.push(&4u32, UpdateFlags::EXIST));
+    report(
+        "queue-push-overwrite",
+        queue.push(&4u32, UpdateFlags::EXIST),
+    );
     report("queue-peek", queue.peek::<u32>());
     let drained: Result<Vec<Option<u32>>> = (0..4).map(|_| queue.pop()).collect();
     report("queue-pops", drained);
@@ -374,22 +380,53 @@ fn map_kinds() -> Result<()> {
     let net = |prefixlen: u32, addr: [u8; 4]| kinds::LpmV4 { prefixlen, addr };
     routes.update(&net(8, [10, 0, 0, 0]), &1u32, UpdateFlags::empty())?;
     routes.update(&net(16, [10, 1, 0, 0]), &2u32, UpdateFlags::empty())?;
-    report("lpm-10.1.2.3", routes.lookup::<_, u32>(&net(32, [10, 1, 2, 3])));
-    report("lpm-10.2.0.1", routes.lookup::<_, u32>(&net(32, [10, 2, 0, 1])));
-    report("lpm-11.0.0.1", routes.lookup::<_, u32>(&net(32, [11, 0, 0, 1])));
+    report(
+        "lpm-10.1.2.3",
+        routes.lookup::<_, u32>(&net(32, [10, 1, 2, 3])),
+    );
+    report(
+        "lpm-10.2.0.1",
+        routes.lookup::<_, u32>(&net(32, [10, 2, 0, 1])),
+    );
+    report(
+        "lpm-11.0.0.1",
+        routes.lookup::<_, u32>(&net(32, [11, 0, 0, 1])),
+    );
 
     let outer = obj.map("outer")?;
     let inner = outer.inner_map(&0u32)?.expect("slot 0 holds `inner`");
-    report("inner-info", Ok((inner.info().name, inner.info().max_entries)));
-    report("inner-update", inner.update(&3u32, &33u32, UpdateFlags::empty()));
-    report("inner-seen-by-name", obj.map("inner")?.lookup::<u32, u32>(&3));
-    report("inner-empty-slot", outer.inner_map(&1u32).map(|m| m.is_some()));
-    report("inner-of-hash", obj.map("table")?.inner_map(&0u32).map(|m| m.is_some()));
+    report(
+        "inner-info",
+        Ok((inner.info().name, inner.info().max_entries)),
+    );
+    report(
+        "inner-update",
+        inner.update(&3u32, &33u32, UpdateFlags::empty()),
+    );
+    report(
+        "inner-seen-by-name",
+        obj.map("inner")?.lookup::<u32, u32>(&3),
+    );
+    report(
+        "inner-empty-slot",
+        outer.inner_map(&1u32).map(|m| m.is_some()),
+    );
+    report(
+        "inner-of-hash",
+        obj.map("table")?.inner_map(&0u32).map(|m| m.is_some()),
+    );
 
     let table = obj.map("table")?;
-    table.update_batch(&[1u32, 2, 3, 4, 5], &[10u32, 20, 30, 40, 50], UpdateFlags::empty())?;
+    table.update_batch(
+        &[1u32, 2, 3, 4, 5],
+        &[10u32, 20, 30, 40, 50],
+        UpdateFlags::empty(),
+    )?;
     report("lookup-and-delete", table.lookup_and_delete::<u32, u32>(&2));
-    report("lookup-and-delete-again", table.lookup_and_delete::<u32, u32>(&2));
+    report(
+        "lookup-and-delete-again",
+        table.lookup_and_delete::<u32, u32>(&2),
+    );
     report(
         "lookup-and-delete-batch",
         table.lookup_and_delete_batch::<u32, u32>().map(|mut e| {
@@ -398,10 +435,7 @@ fn map_kinds() -> Result<()> {
         }),
     );
     report("after-drain", table.keys::<u32>());
-    report(
-        "drain-array",
-        inner.lookup_and_delete_batch::<u32, u32>(),
-    );
+    report("drain-array", inner.lookup_and_delete_batch::<u32, u32>());
     report("lookup-locked-no-lock", table.lookup_locked::<u32, u32>(&1));
     Ok(())
 }
@@ -412,7 +446,10 @@ fn map_kinds() -> Result<()> {
 fn attach(granted: &str, function: &str) -> Result<()> {
     let obj = Object::open_named(include_object!("kinds"), "attach")?.load()?;
     let info = obj.program("on_sys_enter")?.info();
-    report("info-raw-tp", Ok((info.id > 0, info.insn_count > 0, info.attach_type)));
+    report(
+        "info-raw-tp",
+        Ok((info.id > 0, info.insn_count > 0, info.attach_type)),
+    );
     let iter_info = obj.program("list_tasks")?.info();
     report(
         "info-iter",
@@ -428,10 +465,14 @@ fn attach(granted: &str, function: &str) -> Result<()> {
     let syscalls: u64 = obj.global("syscalls")?;
     report("raw-tracepoint-fired", Ok(syscalls > 0));
     let id: i64 = obj.global("last_stack")?;
-    let stack = obj.map("stacks")?.stack(u32::try_from(id).unwrap_or(u32::MAX))?;
+    let stack = obj
+        .map("stacks")?
+        .stack(u32::try_from(id).unwrap_or(u32::MAX))?;
     report(
         "kernel-stack",
-        Ok(stack.is_some_and(|ips| !ips.is_empty() && ips.iter().all(|&ip| ip >= 0xffff_8000_0000_0000))),
+        Ok(stack.is_some_and(|ips| {
+            !ips.is_empty() && ips.iter().all(|&ip| ip >= 0xffff_8000_0000_0000)
+        })),
     );
     drop(link);
 
@@ -487,8 +528,14 @@ fn attach(granted: &str, function: &str) -> Result<()> {
             .map_err(Into::into)
     };
     report("uprobe-granted", uprobe(Binary::Path(granted.into())));
-    report("uprobe-outside-grant", uprobe(Binary::Path("/etc/passwd".into())));
-    report("uprobe-dotdot", uprobe(Binary::Path(format!("{granted}/../../etc/passwd"))));
+    report(
+        "uprobe-outside-grant",
+        uprobe(Binary::Path("/etc/passwd".into())),
+    );
+    report(
+        "uprobe-dotdot",
+        uprobe(Binary::Path(format!("{granted}/../../etc/passwd"))),
+    );
     report("uprobe-process-missing", uprobe(Binary::Process(i32::MAX)));
     report(
         "xdp-missing-interface",
@@ -500,18 +547,29 @@ fn attach(granted: &str, function: &str) -> Result<()> {
             .map(|_| ())
             .map_err(Into::into),
     );
-    let iter = obj.program("list_tasks")?.attach_to(&AttachTarget::Iterator)?;
+    let iter = obj
+        .program("list_tasks")?
+        .attach_to(&AttachTarget::Iterator)?;
     let text = String::from_utf8_lossy(&iter.read_iter()?).into_owned();
     let ours: BTreeSet<&str> = text
         .lines()
         .filter_map(|l| l.strip_suffix(" wasm-bpf"))
         .collect();
     report("iter-lists-host", Ok(ours));
-    report("iter-again", iter.read_iter().map(|t| !t.is_empty()).map_err(Into::into));
+    report(
+        "iter-again",
+        iter.read_iter().map(|t| !t.is_empty()).map_err(Into::into),
+    );
     let not_iter = obj.program("on_getpid")?.attach()?;
-    report("read-iter-not-iter", not_iter.read_iter().map(|_| ()).map_err(Into::into));
+    report(
+        "read-iter-not-iter",
+        not_iter.read_iter().map(|_| ()).map_err(Into::into),
+    );
     iter.detach()?;
-    report("read-iter-detached", iter.read_iter().map(|_| ()).map_err(Into::into));
+    report(
+        "read-iter-detached",
+        iter.read_iter().map(|_| ()).map_err(Into::into),
+    );
     Ok(())
 }
 
