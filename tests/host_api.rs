@@ -414,3 +414,15 @@ fn fentry_and_lsm_attach_or_report_the_kernels_refusal() {
         eprintln!("SKIPPED {program}: the kernel refused to load it: {outcome}");
     }
 }
+
+/// Buffers are `wasi:io/poll` pollables: a guest waits on two buffers and a
+/// timer with one `poll` call.
+#[test]
+fn buffers_are_pollables() {
+    let c = scenario("pollables");
+    ok(&c, "idle-timer-only", "([2], true)");
+    ok(&c, "ring-batch", "1");
+    ok(&c, "perf-batch", "1");
+    ok(&c, "both-ready-before-timer", "{0, 1}");
+    ok(&c, "fast", "true");
+}

@@ -85,6 +85,14 @@ impl Buffer {
         self.poll_max(timeout, 0)
     }
 
+    /// A [`Pollable`](crate::Pollable) that is ready while records wait,
+    /// to wait on several buffers and timers at once with
+    /// [`wait_any`](crate::wait_any); then `poll` the ready buffers with
+    /// a zero timeout. Drop it before the buffer.
+    pub fn subscribe(&self) -> crate::Pollable {
+        self.inner.subscribe()
+    }
+
     /// Like [`poll`](Self::poll), returning at most `max` records (0: no
     /// limit); the rest wait for the next poll.
     pub fn poll_max(&mut self, timeout: Option<Duration>, max: u32) -> Result<Batch> {

@@ -49,6 +49,7 @@ pub use bindings::program::{
     XdpTarget,
 };
 pub use bindings::types::{AttachType, MapType, ProgType};
+pub use bindings::wasi::io::poll::Pollable;
 pub use buffer::{Batch, Buffer, Record};
 pub use error::{Error, ErrorCode, Result};
 pub use map::Map;
@@ -58,6 +59,22 @@ pub use object::{Object, OpenObject, Phase};
 /// more important ones, or none. The default is [`LogLevel::Info`].
 pub fn set_libbpf_log_level(level: Option<LogLevel>) {
     bindings::libbpf_log::set_level(level);
+}
+
+/// Waits until at least one of `pollables` is ready (buffers from
+/// [`Buffer::subscribe`], timers from [`timer`], WASI streams) and returns
+/// the indices of the ready ones.
+pub fn wait_any(pollables: &[&Pollable]) -> Vec<usize> {
+    bindings::wasi::io::poll::poll(pollables)
+        .into_iter()
+        .map(|i| i as usize)
+        .collect()
+}
+
+/// A pollable that becomes ready once `after` has passed.
+pub fn timer(after: std::time::Duration) -> Pollable {
+    let nanos = u64::try_from(after.as_nanos()).unwrap_or(u64::MAX);
+    bindings::wasi::clocks::monotonic_clock::subscribe_duration(nanos)
 }
 
 /// Ends the guest with exit status `code`, which becomes `wasm-bpf run`'s

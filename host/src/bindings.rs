@@ -8,12 +8,17 @@ wasmtime::component::bindgen!({
     path: "../wit",
     world: "wasm-bpf:bpf/bpf",
     imports: { default: trappable },
+    // WASI's pollables, which buffers return, need `Send` store data.
+    require_store_data_send: true,
     with: {
         "wasm-bpf:bpf/object.bpf-object": crate::bpf::object::BpfObject,
         "wasm-bpf:bpf/bpf-map.bpf-map": crate::bpf::map::BpfMap,
         "wasm-bpf:bpf/program.program": crate::bpf::program::BpfProgram,
         "wasm-bpf:bpf/link.link": crate::bpf::link::BpfLink,
         "wasm-bpf:bpf/buffer.buffer": crate::bpf::buffer::BpfBuffer,
+        // Buffers hand out WASI's own pollables, so `wasi:io/poll` waits on
+        // them together with clocks and streams.
+        "wasi:io/poll": wasmtime_wasi::p2::bindings::io::poll,
     },
     trappable_error_type: {
         "wasm-bpf:bpf/types.error" => crate::BpfError,

@@ -6,7 +6,7 @@
 //! blocked in `poll` does not block the host from stopping it.
 
 use std::cell::RefCell;
-use std::os::fd::{AsFd as _, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd as _, AsRawFd as _, BorrowedFd, OwnedFd};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,7 +17,10 @@ use libbpf_rs::{
 use rustix::buffer::spare_capacity;
 use rustix::event::{epoll, Timespec};
 use rustix::io::Errno;
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 use wasmtime::component::Resource;
+use wasmtime_wasi::p2::{DynPollable, Pollable};
 
 use super::map::BpfMap;
 use super::BpfCtxView;
@@ -341,6 +344,42 @@ impl BpfBuffer {
     }
 }
 
+#[async_trait::async_trait]
+impl Pollable for BpfBuffer {
+    /// Moves ready records into `pending`, where the next `poll` finds
+    /// them, waiting on the wait set while there are none. Reading is the
+    /// only reliable test: a perf event fd reports readiness once per
+    /// wake-up, so merely probing it would lose the wake-up.
+    async fn ready(&mut self) {
+        // Registered before the first read, so a record that arrives in
+        // between still wakes the wait.
+        // SAFETY: the wait set is owned by `self`, which outlives `fd`.
+        let registered = unsafe {
+            AsyncFd::register_with_interest(self.wait_set.as_raw_fd(), Interest::READABLE)
+        };
+        let Ok(fd) = registered else {
+            return;
+        };
+        loop {
+            // An error or an interrupted run makes the buffer "ready": the
+            // guest's next `poll` reports it.
+            if self.fill(usize::MAX, false).is_err() || self.interrupt.cause().is_some() {
+                return;
+            }
+            {
+                let pending = self.pending.borrow();
+                if pending.count > 0 || pending.lost > 0 {
+                    return;
+                }
+            }
+            let Ok(mut guard) = fd.readable().await else {
+                return;
+            };
+            guard.clear_ready();
+        }
+    }
+}
+
 impl HostBuffer for BpfCtxView<'_> {
     fn open(
         &mut self,
@@ -368,6 +407,10 @@ impl HostBuffer for BpfCtxView<'_> {
         };
         let timeout = timeout_ms.map(|ms| Duration::from_millis(ms.into()));
         self.table.get_mut(&this)?.poll(timeout, max)
+    }
+
+    fn subscribe(&mut self, this: Resource<BpfBuffer>) -> wasmtime::Result<Resource<DynPollable>> {
+        wasmtime_wasi::p2::subscribe(self.table, this)
     }
 
     fn drop(&mut self, this: Resource<BpfBuffer>) -> wasmtime::Result<()> {

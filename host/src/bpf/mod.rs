@@ -19,7 +19,6 @@ use std::sync::Arc;
 use wasmtime::component::{HasData, Linker, ResourceTable};
 
 use crate::bindings::libbpf_log::Level;
-use crate::bindings::Bpf;
 use crate::interrupt::Interrupt;
 use grants::Grants;
 
@@ -75,7 +74,16 @@ impl HasData for HasBpf {
     type Data<'a> = BpfCtxView<'a>;
 }
 
-/// Adds every BPF interface to `linker`.
+/// Adds every BPF interface to `linker`. The world's `wasi:io/poll`
+/// import (the type of a buffer's pollable) is WASI's own and comes with
+/// WASI.
 pub fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
-    Bpf::add_to_linker::<T, HasBpf>(linker, T::bpf)
+    use crate::bindings as b;
+    b::types::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
+    b::bpf_map::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
+    b::program::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
+    b::link::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
+    b::buffer::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
+    b::object::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
+    b::libbpf_log::add_to_linker::<T, HasBpf>(linker, T::bpf)
 }

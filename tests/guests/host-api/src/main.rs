@@ -264,6 +264,48 @@ fn events() -> Result<()> {
     Ok(())
 }
 
+/// Waiting on two buffers and a timer at once with `wasi:io/poll`.
+fn pollables() -> Result<()> {
+    let obj = open_api("pollables", 321)?.load()?;
+    let _links = obj.attach_all()?;
+    let mut ring = obj.buffer("ring")?;
+    let mut perf = obj.buffer("perf")?;
+    let (ring_ready, perf_ready) = (ring.subscribe(), perf.subscribe());
+
+    let idle = wasm_bpf_guest::timer(Duration::from_millis(200));
+    let started = Instant::now();
+    let ready = wasm_bpf_guest::wait_any(&[&ring_ready, &perf_ready, &idle]);
+    report(
+        "idle-timer-only",
+        Ok((ready, started.elapsed() >= Duration::from_millis(190))),
+    );
+
+    marker(321);
+    let timer = wasm_bpf_guest::timer(Duration::from_secs(5));
+    let started = Instant::now();
+    let mut seen = BTreeSet::new();
+    let done = |seen: &BTreeSet<usize>| seen.contains(&2) || seen.is_superset(&[0, 1].into());
+    while !done(&seen) {
+        let ready = wasm_bpf_guest::wait_any(&[&ring_ready, &perf_ready, &timer]);
+        if ready.contains(&0) {
+            report(
+                "ring-batch",
+                ring.poll(Some(Duration::ZERO)).map(|b| b.len()),
+            );
+        }
+        if ready.contains(&1) {
+            report(
+                "perf-batch",
+                perf.poll(Some(Duration::ZERO)).map(|b| b.len()),
+            );
+        }
+        seen.extend(ready);
+    }
+    report("both-ready-before-timer", Ok(seen));
+    report("fast", Ok(started.elapsed() < Duration::from_secs(1)));
+    Ok(())
+}
+
 fn lost() -> Result<()> {
     let obj = open_api("lost", 555)?.load()?;
     let _links = obj.attach_all()?;
@@ -602,6 +644,7 @@ fn main() -> Result<()> {
         "events" => events()?,
         "lost" => lost()?,
         "map-kinds" => map_kinds()?,
+        "pollables" => pollables()?,
         "attach" => attach(&args[2], &args[3])?,
         "refused" => refused()?,
         other => panic!("unknown scenario {other:?}"),
