@@ -311,14 +311,90 @@ fn libc_path() -> std::path::PathBuf {
     .unwrap()
 }
 
+/// A fresh cgroup v2 group with a process in it that keeps creating UDP
+/// sockets; removed on drop.
+struct Cgroup {
+    path: std::path::PathBuf,
+    member: std::process::Child,
+}
+
+impl Cgroup {
+    fn new(tag: &str) -> Self {
+        let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
+        let root = mounts
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .find(|f| f.get(2) == Some(&"cgroup2"))
+            .map(|f| f[1].to_string())
+            .expect("a cgroup v2 mount (BPF cgroup programs need one)");
+        let path = std::path::Path::new(&root).join(format!("wbpf-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir(&path);
+        std::fs::create_dir(&path).expect("creating a cgroup");
+        let member = std::process::Command::new("bash")
+            .args([
+                "-c",
+                "while :; do echo > /dev/udp/127.0.0.1/9; sleep 0.05; done",
+            ])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawning the cgroup member");
+        std::fs::write(path.join("cgroup.procs"), member.id().to_string())
+            .expect("moving the member into the cgroup");
+        Self { path, member }
+    }
+}
+
+impl Drop for Cgroup {
+    fn drop(&mut self) {
+        let _ = self.member.kill();
+        let _ = self.member.wait();
+        // The group empties shortly after its last member is reaped.
+        for _ in 0..100 {
+            if std::fs::remove_dir(&self.path).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
+
 #[test]
 fn typed_attach_targets() {
     let libc = libc_path();
     let dir = libc.parent().unwrap().to_str().unwrap();
     let granted = format!("/lib/{}", libc.file_name().unwrap().to_str().unwrap());
+    let cgroup = Cgroup::new("attach");
     let (pid, c) = common::scenario_with(
-        &["--dir", &format!("{dir}::/lib")],
+        &[
+            "--dir",
+            &format!("{dir}::/lib"),
+            "--dir",
+            &format!("{}::/cgroup", cgroup.path.display()),
+        ],
         &["attach", &granted, "getpid"],
+    );
+    drop(cgroup);
+    ok(&c, "cgroup-sockets", "true");
+    err(
+        &c,
+        "cgroup-outside-grant",
+        "PermissionDenied",
+        libc::EACCES,
+        &["/sys/fs/cgroup"],
+    );
+    err(
+        &c,
+        "cgroup-not-a-cgroup",
+        "InvalidArgument",
+        0,
+        &["not a cgroup v2 directory"],
+    );
+    err(
+        &c,
+        "cgroup-missing",
+        "TargetNotFound",
+        libc::ENOENT,
+        &["no-such-group"],
     );
     ok(&c, "info-raw-tp", "(true, true, None)");
     ok(&c, "info-iter", "true");

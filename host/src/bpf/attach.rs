@@ -67,6 +67,7 @@ pub(crate) fn attach(
         AttachTarget::Cgroup(path) => {
             let dir = File::open(grants.resolve("cgroup", path)?)
                 .map_err(|e| Failure::Io(format!("opening cgroup `{path}`"), e))?;
+            check_cgroup2(&dir, path)?;
             // The link holds its own reference to the cgroup.
             one(prog.attach_cgroup(dir.as_raw_fd()))
         }
@@ -157,6 +158,26 @@ fn binary(grants: &Grants, binary: &Binary) -> BpfResult<PathBuf> {
             Ok(exe)
         }
     }
+}
+
+/// BPF attaches to cgroup v2 directories only; anything else would fail
+/// with a bare EBADF.
+fn check_cgroup2(dir: &File, path: &str) -> Result<(), Failure> {
+    const CGROUP2_SUPER_MAGIC: libc::c_long = 0x6367_7270;
+    // SAFETY: all zeroes is a valid statfs for the kernel to fill.
+    let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: the fd is open and `fs` is a statfs.
+    if unsafe { libc::fstatfs(dir.as_raw_fd(), &mut fs) } != 0 {
+        let err = std::io::Error::last_os_error();
+        return Err(Failure::Io(format!("inspecting cgroup `{path}`"), err));
+    }
+    if fs.f_type != CGROUP2_SUPER_MAGIC {
+        return Err(invalid(format!(
+            "`{path}` is not a cgroup v2 directory (BPF programs attach to cgroup v2 only; \
+             it is often mounted at /sys/fs/cgroup or /sys/fs/cgroup/unified)"
+        )));
+    }
+    Ok(())
 }
 
 /// The index of a network interface of the host's namespace.

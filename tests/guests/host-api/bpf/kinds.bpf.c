@@ -127,3 +127,13 @@ int pass_all(struct xdp_md *ctx)
 {
 	return XDP_PASS;
 }
+
+/* Sockets created in the cgroup `count_sockets` is attached to. */
+u64 sockets_created = 0;
+
+SEC("cgroup/sock_create")
+int count_sockets(struct bpf_sock *sk)
+{
+	__sync_fetch_and_add(&sockets_created, 1);
+	return 1;
+}

@@ -589,6 +589,38 @@ fn attach(granted: &str, function: &str) -> Result<()> {
             .map(|_| ())
             .map_err(Into::into),
     );
+    let cgroup = obj.attach_to("count_sockets", &AttachTarget::Cgroup("/cgroup".into()))?;
+    // The test keeps a process creating sockets in the granted cgroup.
+    let started = Instant::now();
+    while obj.global::<u64>("sockets_created")? == 0 && started.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    report(
+        "cgroup-sockets",
+        obj.global::<u64>("sockets_created").map(|n| n > 0),
+    );
+    drop(cgroup);
+    report(
+        "cgroup-outside-grant",
+        obj.attach_to(
+            "count_sockets",
+            &AttachTarget::Cgroup("/sys/fs/cgroup".into()),
+        )
+        .map(|_| ()),
+    );
+    report(
+        "cgroup-not-a-cgroup",
+        obj.attach_to("count_sockets", &AttachTarget::Cgroup(granted.into()))
+            .map(|_| ()),
+    );
+    report(
+        "cgroup-missing",
+        obj.attach_to(
+            "count_sockets",
+            &AttachTarget::Cgroup("/cgroup/no-such-group".into()),
+        )
+        .map(|_| ()),
+    );
     let iter = obj
         .program("list_tasks")?
         .attach_to(&AttachTarget::Iterator)?;
