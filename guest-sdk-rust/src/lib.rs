@@ -35,6 +35,7 @@ mod buffer;
 mod error;
 mod map;
 mod object;
+mod typed_map;
 
 pub use bytemuck;
 pub use bytemuck::{Pod, Zeroable};
@@ -54,6 +55,7 @@ pub use buffer::{Batch, Buffer, Record};
 pub use error::{Error, ErrorCode, Result};
 pub use map::Map;
 pub use object::{Object, OpenObject, Phase};
+pub use typed_map::TypedMap;
 
 /// Chooses which of libbpf's messages reach standard error: `level` and
 /// more important ones, or none. The default is [`LogLevel::Info`].

@@ -5,7 +5,7 @@ use bytemuck::Pod;
 
 use crate::bindings::object::BpfObject;
 use crate::bindings::program::{Program, ProgramInfo};
-use crate::{AttachTarget, Buffer, Error, Link, Map, MapInfo, Result};
+use crate::{AttachTarget, Buffer, Error, Link, Map, MapInfo, Result, TypedMap};
 
 pub use crate::bindings::object::Phase;
 
@@ -75,6 +75,12 @@ impl Object {
     /// what it wrote.
     pub fn read_iter(&self, name: &str) -> Result<Vec<u8>> {
         Ok(self.attach_to(name, &AttachTarget::Iterator)?.read_iter()?)
+    }
+
+    /// The map `name` with keys `K` and values `V` (the generated
+    /// `maps::<name>(&obj)` calls this with the types the BTF declares).
+    pub fn typed_map<K: Pod, V: Pod>(&self, name: &str) -> Result<TypedMap<K, V>> {
+        TypedMap::new(self.map(name)?)
     }
 
     /// The map `name`.

@@ -113,7 +113,8 @@ fn run(args: &Args) -> anyhow::Result<()> {
     }
     let obj = open.load().context("failed to load BPF object")?;
     let _links = obj.attach_all().context("failed to attach BPF programs")?;
-    let hists = obj.map("hists")?;
+    // Typed by the generator from the map's BTF: u32 keys, `Hist` values.
+    let hists = maps::hists(&obj)?;
 
     println!("Tracing run queue latency... Hit Ctrl-C to end.");
     let unit = if args.millis { "msecs" } else { "usecs" };
@@ -125,9 +126,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
             println!("{:<8}", time_of_day());
         }
         // Read and reset in one pass, so no wakeup falls between intervals.
-        let mut entries = hists
-            .lookup_and_delete_batch::<u32, Hist>()
-            .context("failed to read histograms")?;
+        let mut entries = hists.drain().context("failed to read histograms")?;
         entries.sort_by_key(|(pid, _)| *pid);
         for (pid, hist) in &entries {
             if args.per_process {

@@ -22,6 +22,21 @@ use libbpf_rs::{Btf, HasSize as _};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
     pub items: Vec<Item>,
+    /// The object's maps, with the key and value types their definitions
+    /// declare.
+    pub maps: Vec<MapDef>,
+}
+
+/// A map of the object, as its `.maps` definition declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapDef {
+    pub name: String,
+    /// The `BPF_MAP_TYPE_*` number, when the definition sets it.
+    pub map_type: Option<u32>,
+    /// The key type, when declared with `__type(key, ...)`.
+    pub key: Option<Ty>,
+    /// The value type, when declared with `__type(value, ...)`.
+    pub value: Option<Ty>,
 }
 
 /// One named type.
@@ -140,7 +155,8 @@ impl Ty {
 }
 
 /// The layout of the types named `types` in the BTF of the object `elf`,
-/// and of every type they use. With no names: the types of the object's
+/// and of every type they use, plus the object's map definitions with
+/// their key and value types. With no names: the types of the object's
 /// global variables and of its maps' keys and values.
 pub fn layout(elf: &[u8], types: &[String]) -> Result<Layout> {
     let btf = Btf::from_raw("object", elf)
@@ -157,6 +173,8 @@ pub fn layout(elf: &[u8], types: &[String]) -> Result<Layout> {
             walker.root(ty, name)?;
         }
     }
+    // After the roots, so a type that fails there fails loudly.
+    walker.maps();
     Ok(walker.finish())
 }
 
@@ -230,8 +248,19 @@ fn default_roots<'b>(btf: &'b Btf<'b>) -> Vec<(BtfType<'b>, String)> {
     roots
 }
 
+/// A map definition's member `role` (`key`, `value`, `type`): the type a
+/// `__type` pointer points at, or for `__uint` the array whose length is
+/// the number.
+fn map_member<'b>(btf: &'b Btf<'b>, def: &BtfComposite<'b>, role: &str) -> Option<BtfType<'b>> {
+    let member = def
+        .iter()
+        .find(|m| m.name.is_some_and(|n| n == OsStr::new(role)))?;
+    btf.type_by_id::<BtfType<'_>>(member.ty)?.next_type()
+}
+
 struct Walker<'b> {
     btf: &'b Btf<'b>,
+    maps: Vec<MapDef>,
     /// Items by slot; a slot is reserved before its members are walked.
     slots: Vec<Option<Item>>,
     slot_of: HashMap<u32, usize>,
@@ -244,10 +273,78 @@ impl<'b> Walker<'b> {
     fn new(btf: &'b Btf<'b>) -> Self {
         Self {
             btf,
+            maps: Vec::new(),
             slots: Vec::new(),
             slot_of: HashMap::new(),
             done: Vec::new(),
             names: HashSet::new(),
+        }
+    }
+
+    /// Records every map definition of the `.maps` section with its key and
+    /// value types, where those are plain data or types already walked: a
+    /// map does not pull in types nobody asked for (which could clash with
+    /// the user's names); its key or value is then left out.
+    fn maps(&mut self) {
+        let btf = self.btf;
+        for sec in btf.type_by_kind::<DataSec<'_>>() {
+            if sec.name() != Some(OsStr::new(".maps")) {
+                continue;
+            }
+            for info in sec.iter() {
+                let Some(var) = btf.type_by_id::<Var<'_>>(info.ty) else {
+                    continue;
+                };
+                let name = var
+                    .name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
+                let Some(def) = var
+                    .next_type()
+                    .and_then(|t| BtfComposite::try_from(t.skip_mods_and_typedefs()).ok())
+                else {
+                    continue;
+                };
+                let map_type = map_member(btf, &def, "type")
+                    .and_then(|t| Array::try_from(t).ok())
+                    .map(|a| a.capacity() as u32);
+                let typed = |role: &str| self.known(map_member(btf, &def, role)?);
+                let (key, value) = (typed("key"), typed("value"));
+                self.maps.push(MapDef {
+                    name,
+                    map_type,
+                    key,
+                    value,
+                });
+            }
+        }
+    }
+
+    /// `ty` as a member type, if it needs no item that is not walked yet.
+    fn known(&self, ty: BtfType<'b>) -> Option<Ty> {
+        match ty.kind() {
+            BtfKind::Struct | BtfKind::Union | BtfKind::Enum | BtfKind::Enum64 => {
+                let slot = *self.slot_of.get(&u32::from(ty.type_id()))?;
+                self.slots[slot].as_ref()?;
+                Some(Ty::Item(slot))
+            }
+            BtfKind::Typedef
+            | BtfKind::Volatile
+            | BtfKind::Const
+            | BtfKind::Restrict
+            | BtfKind::TypeTag => self.known(ty.next_type()?),
+            BtfKind::Array => {
+                let array = Array::try_from(ty).ok()?;
+                let elem = self.known(self.by_id(array.ty()).ok()?)?;
+                Some(Ty::Array(Box::new(elem), array.capacity()))
+            }
+            BtfKind::Int | BtfKind::Float | BtfKind::Ptr => {
+                // Plain data: the walker's own conversion needs no items.
+                let mut scratch = Walker::new(self.btf);
+                scratch.ty(ty, "").ok()
+            }
+            _ => None,
         }
     }
 
@@ -452,7 +549,13 @@ impl<'b> Walker<'b> {
                 }
             }
         }
-        let mut layout = Layout { items };
+        let mut maps = self.maps;
+        for map in &mut maps {
+            for ty in [&mut map.key, &mut map.value].into_iter().flatten() {
+                renumber(ty, &new_index);
+            }
+        }
+        let mut layout = Layout { items, maps };
         // Dependencies come first, so their alignment is known in time.
         for i in 0..layout.items.len() {
             if let Item::Composite(c) = &layout.items[i] {

@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 
-use crate::layout::{self, Composite, Enumeration, Item, Layout, Member, Ty};
+use crate::layout::{self, Composite, Enumeration, Item, Layout, MapDef, Member, Ty};
 
 /// How generated code refers to its support crate.
 #[derive(Debug, Clone)]
@@ -81,6 +81,7 @@ fn camel(name: &str) -> String {
 struct Renderer<'a> {
     layout: &'a Layout,
     names: Vec<String>,
+    support: String,
     bytemuck: String,
     bits: String,
     out: String,
@@ -106,6 +107,7 @@ impl<'a> Renderer<'a> {
         Self {
             layout,
             names,
+            support: options.support_crate.clone(),
             bytemuck: format!("{}::bytemuck", options.support_crate),
             bits: format!("{}::bits", options.support_crate),
             out: String::new(),
@@ -128,7 +130,63 @@ impl<'a> Renderer<'a> {
                 Item::Enum(e) => self.enumeration(i, e),
             }
         }
+        self.maps();
         self.out
+    }
+
+    /// The key and value types of `map` as Rust, if its definition gives
+    /// them; queues, stacks and bloom filters have no key (`()`).
+    fn map_types(&self, map: &MapDef) -> Option<(String, String)> {
+        const KEYLESS: [u32; 3] = [
+            22, // BPF_MAP_TYPE_QUEUE
+            23, // BPF_MAP_TYPE_STACK
+            30, // BPF_MAP_TYPE_BLOOM_FILTER
+        ];
+        let value = self.ty(map.value.as_ref()?);
+        let key = match &map.key {
+            Some(key) => self.ty(key),
+            None if map.map_type.is_some_and(|t| KEYLESS.contains(&t)) => "()".into(),
+            None => return None,
+        };
+        Some((key, value))
+    }
+
+    /// `maps::<name>(&obj)`: each map whose definition declares its types,
+    /// as a `TypedMap` of those types.
+    fn maps(&mut self) {
+        let typed: Vec<(String, String, String)> = self
+            .layout
+            .maps
+            .iter()
+            .filter_map(|m| {
+                let (key, value) = self.map_types(m)?;
+                Some((m.name.clone(), key, value))
+            })
+            .collect();
+        if typed.is_empty() {
+            return;
+        }
+        let support = &self.support;
+        let _ = writeln!(
+            self.out,
+            "\n/// The object's maps, typed as their definitions declare them.\n\
+             #[allow(dead_code, reason = \"a program uses some of its maps\")]\n\
+             pub mod maps {{\n    \
+                 #[allow(unused_imports)]\n    \
+                 use super::*;"
+        );
+        for (name, key, value) in typed {
+            let _ = writeln!(
+                self.out,
+                "\n    /// Map `{name}`: keys `{key}`, values `{value}`.\n    \
+                 pub fn {}(\n        obj: &{support}::Object,\n    \
+                 ) -> {support}::Result<{support}::TypedMap<{key}, {value}>> {{\n        \
+                     obj.typed_map(\"{name}\")\n    \
+                 }}",
+                ident(&name)
+            );
+        }
+        self.out.push_str("}\n");
     }
 
     fn ty(&self, ty: &Ty) -> String {

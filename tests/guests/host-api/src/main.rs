@@ -479,6 +479,23 @@ fn map_kinds() -> Result<()> {
     report("after-drain", table.keys::<u32>());
     report("drain-array", inner.lookup_and_delete_batch::<u32, u32>());
     report("lookup-locked-no-lock", table.lookup_locked::<u32, u32>(&1));
+
+    // The generator's typed handles: types from the maps' BTF.
+    let typed_routes = kinds::maps::routes(&obj)?;
+    report("typed-lpm", typed_routes.lookup(&net(32, [10, 1, 9, 9])));
+    let typed_stack = kinds::maps::stack(&obj)?;
+    typed_stack.push(&7, UpdateFlags::empty())?;
+    report("typed-stack", typed_stack.pop());
+    report(
+        "typed-per-cpu",
+        kinds::maps::per_cpu(&obj)?
+            .lookup_per_cpu(&0)
+            .map(|v| v.map(|v| v.len() == slots as usize)),
+    );
+    report(
+        "typed-wrong-size",
+        obj.typed_map::<u64, u32>("table").map(|_| ()),
+    );
     Ok(())
 }
 
