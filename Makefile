@@ -14,7 +14,7 @@ GUEST    := --profile guest --target wasm32-wasip2
 GUESTDIR := target/wasm32-wasip2/guest
 HOST     := target/release/wasm-bpf
 APT      := clang-19 llvm-19 lld-19 libelf-dev zlib1g-dev pkg-config make bpftool \
-            wasi-libc libclang-rt-19-dev-wasm32 iproute2
+            wasi-libc libclang-rt-19-dev-wasm32 iproute2 systemtap-sdt-dev
 # Every guest component: the examples and the test guests.
 EXAMPLES := $(notdir $(wildcard examples/*))
 GUESTS   := $(addprefix -p ,$(EXAMPLES) host-api bench)

@@ -273,6 +273,7 @@ fn uprobe_shows_arguments_and_return_values() {
         format!("[{pid}] uprobed_add EXIT: return = 7"),
         format!("[{pid}] uprobed_sub ENTRY: a = 16, b = 4"),
         format!("[{pid}] uprobed_sub EXIT: return = 12"),
+        format!("[{pid}] USDT uprobe_target:tick: round = 4, sum = 9"),
     ] {
         expect_line(&mut uprobe, &want, |l| l == want);
     }

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* uprobe: entry and return probes on two user-space functions, reporting
- * arguments and return values through a ring buffer. Where they attach is
+/* uprobe: entry and return probes on two user-space functions and a USDT
+ * probe, reporting arguments and return values through a ring buffer. Where they attach is
  * chosen at run time (`attach-to`), so the sections name no binary. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/usdt.bpf.h>
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -13,6 +14,7 @@ enum probe_kind {
 	ADD_EXIT = 1,
 	SUB_ENTRY = 2,
 	SUB_EXIT = 3,
+	USDT_TICK = 4,
 };
 
 struct event {
@@ -68,4 +70,10 @@ SEC("uretprobe")
 int BPF_URETPROBE(uretprobe_sub, int ret)
 {
 	return report(SUB_EXIT, 0, 0, ret);
+}
+
+SEC("usdt")
+int BPF_USDT(usdt_tick, int round, int sum)
+{
+	return report(USDT_TICK, round, sum, 0);
 }
