@@ -94,7 +94,10 @@ fn run(args: &Args) -> anyhow::Result<()> {
                 1 => println!("[{pid}] uprobed_add EXIT: return = {}", e.ret),
                 2 => println!("[{pid}] uprobed_sub ENTRY: a = {}, b = {}", e.a, e.b),
                 3 => println!("[{pid}] uprobed_sub EXIT: return = {}", e.ret),
-                _ => println!("[{pid}] USDT uprobe_target:tick: round = {}, sum = {}", e.a, e.b),
+                _ => println!(
+                    "[{pid}] USDT uprobe_target:tick: round = {}, sum = {}",
+                    e.a, e.b
+                ),
             }
         }
     }
