@@ -32,6 +32,7 @@
 pub mod bindings;
 pub mod bits;
 mod buffer;
+pub mod cli;
 mod error;
 mod map;
 mod object;

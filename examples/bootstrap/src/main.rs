@@ -4,7 +4,6 @@
 //!     wasm-bpf run bootstrap.wasm [-d MIN-DURATION-MS] [-v]
 
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use wasm_bpf_guest::{c_str, include_object, LogLevel, Object};
@@ -48,21 +47,8 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
     Ok(Some(args))
 }
 
-/// Wall-clock time of day as HH:MM:SS (UTC: a component sees no time zone).
-fn time_of_day() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    format!(
-        "{:02}:{:02}:{:02}",
-        secs / 3600 % 24,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
 fn print_event(e: &Event) {
-    let (comm, ts) = (c_str(&e.comm), time_of_day());
+    let (comm, ts) = (c_str(&e.comm), wasm_bpf_guest::cli::time_of_day());
     if e.exit_event != 0 {
         let mut line = format!(
             "{ts:<8} {:<5} {comm:<16} {:<7} {:<7} [{}]",
@@ -118,22 +104,5 @@ fn run(args: &Args) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("bootstrap: {e}\n{USAGE}");
-            return ExitCode::from(1);
-        }
-    };
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("bootstrap: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    wasm_bpf_guest::cli::main("bootstrap", USAGE, parse_args, |args| run(&args))
 }

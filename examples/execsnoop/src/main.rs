@@ -5,7 +5,6 @@
 //!     wasm-bpf run execsnoop.wasm [-x] [-u UID] [-n NAME] [-T]
 
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use wasm_bpf_guest::{c_str, include_object, Object};
@@ -50,18 +49,6 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
         }
     }
     Ok(Some(args))
-}
-
-fn time_of_day() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    format!(
-        "{:02}:{:02}:{:02}",
-        secs / 3600 % 24,
-        secs / 60 % 60,
-        secs % 60
-    )
 }
 
 /// The arguments as one line: NUL-separated strings joined by spaces.
@@ -114,7 +101,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
                 continue;
             }
             if args.time {
-                print!("{:<8} ", time_of_day());
+                print!("{:<8} ", wasm_bpf_guest::cli::time_of_day());
             }
             println!(
                 "{:<16} {:<6} {:<6} {:>3} {}",
@@ -129,22 +116,5 @@ fn run(args: &Args) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("execsnoop: {e}\n{USAGE}");
-            return ExitCode::from(1);
-        }
-    };
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("execsnoop: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    wasm_bpf_guest::cli::main("execsnoop", USAGE, parse_args, |args| run(&args))
 }

@@ -21,19 +21,19 @@ default the process is this runtime (the dots it prints are its writes).
   -p, --pid=PID   Trace process PID instead
   -h, --help      Give this help list";
 
-/// The PID to trace (`None`: this runtime), or `Err` for `-h`.
-fn parse_args() -> Result<Result<Option<i32>, ()>, lexopt::Error> {
+/// The PID to trace (`Some(None)`: this runtime), or `None` for `-h`.
+fn parse_args() -> Result<Option<Option<i32>>, lexopt::Error> {
     use lexopt::prelude::*;
     let mut pid = None;
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
             Short('p') | Long("pid") => pid = Some(parser.value()?.parse()?),
-            Short('h') | Long("help") => return Ok(Err(())),
+            Short('h') | Long("help") => return Ok(None),
             _ => return Err(arg.unexpected()),
         }
     }
-    Ok(Ok(pid))
+    Ok(Some(pid))
 }
 
 fn run(pid: Option<i32>) -> anyhow::Result<()> {
@@ -59,22 +59,5 @@ fn run(pid: Option<i32>) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
-    let pid = match parse_args() {
-        Ok(Ok(pid)) => pid,
-        Ok(Err(())) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("minimal: {e}\n{USAGE}");
-            return ExitCode::from(1);
-        }
-    };
-    match run(pid) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("minimal: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    wasm_bpf_guest::cli::main("minimal", USAGE, parse_args, run)
 }

@@ -5,7 +5,7 @@
 //!     wasm-bpf run runqlat.wasm [-m] [-P] [-p PID] [-T] [INTERVAL [COUNT]]
 
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use wasm_bpf_guest::{c_str, include_object, Object};
@@ -91,18 +91,6 @@ fn print_log2_hist(slots: &[u32], unit: &str) {
     }
 }
 
-fn time_of_day() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    format!(
-        "{:02}:{:02}:{:02}",
-        secs / 3600 % 24,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
 fn run(args: &Args) -> anyhow::Result<()> {
     let mut open = Object::open_named(include_object!("runqlat"), "runqlat")
         .context("failed to open BPF object")?;
@@ -123,7 +111,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
         std::thread::sleep(Duration::from_secs(args.interval));
         println!();
         if args.timestamp {
-            println!("{:<8}", time_of_day());
+            println!("{:<8}", wasm_bpf_guest::cli::time_of_day());
         }
         // Read and reset in one pass, so no wakeup falls between intervals.
         let mut entries = hists.drain().context("failed to read histograms")?;
@@ -140,22 +128,5 @@ fn run(args: &Args) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("runqlat: {e}\n{USAGE}");
-            return ExitCode::from(1);
-        }
-    };
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("runqlat: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    wasm_bpf_guest::cli::main("runqlat", USAGE, parse_args, |args| run(&args))
 }

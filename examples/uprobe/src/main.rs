@@ -104,22 +104,5 @@ fn run(args: &Args) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("uprobe: {e}\n{USAGE}");
-            return ExitCode::from(1);
-        }
-    };
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("uprobe: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    wasm_bpf_guest::cli::main("uprobe", USAGE, parse_args, |args| run(&args))
 }
