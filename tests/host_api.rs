@@ -502,3 +502,22 @@ fn buffers_are_pollables() {
     ok(&c, "both-ready-before-timer", "{0, 1}");
     ok(&c, "fast", "true");
 }
+
+/// A guest cannot hold more than the host's caps, and gets a typed error
+/// naming the cap.
+#[test]
+fn per_guest_caps() {
+    let c = scenario("caps");
+    ok(&c, "objects-held", "64");
+    err(
+        &c,
+        "object-over-cap",
+        "LimitExceeded",
+        0,
+        &["at most 64 BPF objects"],
+    );
+    ok(&c, "object-after-drop", "()");
+    err(&c, "perf-pages-3", "InvalidArgument", 0, &["power of two"]);
+    err(&c, "perf-pages-huge", "LimitExceeded", 0, &["at most 1024"]);
+    ok(&c, "perf-pages-8", "()");
+}

@@ -45,6 +45,11 @@ pub struct RunArgs {
     #[arg(long, value_parser = humantime::parse_duration)]
     pub timeout: Option<Duration>,
 
+    /// Cap the guest's linear memory (e.g. 64MiB, 1GiB); a guest that
+    /// needs more traps and exits 134.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB")]
+    pub max_memory: bytesize::ByteSize,
+
     /// Do not use the on-disk cache of compiled components
     /// ($XDG_CACHE_HOME/wasm-bpf or ~/.cache/wasm-bpf).
     #[arg(long)]

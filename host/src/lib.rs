@@ -16,6 +16,7 @@ pub mod bpf;
 pub mod component;
 mod error;
 pub mod interrupt;
+pub mod memory;
 pub mod run;
 
 pub use bpf::{add_to_linker, BpfCtx, BpfCtxView, BpfView};

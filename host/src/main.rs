@@ -68,6 +68,7 @@ fn run_command(args: &RunArgs) -> Result<i32> {
         env,
         dirs,
         timeout: args.timeout,
+        max_memory: usize::try_from(args.max_memory.as_u64()).unwrap_or(usize::MAX),
         cache_dir: if args.no_cache {
             None
         } else {

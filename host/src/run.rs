@@ -24,6 +24,7 @@ use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
 use crate::bpf::grants::Grants;
 use crate::component;
 use crate::interrupt::{Cause, Interrupt};
+use crate::memory::MemoryCap;
 use crate::{BpfCtx, BpfCtxView, BpfView};
 
 /// How often the engine's epoch advances; a busy guest yields this often.
@@ -44,6 +45,8 @@ pub struct RunConfig {
     pub dirs: Vec<(PathBuf, String)>,
     /// Stop the guest after this long.
     pub timeout: Option<Duration>,
+    /// Most bytes of linear memory the guest may have.
+    pub max_memory: usize,
     /// Where compiled components are cached; `None` compiles every time.
     pub cache_dir: Option<PathBuf>,
 }
@@ -80,6 +83,7 @@ struct Host {
     wasi: WasiCtx,
     bpf: BpfCtx,
     table: ResourceTable,
+    memory: MemoryCap,
 }
 
 impl WasiView for Host {
@@ -223,8 +227,10 @@ async fn run_async(config: &RunConfig) -> Result<Outcome> {
         wasi: wasi_ctx(config)?,
         bpf: BpfCtx::new(Arc::clone(&interrupt), Grants::new(&config.dirs)),
         table: ResourceTable::new(),
+        memory: MemoryCap::new(config.max_memory),
     };
     let mut store = Store::new(&engine, host);
+    store.limiter(|host| &mut host.memory);
     store.set_epoch_deadline(1);
     store.epoch_deadline_async_yield_and_update(1);
     let _ticker = EpochTicker::start(&engine);

@@ -22,6 +22,7 @@ use tokio::io::Interest;
 use wasmtime::component::Resource;
 use wasmtime_wasi::p2::{DynPollable, Pollable};
 
+use super::limits::{Kind, MAX_PERF_PAGES};
 use super::map::BpfMap;
 use super::BpfCtxView;
 use crate::bindings::buffer::{Batch, BufferKind, BufferOptions, Host, HostBuffer};
@@ -180,6 +181,24 @@ fn wait_set(
     Ok((set, fds))
 }
 
+/// The pages per CPU of a perf buffer: a power of two up to the cap.
+fn perf_pages(asked: Option<u32>) -> BpfResult<usize> {
+    let pages = asked.unwrap_or(64);
+    if !pages.is_power_of_two() {
+        return Err(BpfError::new(
+            ErrorCode::InvalidArgument,
+            format!("perf-pages-per-cpu must be a power of two, not {pages}"),
+        ));
+    }
+    if pages > MAX_PERF_PAGES {
+        return Err(BpfError::new(
+            ErrorCode::LimitExceeded,
+            format!("perf-pages-per-cpu is at most {MAX_PERF_PAGES}, not {pages}"),
+        ));
+    }
+    Ok(pages as usize)
+}
+
 fn interrupted() -> BpfError {
     BpfError::Trap(wasmtime::format_err!(
         "the guest was interrupted while polling a buffer"
@@ -215,7 +234,7 @@ impl BpfBuffer {
             MapType::PerfEventArray => {
                 let samples = Rc::clone(&pending);
                 let losses = Rc::clone(&pending);
-                let pages = options.perf_pages_per_cpu.unwrap_or(64) as usize;
+                let pages = perf_pages(options.perf_pages_per_cpu)?;
                 let perf = PerfBufferBuilder::new(&own)
                     .pages(pages)
                     .sample_cb(move |cpu, record: &[u8]| {
@@ -386,9 +405,12 @@ impl HostBuffer for BpfCtxView<'_> {
         map: Resource<BpfMap>,
         options: BufferOptions,
     ) -> BpfResult<Resource<BpfBuffer>> {
+        self.ctx.limits.check(Kind::Buffer, 1)?;
         let interrupt = Arc::clone(&self.ctx.interrupt);
         let buffer = BpfBuffer::open(self.table.get_mut(&map)?, &options, &interrupt)?;
-        Ok(self.table.push(buffer)?)
+        let buffer = self.table.push(buffer)?;
+        self.ctx.limits.add(Kind::Buffer, 1);
+        Ok(buffer)
     }
 
     fn kind(&mut self, this: Resource<BpfBuffer>) -> wasmtime::Result<BufferKind> {
@@ -415,6 +437,7 @@ impl HostBuffer for BpfCtxView<'_> {
 
     fn drop(&mut self, this: Resource<BpfBuffer>) -> wasmtime::Result<()> {
         self.table.delete(this)?;
+        self.ctx.limits.remove(Kind::Buffer);
         Ok(())
     }
 }

@@ -7,6 +7,7 @@ use std::os::fd::{AsFd, AsRawFd as _, BorrowedFd, FromRawFd as _, OwnedFd};
 use libbpf_rs::Link;
 use wasmtime::component::Resource;
 
+use super::limits::Kind;
 use super::BpfCtxView;
 use crate::bindings::link::{Host, HostLink};
 use crate::bindings::types::ErrorCode;
@@ -135,6 +136,7 @@ impl HostLink for BpfCtxView<'_> {
 
     fn drop(&mut self, this: Resource<BpfLink>) -> wasmtime::Result<()> {
         self.table.delete(this)?;
+        self.ctx.limits.remove(Kind::Link);
         Ok(())
     }
 }

@@ -7,6 +7,7 @@ mod attach;
 pub mod buffer;
 mod globals;
 pub mod grants;
+pub mod limits;
 pub mod link;
 pub(crate) mod log;
 pub mod map;
@@ -21,6 +22,7 @@ use wasmtime::component::{HasData, Linker, ResourceTable};
 use crate::bindings::libbpf_log::Level;
 use crate::interrupt::Interrupt;
 use grants::Grants;
+use limits::Limits;
 
 /// Per-guest BPF state that is not a resource.
 pub struct BpfCtx {
@@ -30,6 +32,8 @@ pub struct BpfCtx {
     pub(crate) interrupt: Arc<Interrupt>,
     /// The directories whose files attach targets may name.
     pub(crate) grants: Grants,
+    /// What the guest holds, against the per-guest caps.
+    pub(crate) limits: Limits,
 }
 
 impl BpfCtx {
@@ -41,6 +45,7 @@ impl BpfCtx {
             log_level: Some(Level::Info),
             interrupt,
             grants,
+            limits: Limits::default(),
         }
     }
 }

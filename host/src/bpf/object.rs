@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use libbpf_rs::{Object, ObjectBuilder, OpenObject};
 use wasmtime::component::Resource;
 
+use super::limits::Kind;
 use super::link::BpfLink;
 use super::map::BpfMap;
 use super::program::{self, BpfProgram};
@@ -128,6 +129,7 @@ impl BpfObject {
 
 impl HostBpfObject for BpfCtxView<'_> {
     fn open(&mut self, elf: Vec<u8>, name: Option<String>) -> BpfResult<Resource<BpfObject>> {
+        self.ctx.limits.check(Kind::Object, 1)?;
         let mut builder = ObjectBuilder::default();
         let name = name.unwrap_or_else(|| "bpf_object".to_string());
         builder
@@ -146,7 +148,9 @@ impl HostBpfObject for BpfCtxView<'_> {
             state: Arc::new(Mutex::new(ObjectState::Opened(open))),
             name,
         };
-        Ok(self.table.push(object)?)
+        let object = self.table.push(object)?;
+        self.ctx.limits.add(Kind::Object, 1);
+        Ok(object)
     }
 
     fn name(&mut self, this: Resource<BpfObject>) -> wasmtime::Result<String> {
@@ -203,6 +207,7 @@ impl HostBpfObject for BpfCtxView<'_> {
 
     fn attach_all(&mut self, this: Resource<BpfObject>) -> BpfResult<Vec<Resource<BpfLink>>> {
         let level = self.ctx.log_level;
+        let limits = &self.ctx.limits;
         let object = self.table.get(&this)?;
         let links = with_loaded(&object.state, "attach-all", |obj| {
             let mut links = Vec::new();
@@ -216,9 +221,13 @@ impl HostBpfObject for BpfCtxView<'_> {
                     Err(e) => return Err(e),
                 }
             }
+            // Checked once the count is known; over the cap, the links
+            // made are dropped, detaching them again.
+            limits.check(Kind::Link, links.len())?;
             Ok(links)
         })?;
         tracing::debug!(object = %object.name, links = links.len(), "attached all programs");
+        self.ctx.limits.add(Kind::Link, links.len());
         links
             .into_iter()
             .map(|link| Ok(self.table.push(link)?))
@@ -251,6 +260,7 @@ impl HostBpfObject for BpfCtxView<'_> {
 
     fn drop(&mut self, this: Resource<BpfObject>) -> wasmtime::Result<()> {
         self.table.delete(this)?;
+        self.ctx.limits.remove(Kind::Object);
         Ok(())
     }
 }

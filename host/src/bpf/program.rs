@@ -7,6 +7,7 @@ use libbpf_rs::{AsRawLibbpf, Program, ProgramMut, ProgramType};
 use wasmtime::component::Resource;
 
 use super::attach::{self, Failure};
+use super::limits::Kind;
 use super::link::{Attachment, BpfLink};
 use super::object::{lock, not_found, with_loaded, with_opened, ObjectState, SharedObject};
 use super::types::{attach_type, prog_type};
@@ -252,6 +253,7 @@ impl HostProgram for BpfCtxView<'_> {
     }
 
     fn attach(&mut self, this: Resource<BpfProgram>) -> BpfResult<Resource<BpfLink>> {
+        self.ctx.limits.check(Kind::Link, 1)?;
         let level = self.ctx.log_level;
         let program = self.table.get(&this)?;
         let link = with_loaded(&program.object, "attach", |obj| {
@@ -261,7 +263,9 @@ impl HostProgram for BpfCtxView<'_> {
                 .ok_or_else(|| not_found("program", &program.name, &[]))?;
             attach(level, &prog)
         })?;
-        Ok(self.table.push(link)?)
+        let link = self.table.push(link)?;
+        self.ctx.limits.add(Kind::Link, 1);
+        Ok(link)
     }
 
     fn attach_to(
@@ -269,6 +273,7 @@ impl HostProgram for BpfCtxView<'_> {
         this: Resource<BpfProgram>,
         target: AttachTarget,
     ) -> BpfResult<Resource<BpfLink>> {
+        self.ctx.limits.check(Kind::Link, 1)?;
         let (level, grants) = (self.ctx.log_level, &self.ctx.grants);
         let program = self.table.get(&this)?;
         let link = with_loaded(&program.object, "attach-to", |obj| {
@@ -283,7 +288,9 @@ impl HostProgram for BpfCtxView<'_> {
                 _ => link,
             })
         })?;
-        Ok(self.table.push(link)?)
+        let link = self.table.push(link)?;
+        self.ctx.limits.add(Kind::Link, 1);
+        Ok(link)
     }
 
     fn drop(&mut self, this: Resource<BpfProgram>) -> wasmtime::Result<()> {

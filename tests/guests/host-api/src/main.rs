@@ -345,9 +345,29 @@ fn end(how: &str, name: &str) -> Result<()> {
     let _links = obj.attach_all()?;
     let _buffer = obj.buffer("ring")?;
     println!("ready {name}");
+    // Time for the test to note what the host holds before the end.
+    std::thread::sleep(Duration::from_millis(300));
     match how {
         "exit" => wasm_bpf_guest::exit(3),
         "trap" => panic!("trapping on purpose"),
+        "oob" => {
+            // An out-of-bounds access of linear memory, which no safe code
+            // can make: a raw trap, not a panic.
+            let far = usize::MAX - 64;
+            // SAFETY: none; the host must survive this.
+            let byte = unsafe { std::ptr::read_volatile(far as *const u8) };
+            println!("read {byte}");
+            Ok(())
+        }
+        "hog" => {
+            let mut hoard: Vec<Vec<u8>> = Vec::new();
+            loop {
+                hoard.push(vec![1u8; 1 << 20]);
+            }
+        }
+        "wait" => loop {
+            std::thread::sleep(Duration::from_secs(1));
+        },
         _ => Ok(()),
     }
 }
@@ -681,6 +701,40 @@ fn refused() -> Result<()> {
     Ok(())
 }
 
+/// The per-guest caps: objects held at once, perf buffer sizes.
+fn caps() -> Result<()> {
+    let mut held = Vec::new();
+    let over = loop {
+        match Object::open_named(include_object!("api"), &format!("cap{}", held.len())) {
+            Ok(open) => held.push(open),
+            Err(e) => break e,
+        }
+    };
+    report("objects-held", Ok(held.len()));
+    report::<()>("object-over-cap", Err(over));
+    held.pop();
+    report(
+        "object-after-drop",
+        Object::open_named(include_object!("api"), "capagain").map(|_| ()),
+    );
+    drop(held);
+    let obj = open_api("caps", 0)?.load()?;
+    let perf = obj.map("perf")?;
+    report(
+        "perf-pages-3",
+        Buffer::open_with(&perf, Some(3)).map(|_| ()),
+    );
+    report(
+        "perf-pages-huge",
+        Buffer::open_with(&perf, Some(1 << 20)).map(|_| ()),
+    );
+    report(
+        "perf-pages-8",
+        Buffer::open_with(&perf, Some(8)).map(|_| ()),
+    );
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let scenario = args.get(1).cloned().unwrap_or_default();
@@ -693,6 +747,7 @@ fn main() -> Result<()> {
         "events" => events()?,
         "lost" => lost()?,
         "map-kinds" => map_kinds()?,
+        "caps" => caps()?,
         "pollables" => pollables()?,
         "attach" => attach(&args[2], &args[3])?,
         "refused" => refused()?,

@@ -1,0 +1,91 @@
+//! Per-guest caps on what a guest holds in the kernel at once, so one
+//! component cannot exhaust the host's BPF objects, links or buffers.
+
+use crate::bindings::types::ErrorCode;
+use crate::{BpfError, BpfResult};
+
+/// A kind of capped resource.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Kind {
+    Object,
+    Link,
+    Buffer,
+}
+
+/// Most BPF objects a guest may have open at once.
+pub const MAX_OBJECTS: usize = 64;
+/// Most links (attachments) a guest may hold at once.
+pub const MAX_LINKS: usize = 1024;
+/// Most ring and perf buffers a guest may consume at once.
+pub const MAX_BUFFERS: usize = 64;
+/// Most pages per CPU of one perf buffer (4 MiB with 4 KiB pages).
+pub const MAX_PERF_PAGES: u32 = 1024;
+
+/// How many of each capped resource a guest holds.
+#[derive(Default)]
+pub struct Limits {
+    live: [usize; 3],
+}
+
+impl Kind {
+    fn cap(self) -> usize {
+        match self {
+            Self::Object => MAX_OBJECTS,
+            Self::Link => MAX_LINKS,
+            Self::Buffer => MAX_BUFFERS,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Object => "BPF objects",
+            Self::Link => "links",
+            Self::Buffer => "buffers",
+        }
+    }
+}
+
+impl Limits {
+    /// Fails unless `n` more of `kind` fit under the cap.
+    pub(crate) fn check(&self, kind: Kind, n: usize) -> BpfResult<()> {
+        let live = self.live[kind as usize];
+        if live + n <= kind.cap() {
+            return Ok(());
+        }
+        Err(BpfError::new(
+            ErrorCode::LimitExceeded,
+            format!(
+                "a guest may hold at most {} {} at once (it holds {live}); drop some first",
+                kind.cap(),
+                kind.name()
+            ),
+        ))
+    }
+
+    /// Counts `n` more of `kind`, once they exist.
+    pub(crate) fn add(&mut self, kind: Kind, n: usize) {
+        self.live[kind as usize] += n;
+    }
+
+    /// Counts one `kind` fewer, once it is dropped.
+    pub(crate) fn remove(&mut self, kind: Kind) {
+        self.live[kind as usize] = self.live[kind as usize].saturating_sub(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caps_count_what_is_held() {
+        let mut limits = Limits::default();
+        limits.check(Kind::Buffer, MAX_BUFFERS).unwrap();
+        limits.add(Kind::Buffer, MAX_BUFFERS);
+        let err = limits.check(Kind::Buffer, 1).unwrap_err();
+        assert_eq!(err.guest().unwrap().code, ErrorCode::LimitExceeded);
+        limits.check(Kind::Link, 1).unwrap();
+        limits.remove(Kind::Buffer);
+        limits.check(Kind::Buffer, 1).unwrap();
+    }
+}

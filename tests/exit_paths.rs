@@ -1,0 +1,148 @@
+//! Every way a guest run can end leaves nothing in the kernel: each path
+//! runs several times (`WASM_BPF_EXIT_RUNS`, default 3), and after each run
+//! bpftool must find none of the programs, maps and links the host held.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{assert_freed, assert_no_map_named, bpf_ids, guest, require_kernel, Running};
+
+/// One way to end a run: the test guest's `end` mode, host options, a
+/// signal to send once it is ready, and the exit code it must end with
+/// (`None`: killed by a signal).
+struct Path {
+    tag: &'static str,
+    mode: &'static str,
+    host_args: &'static [&'static str],
+    signal: Option<i32>,
+    code: Option<i32>,
+    stderr_has: &'static str,
+}
+
+const PATHS: &[Path] = &[
+    Path {
+        tag: "ok",
+        mode: "ok",
+        host_args: &[],
+        signal: None,
+        code: Some(0),
+        stderr_has: "",
+    },
+    Path {
+        tag: "ex",
+        mode: "exit",
+        host_args: &[],
+        signal: None,
+        code: Some(3),
+        stderr_has: "",
+    },
+    Path {
+        tag: "pa",
+        mode: "trap",
+        host_args: &[],
+        signal: None,
+        code: Some(134),
+        stderr_has: "trapping on purpose",
+    },
+    Path {
+        tag: "ob",
+        mode: "oob",
+        host_args: &[],
+        signal: None,
+        code: Some(134),
+        stderr_has: "out of bounds memory access",
+    },
+    Path {
+        tag: "me",
+        mode: "hog",
+        host_args: &["--max-memory", "16MiB"],
+        signal: None,
+        code: Some(134),
+        stderr_has: "over its limit",
+    },
+    Path {
+        tag: "in",
+        mode: "wait",
+        host_args: &[],
+        signal: Some(libc::SIGINT),
+        code: Some(130),
+        stderr_has: "",
+    },
+    Path {
+        tag: "te",
+        mode: "wait",
+        host_args: &[],
+        signal: Some(libc::SIGTERM),
+        code: Some(143),
+        stderr_has: "",
+    },
+    Path {
+        tag: "to",
+        mode: "wait",
+        host_args: &["--timeout", "300ms"],
+        signal: None,
+        code: Some(124),
+        stderr_has: "timeout",
+    },
+    Path {
+        tag: "ki",
+        mode: "wait",
+        host_args: &[],
+        signal: Some(libc::SIGKILL),
+        code: None,
+        stderr_has: "",
+    },
+];
+
+fn runs() -> usize {
+    std::env::var("WASM_BPF_EXIT_RUNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3)
+}
+
+fn end_run(path: &Path, run: usize) {
+    let object = format!("x{}{run}", path.tag);
+    let mut guest = Running::start(
+        path.host_args,
+        &guest("host-api"),
+        &["end", path.mode, &object],
+    );
+    let ready = guest.wait_line(Duration::from_secs(20), |l| l == format!("ready {object}"));
+    assert!(
+        ready.is_some(),
+        "{}: not ready; stderr {}",
+        path.tag,
+        guest.stderr()
+    );
+    let ids = bpf_ids(guest.pid());
+    // Tracepoints attach through perf events, which hold the programs;
+    // their links are not BPF links, so only programs and maps are listed.
+    assert!(
+        !ids.progs.is_empty() && !ids.maps.is_empty(),
+        "{}: the guest holds nothing to leak: {ids:?}",
+        path.tag
+    );
+    if let Some(signal) = path.signal {
+        guest.signal(signal);
+    }
+    let status = guest
+        .wait_exit(Duration::from_secs(20))
+        .unwrap_or_else(|| panic!("{}: still running", path.tag));
+    assert_eq!(status.code(), path.code, "{}: {status}", path.tag);
+    let stderr = guest.stderr();
+    assert!(stderr.contains(path.stderr_has), "{}: {stderr}", path.tag);
+    assert_freed(&ids);
+    assert_no_map_named(&format!("{object}.rodata"));
+}
+
+#[test]
+fn no_exit_path_leaks_anything() {
+    require_kernel();
+    for run in 0..runs() {
+        for path in PATHS {
+            end_run(path, run);
+        }
+    }
+}
