@@ -329,7 +329,7 @@ fn count_of(line: &str, proto: &str) -> Option<u64> {
 
 #[test]
 fn sockfilter_counts_loopback_udp() {
-    let mut filter = start("sockfilter", &[], &[], "Counting");
+    let mut filter = start("sockfilter", &["--allow-net", "lo"], &[], "Counting");
     let server = UdpSocket::bind("127.0.0.1:0").expect("bind");
     let client = UdpSocket::bind("127.0.0.1:0").expect("bind");
     const SENT: u64 = 300;
@@ -430,7 +430,12 @@ impl Drop for Veth {
 fn tc_counts_packets_at_ingress() {
     let veth = Veth::new("tc", 211);
     veth.warm_up();
-    let mut tc = start("tc", &[], &["-i", &veth.host_if, "-P", "7001"], "Counting");
+    let mut tc = start(
+        "tc",
+        &["--allow-net", &veth.host_if],
+        &["-i", &veth.host_if, "-P", "7001"],
+        "Counting",
+    );
     const SENT: usize = 100;
     veth.send(7001, SENT);
     let line = expect_line(&mut tc, "the sent packets", |l| {
@@ -452,7 +457,7 @@ fn xdp_drops_one_port_and_frees_its_link() {
     }
     let mut xdp = start(
         "xdp",
-        &[],
+        &["--allow-net", &veth.host_if],
         &["-i", &veth.host_if, "-P", "7002", "--mode", "native"],
         "Dropping",
     );

@@ -370,6 +370,12 @@ fn typed_attach_targets() {
             &format!("{dir}::/lib"),
             "--dir",
             &format!("{}::/cgroup", cgroup.path.display()),
+            "--allow",
+            "kprobe",
+            "--allow-net",
+            "nosuchif0",
+            "--allow-pid",
+            "2147483647",
         ],
         &["attach", &granted, "getpid"],
     );
@@ -474,7 +480,7 @@ fn typed_attach_targets() {
 /// error carrying libbpf's explanation, and the test says it skipped.
 #[test]
 fn fentry_and_lsm_attach_or_report_the_kernels_refusal() {
-    let c = scenario("refused");
+    let (_, c) = common::scenario_with(&["--allow", "fentry", "--allow", "lsm"], &["refused"]);
     for program in ["on_unlinkat_entry", "on_file_open"] {
         let outcome = &c[program];
         if outcome == "ok true" {
@@ -520,4 +526,57 @@ fn per_guest_caps() {
     err(&c, "perf-pages-3", "InvalidArgument", 0, &["power of two"]);
     err(&c, "perf-pages-huge", "LimitExceeded", 0, &["at most 1024"]);
     ok(&c, "perf-pages-8", "()");
+}
+
+/// Beyond tracing, a guest does only what its run grants: each refusal
+/// names the flag that allows it, and with the flags the same calls reach
+/// the kernel.
+#[test]
+fn the_policy_refuses_until_granted() {
+    let (_, c) = common::scenario_with(&[], &["policy"]);
+    let refused = [
+        ("dangerous-helper", "--allow-helper bpf_send_signal"),
+        ("section-binary", "--dir /usr/bin"),
+        ("kprobe", "--allow kprobe"),
+        ("xdp-lo", "--allow-net lo"),
+        ("process-binary", "--allow-pid 1"),
+        ("load-on_unlinkat_entry", "--allow fentry"),
+        ("load-on_file_open", "--allow lsm"),
+    ];
+    for (case, flag) in refused {
+        err(
+            &c,
+            case,
+            "PermissionDenied",
+            libc::EPERM,
+            &["not allowed for this guest", flag],
+        );
+    }
+
+    let granted = [
+        "--allow-helper",
+        "bpf_send_signal",
+        "--allow",
+        "kprobe",
+        "--allow-net",
+        "lo",
+        "--allow-pid",
+        "1",
+        "--allow",
+        "fentry",
+        "--allow",
+        "lsm",
+        "--dir",
+        "/usr/bin::/usr/bin",
+    ];
+    let (_, c) = common::scenario_with(&granted, &["policy"]);
+    ok(&c, "dangerous-helper", "()");
+    ok(&c, "xdp-lo", "()");
+    for (case, _) in refused {
+        assert!(
+            !c[case].contains("not allowed for this guest"),
+            "{case} still refused: {}",
+            c[case]
+        );
+    }
 }

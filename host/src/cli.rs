@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use wasm_bpf::bpf::policy::Hook;
 
 /// Runs eBPF applications whose user-space half is a WebAssembly component.
 #[derive(Debug, Parser)]
@@ -44,6 +45,27 @@ pub struct RunArgs {
     /// Stop the guest after this long (e.g. 10s, 1m30s) and exit 124.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub timeout: Option<Duration>,
+
+    /// Let the guest use a kind of kernel hook beyond tracing: kprobe,
+    /// fentry (fentry/fexit/fmod_ret) or lsm.
+    #[arg(long = "allow", value_name = "HOOK")]
+    pub allow: Vec<Hook>,
+
+    /// Let the guest load programs calling this helper, which can change
+    /// what other code sees or does (bpf_probe_write_user,
+    /// bpf_override_return, bpf_send_signal, bpf_send_signal_thread,
+    /// bpf_sys_bpf, bpf_sys_close).
+    #[arg(long = "allow-helper", value_name = "HELPER")]
+    pub allow_helpers: Vec<String>,
+
+    /// Let the guest attach XDP, tc and socket filter programs to this
+    /// network interface.
+    #[arg(long = "allow-net", value_name = "IFACE")]
+    pub allow_net: Vec<String>,
+
+    /// Let the guest probe the executable of this process.
+    #[arg(long = "allow-pid", value_name = "PID")]
+    pub allow_pids: Vec<i32>,
 
     /// Cap the guest's linear memory (e.g. 64MiB, 1GiB); a guest that
     /// needs more traps and exits 134.

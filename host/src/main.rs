@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 use clap::Parser as _;
 use tracing_subscriber::EnvFilter;
+use wasm_bpf::bpf::policy::Policy;
 use wasm_bpf::component;
 use wasm_bpf::run::{self, Outcome, RunConfig};
 
@@ -69,6 +70,12 @@ fn run_command(args: &RunArgs) -> Result<i32> {
         dirs,
         timeout: args.timeout,
         max_memory: usize::try_from(args.max_memory.as_u64()).unwrap_or(usize::MAX),
+        policy: Policy {
+            hooks: args.allow.iter().copied().collect(),
+            helpers: args.allow_helpers.iter().cloned().collect(),
+            interfaces: args.allow_net.iter().cloned().collect(),
+            pids: args.allow_pids.iter().copied().collect(),
+        },
         cache_dir: if args.no_cache {
             None
         } else {

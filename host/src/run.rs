@@ -22,6 +22,7 @@ use wasmtime_wasi::p2::bindings::Command;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
 
 use crate::bpf::grants::Grants;
+use crate::bpf::policy::Policy;
 use crate::component;
 use crate::interrupt::{Cause, Interrupt};
 use crate::memory::MemoryCap;
@@ -47,6 +48,8 @@ pub struct RunConfig {
     pub timeout: Option<Duration>,
     /// Most bytes of linear memory the guest may have.
     pub max_memory: usize,
+    /// What the guest may load and attach beyond tracing.
+    pub policy: Policy,
     /// Where compiled components are cached; `None` compiles every time.
     pub cache_dir: Option<PathBuf>,
 }
@@ -225,7 +228,11 @@ async fn run_async(config: &RunConfig) -> Result<Outcome> {
 
     let host = Host {
         wasi: wasi_ctx(config)?,
-        bpf: BpfCtx::new(Arc::clone(&interrupt), Grants::new(&config.dirs)),
+        bpf: BpfCtx::new(
+            Arc::clone(&interrupt),
+            Grants::new(&config.dirs),
+            config.policy.clone(),
+        ),
         table: ResourceTable::new(),
         memory: MemoryCap::new(config.max_memory),
     };

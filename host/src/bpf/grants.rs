@@ -39,6 +39,17 @@ impl Grants {
         Self { dirs }
     }
 
+    /// Whether the host path `path` lies inside a granted directory, also
+    /// after following symbolic links.
+    pub(crate) fn holds_host_path(&self, path: &Path) -> bool {
+        let Ok(path) = path.canonicalize() else {
+            return false;
+        };
+        self.dirs
+            .iter()
+            .any(|(host, _)| host.canonicalize().is_ok_and(|root| path.starts_with(root)))
+    }
+
     /// The host path of `guest` (`what` names it in errors), which must lie
     /// inside a granted directory, also after following symbolic links.
     pub(crate) fn resolve(&self, what: &str, guest: &str) -> BpfResult<PathBuf> {

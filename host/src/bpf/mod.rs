@@ -12,6 +12,7 @@ pub mod link;
 pub(crate) mod log;
 pub mod map;
 pub mod object;
+pub mod policy;
 pub mod program;
 mod types;
 
@@ -23,6 +24,7 @@ use crate::bindings::libbpf_log::Level;
 use crate::interrupt::Interrupt;
 use grants::Grants;
 use limits::Limits;
+use policy::Policy;
 
 /// Per-guest BPF state that is not a resource.
 pub struct BpfCtx {
@@ -34,18 +36,21 @@ pub struct BpfCtx {
     pub(crate) grants: Grants,
     /// What the guest holds, against the per-guest caps.
     pub(crate) limits: Limits,
+    /// What the guest may load and attach beyond tracing.
+    pub(crate) policy: Policy,
 }
 
 impl BpfCtx {
     /// State for one guest, which `interrupt` can stop while it waits in a
-    /// buffer's `poll`, and whose attach targets may name files under the
-    /// directories of `grants`.
-    pub fn new(interrupt: Arc<Interrupt>, grants: Grants) -> Self {
+    /// buffer's `poll`, whose attach targets may name files under the
+    /// directories of `grants`, and which may do what `policy` grants.
+    pub fn new(interrupt: Arc<Interrupt>, grants: Grants, policy: Policy) -> Self {
         Self {
             log_level: Some(Level::Info),
             interrupt,
             grants,
             limits: Limits::default(),
+            policy,
         }
     }
 }

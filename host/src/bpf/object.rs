@@ -177,6 +177,9 @@ impl HostBpfObject for BpfCtxView<'_> {
     fn load(&mut self, this: Resource<BpfObject>) -> BpfResult<()> {
         let object = self.table.get(&this)?;
         let mut state = lock(&object.state);
+        if let ObjectState::Opened(open) = &*state {
+            self.ctx.policy.check_load(open)?;
+        }
         let open = match std::mem::replace(&mut *state, ObjectState::Failed) {
             ObjectState::Opened(open) => open,
             other => {
@@ -207,7 +210,7 @@ impl HostBpfObject for BpfCtxView<'_> {
 
     fn attach_all(&mut self, this: Resource<BpfObject>) -> BpfResult<Vec<Resource<BpfLink>>> {
         let level = self.ctx.log_level;
-        let limits = &self.ctx.limits;
+        let (limits, policy, grants) = (&self.ctx.limits, &self.ctx.policy, &self.ctx.grants);
         let object = self.table.get(&this)?;
         let links = with_loaded(&object.state, "attach-all", |obj| {
             let mut links = Vec::new();
@@ -215,6 +218,11 @@ impl HostBpfObject for BpfCtxView<'_> {
                 if !prog.autoload() || !program::autoattach(&prog) {
                     continue;
                 }
+                policy.check_section(
+                    grants,
+                    &prog.name().to_string_lossy(),
+                    &prog.section().to_string_lossy(),
+                )?;
                 match program::attach(level, &prog) {
                     Ok(link) => links.push(link),
                     Err(e) if e.guest().is_some_and(|g| g.errno == libc::EOPNOTSUPP) => continue,

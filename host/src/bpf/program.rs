@@ -254,13 +254,14 @@ impl HostProgram for BpfCtxView<'_> {
 
     fn attach(&mut self, this: Resource<BpfProgram>) -> BpfResult<Resource<BpfLink>> {
         self.ctx.limits.check(Kind::Link, 1)?;
-        let level = self.ctx.log_level;
+        let (level, policy, grants) = (self.ctx.log_level, &self.ctx.policy, &self.ctx.grants);
         let program = self.table.get(&this)?;
         let link = with_loaded(&program.object, "attach", |obj| {
             let prog = obj
                 .progs_mut()
                 .find(|p| p.name() == OsStr::new(&program.name))
                 .ok_or_else(|| not_found("program", &program.name, &[]))?;
+            policy.check_section(grants, &program.name, &prog.section().to_string_lossy())?;
             attach(level, &prog)
         })?;
         let link = self.table.push(link)?;
@@ -276,6 +277,7 @@ impl HostProgram for BpfCtxView<'_> {
         self.ctx.limits.check(Kind::Link, 1)?;
         let (level, grants) = (self.ctx.log_level, &self.ctx.grants);
         let program = self.table.get(&this)?;
+        self.ctx.policy.check_target(&program.name, &target)?;
         let link = with_loaded(&program.object, "attach-to", |obj| {
             let prog = obj
                 .progs_mut()

@@ -1,4 +1,7 @@
 fn main() {
+    wasm_bpf_build::BpfBuild::new("bpf/policy.bpf.c")
+        .build()
+        .expect("building bpf/policy.bpf.c");
     wasm_bpf_build::BpfBuild::new("bpf/kinds.bpf.c")
         .types(["lpm_v4"])
         .build()

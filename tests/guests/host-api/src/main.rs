@@ -735,6 +735,66 @@ fn caps() -> Result<()> {
     Ok(())
 }
 
+/// What the run's policy allows; the test runs it with and without grants.
+fn policy() -> Result<()> {
+    let only = |program: &str| -> Result<OpenObject> {
+        let mut open = Object::open_named(include_object!("policy"), program)?;
+        for other in ["signaller", "probe_true"] {
+            open.set_autoload(other, other == program)?;
+        }
+        Ok(open)
+    };
+    report("dangerous-helper", only("signaller")?.load().map(|_| ()));
+    let probe = only("probe_true")?.load()?;
+    report("section-binary", probe.attach("probe_true").map(|_| ()));
+
+    let obj = Object::open_named(include_object!("kinds"), "policy")?.load()?;
+    report(
+        "kprobe",
+        obj.attach_to(
+            "on_kernel_function",
+            &AttachTarget::Kprobe(KprobeTarget {
+                function: "do_unlinkat".into(),
+                retprobe: false,
+            }),
+        )
+        .map(|_| ()),
+    );
+    report(
+        "xdp-lo",
+        obj.attach_to(
+            "pass_all",
+            &AttachTarget::Xdp(XdpTarget {
+                interface: "lo".into(),
+                mode: XdpMode::Generic,
+            }),
+        )
+        .map(|_| ()),
+    );
+    report(
+        "process-binary",
+        obj.attach_to(
+            "on_kernel_function",
+            &AttachTarget::Uprobe(UprobeTarget {
+                binary: Binary::Process(1),
+                function: None,
+                offset: 0,
+                pid: None,
+                retprobe: false,
+            }),
+        )
+        .map(|_| ()),
+    );
+    for program in ["on_unlinkat_entry", "on_file_open"] {
+        let mut open = Object::open_named(include_object!("refused"), program)?;
+        for other in ["on_unlinkat_entry", "on_file_open"] {
+            open.set_autoload(other, other == program)?;
+        }
+        report(&format!("load-{program}"), open.load().map(|_| ()));
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let scenario = args.get(1).cloned().unwrap_or_default();
@@ -748,6 +808,7 @@ fn main() -> Result<()> {
         "lost" => lost()?,
         "map-kinds" => map_kinds()?,
         "caps" => caps()?,
+        "policy" => policy()?,
         "pollables" => pollables()?,
         "attach" => attach(&args[2], &args[3])?,
         "refused" => refused()?,

@@ -1,0 +1,297 @@
+//! What a guest may do in the kernel beyond tracing. Tracepoints, raw
+//! tracepoints, perf events and iterators are always allowed; the rest
+//! needs a grant of `wasm-bpf run`, checked before anything reaches the
+//! kernel. A refusal is a `permission-denied` error that names the flag
+//! that would allow it, and is logged.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::str::FromStr;
+
+use libbpf_rs::{OpenObject, ProgramType};
+
+use super::grants::Grants;
+use crate::bindings::program::{AttachTarget, Binary};
+use crate::bindings::types::ErrorCode;
+use crate::{BpfError, BpfResult};
+
+/// Kinds of hooks that reach into the kernel's functions, each granted
+/// with `--allow <kind>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Hook {
+    /// kprobes and kretprobes on kernel functions.
+    Kprobe,
+    /// fentry, fexit and fmod_ret programs.
+    Fentry,
+    /// BPF LSM programs, which can deny operations.
+    Lsm,
+}
+
+impl FromStr for Hook {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "kprobe" => Ok(Self::Kprobe),
+            "fentry" => Ok(Self::Fentry),
+            "lsm" => Ok(Self::Lsm),
+            other => Err(format!(
+                "unknown hook kind {other:?} (kprobe, fentry or lsm)"
+            )),
+        }
+    }
+}
+
+impl Hook {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Kprobe => "kprobe",
+            Self::Fentry => "fentry",
+            Self::Lsm => "lsm",
+        }
+    }
+}
+
+/// Helpers that let a program change what other code sees or does, rather
+/// than observe it; a program calling one loads only with
+/// `--allow-helper <name>`.
+const DANGEROUS_HELPERS: &[(u32, &str)] = &[
+    (
+        libbpf_sys::BPF_FUNC_probe_write_user,
+        "bpf_probe_write_user",
+    ),
+    (libbpf_sys::BPF_FUNC_override_return, "bpf_override_return"),
+    (libbpf_sys::BPF_FUNC_send_signal, "bpf_send_signal"),
+    (
+        libbpf_sys::BPF_FUNC_send_signal_thread,
+        "bpf_send_signal_thread",
+    ),
+    (libbpf_sys::BPF_FUNC_sys_bpf, "bpf_sys_bpf"),
+    (libbpf_sys::BPF_FUNC_sys_close, "bpf_sys_close"),
+];
+
+/// The grants of one run.
+#[derive(Debug, Default, Clone)]
+pub struct Policy {
+    /// Hook kinds granted with `--allow`.
+    pub hooks: BTreeSet<Hook>,
+    /// Dangerous helpers granted with `--allow-helper`.
+    pub helpers: BTreeSet<String>,
+    /// Network interfaces granted with `--allow-net`, for XDP, tc and
+    /// socket filters.
+    pub interfaces: BTreeSet<String>,
+    /// Processes granted with `--allow-pid`, whose executables may be
+    /// probed.
+    pub pids: BTreeSet<i32>,
+}
+
+/// A refusal: logged, and typed for the guest.
+fn refuse(what: String, flag: String) -> BpfError {
+    tracing::warn!(%what, %flag, "refused by the run's policy");
+    BpfError::with_errno(
+        ErrorCode::PermissionDenied,
+        libc::EPERM,
+        format!("{what} is not allowed for this guest; allow it with `wasm-bpf run {flag}`"),
+    )
+}
+
+/// The helpers `insns` call, by the kernel's numbers.
+fn helper_calls(insns: &[libbpf_sys::bpf_insn]) -> impl Iterator<Item = u32> + '_ {
+    const CALL: u8 = (libbpf_sys::BPF_JMP | libbpf_sys::BPF_CALL) as u8;
+    insns
+        .iter()
+        // Source register 0 marks a helper; others are BPF-to-BPF calls
+        // and kfuncs.
+        .filter(|insn| insn.code == CALL && insn.src_reg() == 0)
+        .map(|insn| insn.imm as u32)
+}
+
+/// The names of the dangerous helpers `insns` call.
+pub fn dangerous_helpers(insns: &[libbpf_sys::bpf_insn]) -> BTreeSet<&'static str> {
+    helper_calls(insns)
+        .filter_map(|id| DANGEROUS_HELPERS.iter().find(|(h, _)| *h == id))
+        .map(|(_, name)| *name)
+        .collect()
+}
+
+/// The hook kind a program of `ty` with expected attach type `attach`
+/// needs a grant for, if any.
+pub fn load_hook(ty: ProgramType, attach: u32) -> Option<Hook> {
+    match ty {
+        ProgramType::Lsm => Some(Hook::Lsm),
+        ProgramType::Tracing
+            if [
+                libbpf_sys::BPF_TRACE_FENTRY,
+                libbpf_sys::BPF_TRACE_FEXIT,
+                libbpf_sys::BPF_MODIFY_RETURN,
+            ]
+            .contains(&attach) =>
+        {
+            Some(Hook::Fentry)
+        }
+        _ => None,
+    }
+}
+
+/// Whether a section auto-attaches to kernel functions.
+fn is_kprobe_section(section: &str) -> bool {
+    ["kprobe", "kretprobe", "ksyscall", "kretsyscall"]
+        .iter()
+        .any(|p| section.starts_with(p))
+}
+
+/// The host path a `uprobe/PATH:FUNC` or `usdt/PATH:PROVIDER:NAME`
+/// section names, if it names one.
+fn section_binary(section: &str) -> Option<&str> {
+    let (kind, rest) = section.split_once('/')?;
+    let probe = ["uprobe", "uretprobe", "usdt"]
+        .iter()
+        .any(|p| kind == *p || kind.starts_with(&format!("{p}.")));
+    if !probe {
+        return None;
+    }
+    let path = rest.split(':').next()?;
+    (!path.is_empty()).then_some(path)
+}
+
+impl Policy {
+    fn need_hook(&self, hook: Hook, what: impl FnOnce() -> String) -> BpfResult<()> {
+        if self.hooks.contains(&hook) {
+            return Ok(());
+        }
+        Err(refuse(what(), format!("--allow {}", hook.name())))
+    }
+
+    /// Checks the programs `load` would load: their kind and the helpers
+    /// they call.
+    pub(crate) fn check_load(&self, open: &OpenObject) -> BpfResult<()> {
+        for prog in open.progs().filter(|p| p.autoload()) {
+            let name = prog.name().to_string_lossy();
+            // SAFETY: the pointer comes from a live program of `open`.
+            let attach = unsafe {
+                libbpf_sys::bpf_program__expected_attach_type(
+                    libbpf_rs::AsRawLibbpf::as_libbpf_object(&prog).as_ptr(),
+                )
+            };
+            if let Some(hook) = load_hook(prog.prog_type(), attach) {
+                self.need_hook(hook, || format!("loading {} program `{name}`", hook.name()))?;
+            }
+            for helper in dangerous_helpers(prog.insns()) {
+                if !self.helpers.contains(helper) {
+                    return Err(refuse(
+                        format!("program `{name}` calling {helper}"),
+                        format!("--allow-helper {helper}"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks an attach by section name (`section` of program `name`).
+    pub(crate) fn check_section(
+        &self,
+        grants: &Grants,
+        name: &str,
+        section: &str,
+    ) -> BpfResult<()> {
+        if is_kprobe_section(section) {
+            self.need_hook(Hook::Kprobe, || {
+                format!("attaching kprobe program `{name}`")
+            })?;
+        }
+        if let Some(path) = section_binary(section) {
+            if !Path::new(path).is_absolute() || !grants.holds_host_path(Path::new(path)) {
+                return Err(refuse(
+                    format!("program `{name}` probing `{path}` (named in its section)"),
+                    format!(
+                        "--dir {}",
+                        Path::new(path)
+                            .parent()
+                            .map_or(path.into(), |p| p.display().to_string())
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks an `attach-to` target.
+    pub(crate) fn check_target(&self, name: &str, target: &AttachTarget) -> BpfResult<()> {
+        let interface = |iface: &str, kind: &str| {
+            if self.interfaces.contains(iface) {
+                return Ok(());
+            }
+            Err(refuse(
+                format!("attaching {kind} program `{name}` to interface `{iface}`"),
+                format!("--allow-net {iface}"),
+            ))
+        };
+        let process = |binary: &Binary| match binary {
+            Binary::Process(pid) if !self.pids.contains(pid) => Err(refuse(
+                format!("program `{name}` probing the executable of process {pid}"),
+                format!("--allow-pid {pid}"),
+            )),
+            _ => Ok(()),
+        };
+        match target {
+            AttachTarget::Kprobe(_) => self.need_hook(Hook::Kprobe, || {
+                format!("attaching kprobe program `{name}`")
+            }),
+            AttachTarget::Xdp(x) => interface(&x.interface, "XDP"),
+            AttachTarget::Tc(t) => interface(&t.interface, "tc"),
+            AttachTarget::Socket(iface) => interface(iface, "socket filter"),
+            AttachTarget::Uprobe(u) => process(&u.binary),
+            AttachTarget::Usdt(u) => process(&u.binary),
+            AttachTarget::Tracepoint(_)
+            | AttachTarget::RawTracepoint(_)
+            | AttachTarget::PerfEvent(_)
+            | AttachTarget::Cgroup(_)
+            | AttachTarget::Iterator => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_that_name_binaries() {
+        assert_eq!(
+            section_binary("uprobe//usr/bin/true:main"),
+            Some("/usr/bin/true")
+        );
+        assert_eq!(
+            section_binary("uretprobe.s/libc.so.6:malloc"),
+            Some("libc.so.6")
+        );
+        assert_eq!(section_binary("usdt//bin/app:prov:name"), Some("/bin/app"));
+        assert_eq!(section_binary("uprobe"), None);
+        assert_eq!(section_binary("tp/sched/sched_switch"), None);
+        assert!(is_kprobe_section("kretprobe/do_unlinkat"));
+        assert!(!is_kprobe_section("tp_btf/sched_switch"));
+    }
+
+    #[test]
+    fn helper_calls_are_found_but_not_bpf_to_bpf_calls() {
+        let call = |src: u8, imm: i32| {
+            let mut insn = libbpf_sys::bpf_insn {
+                code: (libbpf_sys::BPF_JMP | libbpf_sys::BPF_CALL) as u8,
+                imm,
+                ..Default::default()
+            };
+            insn.set_src_reg(src);
+            insn
+        };
+        let insns = [
+            call(0, libbpf_sys::BPF_FUNC_send_signal as i32),
+            call(0, libbpf_sys::BPF_FUNC_ringbuf_output as i32),
+            call(1, libbpf_sys::BPF_FUNC_probe_write_user as i32),
+        ];
+        assert_eq!(
+            dangerous_helpers(&insns).into_iter().collect::<Vec<_>>(),
+            ["bpf_send_signal"]
+        );
+    }
+}
