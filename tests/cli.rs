@@ -197,3 +197,57 @@ fn gen_rust_names_a_missing_type_and_how_to_keep_it() {
     );
     assert!(stderr.contains("declare a global"), "{stderr}");
 }
+
+/// Runs `wasm-bpf inspect` on `file`: exit status and standard output or
+/// error.
+fn inspect(file: &std::path::Path) -> (bool, String) {
+    let output = wasm_bpf()
+        .arg("inspect")
+        .arg(file)
+        .output()
+        .expect("running wasm-bpf inspect");
+    let text = if output.status.success() {
+        output.stdout
+    } else {
+        output.stderr
+    };
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&text).into_owned(),
+    )
+}
+
+#[test]
+fn inspect_lists_programs_maps_and_needed_grants() {
+    let (ok, report) = inspect(&guest("bootstrap"));
+    assert!(ok, "{report}");
+    assert!(
+        report
+            .contains("program handle_exec: section tp/sched/sched_process_exec, type Tracepoint"),
+        "{report}"
+    );
+    assert!(report.contains("bpf_ringbuf_reserve"), "{report}");
+    assert!(report.contains("map rb: RingBuf"), "{report}");
+    assert!(
+        report.ends_with("grants needed: none (tracing only)\n"),
+        "{report}"
+    );
+
+    let (ok, report) = inspect(&guest("host-api"));
+    assert!(ok, "{report}");
+    let grants = report.lines().last().unwrap();
+    for flag in [
+        "--allow fentry",
+        "--allow lsm",
+        "--allow kprobe",
+        "--allow-helper bpf_send_signal",
+        "--dir /usr/bin",
+        "--allow-net IFACE",
+    ] {
+        assert!(grants.contains(flag), "{flag} missing: {grants}");
+    }
+
+    let (ok, error) = inspect(&root().join("Cargo.toml"));
+    assert!(!ok);
+    assert!(error.contains("no embedded BPF object found"), "{error}");
+}

@@ -28,6 +28,15 @@ pub enum Command {
     /// Generate source code from a BPF object's BTF.
     #[command(subcommand)]
     Gen(GenCommand),
+    /// List the BPF objects a component embeds: their programs, hooks,
+    /// helpers and maps, and the grants `run` would need.
+    Inspect(InspectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The component (or core module) to inspect.
+    pub component: PathBuf,
 }
 
 #[derive(Debug, Args)]

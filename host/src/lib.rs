@@ -10,11 +10,14 @@
 //! * [`run`]: running a guest command to completion, with signals and a
 //!   timeout.
 //! * [`component`]: compiling, precompiling and caching guests' code.
+//! * [`inspect`]: the BPF objects a component embeds and the grants it
+//!   needs.
 
 mod bindings;
 pub mod bpf;
 pub mod component;
 mod error;
+pub mod inspect;
 pub mod interrupt;
 pub mod memory;
 pub mod run;

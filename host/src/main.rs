@@ -11,7 +11,7 @@ use wasm_bpf::bpf::policy::Policy;
 use wasm_bpf::component;
 use wasm_bpf::run::{self, Outcome, RunConfig};
 
-use cli::{Cli, Command, GenCommand, GenRustArgs, RunArgs};
+use cli::{Cli, Command, GenCommand, GenRustArgs, InspectArgs, RunArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -28,6 +28,7 @@ fn main() -> ExitCode {
             .map(|()| 0)
             .map_err(anyhow::Error::from),
         Command::Gen(GenCommand::Rust(args)) => gen_rust(&args).map(|()| 0),
+        Command::Inspect(args) => inspect(&args).map(|()| 0),
     };
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
@@ -89,6 +90,15 @@ fn run_command(args: &RunArgs) -> Result<i32> {
         Outcome::Signaled(_) | Outcome::Exited(_) => {}
     }
     Ok(outcome.exit_code())
+}
+
+fn inspect(args: &InspectArgs) -> Result<()> {
+    let bytes = std::fs::read(&args.component)
+        .with_context(|| format!("reading {}", args.component.display()))?;
+    let report = wasm_bpf::inspect::inspect(&bytes)
+        .with_context(|| format!("inspecting {}", args.component.display()))?;
+    print!("{report}");
+    Ok(())
 }
 
 fn gen_rust(args: &GenRustArgs) -> Result<()> {

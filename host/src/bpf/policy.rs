@@ -43,7 +43,8 @@ impl FromStr for Hook {
 }
 
 impl Hook {
-    fn name(self) -> &'static str {
+    /// The name `--allow` takes.
+    pub fn name(self) -> &'static str {
         match self {
             Self::Kprobe => "kprobe",
             Self::Fentry => "fentry",
@@ -96,7 +97,7 @@ fn refuse(what: String, flag: String) -> BpfError {
 }
 
 /// The helpers `insns` call, by the kernel's numbers.
-fn helper_calls(insns: &[libbpf_sys::bpf_insn]) -> impl Iterator<Item = u32> + '_ {
+pub(crate) fn helper_ids(insns: &[libbpf_sys::bpf_insn]) -> impl Iterator<Item = u32> + '_ {
     const CALL: u8 = (libbpf_sys::BPF_JMP | libbpf_sys::BPF_CALL) as u8;
     insns
         .iter()
@@ -108,7 +109,7 @@ fn helper_calls(insns: &[libbpf_sys::bpf_insn]) -> impl Iterator<Item = u32> + '
 
 /// The names of the dangerous helpers `insns` call.
 pub fn dangerous_helpers(insns: &[libbpf_sys::bpf_insn]) -> BTreeSet<&'static str> {
-    helper_calls(insns)
+    helper_ids(insns)
         .filter_map(|id| DANGEROUS_HELPERS.iter().find(|(h, _)| *h == id))
         .map(|(_, name)| *name)
         .collect()
@@ -134,7 +135,7 @@ pub fn load_hook(ty: ProgramType, attach: u32) -> Option<Hook> {
 }
 
 /// Whether a section auto-attaches to kernel functions.
-fn is_kprobe_section(section: &str) -> bool {
+pub(crate) fn is_kprobe_section(section: &str) -> bool {
     ["kprobe", "kretprobe", "ksyscall", "kretsyscall"]
         .iter()
         .any(|p| section.starts_with(p))
@@ -142,7 +143,7 @@ fn is_kprobe_section(section: &str) -> bool {
 
 /// The host path a `uprobe/PATH:FUNC` or `usdt/PATH:PROVIDER:NAME`
 /// section names, if it names one.
-fn section_binary(section: &str) -> Option<&str> {
+pub(crate) fn section_binary(section: &str) -> Option<&str> {
     let (kind, rest) = section.split_once('/')?;
     let probe = ["uprobe", "uretprobe", "usdt"]
         .iter()

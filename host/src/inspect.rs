@@ -1,0 +1,232 @@
+//! `wasm-bpf inspect`: what a component would do in the kernel, read from
+//! the BPF objects it embeds, and the grants `wasm-bpf run` would need.
+//!
+//! Objects are found by their ELF header (64-bit, `EM_BPF`) anywhere in the
+//! component's bytes, which is where `include_bytes!`/`#embed` put them. An
+//! object built at run time, or compressed, is not found.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use libbpf_rs::btf::types::Enum;
+use libbpf_rs::{Btf, ObjectBuilder, ProgramType};
+
+use crate::bpf::log;
+use crate::bpf::policy;
+
+const EM_BPF: u16 = 247;
+
+/// The ELF objects for BPF inside `bytes`, with their offsets.
+pub fn embedded_objects(bytes: &[u8]) -> Vec<(usize, &[u8])> {
+    let mut found = Vec::new();
+    let mut at = 0;
+    while let Some(pos) = find(&bytes[at..], b"\x7fELF\x02\x01") {
+        let start = at + pos;
+        match elf_len(&bytes[start..]) {
+            Some(len) => {
+                found.push((start, &bytes[start..start + len]));
+                at = start + len;
+            }
+            None => at = start + 1,
+        }
+    }
+    found
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The length of the little-endian 64-bit BPF ELF file at the start of
+/// `bytes`: up to the end of its section header table, which clang puts
+/// last.
+fn elf_len(bytes: &[u8]) -> Option<usize> {
+    let u16_at = |off: usize| {
+        Some(u16::from_le_bytes(
+            bytes.get(off..off + 2)?.try_into().ok()?,
+        ))
+    };
+    let u64_at = |off: usize| {
+        Some(u64::from_le_bytes(
+            bytes.get(off..off + 8)?.try_into().ok()?,
+        ))
+    };
+    if u16_at(18)? != EM_BPF {
+        return None;
+    }
+    let (shoff, shentsize, shnum) = (u64_at(0x28)?, u16_at(0x3a)?, u16_at(0x3c)?);
+    let len = shoff.checked_add(u64::from(shentsize) * u64::from(shnum))?;
+    let len = usize::try_from(len).ok()?;
+    (len <= bytes.len() && len > 0x40).then_some(len)
+}
+
+/// Helper names by number, from the running kernel's `enum bpf_func_id`.
+fn helper_names() -> BTreeMap<u32, String> {
+    let Ok(btf) = Btf::from_vmlinux() else {
+        return BTreeMap::new();
+    };
+    let Some(ids) = btf.type_by_name::<Enum<'_>>("bpf_func_id") else {
+        return BTreeMap::new();
+    };
+    ids.iter()
+        .filter_map(|v| {
+            let name = v.name?.to_str()?.strip_prefix("BPF_FUNC_")?;
+            Some((v.value as u32, format!("bpf_{name}")))
+        })
+        .collect()
+}
+
+/// The grants a program needs, as `wasm-bpf run` flags.
+fn grants(ty: ProgramType, attach: u32, section: &str, dangerous: &BTreeSet<&str>) -> Vec<String> {
+    let mut needs = Vec::new();
+    if let Some(hook) = policy::load_hook(ty, attach) {
+        needs.push(format!("--allow {}", hook.name()));
+    }
+    if policy::is_kprobe_section(section) {
+        needs.push("--allow kprobe".into());
+    }
+    needs.extend(dangerous.iter().map(|h| format!("--allow-helper {h}")));
+    match policy::section_binary(section) {
+        Some(path) => {
+            let dir = Path::new(path).parent().unwrap_or(Path::new(path));
+            needs.push(format!("--dir {}", dir.display()));
+        }
+        None if ["uprobe", "uretprobe", "usdt"]
+            .iter()
+            .any(|p| section.starts_with(p)) =>
+        {
+            needs.push("--dir DIR (the probed binary's) or --allow-pid PID".into());
+        }
+        None => {}
+    }
+    match ty {
+        ProgramType::Xdp
+        | ProgramType::SchedCls
+        | ProgramType::SchedAct
+        | ProgramType::SocketFilter => {
+            needs.push("--allow-net IFACE".into());
+        }
+        ProgramType::CgroupSkb
+        | ProgramType::CgroupSock
+        | ProgramType::CgroupSockAddr
+        | ProgramType::CgroupSockopt
+        | ProgramType::CgroupSysctl
+        | ProgramType::CgroupDevice
+        | ProgramType::SockOps => needs.push("--dir CGROUP-DIR (a cgroup v2 directory)".into()),
+        _ => {}
+    }
+    needs
+}
+
+/// A report on one embedded object.
+fn object_report(
+    out: &mut String,
+    index: usize,
+    offset: usize,
+    elf: &[u8],
+    helpers: &BTreeMap<u32, String>,
+) -> Result<BTreeSet<String>> {
+    let mut builder = ObjectBuilder::default();
+    builder
+        .name(format!("obj{index}"))
+        .context("naming the object")?;
+    let (opened, _log) = log::capture(None, || builder.open_memory(elf));
+    let open = opened
+        .with_context(|| format!("object {index} at byte {offset} is not a usable BPF object"))?;
+    let _ = writeln!(out, "object {index}: {} bytes at byte {offset}", elf.len());
+    let mut all = BTreeSet::new();
+    for prog in open.progs() {
+        let name = prog.name().to_string_lossy();
+        let section = prog.section().to_string_lossy();
+        // SAFETY: the pointer comes from a live program of `open`.
+        let attach = unsafe {
+            libbpf_sys::bpf_program__expected_attach_type(
+                libbpf_rs::AsRawLibbpf::as_libbpf_object(&prog).as_ptr(),
+            )
+        };
+        let used: BTreeSet<String> = policy::helper_ids(prog.insns())
+            .map(|id| {
+                helpers
+                    .get(&id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("helper #{id}"))
+            })
+            .collect();
+        let dangerous = policy::dangerous_helpers(prog.insns());
+        let needs = grants(prog.prog_type(), attach, &section, &dangerous);
+        let _ = writeln!(
+            out,
+            "  program {name}: section {section}, type {:?}",
+            prog.prog_type()
+        );
+        if !used.is_empty() {
+            let _ = writeln!(
+                out,
+                "    helpers: {}",
+                used.into_iter().collect::<Vec<_>>().join(", ")
+            );
+        }
+        if !needs.is_empty() {
+            let _ = writeln!(out, "    needs: {}", needs.join(", "));
+        }
+        all.extend(needs);
+    }
+    for map in open.maps() {
+        let _ = writeln!(
+            out,
+            "  map {}: {:?}, key {} bytes, value {} bytes, {} entries",
+            map.name().to_string_lossy(),
+            map.map_type(),
+            map.key_size(),
+            map.value_size(),
+            map.max_entries()
+        );
+    }
+    Ok(all)
+}
+
+/// The report for the component (or core module) `bytes`.
+pub fn inspect(bytes: &[u8]) -> Result<String> {
+    let objects = embedded_objects(bytes);
+    if objects.is_empty() {
+        anyhow::bail!("no embedded BPF object found (objects are found by their ELF header; one loaded from a file or built at run time is not)");
+    }
+    let helpers = helper_names();
+    let mut out = String::new();
+    let mut needs = BTreeSet::new();
+    for (index, (offset, elf)) in objects.into_iter().enumerate() {
+        needs.extend(object_report(&mut out, index + 1, offset, elf, &helpers)?);
+    }
+    if needs.is_empty() {
+        out.push_str("grants needed: none (tracing only)\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "grants needed: {}",
+            needs.into_iter().collect::<Vec<_>>().join(" ")
+        );
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncated_or_foreign_elves_are_skipped() {
+        let mut header = vec![0u8; 64];
+        header[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        header[18] = 62; // EM_X86_64
+        assert!(embedded_objects(&header).is_empty());
+        header[18] = EM_BPF as u8;
+        // Section headers said to lie past the end.
+        header[0x28] = 0xff;
+        header[0x3a] = 64;
+        header[0x3c] = 9;
+        assert!(embedded_objects(&header).is_empty());
+        assert!(embedded_objects(b"\x7fELF\x02\x01").is_empty());
+    }
+}
