@@ -19,7 +19,7 @@ APT      := clang-19 llvm-19 lld-19 libelf-dev zlib1g-dev pkg-config make bpftoo
 EXAMPLES := $(notdir $(wildcard examples/*))
 GUESTS   := $(addprefix -p ,$(EXAMPLES) host-api bench)
 
-.PHONY: run test bench setup build guests bootstrap lint
+.PHONY: run test bench setup build guests bootstrap lint fuzz fuzz-smoke
 
 run: setup build bootstrap
 
@@ -51,6 +51,26 @@ lint:
 
 test: setup build lint
 	$(CARGO) test --release
+	$(MAKE) fuzz-smoke
+
+# Fuzzing the BTF reader (guest-sdk-rust/build/fuzz) with cargo-fuzz, which
+# needs the nightly toolchain. The corpus starts from the objects the build
+# made. `make fuzz FUZZ_SECONDS=3600` for a long run; `make test` runs 30 s.
+FUZZ_SECONDS ?= 600
+FUZZDIR      := guest-sdk-rust/build/fuzz
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+	mkdir -p $(FUZZDIR)/corpus/btf_layout
+	cp target/wasm32-wasip2/guest/build/*/out/*.bpf.o $(FUZZDIR)/corpus/btf_layout/
+	cd $(FUZZDIR) && $(CARGO) +nightly fuzz run btf_layout corpus/btf_layout -- \
+		-max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10
+
+fuzz-smoke:
+	@if rustup toolchain list | grep -q '^nightly'; then \
+		$(MAKE) fuzz FUZZ_SECONDS=30; \
+	else \
+		echo "SKIPPED fuzz smoke run: no nightly toolchain (cargo-fuzz needs one)"; \
+	fi
 
 # wasm-bpf against native libbpf-rs; prints the table, writes BENCHMARKS.md.
 bench: setup guests

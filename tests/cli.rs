@@ -235,6 +235,10 @@ fn inspect_lists_programs_maps_and_needed_grants() {
 
     let (ok, report) = inspect(&guest("host-api"));
     assert!(ok, "{report}");
+    assert!(
+        report.contains(": not usable: object ") && report.contains("loop"),
+        "the fuzzed object host-api embeds: {report}"
+    );
     let grants = report.lines().last().unwrap();
     for flag in [
         "--allow fentry",

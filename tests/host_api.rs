@@ -52,7 +52,14 @@ fn hash_map_round_trip() {
 
 #[test]
 fn bad_input_gets_typed_errors_and_the_guest_goes_on() {
-    let c = scenario("errors");
+    let (_, c) = common::scenario_with(&["--timeout", "60s"], &["errors"]);
+    err(
+        &c,
+        "looping-btf",
+        "InvalidObject",
+        0,
+        &["malformed BTF", "loop"],
+    );
     err(
         &c,
         "garbage-elf",

@@ -128,6 +128,8 @@ fn object_report(
     elf: &[u8],
     helpers: &BTreeMap<u32, String>,
 ) -> Result<BTreeSet<String>> {
+    wasm_bpf_build::check_type_chains(elf)
+        .with_context(|| format!("object {index} at byte {offset}"))?;
     let mut builder = ObjectBuilder::default();
     builder
         .name(format!("obj{index}"))
@@ -197,7 +199,13 @@ pub fn inspect(bytes: &[u8]) -> Result<String> {
     let mut out = String::new();
     let mut needs = BTreeSet::new();
     for (index, (offset, elf)) in objects.into_iter().enumerate() {
-        needs.extend(object_report(&mut out, index + 1, offset, elf, &helpers)?);
+        match object_report(&mut out, index + 1, offset, elf, &helpers) {
+            Ok(object_needs) => needs.extend(object_needs),
+            // An embedded object a guest could not open either.
+            Err(e) => {
+                let _ = writeln!(out, "object {}: not usable: {e:#}", index + 1);
+            }
+        }
     }
     if needs.is_empty() {
         out.push_str("grants needed: none (tracing only)\n");

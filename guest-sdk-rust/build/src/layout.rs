@@ -131,7 +131,7 @@ impl Ty {
             Self::Int { size, .. } | Self::Float { size } => *size,
             Self::Bool | Self::Char => 1,
             Self::Pointer => 8,
-            Self::Array(elem, n) => elem.size(layout) * n,
+            Self::Array(elem, n) => elem.size(layout).saturating_mul(*n),
             Self::Item(i) => match &layout.items[*i] {
                 Item::Composite(c) => c.size,
                 Item::Enum(e) => e.size,
@@ -159,6 +159,7 @@ impl Ty {
 /// their key and value types. With no names: the types of the object's
 /// global variables and of its maps' keys and values.
 pub fn layout(elf: &[u8], types: &[String]) -> Result<Layout> {
+    crate::check_type_chains(elf)?;
     let btf = Btf::from_raw("object", elf)
         .context("reading the object's BTF")?
         .ok_or_else(|| anyhow!("the object has no BTF; compile it with clang -g"))?;
@@ -175,7 +176,7 @@ pub fn layout(elf: &[u8], types: &[String]) -> Result<Layout> {
     }
     // After the roots, so a type that fails there fails loudly.
     walker.maps();
-    Ok(walker.finish())
+    walker.finish()
 }
 
 /// The type called `name`: a struct, union or enum, or a typedef of one.
@@ -222,7 +223,7 @@ fn default_roots<'b>(btf: &'b Btf<'b>) -> Vec<(BtfType<'b>, String)> {
             if section == ".maps" {
                 // A map definition is an anonymous struct whose `key` and
                 // `value` members point at the key and value types.
-                let Ok(def) = BtfComposite::try_from(ty.skip_mods_and_typedefs()) else {
+                let Some(Ok(def)) = skip_mods(ty).map(BtfComposite::try_from) else {
                     continue;
                 };
                 for member in def.iter() {
@@ -258,8 +259,31 @@ fn map_member<'b>(btf: &'b Btf<'b>, def: &BtfComposite<'b>, role: &str) -> Optio
     btf.type_by_id::<BtfType<'_>>(member.ty)?.next_type()
 }
 
+/// How many typedefs, qualifiers, arrays and nested members a type may go
+/// through: real BTF stays far below; malformed BTF can loop.
+const MAX_DEPTH: usize = 256;
+
+/// `ty` under its typedefs and qualifiers; `None` if the chain breaks or
+/// loops.
+fn skip_mods<'b>(ty: BtfType<'b>) -> Option<BtfType<'b>> {
+    let mut ty = ty;
+    for _ in 0..MAX_DEPTH {
+        match ty.kind() {
+            BtfKind::Typedef
+            | BtfKind::Volatile
+            | BtfKind::Const
+            | BtfKind::Restrict
+            | BtfKind::TypeTag => ty = ty.next_type()?,
+            _ => return Some(ty),
+        }
+    }
+    None
+}
+
 struct Walker<'b> {
     btf: &'b Btf<'b>,
+    /// How deep `ty` is nested right now.
+    depth: usize,
     maps: Vec<MapDef>,
     /// Items by slot; a slot is reserved before its members are walked.
     slots: Vec<Option<Item>>,
@@ -273,6 +297,7 @@ impl<'b> Walker<'b> {
     fn new(btf: &'b Btf<'b>) -> Self {
         Self {
             btf,
+            depth: 0,
             maps: Vec::new(),
             slots: Vec::new(),
             slot_of: HashMap::new(),
@@ -302,14 +327,15 @@ impl<'b> Walker<'b> {
                     .into_owned();
                 let Some(def) = var
                     .next_type()
-                    .and_then(|t| BtfComposite::try_from(t.skip_mods_and_typedefs()).ok())
+                    .and_then(skip_mods)
+                    .and_then(|t| BtfComposite::try_from(t).ok())
                 else {
                     continue;
                 };
                 let map_type = map_member(btf, &def, "type")
                     .and_then(|t| Array::try_from(t).ok())
                     .map(|a| a.capacity() as u32);
-                let typed = |role: &str| self.known(map_member(btf, &def, role)?);
+                let typed = |role: &str| self.known(map_member(btf, &def, role)?, 0);
                 let (key, value) = (typed("key"), typed("value"));
                 self.maps.push(MapDef {
                     name,
@@ -322,7 +348,10 @@ impl<'b> Walker<'b> {
     }
 
     /// `ty` as a member type, if it needs no item that is not walked yet.
-    fn known(&self, ty: BtfType<'b>) -> Option<Ty> {
+    fn known(&self, ty: BtfType<'b>, depth: usize) -> Option<Ty> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
         match ty.kind() {
             BtfKind::Struct | BtfKind::Union | BtfKind::Enum | BtfKind::Enum64 => {
                 let slot = *self.slot_of.get(&u32::from(ty.type_id()))?;
@@ -333,10 +362,10 @@ impl<'b> Walker<'b> {
             | BtfKind::Volatile
             | BtfKind::Const
             | BtfKind::Restrict
-            | BtfKind::TypeTag => self.known(ty.next_type()?),
+            | BtfKind::TypeTag => self.known(ty.next_type()?, depth + 1),
             BtfKind::Array => {
                 let array = Array::try_from(ty).ok()?;
-                let elem = self.known(self.by_id(array.ty()).ok()?)?;
+                let elem = self.known(self.by_id(array.ty()).ok()?, depth + 1)?;
                 Some(Ty::Array(Box::new(elem), array.capacity()))
             }
             BtfKind::Int | BtfKind::Float | BtfKind::Ptr => {
@@ -353,7 +382,7 @@ impl<'b> Walker<'b> {
     fn root(&mut self, ty: BtfType<'b>, hint: &str) -> Result<()> {
         let mut ty = ty;
         let mut hint = hint.to_string();
-        loop {
+        for _ in 0..MAX_DEPTH {
             match ty.kind() {
                 BtfKind::Struct | BtfKind::Union | BtfKind::Enum | BtfKind::Enum64 => {
                     self.item(ty, &hint)?;
@@ -376,6 +405,7 @@ impl<'b> Walker<'b> {
                 anyhow!("type {} refers to a missing type", u32::from(ty.type_id()))
             })?;
         }
+        bail!("malformed BTF: the typedefs, qualifiers or arrays of `{hint}` loop")
     }
 
     fn by_id(&self, id: TypeId) -> Result<BtfType<'b>> {
@@ -398,6 +428,10 @@ impl<'b> Walker<'b> {
     fn item(&mut self, ty: BtfType<'b>, hint: &str) -> Result<usize> {
         let id = u32::from(ty.type_id());
         if let Some(&slot) = self.slot_of.get(&id) {
+            if self.slots[slot].is_none() {
+                // Only a member by value can reach a type being walked.
+                bail!("malformed BTF: type {id} contains itself");
+            }
             return Ok(slot);
         }
         let slot = self.slots.len();
@@ -449,7 +483,7 @@ impl<'b> Walker<'b> {
             let (bit_offset, bits) = match m.attr {
                 MemberAttr::Normal { offset } => {
                     // Legacy BTF encodes a bitfield in the member's int type.
-                    let int = Int::try_from(member_ty.skip_mods_and_typedefs()).ok();
+                    let int = skip_mods(member_ty).and_then(|t| Int::try_from(t).ok());
                     match int {
                         Some(int) if usize::from(int.bits) != int.size() * 8 => {
                             (offset as usize + usize::from(int.offset), Some(int.bits))
@@ -479,6 +513,16 @@ impl<'b> Walker<'b> {
     }
 
     fn ty(&mut self, ty: BtfType<'b>, hint: &str) -> Result<Ty> {
+        if self.depth >= MAX_DEPTH {
+            bail!("malformed BTF: `{hint}` nests deeper than {MAX_DEPTH} types");
+        }
+        self.depth += 1;
+        let ty = self.ty_at_depth(ty, hint);
+        self.depth -= 1;
+        ty
+    }
+
+    fn ty_at_depth(&mut self, ty: BtfType<'b>, hint: &str) -> Result<Ty> {
         match ty.kind() {
             BtfKind::Int => {
                 let int = Int::try_from(ty).map_err(|_| anyhow!("malformed int"))?;
@@ -530,8 +574,9 @@ impl<'b> Walker<'b> {
         }
     }
 
-    /// Orders the items dependencies-first and computes alignments.
-    fn finish(self) -> Layout {
+    /// Orders the items dependencies-first, checks that every member lies
+    /// inside its type, and computes alignments.
+    fn finish(self) -> Result<Layout> {
         let mut new_index = vec![0; self.slots.len()];
         for (new, &old) in self.done.iter().enumerate() {
             new_index[old] = new;
@@ -556,6 +601,11 @@ impl<'b> Walker<'b> {
             }
         }
         let mut layout = Layout { items, maps };
+        for item in &layout.items {
+            if let Item::Composite(c) = item {
+                check_members(c, &layout)?;
+            }
+        }
         // Dependencies come first, so their alignment is known in time.
         for i in 0..layout.items.len() {
             if let Item::Composite(c) = &layout.items[i] {
@@ -566,7 +616,7 @@ impl<'b> Walker<'b> {
                 }
             }
         }
-        layout
+        Ok(layout)
     }
 }
 
@@ -592,6 +642,48 @@ fn renumber(ty: &mut Ty, new_index: &[usize]) {
         Ty::Array(elem, _) => renumber(elem, new_index),
         _ => {}
     }
+}
+
+/// Checks that the members of `c` lie inside it and, for a struct, follow
+/// one another: the renderers rely on both, and BTF from a file may break
+/// either.
+fn check_members(c: &Composite, layout: &Layout) -> Result<()> {
+    let bits = c.size.saturating_mul(8);
+    let mut last_start = 0;
+    for m in &c.members {
+        if let Some(b) = m.bitfield {
+            let room = m.ty.size(layout).saturating_mul(8).min(64);
+            if b.bits == 0 || usize::from(b.bits) > room {
+                bail!(
+                    "malformed BTF: bitfield `{}` of `{}` is {} bits wide",
+                    m.name,
+                    c.name,
+                    b.bits
+                );
+            }
+        }
+        let (start, end) = match m.bitfield {
+            Some(b) => (
+                b.bit_offset,
+                b.bit_offset.saturating_add(usize::from(b.bits)),
+            ),
+            None => (
+                m.offset.saturating_mul(8),
+                m.offset.saturating_add(m.ty.size(layout)).saturating_mul(8),
+            ),
+        };
+        if end > bits || (!c.is_union && start < last_start) {
+            bail!(
+                "malformed BTF: member `{}` of `{}` (bits {start}..{end}) lies outside its {} bytes \
+                 or before the member ahead of it",
+                m.name,
+                c.name,
+                c.size
+            );
+        }
+        last_start = start;
+    }
+    Ok(())
 }
 
 /// A composite's alignment: its members' largest, or 1 if a member sits

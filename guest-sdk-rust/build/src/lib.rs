@@ -17,9 +17,11 @@
 //! structs; [`rust_types`] renders it as Rust, and other renderers can
 //! render the same model.
 
+mod btf_check;
 mod compile;
 pub mod layout;
 mod rust;
 
+pub use btf_check::check_type_chains;
 pub use compile::{BpfBuild, Built};
 pub use rust::{rust_types, rust_types_with, RustOptions};

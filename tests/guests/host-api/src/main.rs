@@ -150,6 +150,11 @@ fn errors() -> Result<()> {
         Object::open(b"\x7fELF but not really").map(|_| ()),
     );
     report("empty-elf", Object::open(b"").map(|_| ()));
+    // Found by fuzzing: libbpf itself would spin forever on this object.
+    let looping = include_bytes!(
+        "../../../../guest-sdk-rust/build/tests/fuzz-regressions/typedef-loop-hangs-libbpf.bpf.o"
+    );
+    report("looping-btf", Object::open(looping).map(|_| ()));
     let mut open = open_api("errors", 0)?;
     report("set-global-size", open.set_global("marker_len", &1u32));
     report("set-global-unknown", open.set_global("nope", &1u64));
