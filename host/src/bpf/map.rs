@@ -445,8 +445,17 @@ impl BpfMap {
         let Some(id) = read_elem(handle, Some(key), Read::Lookup(LookupFlags::empty()))? else {
             return Ok(None);
         };
-        let id = u32::from_ne_bytes(id[..4].try_into().expect("map-of-maps values are 4 bytes"));
-        BpfMap::by_id(id).map(Some)
+        // The kernel reads a map of maps' values as 4-byte map ids.
+        let id: [u8; 4] = id.as_slice().try_into().map_err(|_| {
+            BpfError::new(
+                ErrorCode::InvalidArgument,
+                format!(
+                    "a map of maps' value is a 4-byte id, not {} bytes",
+                    id.len()
+                ),
+            )
+        })?;
+        BpfMap::by_id(u32::from_ne_bytes(id)).map(Some)
     }
 
     fn lookup_batch(&mut self, delete: bool) -> BpfResult<Entries> {
