@@ -61,7 +61,9 @@ FUZZDIR      := guest-sdk-rust/build/fuzz
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
 	mkdir -p $(FUZZDIR)/corpus/btf_layout
-	cp target/wasm32-wasip2/guest/build/*/out/*.bpf.o $(FUZZDIR)/corpus/btf_layout/
+	for obj in target/wasm32-wasip2/guest/build/*/out/*.bpf.o; do \
+		cp "$$obj" "$(FUZZDIR)/corpus/btf_layout/$$(basename $$(dirname $$(dirname $$obj)))-$$(basename $$obj)"; \
+	done
 	cd $(FUZZDIR) && $(CARGO) +nightly fuzz run btf_layout corpus/btf_layout -- \
 		-max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10
 
