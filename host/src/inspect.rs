@@ -15,8 +15,7 @@ use libbpf_rs::{Btf, ObjectBuilder, ProgramType};
 
 use crate::bpf::log;
 use crate::bpf::policy;
-
-const EM_BPF: u16 = 247;
+use crate::bpf::program::expected_attach_type;
 
 /// The ELF objects for BPF inside `bytes`, with their offsets.
 pub fn embedded_objects(bytes: &[u8]) -> Vec<(usize, &[u8])> {
@@ -24,7 +23,7 @@ pub fn embedded_objects(bytes: &[u8]) -> Vec<(usize, &[u8])> {
     let mut at = 0;
     while let Some(pos) = find(&bytes[at..], b"\x7fELF\x02\x01") {
         let start = at + pos;
-        match elf_len(&bytes[start..]) {
+        match wasm_bpf_build::elf::bpf_object_len(&bytes[start..]) {
             Some(len) => {
                 found.push((start, &bytes[start..start + len]));
                 at = start + len;
@@ -37,29 +36,6 @@ pub fn embedded_objects(bytes: &[u8]) -> Vec<(usize, &[u8])> {
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// The length of the little-endian 64-bit BPF ELF file at the start of
-/// `bytes`: up to the end of its section header table, which clang puts
-/// last.
-fn elf_len(bytes: &[u8]) -> Option<usize> {
-    let u16_at = |off: usize| {
-        Some(u16::from_le_bytes(
-            bytes.get(off..off + 2)?.try_into().ok()?,
-        ))
-    };
-    let u64_at = |off: usize| {
-        Some(u64::from_le_bytes(
-            bytes.get(off..off + 8)?.try_into().ok()?,
-        ))
-    };
-    if u16_at(18)? != EM_BPF {
-        return None;
-    }
-    let (shoff, shentsize, shnum) = (u64_at(0x28)?, u16_at(0x3a)?, u16_at(0x3c)?);
-    let len = shoff.checked_add(u64::from(shentsize) * u64::from(shnum))?;
-    let len = usize::try_from(len).ok()?;
-    (len <= bytes.len() && len > 0x40).then_some(len)
 }
 
 /// Helper names by number, from the running kernel's `enum bpf_func_id`.
@@ -142,12 +118,7 @@ fn object_report(
     for prog in open.progs() {
         let name = prog.name().to_string_lossy();
         let section = prog.section().to_string_lossy();
-        // SAFETY: the pointer comes from a live program of `open`.
-        let attach = unsafe {
-            libbpf_sys::bpf_program__expected_attach_type(
-                libbpf_rs::AsRawLibbpf::as_libbpf_object(&prog).as_ptr(),
-            )
-        };
+        let attach = expected_attach_type(&prog);
         let used: BTreeSet<String> = policy::helper_ids(prog.insns())
             .map(|id| {
                 helpers
@@ -217,24 +188,4 @@ pub fn inspect(bytes: &[u8]) -> Result<String> {
         );
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn truncated_or_foreign_elves_are_skipped() {
-        let mut header = vec![0u8; 64];
-        header[..6].copy_from_slice(b"\x7fELF\x02\x01");
-        header[18] = 62; // EM_X86_64
-        assert!(embedded_objects(&header).is_empty());
-        header[18] = EM_BPF as u8;
-        // Section headers said to lie past the end.
-        header[0x28] = 0xff;
-        header[0x3a] = 64;
-        header[0x3c] = 9;
-        assert!(embedded_objects(&header).is_empty());
-        assert!(embedded_objects(b"\x7fELF\x02\x01").is_empty());
-    }
 }

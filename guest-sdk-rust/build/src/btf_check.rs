@@ -13,45 +13,10 @@ const CHAINED: [u32; 5] = [
     libbpf_sys::BTF_KIND_TYPE_TAG,
 ];
 
-/// The bytes of section `name` of a little-endian ELF64 file. Reading a
-/// section table takes a few lines; an ELF crate would add a dependency
-/// for them.
-fn elf_section<'a>(elf: &'a [u8], name: &str) -> Option<&'a [u8]> {
-    let field = |off: usize, len: usize| elf.get(off..off.checked_add(len)?);
-    let u16_at = |off: usize| Some(u16::from_le_bytes(field(off, 2)?.try_into().ok()?));
-    let u32_at = |off: usize| Some(u32::from_le_bytes(field(off, 4)?.try_into().ok()?));
-    let u64_at = |off: usize| Some(u64::from_le_bytes(field(off, 8)?.try_into().ok()?));
-    if elf.get(..6)? != b"\x7fELF\x02\x01" {
-        return None;
-    }
-    let shoff = usize::try_from(u64_at(0x28)?).ok()?;
-    let (entsize, count, names) = (
-        usize::from(u16_at(0x3a)?),
-        usize::from(u16_at(0x3c)?),
-        usize::from(u16_at(0x3e)?),
-    );
-    let header = |i: usize| shoff.checked_add(i.checked_mul(entsize)?);
-    let bytes_of = |h: usize| -> Option<&'a [u8]> {
-        let start = usize::try_from(u64_at(h.checked_add(24)?)?).ok()?;
-        let len = usize::try_from(u64_at(h.checked_add(32)?)?).ok()?;
-        elf.get(start..start.checked_add(len)?)
-    };
-    let strings = bytes_of(header(names)?)?;
-    (0..count).find_map(|i| {
-        let h = header(i)?;
-        let at = usize::try_from(u32_at(h)?).ok()?;
-        let rest = strings.get(at..)?;
-        let end = rest.iter().position(|&b| b == 0)?;
-        (&rest[..end] == name.as_bytes())
-            .then(|| bytes_of(h))
-            .flatten()
-    })
-}
-
 /// Fails if a chain of typedefs and qualifiers in the object's BTF loops.
 /// Objects libbpf cannot parse at all pass: libbpf reports those itself.
 pub fn check_type_chains(elf: &[u8]) -> Result<()> {
-    let Some(raw) = elf_section(elf, ".BTF") else {
+    let Some(raw) = crate::elf::section(elf, ".BTF") else {
         return Ok(());
     };
     let Ok(size) = u32::try_from(raw.len()) else {
@@ -114,6 +79,5 @@ mod tests {
     #[test]
     fn non_elf_input_passes_through() {
         assert!(super::check_type_chains(b"not an object").is_ok());
-        assert!(super::elf_section(b"\x7fELF\x02\x01", ".BTF").is_none());
     }
 }

@@ -19,6 +19,7 @@
 
 mod btf_check;
 mod compile;
+pub mod elf;
 pub mod layout;
 mod rust;
 

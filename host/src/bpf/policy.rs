@@ -11,6 +11,7 @@ use std::str::FromStr;
 use libbpf_rs::{OpenObject, ProgramType};
 
 use super::grants::Grants;
+use super::program::expected_attach_type;
 use crate::bindings::program::{AttachTarget, Binary};
 use crate::bindings::types::ErrorCode;
 use crate::{BpfError, BpfResult};
@@ -31,18 +32,16 @@ impl FromStr for Hook {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "kprobe" => Ok(Self::Kprobe),
-            "fentry" => Ok(Self::Fentry),
-            "lsm" => Ok(Self::Lsm),
-            other => Err(format!(
-                "unknown hook kind {other:?} (kprobe, fentry or lsm)"
-            )),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|hook| hook.name() == s)
+            .ok_or_else(|| format!("unknown hook kind {s:?} (kprobe, fentry or lsm)"))
     }
 }
 
 impl Hook {
+    const ALL: [Self; 3] = [Self::Kprobe, Self::Fentry, Self::Lsm];
+
     /// The name `--allow` takes.
     pub fn name(self) -> &'static str {
         match self {
@@ -168,13 +167,7 @@ impl Policy {
     pub(crate) fn check_load(&self, open: &OpenObject) -> BpfResult<()> {
         for prog in open.progs().filter(|p| p.autoload()) {
             let name = prog.name().to_string_lossy();
-            // SAFETY: the pointer comes from a live program of `open`.
-            let attach = unsafe {
-                libbpf_sys::bpf_program__expected_attach_type(
-                    libbpf_rs::AsRawLibbpf::as_libbpf_object(&prog).as_ptr(),
-                )
-            };
-            if let Some(hook) = load_hook(prog.prog_type(), attach) {
+            if let Some(hook) = load_hook(prog.prog_type(), expected_attach_type(&prog)) {
                 self.need_hook(hook, || format!("loading {} program `{name}`", hook.name()))?;
             }
             for helper in dangerous_helpers(prog.insns()) {

@@ -10,6 +10,7 @@ use super::attach::{self, Failure};
 use super::limits::Kind;
 use super::link::{Attachment, BpfLink};
 use super::object::{lock, not_found, with_loaded, with_opened, ObjectState, SharedObject};
+use super::policy;
 use super::types::{attach_type, prog_type};
 use super::{log, BpfCtxView};
 use crate::bindings::libbpf_log::Level;
@@ -56,7 +57,9 @@ fn attach_type_of(ty: ProgramType, raw: u32) -> Option<AttachType> {
 
 /// The hook kind libbpf loads `prog` for, in either phase (libbpf-rs
 /// 0.27 reads it only after load).
-fn expected_attach_type<P: AsRawLibbpf<LibbpfType = libbpf_sys::bpf_program>>(prog: &P) -> u32 {
+pub(crate) fn expected_attach_type<P: AsRawLibbpf<LibbpfType = libbpf_sys::bpf_program>>(
+    prog: &P,
+) -> u32 {
     // SAFETY: the pointer comes from a live program.
     unsafe { libbpf_sys::bpf_program__expected_attach_type(prog.as_libbpf_object().as_ptr()) }
 }
@@ -188,46 +191,37 @@ fn attach_with(
     let (attached, mut log) = log::capture(level, attach_fn);
     let section = prog.section().to_string_lossy().into_owned();
     let what = format!("attaching program `{name}` (section `{section}`)");
-    let err = match attached {
+    let (what, err) = match attached {
         Ok(links) => {
             tracing::debug!(program = %name, links = links.len(), "attached");
             return Ok(links);
         }
         Err(Failure::Guest(err)) => return Err(err),
-        Err(Failure::Libbpf(e)) => BpfError::libbpf(&what, &e, &log),
-        Err(Failure::Io(step, e)) => {
-            let errno = e.raw_os_error().unwrap_or(0);
-            BpfError::libbpf(
-                &format!("{what}: {step}"),
-                &libbpf_rs::Error::from_raw_os_error(errno),
-                &log,
-            )
-        }
+        Err(Failure::Libbpf(e)) => (what, e),
+        Err(Failure::Io(step, e)) => (
+            format!("{what}: {step}"),
+            libbpf_rs::Error::from_raw_os_error(e.raw_os_error().unwrap_or(0)),
+        ),
     };
-    let kprobe = section.starts_with("kprobe") || section.starts_with("kretprobe");
-    if kprobe && !attach::kprobes_available() {
-        log = format!(
-            "{}\nthis kernel has no kprobes (built without CONFIG_KPROBES)",
-            err.guest().map_or("", |g| g.message.as_str())
-        );
-        return Err(BpfError::with_errno(
-            ErrorCode::Unsupported,
-            err.guest().map_or(0, |g| g.errno),
-            log,
-        ));
-    }
-    let tracepoint = section.starts_with("tp/") || section.starts_with("tracepoint/");
-    if tracepoint && !tracefs_mounted() {
-        return Err(BpfError::libbpf(
-            &what,
-            &libbpf_rs::Error::from_raw_os_error(err.guest().map_or(0, |g| g.errno)),
+    // Say why a hook kind is missing altogether, not only that this hook is.
+    let missing = if policy::is_kprobe_section(&section) && !attach::kprobes_available() {
+        log.push_str("this kernel has no kprobes (built without CONFIG_KPROBES)\n");
+        Some(ErrorCode::Unsupported)
+    } else if (section.starts_with("tp/") || section.starts_with("tracepoint/"))
+        && !tracefs_mounted()
+    {
+        log.push_str(
             "hint: tracefs is not mounted, so tracepoints cannot be found; \
-             mount it with `mount -t tracefs tracefs /sys/kernel/tracing`",
-        )
-        .recode(ErrorCode::TargetNotFound));
-    }
-    match err.guest().map(|g| g.errno) {
-        Some(libc::ENOENT | libc::ENODEV) => Err(err.recode(ErrorCode::TargetNotFound)),
+             mount it with `mount -t tracefs tracefs /sys/kernel/tracing`\n",
+        );
+        Some(ErrorCode::TargetNotFound)
+    } else {
+        None
+    };
+    let err = BpfError::libbpf(&what, &err, &log);
+    match (missing, err.guest().map(|g| g.errno)) {
+        (Some(code), _) => Err(err.recode(code)),
+        (None, Some(libc::ENOENT | libc::ENODEV)) => Err(err.recode(ErrorCode::TargetNotFound)),
         _ => Err(err),
     }
 }
