@@ -15,11 +15,13 @@ GUESTDIR := target/wasm32-wasip2/guest
 HOST     := target/release/wasm-bpf
 APT      := clang-19 llvm-19 lld-19 libelf-dev zlib1g-dev pkg-config make bpftool \
             wasi-libc libclang-rt-19-dev-wasm32 iproute2 systemtap-sdt-dev
-# Every guest component: the examples and the test guests.
-EXAMPLES := $(notdir $(wildcard examples/*))
-GUESTS   := $(addprefix -p ,$(EXAMPLES) host-api bench)
+# Every guest component: the examples (Rust ones are cargo packages, C
+# ones have a Makefile) and the test guests.
+EXAMPLES   := $(notdir $(patsubst %/Cargo.toml,%,$(wildcard examples/*/Cargo.toml)))
+C_EXAMPLES := $(patsubst %/Makefile,%,$(wildcard examples/*/Makefile))
+GUESTS     := $(addprefix -p ,$(EXAMPLES) host-api bench)
 
-.PHONY: run test bench setup build guests bootstrap lint fuzz fuzz-smoke
+.PHONY: run test bench setup build host guests c-guests bootstrap lint fuzz fuzz-smoke
 
 run: setup build bootstrap
 
@@ -35,11 +37,18 @@ setup:
 	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 	@[ -d /sys/kernel/tracing/events ] || $(SUDO) mount -t tracefs tracefs /sys/kernel/tracing
 
-build: guests
-	$(CARGO) build --release -p wasm-bpf
+build: guests c-guests
 
 guests:
 	$(CARGO) build $(GUEST) $(GUESTS)
+
+host:
+	$(CARGO) build --release -p wasm-bpf
+
+# C guests are built by the host's generators (skeletons, bindings,
+# componentize), so after it.
+c-guests: host
+	for dir in $(C_EXAMPLES); do $(MAKE) -C $$dir || exit 1; done
 
 bootstrap:
 	$(SUDO) $(HOST) run $(GUESTDIR)/bootstrap.wasm $(ARGS)

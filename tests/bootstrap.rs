@@ -1,5 +1,6 @@
-//! The bootstrap example end to end: real processes, traced by the real
-//! kernel, printed by the guest.
+//! The bootstrap examples end to end, the Rust one (`bootstrap`) and the C
+//! one (`bootstrap-c`) under the same assertions: real processes, traced by
+//! the real kernel, printed by the guest.
 
 mod common;
 
@@ -41,9 +42,12 @@ fn is_event(line: &str, event: &str, pid: u32) -> bool {
     parse(line).is_some_and(|l| l.event == event && l.pid == pid)
 }
 
-fn start(args: &[&str]) -> Running {
+/// The two implementations.
+const GUESTS: [&str; 2] = ["bootstrap", "bootstrap-c"];
+
+fn start(name: &str, args: &[&str]) -> Running {
     require_kernel();
-    let mut running = Running::start(&[], &guest("bootstrap"), args);
+    let mut running = Running::start(&[], &guest(name), args);
     let header = running.wait_line(Duration::from_secs(20), |l| l.starts_with("TIME"));
     assert_eq!(
         header.as_deref(),
@@ -67,7 +71,13 @@ fn run_sleep(secs: &str) -> u32 {
 
 #[test]
 fn traces_a_process_start_and_exit() {
-    let mut bootstrap = start(&[]);
+    for name in GUESTS {
+        traces_a_process_start_and_exit_with(name);
+    }
+}
+
+fn traces_a_process_start_and_exit_with(name: &str) {
+    let mut bootstrap = start(name, &[]);
     let child = run_sleep("0.2");
 
     let exec = bootstrap
@@ -95,7 +105,13 @@ fn traces_a_process_start_and_exit() {
 
 #[test]
 fn min_duration_hides_execs_and_short_processes() {
-    let mut bootstrap = start(&["-d", "1000"]);
+    for name in GUESTS {
+        min_duration_hides_execs_and_short_processes_with(name);
+    }
+}
+
+fn min_duration_hides_execs_and_short_processes_with(name: &str) {
+    let mut bootstrap = start(name, &["-d", "1000"]);
     let short = run_sleep("0.2");
     let long = run_sleep("1.1");
 
@@ -120,11 +136,20 @@ fn min_duration_hides_execs_and_short_processes() {
 
 #[test]
 fn sigint_stops_it_within_a_second_and_frees_everything() {
-    let mut bootstrap = start(&[]);
+    for name in GUESTS {
+        sigint_stops_it_with(name);
+    }
+}
+
+fn sigint_stops_it_with(name: &str) {
+    let mut bootstrap = start(name, &[]);
     let ids = bpf_ids(bootstrap.pid());
     assert_eq!(ids.progs.len(), 2, "handle_exec and handle_exit: {ids:?}");
     assert_eq!(ids.links.len(), 2, "{ids:?}");
-    assert!(ids.maps.len() >= 3, "exec_start, rb, .rodata: {ids:?}");
+    assert!(
+        ids.maps.len() >= 3,
+        "{name}: exec_start, rb, .rodata: {ids:?}"
+    );
 
     bootstrap.signal(libc::SIGINT);
     let status = bootstrap
@@ -136,17 +161,52 @@ fn sigint_stops_it_within_a_second_and_frees_everything() {
 
 #[test]
 fn help_prints_the_usage() {
-    let output = common::wasm_bpf()
-        .args(["run"])
-        .arg(guest("bootstrap"))
-        .arg("-h")
-        .output()
-        .expect("running wasm-bpf");
-    assert!(output.status.success());
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        stdout.starts_with("Usage: bootstrap [-v] [-d MIN-DURATION-MS]"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("-d, --duration=DURATION-MS"), "{stdout}");
+    for name in GUESTS {
+        let output = common::wasm_bpf()
+            .args(["run"])
+            .arg(guest(name))
+            .arg("-h")
+            .output()
+            .expect("running wasm-bpf");
+        assert!(output.status.success(), "{name}");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            stdout.starts_with("Usage: bootstrap [-v] [-d MIN-DURATION-MS]"),
+            "{name}: {stdout}"
+        );
+        assert!(stdout.contains("-d, --duration=DURATION-MS"), "{stdout}");
+    }
+}
+
+/// Both guests running at once print the same lines for the same
+/// processes: the time of day aside, and durations within a millisecond
+/// (each guest's BPF programs take their own timestamps).
+#[test]
+fn c_and_rust_print_the_same_lines_for_the_same_processes() {
+    let mut guests = GUESTS.map(|name| start(name, &[]));
+    let pids = [run_sleep("0.1"), run_sleep("0.3")];
+    for pid in pids {
+        for event in ["EXEC", "EXIT"] {
+            let [rust, c] = guests.each_mut().map(|guest| {
+                let line = guest
+                    .wait_line(Duration::from_secs(5), |l| is_event(l, event, pid))
+                    .unwrap_or_else(|| panic!("no {event} for {pid}: {:#?}", guest.seen));
+                parse(&line).expect("a parsable line")
+            });
+            assert_eq!(
+                (&rust.event, &rust.comm, rust.pid, rust.ppid),
+                (&c.event, &c.comm, c.pid, c.ppid)
+            );
+            let split = |rest: &str| match rest.split_once(" (") {
+                Some((head, ms)) => (head.to_string(), ms.trim_end_matches("ms)").parse().ok()),
+                None => (rest.to_string(), None::<i64>),
+            };
+            let ((rust_head, rust_ms), (c_head, c_ms)) = (split(&rust.rest), split(&c.rest));
+            assert_eq!(rust_head, c_head, "pid {pid} {event}");
+            match (rust_ms, c_ms) {
+                (Some(a), Some(b)) => assert!((a - b).abs() <= 1, "{a}ms vs {b}ms"),
+                (a, b) => assert_eq!(a, b, "pid {pid} {event}: durations"),
+            }
+        }
+    }
 }

@@ -28,6 +28,9 @@ pub enum Command {
     /// Generate source code from a BPF object's BTF.
     #[command(subcommand)]
     Gen(GenCommand),
+    /// Turn a C guest's core module (a WASI preview1 reactor built against
+    /// `wasm-bpf gen c-bindings`) into a component `run` accepts.
+    Componentize(ComponentizeArgs),
     /// List the BPF objects a component embeds: their programs, hooks,
     /// helpers and maps, and the grants `run` would need.
     Inspect(InspectArgs),
@@ -125,6 +128,54 @@ pub enum GenCommand {
     /// pointers as u64, compile-time size and offset checks), usable with
     /// `Record::decode` of the guest SDK.
     Rust(GenRustArgs),
+    /// C types, with the kernel's layout made explicit for wasm32, for the
+    /// structs of an object.
+    ///
+    /// Emits fixed-width members, pointers as uint64_t, explicit padding
+    /// and a `_Static_assert` on every size and offset.
+    C(GenRustArgs),
+    /// A libbpf-style skeleton header (`<name>.skel.h`) for a C guest, as
+    /// `bpftool gen skeleton` writes one for native programs.
+    Skeleton(GenSkeletonArgs),
+    /// The libbpf headers for BPF C (`bpf/bpf_helpers.h` and friends, of
+    /// the libbpf version the host runs) and `vmlinux.h` from the running
+    /// kernel's BTF, for compiling a `.bpf.c` with clang.
+    BpfHeaders(GenCBindingsArgs),
+    /// The C bindings of the wasm-bpf WIT (`bpf_app.h`, `bpf_app.c`) that
+    /// the C guest SDK is built on.
+    CBindings(GenCBindingsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenSkeletonArgs {
+    /// The BPF object (.bpf.o, compiled with -g so it carries BTF).
+    pub object: PathBuf,
+
+    /// The skeleton's name; by default the file name with dots as
+    /// underscores (`bootstrap.bpf.o` gives `bootstrap_bpf`).
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// Write to this file instead of standard output.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct GenCBindingsArgs {
+    /// The directory to write the files into (created if missing).
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ComponentizeArgs {
+    /// The core module (.wasm) clang produced.
+    pub module: PathBuf,
+
+    /// Where to write the component.
+    #[arg(short, long)]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -11,7 +11,10 @@ use wasm_bpf::bpf::policy::Policy;
 use wasm_bpf::component;
 use wasm_bpf::run::{self, Outcome, RunConfig};
 
-use cli::{Cli, Command, GenCommand, GenRustArgs, InspectArgs, RunArgs};
+use cli::{
+    Cli, Command, ComponentizeArgs, GenCBindingsArgs, GenCommand, GenRustArgs, GenSkeletonArgs,
+    InspectArgs, RunArgs,
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -28,6 +31,13 @@ fn main() -> ExitCode {
             .map(|()| 0)
             .map_err(anyhow::Error::from),
         Command::Gen(GenCommand::Rust(args)) => gen_rust(&args).map(|()| 0),
+        Command::Gen(GenCommand::CBindings(args)) => gen_c_bindings(&args).map(|()| 0),
+        Command::Gen(GenCommand::C(args)) => gen_c(&args).map(|()| 0),
+        Command::Gen(GenCommand::Skeleton(args)) => gen_skeleton(&args).map(|()| 0),
+        Command::Gen(GenCommand::BpfHeaders(args)) => {
+            wasm_bpf_build::write_headers(&args.output).map(|()| 0)
+        }
+        Command::Componentize(args) => componentize(&args).map(|()| 0),
         Command::Inspect(args) => inspect(&args).map(|()| 0),
     };
     match result {
@@ -102,11 +112,49 @@ fn inspect(args: &InspectArgs) -> Result<()> {
 }
 
 fn gen_rust(args: &GenRustArgs) -> Result<()> {
-    let elf = std::fs::read(&args.object)
-        .with_context(|| format!("reading {}", args.object.display()))?;
+    let elf = read_object(&args.object)?;
     let code = wasm_bpf_build::rust_types(&elf, &args.types)
         .with_context(|| format!("generating Rust types for {}", args.object.display()))?;
-    match &args.output {
+    write_output(args.output.as_deref(), &code)
+}
+
+fn gen_c(args: &GenRustArgs) -> Result<()> {
+    let elf = read_object(&args.object)?;
+    let stem = object_stem(&args.object);
+    let guard = format!("__{}_H__", stem.to_uppercase());
+    let code = wasm_bpf_cgen::c_types(&elf, &args.types, &guard)
+        .with_context(|| format!("generating C types for {}", args.object.display()))?;
+    write_output(args.output.as_deref(), &code)
+}
+
+fn gen_skeleton(args: &GenSkeletonArgs) -> Result<()> {
+    let elf = read_object(&args.object)?;
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| object_stem(&args.object));
+    let code = wasm_bpf_cgen::skeleton(&elf, &name)
+        .with_context(|| format!("generating a skeleton for {}", args.object.display()))?;
+    write_output(args.output.as_deref(), &code)
+}
+
+fn read_object(path: &std::path::Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// `dir/bootstrap.bpf.o` → `bootstrap_bpf`, as bpftool names skeletons.
+fn object_stem(path: &std::path::Path) -> String {
+    let file = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    file.strip_suffix(".o")
+        .unwrap_or(&file)
+        .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+}
+
+fn write_output(path: Option<&std::path::Path>, code: &str) -> Result<()> {
+    match path {
         Some(path) => {
             std::fs::write(path, code).with_context(|| format!("writing {}", path.display()))
         }
@@ -115,4 +163,23 @@ fn gen_rust(args: &GenRustArgs) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn gen_c_bindings(args: &GenCBindingsArgs) -> Result<()> {
+    std::fs::create_dir_all(&args.output)
+        .with_context(|| format!("creating {}", args.output.display()))?;
+    for (name, bytes) in wasm_bpf_cgen::c_bindings()? {
+        let path = args.output.join(name);
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn componentize(args: &ComponentizeArgs) -> Result<()> {
+    let module = std::fs::read(&args.module)
+        .with_context(|| format!("reading {}", args.module.display()))?;
+    let component = wasm_bpf_cgen::componentize(&module)
+        .with_context(|| format!("componentizing {}", args.module.display()))?;
+    std::fs::write(&args.output, component)
+        .with_context(|| format!("writing {}", args.output.display()))
 }

@@ -140,7 +140,7 @@ fn run(cmd: &mut Command) -> Result<()> {
 
 /// Writes `vmlinux.h` (from the running kernel's BTF) and libbpf's BPF
 /// headers under `include`.
-fn write_headers(include: &Path) -> Result<()> {
+pub fn write_headers(include: &Path) -> Result<()> {
     let bpf = include.join("bpf");
     std::fs::create_dir_all(&bpf).with_context(|| format!("creating {}", bpf.display()))?;
     for (name, contents) in libbpf_sys::API_HEADERS {

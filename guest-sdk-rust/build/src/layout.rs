@@ -25,6 +25,33 @@ pub struct Layout {
     /// The object's maps, with the key and value types their definitions
     /// declare.
     pub maps: Vec<MapDef>,
+    /// The object's data sections (`.rodata`, `.data`, `.bss` and their
+    /// named variants) with their global variables.
+    pub sections: Vec<DataSection>,
+}
+
+/// A data section of global variables, as its BTF `DATASEC` lays it out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataSection {
+    /// The ELF section name (`.rodata`, `.bss`, `.data.counters`).
+    pub name: String,
+    /// Size in bytes (what libbpf's internal map holds at key 0).
+    pub size: usize,
+    /// By offset.
+    pub vars: Vec<Global>,
+}
+
+/// A global variable in a data section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Global {
+    pub name: String,
+    /// Byte offset in the section.
+    pub offset: usize,
+    /// Size in bytes.
+    pub size: usize,
+    /// Its type, when it is plain data or a type the layout holds;
+    /// otherwise renderers treat it as `size` bytes.
+    pub ty: Option<Ty>,
 }
 
 /// A map of the object, as its `.maps` definition declares it.
@@ -176,6 +203,7 @@ pub fn layout(elf: &[u8], types: &[String]) -> Result<Layout> {
     }
     // After the roots, so a type that fails there fails loudly.
     walker.maps();
+    walker.sections();
     walker.finish()
 }
 
@@ -238,15 +266,18 @@ fn default_roots<'b>(btf: &'b Btf<'b>) -> Vec<(BtfType<'b>, String)> {
                         roots.push((target, format!("{var_name}__{role}")));
                     }
                 }
-            } else if section.starts_with(".rodata")
-                || section.starts_with(".data")
-                || section.starts_with(".bss")
-            {
+            } else if is_data_section(&section) {
                 roots.push((ty, var_name));
             }
         }
     }
     roots
+}
+
+/// Whether globals in section `name` live in one of libbpf's internal
+/// data maps (`.kconfig` and `.ksyms` externs do not).
+fn is_data_section(name: &str) -> bool {
+    name.starts_with(".rodata") || name.starts_with(".data") || name.starts_with(".bss")
 }
 
 /// A map definition's member `role` (`key`, `value`, `type`): the type a
@@ -285,6 +316,7 @@ struct Walker<'b> {
     /// How deep `ty` is nested right now.
     depth: usize,
     maps: Vec<MapDef>,
+    sections: Vec<DataSection>,
     /// Items by slot; a slot is reserved before its members are walked.
     slots: Vec<Option<Item>>,
     slot_of: HashMap<u32, usize>,
@@ -299,6 +331,7 @@ impl<'b> Walker<'b> {
             btf,
             depth: 0,
             maps: Vec::new(),
+            sections: Vec::new(),
             slots: Vec::new(),
             slot_of: HashMap::new(),
             done: Vec::new(),
@@ -344,6 +377,44 @@ impl<'b> Walker<'b> {
                     value,
                 });
             }
+        }
+    }
+
+    /// Records the data sections and their variables, typed where the type
+    /// is plain data or already walked (as for [`Self::maps`]).
+    fn sections(&mut self) {
+        let btf = self.btf;
+        for sec in btf.type_by_kind::<DataSec<'_>>() {
+            let name = sec
+                .name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            if !is_data_section(&name) {
+                continue;
+            }
+            let mut vars = Vec::new();
+            for info in sec.iter() {
+                let Some(var) = btf.type_by_id::<Var<'_>>(info.ty) else {
+                    continue;
+                };
+                vars.push(Global {
+                    name: var
+                        .name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .into_owned(),
+                    offset: info.offset as usize,
+                    size: info.size,
+                    ty: var.next_type().and_then(|t| self.known(t, 0)),
+                });
+            }
+            vars.sort_by_key(|v| v.offset);
+            self.sections.push(DataSection {
+                size: sec.size(),
+                name,
+                vars,
+            });
         }
     }
 
@@ -600,7 +671,17 @@ impl<'b> Walker<'b> {
                 renumber(ty, &new_index);
             }
         }
-        let mut layout = Layout { items, maps };
+        let mut sections = self.sections;
+        for var in sections.iter_mut().flat_map(|s| &mut s.vars) {
+            if let Some(ty) = &mut var.ty {
+                renumber(ty, &new_index);
+            }
+        }
+        let mut layout = Layout {
+            items,
+            maps,
+            sections,
+        };
         for item in &layout.items {
             if let Item::Composite(c) = item {
                 check_members(c, &layout)?;

@@ -24,5 +24,5 @@ pub mod layout;
 mod rust;
 
 pub use btf_check::check_type_chains;
-pub use compile::{BpfBuild, Built};
+pub use compile::{write_headers, BpfBuild, Built};
 pub use rust::{rust_types, rust_types_with, RustOptions};

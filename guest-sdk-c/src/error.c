@@ -1,0 +1,126 @@
+/* libbpf's error and message conventions over the host's typed errors. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static int default_print(enum libbpf_print_level level, const char *format, va_list ap)
+{
+	(void)level;
+	(void)format;
+	(void)ap;
+	return 0;
+}
+
+/* Until a callback is installed the host prints libbpf's messages itself,
+ * as libbpf's default callback would; the SDK then stays silent. */
+static libbpf_print_fn_t print_fn = default_print;
+
+libbpf_print_fn_t libbpf_set_print(libbpf_print_fn_t fn)
+{
+	libbpf_print_fn_t old = print_fn;
+	print_fn = fn;
+	wasm_bpf_bpf_libbpf_log_set_level(NULL);
+	return old == default_print ? NULL : old;
+}
+
+static void print(enum libbpf_print_level level, const char *format, ...)
+{
+	va_list ap;
+
+	if (!print_fn)
+		return;
+	va_start(ap, format);
+	print_fn(level, format, ap);
+	va_end(ap);
+}
+
+static int errno_of(const wbpf_error_t *e)
+{
+	if (e->errno > 0)
+		return e->errno;
+	switch (e->code) {
+	case WASM_BPF_BPF_TYPES_ERROR_CODE_NOT_FOUND:
+	case WASM_BPF_BPF_TYPES_ERROR_CODE_TARGET_NOT_FOUND:
+		return ENOENT;
+	case WASM_BPF_BPF_TYPES_ERROR_CODE_PERMISSION_DENIED:
+		return EPERM;
+	case WASM_BPF_BPF_TYPES_ERROR_CODE_ALREADY_EXISTS:
+		return EEXIST;
+	case WASM_BPF_BPF_TYPES_ERROR_CODE_TOO_BIG:
+		return E2BIG;
+	case WASM_BPF_BPF_TYPES_ERROR_CODE_UNSUPPORTED:
+		return EOPNOTSUPP;
+	case WASM_BPF_BPF_TYPES_ERROR_CODE_BUSY:
+		return EBUSY;
+	case WASM_BPF_BPF_TYPES_ERROR_CODE_LIMIT_EXCEEDED:
+		return EMFILE;
+	case WASM_BPF_BPF_TYPES_ERROR_CODE_VERIFIER_REJECTED:
+		return EACCES;
+	case WASM_BPF_BPF_TYPES_ERROR_CODE_OTHER:
+		return EIO;
+	default:
+		return EINVAL;
+	}
+}
+
+int wbpf_fail(wbpf_error_t *e)
+{
+	int err = errno_of(e);
+
+	if (print_fn != default_print)
+		print(LIBBPF_WARN, "libbpf: %.*s\n", (int)e->message.len,
+		      (const char *)e->message.ptr);
+	wasm_bpf_bpf_types_error_free(e);
+	errno = err;
+	return -err;
+}
+
+int wbpf_err(int err)
+{
+	if (err < 0)
+		errno = -err;
+	return err;
+}
+
+void *wbpf_err_ptr(int err)
+{
+	errno = err < 0 ? -err : err;
+	return NULL;
+}
+
+long libbpf_get_error(const void *ptr)
+{
+	return ptr ? 0 : -errno;
+}
+
+int libbpf_strerror(int err, char *buf, size_t size)
+{
+	if (!buf || !size)
+		return wbpf_err(-EINVAL);
+	snprintf(buf, size, "%s", strerror(err < 0 ? -err : err));
+	return 0;
+}
+
+bpf_app_string_t wbpf_str(const char *s)
+{
+	return (bpf_app_string_t){ .ptr = (uint8_t *)s, .len = s ? strlen(s) : 0 };
+}
+
+bpf_app_list_u8_t wbpf_bytes(const void *p, size_t len)
+{
+	return (bpf_app_list_u8_t){ .ptr = (uint8_t *)p, .len = len };
+}
+
+char *wbpf_take_str(bpf_app_string_t *s)
+{
+	char *copy = malloc(s->len + 1);
+
+	if (copy) {
+		memcpy(copy, s->ptr, s->len);
+		copy[s->len] = '\0';
+	}
+	bpf_app_string_free(s);
+	return copy;
+}

@@ -1,0 +1,330 @@
+/* Maps: this SDK's map descriptors and the element calls of <bpf/bpf.h>
+ * and <bpf/libbpf.h>. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Descriptors start high so that a mix-up with a real fd is obvious. */
+#define FD_BASE 0x10000
+
+struct fd_slot {
+	struct bpf_map *map;
+	wasm_bpf_bpf_bpf_map_own_bpf_map_t handle;
+};
+
+static struct fd_slot *slots;
+static size_t slot_cnt;
+
+static int fd_alloc(struct bpf_map *map)
+{
+	size_t i;
+	struct fd_slot *grown;
+
+	for (i = 0; i < slot_cnt; i++)
+		if (!slots[i].map)
+			break;
+	if (i == slot_cnt) {
+		grown = realloc(slots, (slot_cnt + 16) * sizeof(*slots));
+		if (!grown)
+			return -ENOMEM;
+		memset(grown + slot_cnt, 0, 16 * sizeof(*slots));
+		slots = grown;
+		slot_cnt += 16;
+	}
+	slots[i].map = map;
+	return FD_BASE + (int)i;
+}
+
+static struct fd_slot *slot_of(int fd)
+{
+	size_t i = (size_t)(fd - FD_BASE);
+
+	if (fd < FD_BASE || i >= slot_cnt || !slots[i].map)
+		return NULL;
+	return &slots[i];
+}
+
+struct bpf_map *wbpf_map_of_fd(int fd)
+{
+	struct fd_slot *slot = slot_of(fd);
+
+	return slot ? slot->map : NULL;
+}
+
+int wbpf_map_handle(struct bpf_map *map, wasm_bpf_bpf_bpf_map_borrow_bpf_map_t *out)
+{
+	struct fd_slot *slot;
+	bpf_app_string_t name;
+	wbpf_error_t e;
+	int fd = bpf_map__fd(map);
+
+	if (fd < 0)
+		return fd;
+	slot = slot_of(fd);
+	if (!slot->handle.__handle) {
+		name = wbpf_str(map->name);
+		if (!wasm_bpf_bpf_object_method_bpf_object_find_map(
+			    wasm_bpf_bpf_object_borrow_bpf_object(map->obj->handle), &name,
+			    &slot->handle, &e))
+			return wbpf_fail(&e);
+	}
+	*out = wasm_bpf_bpf_bpf_map_borrow_bpf_map(slot->handle);
+	return 0;
+}
+
+void wbpf_maps_release(struct bpf_object *obj)
+{
+	size_t i;
+
+	for (i = 0; i < slot_cnt; i++) {
+		if (!slots[i].map || slots[i].map->obj != obj)
+			continue;
+		if (slots[i].handle.__handle)
+			wasm_bpf_bpf_bpf_map_bpf_map_drop_own(slots[i].handle);
+		memset(&slots[i], 0, sizeof(slots[i]));
+	}
+}
+
+size_t wbpf_value_bytes(const struct bpf_map *map)
+{
+	if (map->per_cpu_slots)
+		return (size_t)((map->value_size + 7) & ~7u) * map->per_cpu_slots;
+	return map->value_size;
+}
+
+const char *bpf_map__name(const struct bpf_map *map)
+{
+	return map ? map->name : NULL;
+}
+
+int bpf_map__fd(const struct bpf_map *map)
+{
+	struct bpf_map *m = (struct bpf_map *)map;
+
+	if (!map)
+		return wbpf_err(-EINVAL);
+	if (m->fd < 0)
+		m->fd = fd_alloc(m);
+	return wbpf_err(m->fd);
+}
+
+__u32 bpf_map__key_size(const struct bpf_map *map)
+{
+	return map ? map->key_size : 0;
+}
+
+__u32 bpf_map__value_size(const struct bpf_map *map)
+{
+	return map ? map->value_size : 0;
+}
+
+__u32 bpf_map__max_entries(const struct bpf_map *map)
+{
+	return map ? map->max_entries : 0;
+}
+
+int bpf_map__set_max_entries(struct bpf_map *map, __u32 max_entries)
+{
+	wasm_bpf_bpf_bpf_map_borrow_bpf_map_t handle;
+	wbpf_error_t e;
+	int err = map ? wbpf_map_handle(map, &handle) : wbpf_err(-EINVAL);
+
+	if (err)
+		return err;
+	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_set_max_entries(handle, max_entries, &e))
+		return wbpf_fail(&e);
+	map->max_entries = max_entries;
+	return 0;
+}
+
+/* Copies an optional host value into `out` (exactly `size` bytes
+ * expected); -ENOENT when absent. */
+static int take_value(bpf_app_option_list_u8_t *value, void *out, size_t size)
+{
+	int err = 0;
+
+	if (!value->is_some)
+		return wbpf_err(-ENOENT);
+	if (value->val.len != size)
+		err = -EINVAL;
+	else
+		memcpy(out, value->val.ptr, size);
+	bpf_app_list_u8_free(&value->val);
+	return wbpf_err(err);
+}
+
+static int fd_map(int fd, wasm_bpf_bpf_bpf_map_borrow_bpf_map_t *handle,
+		  struct bpf_map **map)
+{
+	*map = wbpf_map_of_fd(fd);
+	if (!*map)
+		return wbpf_err(-EBADF);
+	return wbpf_map_handle(*map, handle);
+}
+
+static wasm_bpf_bpf_bpf_map_update_flags_t update_flags(__u64 flags)
+{
+	wasm_bpf_bpf_bpf_map_update_flags_t out = 0;
+
+	if ((flags & 3) == BPF_NOEXIST)
+		out |= WASM_BPF_BPF_BPF_MAP_UPDATE_FLAGS_NO_EXIST;
+	if ((flags & 3) == BPF_EXIST)
+		out |= WASM_BPF_BPF_BPF_MAP_UPDATE_FLAGS_EXIST;
+	if (flags & BPF_F_LOCK)
+		out |= WASM_BPF_BPF_BPF_MAP_UPDATE_FLAGS_LOCK;
+	return out;
+}
+
+int bpf_map_lookup_elem_flags(int fd, const void *key, void *value, __u64 flags)
+{
+	wasm_bpf_bpf_bpf_map_borrow_bpf_map_t handle;
+	bpf_app_option_list_u8_t found;
+	struct bpf_map *map;
+	bpf_app_list_u8_t k;
+	wbpf_error_t e;
+	int err = fd_map(fd, &handle, &map);
+
+	if (err)
+		return err;
+	if (flags & ~(__u64)BPF_F_LOCK)
+		return wbpf_err(-EINVAL);
+	k = wbpf_bytes(key, map->key_size);
+	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_lookup(
+		    handle, &k, flags ? WASM_BPF_BPF_BPF_MAP_LOOKUP_FLAGS_LOCK : 0, &found, &e))
+		return wbpf_fail(&e);
+	return take_value(&found, value, wbpf_value_bytes(map));
+}
+
+int bpf_map_lookup_elem(int fd, const void *key, void *value)
+{
+	return bpf_map_lookup_elem_flags(fd, key, value, 0);
+}
+
+int bpf_map_update_elem(int fd, const void *key, const void *value, __u64 flags)
+{
+	wasm_bpf_bpf_bpf_map_borrow_bpf_map_t handle;
+	struct bpf_map *map;
+	bpf_app_list_u8_t k, v;
+	wbpf_error_t e;
+	int err = fd_map(fd, &handle, &map);
+
+	if (err)
+		return err;
+	k = wbpf_bytes(key, map->key_size);
+	v = wbpf_bytes(value, wbpf_value_bytes(map));
+	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_update(handle, &k, &v, update_flags(flags), &e))
+		return wbpf_fail(&e);
+	return 0;
+}
+
+int bpf_map_delete_elem(int fd, const void *key)
+{
+	wasm_bpf_bpf_bpf_map_borrow_bpf_map_t handle;
+	struct bpf_map *map;
+	bpf_app_list_u8_t k;
+	wbpf_error_t e;
+	int err = fd_map(fd, &handle, &map);
+
+	if (err)
+		return err;
+	k = wbpf_bytes(key, map->key_size);
+	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_delete(handle, &k, &e))
+		return wbpf_fail(&e);
+	return 0;
+}
+
+int bpf_map_lookup_and_delete_elem(int fd, const void *key, void *value)
+{
+	wasm_bpf_bpf_bpf_map_borrow_bpf_map_t handle;
+	bpf_app_option_list_u8_t found;
+	struct bpf_map *map;
+	bpf_app_list_u8_t k;
+	wbpf_error_t e;
+	bool ok;
+	int err = fd_map(fd, &handle, &map);
+
+	if (err)
+		return err;
+	if (map->key_size) {
+		k = wbpf_bytes(key, map->key_size);
+		ok = wasm_bpf_bpf_bpf_map_method_bpf_map_lookup_and_delete(handle, &k, &found, &e);
+	} else {
+		ok = wasm_bpf_bpf_bpf_map_method_bpf_map_pop(handle, &found, &e);
+	}
+	if (!ok)
+		return wbpf_fail(&e);
+	return take_value(&found, value, wbpf_value_bytes(map));
+}
+
+int bpf_map_get_next_key(int fd, const void *key, void *next_key)
+{
+	wasm_bpf_bpf_bpf_map_borrow_bpf_map_t handle;
+	bpf_app_option_list_u8_t next;
+	struct bpf_map *map;
+	bpf_app_list_u8_t k;
+	wbpf_error_t e;
+	int err = fd_map(fd, &handle, &map);
+
+	if (err)
+		return err;
+	k = wbpf_bytes(key, map->key_size);
+	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_next_key(handle, key ? &k : NULL, &next, &e))
+		return wbpf_fail(&e);
+	return take_value(&next, next_key, map->key_size);
+}
+
+/* The sized calls check the sizes, then take the fd path. */
+static int check_sizes(const struct bpf_map *map, size_t key_sz, size_t value_sz,
+		       bool has_value)
+{
+	if (!map)
+		return wbpf_err(-EINVAL);
+	if (key_sz != map->key_size || (has_value && value_sz != wbpf_value_bytes(map)))
+		return wbpf_err(-EINVAL);
+	return bpf_map__fd(map);
+}
+
+int bpf_map__lookup_elem(const struct bpf_map *map, const void *key, size_t key_sz,
+			 void *value, size_t value_sz, __u64 flags)
+{
+	int fd = check_sizes(map, key_sz, value_sz, true);
+
+	return fd < 0 ? fd : bpf_map_lookup_elem_flags(fd, key, value, flags);
+}
+
+int bpf_map__update_elem(const struct bpf_map *map, const void *key, size_t key_sz,
+			 const void *value, size_t value_sz, __u64 flags)
+{
+	int fd = check_sizes(map, key_sz, value_sz, true);
+
+	return fd < 0 ? fd : bpf_map_update_elem(fd, key, value, flags);
+}
+
+int bpf_map__delete_elem(const struct bpf_map *map, const void *key, size_t key_sz,
+			 __u64 flags)
+{
+	int fd = check_sizes(map, key_sz, 0, false);
+
+	if (fd >= 0 && flags)
+		return wbpf_err(-EINVAL);
+	return fd < 0 ? fd : bpf_map_delete_elem(fd, key);
+}
+
+int bpf_map__lookup_and_delete_elem(const struct bpf_map *map, const void *key,
+				    size_t key_sz, void *value, size_t value_sz, __u64 flags)
+{
+	int fd = check_sizes(map, key_sz, value_sz, true);
+
+	if (fd >= 0 && flags)
+		return wbpf_err(-EINVAL);
+	return fd < 0 ? fd : bpf_map_lookup_and_delete_elem(fd, key, value);
+}
+
+int bpf_map__get_next_key(const struct bpf_map *map, const void *cur_key, void *next_key,
+			  size_t key_sz)
+{
+	int fd = check_sizes(map, key_sz, 0, false);
+
+	return fd < 0 ? fd : bpf_map_get_next_key(fd, cur_key, next_key);
+}

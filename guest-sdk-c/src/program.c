@@ -1,0 +1,267 @@
+/* bpf_program and bpf_link: autoload, attaching, detaching. */
+#include <stdlib.h>
+
+#include "internal.h"
+
+/* The program's host resource, found on first use. */
+static int program_handle(const struct bpf_program *prog,
+			  wasm_bpf_bpf_program_borrow_program_t *out)
+{
+	struct bpf_program *p = (struct bpf_program *)prog;
+	bpf_app_string_t name;
+	wbpf_error_t e;
+
+	if (!prog)
+		return wbpf_err(-EINVAL);
+	if (!p->handle.__handle) {
+		name = wbpf_str(p->name);
+		if (!wasm_bpf_bpf_object_method_bpf_object_find_program(
+			    wasm_bpf_bpf_object_borrow_bpf_object(p->obj->handle), &name,
+			    &p->handle, &e))
+			return wbpf_fail(&e);
+	}
+	*out = wasm_bpf_bpf_program_borrow_program(p->handle);
+	return 0;
+}
+
+struct bpf_link *wbpf_link_new(wasm_bpf_bpf_program_own_link_t handle)
+{
+	struct bpf_link *link = calloc(1, sizeof(*link));
+
+	if (!link) {
+		wasm_bpf_bpf_link_link_drop_own(handle);
+		return wbpf_err_ptr(-ENOMEM);
+	}
+	link->handle = handle;
+	link->attached = true;
+	return link;
+}
+
+const char *bpf_program__name(const struct bpf_program *prog)
+{
+	return prog ? prog->name : NULL;
+}
+
+const char *bpf_program__section_name(const struct bpf_program *prog)
+{
+	return prog ? prog->section : NULL;
+}
+
+bool bpf_program__autoload(const struct bpf_program *prog)
+{
+	return prog && prog->autoload;
+}
+
+int bpf_program__set_autoload(struct bpf_program *prog, bool autoload)
+{
+	wasm_bpf_bpf_program_borrow_program_t handle;
+	wbpf_error_t e;
+	int err = program_handle(prog, &handle);
+
+	if (err)
+		return err;
+	if (!wasm_bpf_bpf_program_method_program_set_autoload(handle, autoload, &e))
+		return wbpf_fail(&e);
+	prog->autoload = autoload;
+	return 0;
+}
+
+int bpf_program__fd(const struct bpf_program *prog)
+{
+	(void)prog;
+	return wbpf_err(-EOPNOTSUPP);
+}
+
+struct bpf_link *bpf_program__attach(const struct bpf_program *prog)
+{
+	wasm_bpf_bpf_program_borrow_program_t handle;
+	wasm_bpf_bpf_program_own_link_t link;
+	wbpf_error_t e;
+	int err = program_handle(prog, &handle);
+
+	if (err)
+		return NULL;
+	if (!wasm_bpf_bpf_program_method_program_attach(handle, &link, &e))
+		return wbpf_err_ptr(wbpf_fail(&e));
+	return wbpf_link_new(link);
+}
+
+static struct bpf_link *attach_to(const struct bpf_program *prog,
+				  wasm_bpf_bpf_program_attach_target_t *target)
+{
+	wasm_bpf_bpf_program_borrow_program_t handle;
+	wasm_bpf_bpf_program_own_link_t link;
+	wbpf_error_t e;
+	int err = program_handle(prog, &handle);
+
+	if (err)
+		return NULL;
+	if (!wasm_bpf_bpf_program_method_program_attach_to(handle, target, &link, &e))
+		return wbpf_err_ptr(wbpf_fail(&e));
+	return wbpf_link_new(link);
+}
+
+struct bpf_link *bpf_program__attach_tracepoint(const struct bpf_program *prog,
+						const char *tp_category, const char *tp_name)
+{
+	wasm_bpf_bpf_program_attach_target_t target = {
+		.tag = WASM_BPF_BPF_PROGRAM_ATTACH_TARGET_TRACEPOINT,
+		.val.tracepoint = { .category = wbpf_str(tp_category), .name = wbpf_str(tp_name) },
+	};
+
+	if (!tp_category || !tp_name)
+		return wbpf_err_ptr(-EINVAL);
+	return attach_to(prog, &target);
+}
+
+struct bpf_link *bpf_program__attach_raw_tracepoint(const struct bpf_program *prog,
+						    const char *tp_name)
+{
+	wasm_bpf_bpf_program_attach_target_t target = {
+		.tag = WASM_BPF_BPF_PROGRAM_ATTACH_TARGET_RAW_TRACEPOINT,
+		.val.raw_tracepoint = wbpf_str(tp_name),
+	};
+
+	if (!tp_name)
+		return wbpf_err_ptr(-EINVAL);
+	return attach_to(prog, &target);
+}
+
+struct bpf_link *bpf_program__attach_kprobe(const struct bpf_program *prog, bool retprobe,
+					    const char *func_name)
+{
+	wasm_bpf_bpf_program_attach_target_t target = {
+		.tag = WASM_BPF_BPF_PROGRAM_ATTACH_TARGET_KPROBE,
+		.val.kprobe = { .function = wbpf_str(func_name), .retprobe = retprobe },
+	};
+
+	if (!func_name)
+		return wbpf_err_ptr(-EINVAL);
+	return attach_to(prog, &target);
+}
+
+struct bpf_link *bpf_program__attach_uprobe_opts(const struct bpf_program *prog, pid_t pid,
+						 const char *binary_path, size_t func_offset,
+						 const struct bpf_uprobe_opts *opts)
+{
+	wasm_bpf_bpf_program_attach_target_t target = {
+		.tag = WASM_BPF_BPF_PROGRAM_ATTACH_TARGET_UPROBE,
+	};
+	wasm_bpf_bpf_program_uprobe_target_t *up = &target.val.uprobe;
+
+	if (!binary_path)
+		return wbpf_err_ptr(-EINVAL);
+	if (opts && (opts->ref_ctr_offset || opts->bpf_cookie || opts->attach_mode))
+		return wbpf_err_ptr(-EOPNOTSUPP);
+	up->binary.tag = WASM_BPF_BPF_PROGRAM_BINARY_PATH;
+	up->binary.val.path = wbpf_str(binary_path);
+	if (opts && opts->func_name) {
+		up->function.is_some = true;
+		up->function.val = wbpf_str(opts->func_name);
+	}
+	up->offset = func_offset;
+	if (pid >= 0) {
+		up->pid.is_some = true;
+		up->pid.val = pid;
+	}
+	up->retprobe = opts && opts->retprobe;
+	return attach_to(prog, &target);
+}
+
+struct bpf_link *bpf_program__attach_uprobe(const struct bpf_program *prog, bool retprobe,
+					    pid_t pid, const char *binary_path,
+					    size_t func_offset)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe);
+
+	return bpf_program__attach_uprobe_opts(prog, pid, binary_path, func_offset, &opts);
+}
+
+struct bpf_link *bpf_program__attach_xdp(const struct bpf_program *prog, int ifindex)
+{
+	(void)prog;
+	(void)ifindex;
+	return wbpf_err_ptr(-EOPNOTSUPP);
+}
+
+struct bpf_link *bpf_program__attach_perf_event(const struct bpf_program *prog, int pfd)
+{
+	(void)prog;
+	(void)pfd;
+	return wbpf_err_ptr(-EOPNOTSUPP);
+}
+
+struct bpf_link *wasm_bpf_program__attach_xdp(const struct bpf_program *prog,
+					      const char *ifname, enum wasm_bpf_xdp_mode mode)
+{
+	wasm_bpf_bpf_program_attach_target_t target = {
+		.tag = WASM_BPF_BPF_PROGRAM_ATTACH_TARGET_XDP,
+		.val.xdp = { .interface = wbpf_str(ifname), .mode = (uint8_t)mode },
+	};
+
+	if (!ifname || mode > WASM_BPF_XDP_OFFLOAD)
+		return wbpf_err_ptr(-EINVAL);
+	return attach_to(prog, &target);
+}
+
+struct bpf_link *wasm_bpf_program__attach_tc(const struct bpf_program *prog,
+					     const char *ifname, bool egress)
+{
+	wasm_bpf_bpf_program_attach_target_t target = {
+		.tag = WASM_BPF_BPF_PROGRAM_ATTACH_TARGET_TC,
+		.val.tc = { .interface = wbpf_str(ifname),
+			    .direction = egress ? WASM_BPF_BPF_PROGRAM_TC_DIRECTION_EGRESS
+						: WASM_BPF_BPF_PROGRAM_TC_DIRECTION_INGRESS },
+	};
+
+	if (!ifname)
+		return wbpf_err_ptr(-EINVAL);
+	return attach_to(prog, &target);
+}
+
+struct bpf_link *wasm_bpf_program__attach_perf_event(const struct bpf_program *prog,
+						     __u64 freq, int cpu, pid_t pid)
+{
+	wasm_bpf_bpf_program_attach_target_t target = {
+		.tag = WASM_BPF_BPF_PROGRAM_ATTACH_TARGET_PERF_EVENT,
+	};
+	wasm_bpf_bpf_program_perf_event_target_t *pe = &target.val.perf_event;
+
+	pe->event = WASM_BPF_BPF_PROGRAM_PERF_EVENT_KIND_CPU_CLOCK;
+	pe->rate.tag = WASM_BPF_BPF_PROGRAM_SAMPLE_RATE_FREQUENCY;
+	pe->rate.val.frequency = freq;
+	if (cpu >= 0) {
+		pe->cpu.is_some = true;
+		pe->cpu.val = cpu;
+	}
+	if (pid >= 0) {
+		pe->pid.is_some = true;
+		pe->pid.val = pid;
+	}
+	return attach_to(prog, &target);
+}
+
+int bpf_link__detach(struct bpf_link *link)
+{
+	wbpf_error_t e;
+
+	if (!link)
+		return wbpf_err(-EINVAL);
+	if (!link->attached)
+		return 0;
+	if (!wasm_bpf_bpf_link_method_link_detach(wasm_bpf_bpf_link_borrow_link(link->handle),
+						  &e))
+		return wbpf_fail(&e);
+	link->attached = false;
+	return 0;
+}
+
+int bpf_link__destroy(struct bpf_link *link)
+{
+	if (!link)
+		return 0;
+	/* Dropping the resource detaches what is still attached. */
+	wasm_bpf_bpf_link_link_drop_own(link->handle);
+	free(link);
+	return 0;
+}
