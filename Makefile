@@ -18,7 +18,7 @@ APT      := clang-19 llvm-19 lld-19 libelf-dev zlib1g-dev pkg-config make bpftoo
 # Every guest component: the examples (Rust ones are cargo packages, C
 # ones have a Makefile) and the test guests.
 EXAMPLES   := $(notdir $(patsubst %/Cargo.toml,%,$(wildcard examples/*/Cargo.toml)))
-C_EXAMPLES := $(patsubst %/Makefile,%,$(wildcard examples/*/Makefile))
+C_GUESTS   := $(patsubst %/Makefile,%,$(wildcard examples/*/Makefile tests/guests/*/Makefile))
 GUESTS     := $(addprefix -p ,$(EXAMPLES) host-api bench)
 
 .PHONY: run test bench setup build host guests c-guests bootstrap lint fuzz fuzz-smoke
@@ -48,7 +48,7 @@ host:
 # C guests are built by the host's generators (skeletons, bindings,
 # componentize), so after it.
 c-guests: host
-	for dir in $(C_EXAMPLES); do $(MAKE) -C $$dir || exit 1; done
+	for dir in $(C_GUESTS); do $(MAKE) -C $$dir || exit 1; done
 
 bootstrap:
 	$(SUDO) $(HOST) run $(GUESTDIR)/bootstrap.wasm $(ARGS)

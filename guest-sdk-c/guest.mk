@@ -6,7 +6,9 @@
 #   include ../../guest-sdk-c/guest.mk
 #
 # Its sources are APP.bpf.c (the BPF side), APP.c (user space, which
-# includes "APP.skel.h") and any headers next to them. `make` writes the
+# includes "APP.skel.h") and any headers next to them. An application with
+# several BPF objects lists them in BPF (default: APP); each X.bpf.c gets
+# an X.skel.h. `make` writes the
 # component to $(GUESTDIR)/$(NAME).wasm; NAME defaults to the directory's
 # name. The steps, in order:
 #   wasm-bpf gen bpf-headers   vmlinux.h (running kernel) + libbpf BPF headers
@@ -19,6 +21,7 @@
 SDK       := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 ROOT      := $(abspath $(SDK)/..)
 NAME      ?= $(notdir $(CURDIR))
+BPF       ?= $(APP)
 WASM_BPF  ?= $(ROOT)/target/release/wasm-bpf
 CLANG     ?= clang-19
 STRIP     ?= llvm-strip-19
@@ -41,19 +44,19 @@ all: $(GUESTDIR)/$(NAME).wasm
 $(OUT)/include/vmlinux.h:
 	$(WASM_BPF) gen bpf-headers -o $(OUT)/include
 
-$(OUT)/$(APP).bpf.o: $(APP).bpf.c $(wildcard *.h) $(OUT)/include/vmlinux.h
+$(OUT)/%.bpf.o: %.bpf.c $(wildcard *.h) $(OUT)/include/vmlinux.h
 	$(CLANG) -g -O2 -target bpf -Wall -D__TARGET_ARCH_$(BPF_ARCH) \
 		-idirafter /usr/include/$(MULTIARCH) -I$(OUT)/include -I. -c $< -o $@
 	$(STRIP) -g $@
 
-$(OUT)/$(APP).skel.h: $(OUT)/$(APP).bpf.o $(WASM_BPF)
+$(OUT)/%.skel.h: $(OUT)/%.bpf.o $(WASM_BPF)
 	$(WASM_BPF) gen skeleton $< -o $@
 
 $(OUT)/bindings/bpf_app.h: $(WASM_BPF)
 	$(WASM_BPF) gen c-bindings -o $(OUT)/bindings
 
 $(OUT)/$(NAME).core.wasm: $(APP).c $(wildcard *.h) $(SDK_SRC) $(SDK_HDR) \
-		$(OUT)/$(APP).skel.h $(OUT)/bindings/bpf_app.h
+		$(BPF:%=$(OUT)/%.skel.h) $(OUT)/bindings/bpf_app.h
 	$(WASM_CC) $(CFLAGS) -I$(SDK)/include -I$(OUT) -I. -c $(APP).c -o $(OUT)/$(APP).o
 	$(WASM_CC) $(WASM_LD) $(CFLAGS) -I$(SDK)/include -I$(OUT)/bindings $(SDK_SRC) \
 		$(OUT)/bindings/bpf_app.c $(OUT)/bindings/bpf_app_component_type.o \

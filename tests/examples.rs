@@ -199,23 +199,30 @@ fn execsnoop_shows_arguments_and_parent() {
     );
 }
 
+/// The Rust runqlat and the C one (libbpf-tools' runqlat.c over the C SDK).
 #[test]
 fn runqlat_prints_a_histogram_with_samples() {
+    for name in ["runqlat", "runqlat-c"] {
+        runqlat_prints_a_histogram_with_samples_with(name);
+    }
+}
+
+fn runqlat_prints_a_histogram_with_samples_with(name: &str) {
     require_kernel();
     let output = wasm_bpf()
         .arg("run")
-        .arg(guest("runqlat"))
+        .arg(guest(name))
         .args(["1", "2"])
         .output()
         .expect("running runqlat");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}");
+    assert!(output.status.success(), "{name}: {stdout}");
     assert_eq!(
         stdout
             .matches("     usecs               : count    distribution")
             .count(),
         2,
-        "one histogram per interval:\n{stdout}"
+        "{name}: one histogram per interval:\n{stdout}"
     );
     let mut total = 0u64;
     let mut expected_low = 0u64;
@@ -234,7 +241,7 @@ fn runqlat_prints_a_histogram_with_samples() {
         total += count;
     }
     // A machine running this test switches tasks many times a second.
-    assert!(total > 10, "almost no samples:\n{stdout}");
+    assert!(total > 10, "{name}: almost no samples:\n{stdout}");
 }
 
 /// Builds the uprobe example's target program into a fresh directory.

@@ -64,8 +64,8 @@ static void source_close(struct source *src)
 }
 
 /* Hands queued records to the callback until the batch is empty or the
- * callback returns non-zero. Returns the count handed over, or the
- * callback's non-zero value. */
+ * callback fails (returns < 0), which consumes its record, as in libbpf.
+ * Returns 0 or the callback's error. */
 static int source_deliver(struct source *src, int *count)
 {
 	while (src->left) {
@@ -81,9 +81,9 @@ static int source_deliver(struct source *src, int *count)
 			ret = src->ring_cb(src->ctx, (void *)(rec + 8), len);
 		else if (src->perf_cb)
 			src->perf_cb(src->ctx, (int)cpu, (void *)(rec + 8), len);
-		(*count)++;
-		if (ret)
+		if (ret < 0)
 			return ret;
+		(*count)++;
 	}
 	if (src->batch.data.ptr) {
 		bpf_app_list_u8_free(&src->batch.data);

@@ -36,10 +36,82 @@ static void print(enum libbpf_print_level level, const char *format, ...)
 	va_end(ap);
 }
 
+/* The host reports Linux errnos; wasi-libc numbers them differently, and
+ * guest code compares with its own constants (-ENOENT). */
+static const int from_linux[] = {
+	[1] = EPERM,
+	[2] = ENOENT,
+	[3] = ESRCH,
+	[4] = EINTR,
+	[5] = EIO,
+	[6] = ENXIO,
+	[7] = E2BIG,
+	[8] = ENOEXEC,
+	[9] = EBADF,
+	[10] = ECHILD,
+	[11] = EAGAIN,
+	[12] = ENOMEM,
+	[13] = EACCES,
+	[14] = EFAULT,
+	[16] = EBUSY,
+	[17] = EEXIST,
+	[18] = EXDEV,
+	[19] = ENODEV,
+	[20] = ENOTDIR,
+	[21] = EISDIR,
+	[22] = EINVAL,
+	[23] = ENFILE,
+	[24] = EMFILE,
+	[25] = ENOTTY,
+	[26] = ETXTBSY,
+	[27] = EFBIG,
+	[28] = ENOSPC,
+	[29] = ESPIPE,
+	[30] = EROFS,
+	[31] = EMLINK,
+	[32] = EPIPE,
+	[33] = EDOM,
+	[34] = ERANGE,
+	[35] = EDEADLK,
+	[36] = ENAMETOOLONG,
+	[37] = ENOLCK,
+	[38] = ENOSYS,
+	[39] = ENOTEMPTY,
+	[40] = ELOOP,
+	[42] = ENOMSG,
+	[43] = EIDRM,
+	[67] = ENOLINK,
+	[71] = EPROTO,
+	[74] = EBADMSG,
+	[75] = EOVERFLOW,
+	[84] = EILSEQ,
+	[88] = ENOTSOCK,
+	[90] = EMSGSIZE,
+	[95] = EOPNOTSUPP,
+	[97] = EAFNOSUPPORT,
+	[98] = EADDRINUSE,
+	[99] = EADDRNOTAVAIL,
+	[100] = ENETDOWN,
+	[101] = ENETUNREACH,
+	[105] = ENOBUFS,
+	[110] = ETIMEDOUT,
+	[111] = ECONNREFUSED,
+	[114] = EALREADY,
+	[115] = EINPROGRESS,
+	[116] = ESTALE,
+	[122] = EDQUOT,
+	[125] = ECANCELED,
+	[524] = EOPNOTSUPP,
+};
+
 static int errno_of(const wbpf_error_t *e)
 {
-	if (e->errno > 0)
+	/* libbpf's own numbers (LIBBPF_ERRNO__*) need no translation. */
+	if (e->errno >= LIBBPF_ERRNO__START)
 		return e->errno;
+	if (e->errno > 0 && (size_t)e->errno < sizeof(from_linux) / sizeof(from_linux[0]) &&
+	    from_linux[e->errno])
+		return from_linux[e->errno];
 	switch (e->code) {
 	case WASM_BPF_BPF_TYPES_ERROR_CODE_NOT_FOUND:
 	case WASM_BPF_BPF_TYPES_ERROR_CODE_TARGET_NOT_FOUND:
@@ -97,9 +169,23 @@ long libbpf_get_error(const void *ptr)
 
 int libbpf_strerror(int err, char *buf, size_t size)
 {
+	static const char *const libbpf_errors[] = {
+		"Something wrong in libelf", "BPF object format invalid",
+		"'version' section incorrect or lost", "Endian mismatch",
+		"Internal error in libbpf", "Relocation failed", "Load program failure",
+		"Kernel verifier blocks program loading", "Program too big",
+		"Incorrect kernel version", "Kernel doesn't support this program type",
+		"Wrong pid in netlink message", "Invalid netlink sequence",
+		"Incorrect netlink message parsing",
+	};
+
 	if (!buf || !size)
 		return wbpf_err(-EINVAL);
-	snprintf(buf, size, "%s", strerror(err < 0 ? -err : err));
+	err = err < 0 ? -err : err;
+	if (err >= LIBBPF_ERRNO__START && err < LIBBPF_ERRNO__END)
+		snprintf(buf, size, "%s", libbpf_errors[err - LIBBPF_ERRNO__START]);
+	else
+		snprintf(buf, size, "%s", strerror(err));
 	return 0;
 }
 

@@ -280,11 +280,21 @@ pub fn scenario(name: &str) -> BTreeMap<String, String> {
 /// arguments `args` (the scenario first); returns the host's pid and the
 /// `case name => outcome` lines.
 pub fn scenario_with(host_args: &[&str], args: &[&str]) -> (u32, BTreeMap<String, String>) {
+    guest_cases("host-api", host_args, args)
+}
+
+/// Runs guest `name` that prints `case NAME => OUTCOME` lines and ends
+/// with `done <first argument>`; returns the host's pid and the cases.
+pub fn guest_cases(
+    name: &str,
+    host_args: &[&str],
+    args: &[&str],
+) -> (u32, BTreeMap<String, String>) {
     require_kernel();
     let child = wasm_bpf()
         .arg("run")
         .args(host_args)
-        .arg(guest("host-api"))
+        .arg(guest(name))
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -16,6 +16,8 @@
  *   (bpf_program__attach_perf_event) and pinning fail with -EOPNOTSUPP;
  *   use the wasm_bpf_program__attach_* calls, which name interfaces.
  *   Uprobe binaries are guest paths, resolved inside `run --dir` grants.
+ * - Errnos are wasi-libc's (its ENOENT is 44, not 2): the SDK translates
+ *   the kernel's, so comparing with -ENOENT works as in native code.
  * - libbpf's messages are printed by the host to the guest's stderr. Once
  *   libbpf_set_print() installs a callback the host stops printing them,
  *   and the callback receives, at LIBBPF_WARN, the full message of every
@@ -69,6 +71,26 @@ enum libbpf_print_level {
 
 typedef int (*libbpf_print_fn_t)(enum libbpf_print_level level, const char *format,
 				 va_list ap);
+
+/* libbpf's own error numbers, beyond errno's. */
+enum libbpf_errno {
+	LIBBPF_ERRNO__START = 4000,
+	LIBBPF_ERRNO__LIBELF = LIBBPF_ERRNO__START,
+	LIBBPF_ERRNO__FORMAT,
+	LIBBPF_ERRNO__KVERSION,
+	LIBBPF_ERRNO__ENDIAN,
+	LIBBPF_ERRNO__INTERNAL,
+	LIBBPF_ERRNO__RELOC,
+	LIBBPF_ERRNO__LOAD,
+	LIBBPF_ERRNO__VERIFY,
+	LIBBPF_ERRNO__PROG2BIG,
+	LIBBPF_ERRNO__KVER,
+	LIBBPF_ERRNO__PROGTYPE,
+	LIBBPF_ERRNO__WRNGPID,
+	LIBBPF_ERRNO__INVSEQ,
+	LIBBPF_ERRNO__NLPARSE,
+	LIBBPF_ERRNO__END,
+};
 
 /* Installs `fn` and returns the previous one (see above for what it
  * receives). */
@@ -220,9 +242,9 @@ int bpf_map__get_next_key(const struct bpf_map *map, const void *cur_key, void *
 
 /* ---- ring buffers ---- */
 
-/* Called once per record, in order. A non-zero return stops the poll and
- * is returned by it; the records not yet handed over stay queued for the
- * next poll (none is dropped). */
+/* Called once per record, in order. A negative return stops the poll,
+ * which returns it; the records after that one stay queued for the next
+ * poll (none is dropped). */
 typedef int (*ring_buffer_sample_fn)(void *ctx, void *data, size_t size);
 
 struct ring_buffer_opts {

@@ -1,0 +1,70 @@
+//! The C SDK (guest-sdk-c) against the host: the guest in
+//! tests/guests/c-api calls the libbpf-compatible API and prints each
+//! outcome; the errno names are the guest's own constants, as C code
+//! compares them.
+
+mod common;
+
+use common::guest_cases;
+
+#[test]
+fn libbpf_calls_keep_libbpfs_conventions() {
+    let (_, cases) = guest_cases("c-api", &[], &["api"]);
+    let expect = [
+        // Objects: NULL with errno, libbpf's own error numbers.
+        ("open-garbage", "NULL errno=LIBBPF_ERRNO__FORMAT"),
+        ("open-file-missing", "NULL errno=ENOTCAPABLE"),
+        ("open", "ptr"),
+        ("attach-before-load", "-EINVAL errno=EINVAL"),
+        ("load", "0"),
+        ("load-again", "-EINVAL errno=EINVAL"),
+        ("attach", "0"),
+        // Unknown names.
+        ("find-map-missing", "NULL errno=ENOENT"),
+        ("find-map-fd-missing", "-ENOENT errno=ENOENT"),
+        ("find-program-missing", "NULL errno=ENOENT"),
+        ("find-map-fd", "1"),
+        // Map elements through descriptors, kernel errnos translated.
+        ("lookup-absent", "-ENOENT errno=ENOENT"),
+        ("update", "0"),
+        ("lookup", "10"),
+        ("update-noexist", "-EEXIST errno=EEXIST"),
+        ("update-exist-absent", "-ENOENT errno=ENOENT"),
+        ("update-2", "0"),
+        ("next-key-walk", "keys=2 errno=ENOENT"),
+        ("sized-lookup-wrong-key", "-EINVAL errno=EINVAL"),
+        ("sized-lookup-wrong-value", "-EINVAL errno=EINVAL"),
+        ("sized-lookup", "10"),
+        ("lookup-and-delete", "10"),
+        ("delete-absent", "-ENOENT errno=ENOENT"),
+        ("bad-fd", "-EBADF errno=EBADF"),
+        ("set-max-entries-after-load", "-EINVAL errno=EINVAL"),
+        // What a guest cannot have.
+        ("attach-xdp-ifindex", "-EOPNOTSUPP errno=EOPNOTSUPP"),
+        ("program-fd", "-EOPNOTSUPP errno=EOPNOTSUPP"),
+        // Buffers: a failing callback stops the poll and loses nothing.
+        ("ring-new", "ptr"),
+        ("ring-new-on-hash", "NULL errno=EINVAL"),
+        ("perf-new", "ptr"),
+        ("perf-new-pages", "NULL errno=EINVAL"),
+        ("ring-poll-stopped", "ret=-42 records=2"),
+        ("ring-poll-rest", "ret=1 records=3 sum=3"),
+        ("ring-consume-empty", "ret=0"),
+        ("perf-records", "3"),
+        // Skeleton globals: the initial .rodata, the kernel's .bss.
+        ("rodata-initial", "0"),
+        ("bss-seen", "3"),
+        // A verifier rejection: -EACCES, and its log to the print callback.
+        ("rejected-open", "ptr"),
+        ("rejected-load", "-EACCES errno=EACCES"),
+        ("rejected-log", "verifier log"),
+    ];
+    for (name, outcome) in expect {
+        assert_eq!(
+            cases.get(name).map(String::as_str),
+            Some(outcome),
+            "case {name}; all: {cases:#?}"
+        );
+    }
+    assert_eq!(cases.len(), expect.len(), "unchecked cases: {cases:#?}");
+}

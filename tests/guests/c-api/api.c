@@ -1,0 +1,208 @@
+/* The C SDK against the host, one case per line as `case NAME => ...`:
+ * libbpf's return conventions (negative errno, errno set, NULL), maps
+ * through descriptors and sized calls, a skeleton's globals, ring and
+ * perf buffers fed by marker writes, and a verifier rejection reaching
+ * the print callback. Checked by tests/c_api.rs. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "api.h"
+#include "api.skel.h"
+#include "rejected.skel.h"
+
+#define MARKER_LEN 77
+#define MARKER_TOKEN 0x52454b52414d4350ULL /* "PCMARKER" */
+
+static char printed[65536];
+
+static int capture(enum libbpf_print_level level, const char *format, va_list ap)
+{
+	size_t used = strlen(printed);
+
+	if (level == LIBBPF_WARN)
+		vsnprintf(printed + used, sizeof(printed) - used, format, ap);
+	return 0;
+}
+
+/* errno by name, so the test reads as C code compares. */
+static const char *errno_name(int err)
+{
+	static char other[16];
+
+	switch (err) {
+	case 0: return "0";
+	case ENOENT: return "ENOENT";
+	case EINVAL: return "EINVAL";
+	case EEXIST: return "EEXIST";
+	case EBADF: return "EBADF";
+	case EACCES: return "EACCES";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case ENOTCAPABLE: return "ENOTCAPABLE";
+	case LIBBPF_ERRNO__FORMAT: return "LIBBPF_ERRNO__FORMAT";
+	}
+	snprintf(other, sizeof(other), "%d", err);
+	return other;
+}
+
+/* An int result: its value, and errno when negative (-errno itself). */
+static void result(const char *name, long ret)
+{
+	if (ret < 0)
+		printf("case %s => -%s errno=%s\n", name, errno_name((int)-ret), errno_name(errno));
+	else
+		printf("case %s => %ld\n", name, ret);
+}
+
+static void pointer(const char *name, const void *ptr)
+{
+	if (ptr)
+		printf("case %s => ptr\n", name);
+	else
+		printf("case %s => NULL errno=%s\n", name, errno_name(errno));
+}
+
+/* A write the BPF program counts: MARKER_LEN bytes from the token on. */
+static void marker(void)
+{
+	char line[MARKER_LEN];
+	unsigned long long token = MARKER_TOKEN;
+
+	memset(line, '.', sizeof(line));
+	memcpy(line, &token, sizeof(token));
+	line[sizeof(line) - 1] = '\n';
+	fwrite(line, 1, sizeof(line), stderr);
+	fflush(stderr);
+}
+
+static int ring_records, ring_sum;
+
+static int on_ring(void *ctx, void *data, size_t size)
+{
+	const struct marker *m = data;
+
+	ring_records++;
+	ring_sum += m->seq;
+	/* The second record fails: the poll stops, the rest stay queued. */
+	return ring_records == 2 ? -42 : 0;
+}
+
+static int perf_records;
+
+static void on_perf(void *ctx, int cpu, void *data, __u32 size)
+{
+	if (size >= sizeof(struct marker) && ((struct marker *)data)->len == MARKER_LEN)
+		perf_records++;
+}
+
+static void maps(struct api_bpf *skel)
+{
+	int fd = bpf_map__fd(skel->maps.counts);
+	__u32 key = 1, next;
+	__u64 value = 10, out = 0;
+	int n = 0;
+
+	pointer("find-map-missing", bpf_object__find_map_by_name(skel->obj, "nope"));
+	result("find-map-fd-missing", bpf_object__find_map_fd_by_name(skel->obj, "nope"));
+	pointer("find-program-missing", bpf_object__find_program_by_name(skel->obj, "nope"));
+	result("find-map-fd", bpf_object__find_map_fd_by_name(skel->obj, "counts") == fd);
+	result("lookup-absent", bpf_map_lookup_elem(fd, &key, &out));
+	result("update", bpf_map_update_elem(fd, &key, &value, BPF_ANY));
+	result("lookup", bpf_map_lookup_elem(fd, &key, &out) ?: (long)out);
+	result("update-noexist", bpf_map_update_elem(fd, &key, &value, BPF_NOEXIST));
+	key = 2;
+	result("update-exist-absent", bpf_map_update_elem(fd, &key, &value, BPF_EXIST));
+	result("update-2", bpf_map_update_elem(fd, &key, &value, BPF_ANY));
+	while (!bpf_map_get_next_key(fd, n ? &key : NULL, &next)) {
+		key = next;
+		n++;
+	}
+	printf("case next-key-walk => keys=%d errno=%s\n", n, errno_name(errno));
+	result("sized-lookup-wrong-key", bpf_map__lookup_elem(skel->maps.counts, &key, 2, &out,
+							      sizeof(out), 0));
+	result("sized-lookup-wrong-value", bpf_map__lookup_elem(skel->maps.counts, &key,
+								sizeof(key), &out, 4, 0));
+	result("sized-lookup", bpf_map__lookup_elem(skel->maps.counts, &key, sizeof(key), &out,
+						    sizeof(out), 0) ?: (long)out);
+	result("lookup-and-delete", bpf_map_lookup_and_delete_elem(fd, &key, &out) ?: (long)out);
+	result("delete-absent", bpf_map_delete_elem(fd, &key));
+	result("bad-fd", bpf_map_lookup_elem(12345, &key, &out));
+	result("set-max-entries-after-load", bpf_map__set_max_entries(skel->maps.counts, 4));
+	result("attach-xdp-ifindex", (long)(bpf_program__attach_xdp(skel->progs.on_write, 1) ? 0 : -errno));
+	result("program-fd", bpf_program__fd(skel->progs.on_write));
+}
+
+static void buffers(struct api_bpf *skel)
+{
+	struct ring_buffer *rb;
+	struct perf_buffer *pb;
+	int i, ret;
+
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.ring), on_ring, NULL, NULL);
+	pointer("ring-new", rb);
+	pointer("ring-new-on-hash", ring_buffer__new(bpf_map__fd(skel->maps.counts), on_ring, NULL, NULL));
+	pb = perf_buffer__new(bpf_map__fd(skel->maps.perf), 8, on_perf, NULL, NULL, NULL);
+	pointer("perf-new", pb);
+	pointer("perf-new-pages", perf_buffer__new(bpf_map__fd(skel->maps.perf), 3, on_perf, NULL,
+						   NULL, NULL));
+	for (i = 0; i < 3; i++)
+		marker();
+	/* Stops at the second record; the third waits for the next poll. */
+	ret = ring_buffer__poll(rb, 1000);
+	printf("case ring-poll-stopped => ret=%d records=%d\n", ret, ring_records);
+	ret = ring_buffer__poll(rb, 1000);
+	printf("case ring-poll-rest => ret=%d records=%d sum=%d\n", ret, ring_records, ring_sum);
+	ret = ring_buffer__consume(rb);
+	printf("case ring-consume-empty => ret=%d\n", ret);
+	for (i = 0; i < 10 && perf_records < 3; i++)
+		perf_buffer__poll(pb, 100);
+	printf("case perf-records => %d\n", perf_records);
+	/* The poll refreshed the skeleton's .bss from the kernel. */
+	printf("case bss-seen => %u\n", skel->bss->seen);
+	ring_buffer__free(rb);
+	perf_buffer__free(pb);
+}
+
+static void rejected(void)
+{
+	struct rejected_bpf *skel = rejected_bpf__open();
+	int err;
+
+	pointer("rejected-open", skel);
+	err = rejected_bpf__load(skel);
+	result("rejected-load", err);
+	printf("case rejected-log => %s\n",
+	       strstr(printed, "invalid mem access") ? "verifier log" : printed);
+	rejected_bpf__destroy(skel);
+}
+
+int main(int argc, char **argv)
+{
+	static const char garbage[] = "\x7f" "ELF but not really";
+	struct api_bpf *skel;
+
+	libbpf_set_print(capture);
+
+	pointer("open-garbage", bpf_object__open_mem(garbage, sizeof(garbage), NULL));
+	pointer("open-file-missing", bpf_object__open_file("/nope.bpf.o", NULL));
+
+	skel = api_bpf__open();
+	pointer("open", skel);
+	if (!skel)
+		return 1;
+	printf("case rodata-initial => %llu\n", (unsigned long long)skel->rodata->marker_len);
+	skel->rodata->marker_len = MARKER_LEN;
+	skel->rodata->marker_token = MARKER_TOKEN;
+	result("attach-before-load", (long)(bpf_program__attach(skel->progs.on_write) ? 0 : -errno));
+	result("load", api_bpf__load(skel));
+	result("load-again", bpf_object__load(skel->obj));
+	result("attach", api_bpf__attach(skel));
+	maps(skel);
+	buffers(skel);
+	api_bpf__destroy(skel);
+	rejected();
+	printf("done api\n");
+	return 0;
+}
