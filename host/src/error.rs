@@ -169,6 +169,28 @@ fn code_of_errno(errno: i32) -> ErrorCode {
     }
 }
 
+/// The errno a libbpf-style caller gets for a guest error: the one behind
+/// it, or the usual one for its kind.
+pub(crate) fn errno_of_error(e: &Error) -> i32 {
+    if e.errno > 0 {
+        return e.errno;
+    }
+    match e.code {
+        ErrorCode::NotFound | ErrorCode::TargetNotFound => libc::ENOENT,
+        ErrorCode::PermissionDenied => libc::EPERM,
+        ErrorCode::AlreadyExists => libc::EEXIST,
+        ErrorCode::TooBig => libc::E2BIG,
+        ErrorCode::Unsupported => libc::EOPNOTSUPP,
+        ErrorCode::Busy => libc::EBUSY,
+        ErrorCode::LimitExceeded => libc::EMFILE,
+        ErrorCode::VerifierRejected => libc::EACCES,
+        ErrorCode::InvalidArgument | ErrorCode::WrongPhase | ErrorCode::InvalidObject => {
+            libc::EINVAL
+        }
+        ErrorCode::Other => libc::EIO,
+    }
+}
+
 fn code_of_kind(kind: libbpf_rs::ErrorKind) -> ErrorCode {
     use libbpf_rs::ErrorKind as K;
     match kind {

@@ -8,7 +8,7 @@
 //!
 //! * [`bpf`]: the BPF interfaces ([`add_to_linker`], [`BpfView`]).
 //! * [`run`]: running a guest command to completion, with signals and a
-//!   timeout.
+//!   timeout; core modules of the original wasm-bpf ABI run there too.
 //! * [`component`]: compiling, precompiling and caching guests' code.
 //! * [`inspect`]: the BPF objects a component embeds and the grants it
 //!   needs.
@@ -19,6 +19,7 @@ pub mod component;
 mod error;
 pub mod inspect;
 pub mod interrupt;
+mod legacy;
 pub mod memory;
 pub mod run;
 

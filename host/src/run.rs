@@ -1,4 +1,6 @@
 //! Running a guest command: engine, linker, WASI context, signals, timeout.
+//! A core module written for the original wasm-bpf ABI runs through
+//! [`crate::legacy`] on the same machinery.
 //!
 //! The guest runs as a future on a single-threaded tokio runtime and races
 //! the run's [`Interrupt`], which SIGINT, SIGTERM or the timeout fire from
@@ -19,7 +21,7 @@ use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::error::Context as _;
 use wasmtime::{Config, Engine, Result, Store};
 use wasmtime_wasi::p2::bindings::Command;
-use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::bpf::grants::Grants;
 use crate::bpf::policy::Policy;
@@ -116,10 +118,10 @@ pub fn engine() -> Result<Engine> {
 }
 
 /// Advances `engine`'s epoch every tick until dropped.
-struct EpochTicker(Arc<AtomicBool>);
+pub(crate) struct EpochTicker(Arc<AtomicBool>);
 
 impl EpochTicker {
-    fn start(engine: &Engine) -> Self {
+    pub(crate) fn start(engine: &Engine) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let engine = engine.clone();
         let stopped = Arc::clone(&stop);
@@ -190,7 +192,8 @@ impl From<Cause> for Outcome {
     }
 }
 
-fn wasi_ctx(config: &RunConfig) -> Result<WasiCtx> {
+/// WASI as `config` grants it: arguments, environment, directories.
+pub(crate) fn wasi_builder(config: &RunConfig) -> Result<WasiCtxBuilder> {
     let mut wasi = WasiCtx::builder();
     wasi.inherit_stdio()
         .arg(&config.program_name)
@@ -200,7 +203,43 @@ fn wasi_ctx(config: &RunConfig) -> Result<WasiCtx> {
         wasi.preopened_dir(host, guest, FsPerms::ReadWrite)
             .with_context(|| format!("opening directory {} for the guest", host.display()))?;
     }
-    Ok(wasi.build())
+    Ok(wasi)
+}
+
+/// The guest's BPF state, as `config` grants it.
+pub(crate) fn bpf_ctx(config: &RunConfig, interrupt: &Arc<Interrupt>) -> BpfCtx {
+    BpfCtx::new(
+        Arc::clone(interrupt),
+        Grants::new(&config.dirs),
+        config.policy.clone(),
+    )
+}
+
+/// Makes a busy guest yield at every epoch tick, so that the interrupt
+/// can win the race in [`finish`].
+pub(crate) fn yield_on_epochs<T>(store: &mut Store<T>) {
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_async_yield_and_update(1);
+}
+
+/// Runs the guest's entry point `guest` (its exit status, or the trap)
+/// until it ends or the interrupt fires, whichever is first.
+pub(crate) async fn finish(
+    guest: impl std::future::Future<Output = Result<i32>>,
+    interrupt: &Interrupt,
+) -> Outcome {
+    tokio::select! {
+        result = guest => match result {
+            Ok(code) => Outcome::Exited(code),
+            Err(e) => match (e.downcast_ref::<I32Exit>(), interrupt.cause()) {
+                (Some(exit), _) => Outcome::Exited(exit.0),
+                // A trap from a wait the interrupt ended.
+                (None, Some(cause)) => cause.into(),
+                (None, None) => Outcome::Trapped(e),
+            },
+        },
+        cause = interrupt.fired() => cause.into(),
+    }
 }
 
 /// Runs the component of `config` to its end.
@@ -218,6 +257,11 @@ async fn run_async(config: &RunConfig) -> Result<Outcome> {
 
     let engine = engine()?;
     tracing::debug!("engine ready");
+    let bytes = std::fs::read(&config.component)
+        .with_context(|| format!("reading {}", config.component.display()))?;
+    if crate::legacy::is_core_module(&bytes) {
+        return crate::legacy::run(&engine, &bytes, config, &interrupt).await;
+    }
     let component = component::load(&engine, &config.component, config.cache_dir.as_deref())
         .with_context(|| format!("loading component {}", config.component.display()))?;
     tracing::debug!("component loaded");
@@ -227,38 +271,25 @@ async fn run_async(config: &RunConfig) -> Result<Outcome> {
     tracing::debug!("linker ready");
 
     let host = Host {
-        wasi: wasi_ctx(config)?,
-        bpf: BpfCtx::new(
-            Arc::clone(&interrupt),
-            Grants::new(&config.dirs),
-            config.policy.clone(),
-        ),
+        wasi: wasi_builder(config)?.build(),
+        bpf: bpf_ctx(config, &interrupt),
         table: ResourceTable::new(),
         memory: MemoryCap::new(config.max_memory),
     };
     let mut store = Store::new(&engine, host);
     store.limiter(|host| &mut host.memory);
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_async_yield_and_update(1);
+    yield_on_epochs(&mut store);
     let _ticker = EpochTicker::start(&engine);
 
     let command = Command::instantiate_async(&mut store, &component, &linker)
         .await
         .context("instantiating the component (is it a wasi:cli command?)")?;
     tracing::debug!("instantiated; running the guest");
-    let outcome = tokio::select! {
-        result = command.wasi_cli_run().call_run(&mut store) => match result {
-            Ok(Ok(())) => Outcome::Exited(0),
-            Ok(Err(())) => Outcome::Exited(1),
-            Err(e) => match (e.downcast_ref::<I32Exit>(), interrupt.cause()) {
-                (Some(exit), _) => Outcome::Exited(exit.0),
-                // A trap from a wait the interrupt ended.
-                (None, Some(cause)) => cause.into(),
-                (None, None) => Outcome::Trapped(e),
-            },
-        },
-        cause = interrupt.fired() => cause.into(),
+    let guest = async {
+        let status = command.wasi_cli_run().call_run(&mut store).await?;
+        Ok(if status.is_ok() { 0 } else { 1 })
     };
+    let outcome = finish(guest, &interrupt).await;
     tracing::debug!(?outcome, "guest ended; freeing its resources");
     // Dropping the store drops the resource table: links detach, buffers
     // stop, maps and objects close.
