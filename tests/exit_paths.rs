@@ -146,3 +146,42 @@ fn no_exit_path_leaks_anything() {
         }
     }
 }
+
+/// The same for a module of the original wasm-bpf ABI, which holds its
+/// objects through the same host: a trap, an exit code, SIGINT while it
+/// waits in a buffer poll, the timeout, and SIGKILL.
+#[test]
+fn no_exit_path_of_a_legacy_module_leaks_anything() {
+    require_kernel();
+    let paths: [(&str, &[&str], Option<i32>, Option<i32>); 5] = [
+        ("trap", &[], None, Some(134)),
+        ("exit", &[], None, Some(3)),
+        ("wait", &[], Some(libc::SIGINT), Some(130)),
+        ("wait", &["--timeout", "300ms"], None, Some(124)),
+        ("wait", &[], Some(libc::SIGKILL), None),
+    ];
+    for _ in 0..runs() {
+        for (mode, host_args, signal, code) in paths {
+            let mut module = Running::start(host_args, &guest("legacy"), &["end", mode]);
+            let ready = module.wait_line(Duration::from_secs(20), |l| l == "ready legacy");
+            assert!(
+                ready.is_some(),
+                "{mode}: not ready; stderr {}",
+                module.stderr()
+            );
+            let ids = bpf_ids(module.pid());
+            assert!(
+                !ids.progs.is_empty() && !ids.maps.is_empty(),
+                "{mode}: {ids:?}"
+            );
+            if let Some(signal) = signal {
+                module.signal(signal);
+            }
+            let status = module
+                .wait_exit(Duration::from_secs(20))
+                .unwrap_or_else(|| panic!("{mode}: still running"));
+            assert_eq!(status.code(), code, "{mode}: {status}");
+            assert_freed(&ids);
+        }
+    }
+}

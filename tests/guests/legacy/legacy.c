@@ -77,7 +77,33 @@ __attribute__((export_name("go-callback"))) int go_callback(uint32_t ctx, void *
 
 #define CASE(name, fmt, ...) printf("case " name " => " fmt "\n", __VA_ARGS__)
 
-int main(void)
+/* `end MODE`: holds an attached object and a polled buffer, says
+ * `ready legacy`, then ends by MODE (tests/exit_paths.rs). */
+static int end(const char *mode)
+{
+	static char buf[64];
+	struct seen seen = { 0 };
+	uint64_t obj = wasm_load_bpf_object(object, sizeof(object));
+	int rb;
+
+	if (!obj || wasm_attach_bpf_program(obj, "on_write", NULL))
+		return 1;
+	rb = wasm_bpf_map_fd_by_name(obj, "ring");
+	wasm_bpf_buffer_poll(obj, rb, (int32_t)on_event, (uint32_t)&seen, buf, sizeof(buf), 0);
+	printf("ready legacy\n");
+	fflush(stdout);
+	/* Time for the test to note what the host holds before the end. */
+	wasm_bpf_buffer_poll(obj, rb, (int32_t)on_event, (uint32_t)&seen, buf, sizeof(buf), 300);
+	if (!strcmp(mode, "trap"))
+		__builtin_trap();
+	if (!strcmp(mode, "exit"))
+		return 3;
+	for (;;)
+		wasm_bpf_buffer_poll(obj, rb, (int32_t)on_event, (uint32_t)&seen, buf, sizeof(buf),
+				     -1);
+}
+
+int main(int argc, char **argv)
 {
 	static char buf[64];
 	struct seen seen = { 0 };
@@ -85,6 +111,9 @@ int main(void)
 	uint32_t key = 1, next = 0;
 	uint64_t value = 10, out = 0;
 	int fd, rb, perf, ret;
+
+	if (argc == 3 && !strcmp(argv[1], "end"))
+		return end(argv[2]);
 
 	bad = wasm_load_bpf_object("not an ELF", 10);
 	CASE("load-garbage", "%llu", (unsigned long long)bad);
