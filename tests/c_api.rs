@@ -51,9 +51,16 @@ fn libbpf_calls_keep_libbpfs_conventions() {
         ("ring-poll-rest", "ret=1 records=3 sum=3"),
         ("ring-consume-empty", "ret=0"),
         ("perf-records", "3"),
+        // Two rings in one ring_buffer (ring2 kept the earlier records).
+        ("ring-add", "0"),
+        ("multi-ring", "ring=2 ring2=5"),
         // Skeleton globals: the initial .rodata, the kernel's .bss.
         ("rodata-initial", "0"),
         ("bss-seen", "3"),
+        // ... and a .bss written after load reaches the kernel.
+        ("write-data", "0"),
+        ("read-data", "0"),
+        ("bss-after-write", "101"),
         // A verifier rejection: -EACCES, and its log to the print callback.
         ("rejected-open", "ptr"),
         ("rejected-load", "-EACCES errno=EACCES"),

@@ -20,6 +20,11 @@ struct {
 } ring SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} ring2 SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
 	__uint(key_size, sizeof(u32));
 	__uint(value_size, sizeof(u32));
@@ -42,6 +47,7 @@ int on_write(struct trace_event_raw_sys_enter *ctx)
 	m.seq = seen++;
 	m.len = ctx->args[2];
 	bpf_ringbuf_output(&ring, &m, sizeof(m), 0);
+	bpf_ringbuf_output(&ring2, &m, sizeof(m), 0);
 	bpf_perf_event_output(ctx, &perf, BPF_F_CURRENT_CPU, &m, sizeof(m));
 	return 0;
 }

@@ -89,6 +89,14 @@ static int on_ring(void *ctx, void *data, size_t size)
 	return ring_records == 2 ? -42 : 0;
 }
 
+static int multi_counts[2];
+
+static int on_multi(void *ctx, void *data, size_t size)
+{
+	multi_counts[(int)(long)ctx]++;
+	return 0;
+}
+
 static int perf_records;
 
 static void on_perf(void *ctx, int cpu, void *data, __u32 size)
@@ -163,6 +171,24 @@ static void buffers(struct api_bpf *skel)
 	printf("case bss-seen => %u\n", skel->bss->seen);
 	ring_buffer__free(rb);
 	perf_buffer__free(pb);
+
+	/* Two rings in one ring_buffer: polls wait on both. */
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.ring), on_multi, (void *)0, NULL);
+	result("ring-add", ring_buffer__add(rb, bpf_map__fd(skel->maps.ring2), on_multi, (void *)1));
+	/* ring2 still holds the first three markers' records. */
+	for (i = 0; i < 2; i++)
+		marker();
+	for (i = 0; i < 20 && (multi_counts[0] < 2 || multi_counts[1] < 5); i++)
+		ring_buffer__poll(rb, 100);
+	printf("case multi-ring => ring=%d ring2=%d\n", multi_counts[0], multi_counts[1]);
+	ring_buffer__free(rb);
+
+	/* Writing .bss after load reaches the kernel. */
+	skel->bss->seen = 100;
+	result("write-data", wasm_bpf_skeleton__write_data(skel->skeleton));
+	marker();
+	result("read-data", wasm_bpf_skeleton__read_data(skel->skeleton));
+	printf("case bss-after-write => %u\n", skel->bss->seen);
 }
 
 static void rejected(void)
