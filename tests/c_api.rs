@@ -19,6 +19,9 @@ fn libbpf_calls_keep_libbpfs_conventions() {
         ("load", "0"),
         ("load-again", "-EINVAL errno=EINVAL"),
         ("attach", "0"),
+        // SEC("xdp") names no hook: the skeleton skips it, as libbpf's does.
+        ("attach-skipped-xdp", "NULL errno=EOPNOTSUPP"),
+        ("attach-xdp-auto", "NULL errno=EOPNOTSUPP"),
         // Unknown names.
         ("find-map-missing", "NULL errno=ENOENT"),
         ("find-map-fd-missing", "-ENOENT errno=ENOENT"),

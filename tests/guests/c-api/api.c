@@ -225,6 +225,8 @@ int main(int argc, char **argv)
 	result("load", api_bpf__load(skel));
 	result("load-again", bpf_object__load(skel->obj));
 	result("attach", api_bpf__attach(skel));
+	pointer("attach-skipped-xdp", skel->links.pass);
+	pointer("attach-xdp-auto", bpf_program__attach(skel->progs.pass));
 	maps(skel);
 	buffers(skel);
 	api_bpf__destroy(skel);
