@@ -4,6 +4,7 @@
 #               bootstrap example, which traces process starts and exits
 #   make test   runs the whole test suite (lints included)
 #   make bench  compares wasm-bpf with native libbpf-rs (BENCHMARKS.md)
+#   make soak   the long runs: 60 s event storms, exit paths 15 times
 #
 # `make bootstrap ARGS="-d 100"` passes arguments to the example; every
 # example under examples/ is built to target/wasm32-wasip2/guest/NAME.wasm.
@@ -21,7 +22,7 @@ EXAMPLES   := $(notdir $(patsubst %/Cargo.toml,%,$(wildcard examples/*/Cargo.tom
 C_GUESTS   := $(patsubst %/Makefile,%,$(wildcard examples/*/Makefile tests/guests/*/Makefile))
 GUESTS     := $(addprefix -p ,$(EXAMPLES) host-api bench)
 
-.PHONY: run test bench setup build host guests c-guests bootstrap lint fuzz fuzz-smoke
+.PHONY: run test bench soak setup build host guests c-guests bootstrap lint fuzz fuzz-smoke
 
 run: setup build bootstrap
 
@@ -82,6 +83,12 @@ fuzz-smoke:
 	else \
 		echo "SKIPPED fuzz smoke run: no nightly toolchain (cargo-fuzz needs one)"; \
 	fi
+
+# The long runs behind #6's figures: a 60 s event storm per case and the
+# exit paths 15 times each (CI runs 3 s and 3 times).
+soak: build
+	WASM_BPF_STORM_SECONDS=60 $(CARGO) test --release --test storm -- --nocapture
+	WASM_BPF_EXIT_RUNS=15 $(CARGO) test --release --test exit_paths
 
 # wasm-bpf against native libbpf-rs; prints the table, writes BENCHMARKS.md.
 bench: setup guests

@@ -119,8 +119,10 @@ fn a_missing_component_is_a_clear_error() {
     );
 }
 
+/// Core modules run as modules of the original wasm-bpf ABI, which are
+/// WASI commands.
 #[test]
-fn a_core_module_is_refused_with_a_reason() {
+fn a_core_module_that_is_no_command_is_refused_with_a_reason() {
     let dir = tempfile::tempdir().expect("temp dir");
     let module = dir.path().join("core.wasm");
     // The smallest core module: magic and version 1.
@@ -132,7 +134,35 @@ fn a_core_module_is_refused_with_a_reason() {
         .expect("running wasm-bpf");
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("loading component"), "{stderr}");
+    assert!(stderr.contains("exports no `_start`"), "{stderr}");
+}
+
+#[test]
+fn a_bad_policy_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cases = [
+        (
+            "allow-network = [\"lo\"]\n",
+            "unknown field `allow-network`",
+        ),
+        ("allow = [\"kprobes\"]\n", "unknown hook kind \"kprobes\""),
+        ("timeout = \"soon\"\n", "`timeout`"),
+    ];
+    for (text, says) in cases {
+        let file = dir.path().join("grants.toml");
+        std::fs::write(&file, text).expect("writing the policy file");
+        let output = wasm_bpf()
+            .arg("run")
+            .arg("--policy")
+            .arg(&file)
+            .arg(guest("bootstrap"))
+            .output()
+            .expect("running wasm-bpf");
+        assert_eq!(output.status.code(), Some(1), "{text}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("policy file"), "{text}: {stderr}");
+        assert!(stderr.contains(says), "{text}: {stderr}");
+    }
 }
 
 /// Compiles the bootstrap example's BPF side into `dir`.
@@ -254,4 +284,37 @@ fn inspect_lists_programs_maps_and_needed_grants() {
     let (ok, error) = inspect(&root().join("Cargo.toml"));
     assert!(!ok);
     assert!(error.contains("no embedded BPF object found"), "{error}");
+}
+
+#[test]
+fn a_policy_file_sets_limits_that_flags_override() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("grants.toml");
+    std::fs::write(&file, "timeout = \"300ms\"\nmax-memory = \"1MiB\"\n").expect("writing");
+    let run = |extra: &[&str]| {
+        wasm_bpf()
+            .arg("run")
+            .arg("--policy")
+            .arg(&file)
+            .args(extra)
+            .arg(guest("bootstrap"))
+            .output()
+            .expect("running wasm-bpf")
+    };
+    // 1 MiB is less than the guest starts with: the file's cap holds...
+    let output = run(&[]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("over its limit of 1048576 bytes"),
+        "{stderr}"
+    );
+    // ...unless the flag raises it; then the file's timeout stops it.
+    let output = run(&["--max-memory", "64MiB"]);
+    assert_eq!(
+        output.status.code(),
+        Some(124),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

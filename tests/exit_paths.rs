@@ -153,16 +153,25 @@ fn no_exit_path_leaks_anything() {
 #[test]
 fn no_exit_path_of_a_legacy_module_leaks_anything() {
     require_kernel();
-    let paths: [(&str, &[&str], Option<i32>, Option<i32>); 5] = [
-        ("trap", &[], None, Some(134)),
-        ("exit", &[], None, Some(3)),
-        ("wait", &[], Some(libc::SIGINT), Some(130)),
-        ("wait", &["--timeout", "300ms"], None, Some(124)),
-        ("wait", &[], Some(libc::SIGKILL), None),
+    let end = |mode, host_args: &'static [&'static str], signal, code| Path {
+        tag: "legacy",
+        mode,
+        host_args,
+        signal,
+        code,
+        stderr_has: "",
+    };
+    let paths = [
+        end("trap", &[], None, Some(134)),
+        end("exit", &[], None, Some(3)),
+        end("wait", &[], Some(libc::SIGINT), Some(130)),
+        end("wait", &["--timeout", "300ms"], None, Some(124)),
+        end("wait", &[], Some(libc::SIGKILL), None),
     ];
     for _ in 0..runs() {
-        for (mode, host_args, signal, code) in paths {
-            let mut module = Running::start(host_args, &guest("legacy"), &["end", mode]);
+        for path in &paths {
+            let (mode, signal, code) = (path.mode, path.signal, path.code);
+            let mut module = Running::start(path.host_args, &guest("legacy"), &["end", mode]);
             let ready = module.wait_line(Duration::from_secs(20), |l| l == "ready legacy");
             assert!(
                 ready.is_some(),

@@ -586,4 +586,35 @@ fn the_policy_refuses_until_granted() {
             c[case]
         );
     }
+
+    // The same grants from a policy file, outcome for outcome.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("grants.toml");
+    std::fs::write(
+        &file,
+        "allow = [\"kprobe\", \"fentry\", \"lsm\"]\n\
+         allow-helper = [\"bpf_send_signal\"]\n\
+         allow-net = [\"lo\"]\n\
+         allow-pid = [1]\n\
+         dir = [\"/usr/bin::/usr/bin\"]\n",
+    )
+    .expect("writing the policy file");
+    let policy = file.to_str().expect("utf-8 path");
+    let (_, from_file) = common::scenario_with(&["--policy", policy], &["policy"]);
+    for (case, _) in refused {
+        assert_eq!(
+            strip_ids(&from_file[case]),
+            strip_ids(&c[case]),
+            "{case}: file and flags differ"
+        );
+    }
+}
+
+/// An outcome without the kernel ids and addresses that differ by run.
+fn strip_ids(outcome: &str) -> String {
+    outcome
+        .split(|c: char| !c.is_alphanumeric() && c != '-' && c != '_')
+        .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -79,10 +79,20 @@ pub struct RunArgs {
     #[arg(long = "allow-pid", value_name = "PID")]
     pub allow_pids: Vec<i32>,
 
-    /// Cap the guest's linear memory (e.g. 64MiB, 1GiB); a guest that
-    /// needs more traps and exits 134.
-    #[arg(long, value_name = "SIZE", default_value = "64MiB")]
+    /// Cap the guest's linear memory (e.g. 64MiB, 1GiB; default 64MiB); a
+    /// guest that needs more traps and exits 134.
+    #[arg(long = "max-memory", value_name = "SIZE")]
+    pub max_memory_flag: Option<bytesize::ByteSize>,
+
+    /// The memory cap in effect: the flag's, the policy file's or 64MiB.
+    #[arg(skip = bytesize::ByteSize::mib(64))]
     pub max_memory: bytesize::ByteSize,
+
+    /// Read grants and limits from a TOML file whose keys are these
+    /// flags' names (allow, allow-helper, allow-net, allow-pid, dir, env,
+    /// max-memory, timeout); they add to the flags given.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
 
     /// Do not use the on-disk cache of compiled components
     /// ($XDG_CACHE_HOME/wasm-bpf or ~/.cache/wasm-bpf).
@@ -101,6 +111,11 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// Whether `--max-memory` was given (it then overrides a policy file).
+    pub fn max_memory_given(&self) -> bool {
+        self.max_memory_flag.is_some()
+    }
+
     /// The component file and the guest's arguments.
     pub fn split(&self) -> (PathBuf, &[String]) {
         match self.component_and_args.split_first() {

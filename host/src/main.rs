@@ -1,6 +1,7 @@
 //! The `wasm-bpf` command.
 
 mod cli;
+mod policy_file;
 
 use std::process::ExitCode;
 
@@ -25,7 +26,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
-        Command::Run(args) => run_command(&args),
+        Command::Run(mut args) => prepare(&mut args).and_then(|()| run_command(&args)),
         Command::Compile(args) => run::engine()
             .and_then(|engine| component::precompile(&engine, &args.component, &args.output))
             .map(|()| 0)
@@ -47,6 +48,17 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Settles the flags: the memory cap, and a policy file's grants.
+fn prepare(args: &mut RunArgs) -> Result<()> {
+    if let Some(size) = args.max_memory_flag {
+        args.max_memory = size;
+    }
+    if let Some(path) = args.policy.clone() {
+        policy_file::apply(&path, args)?;
+    }
+    Ok(())
 }
 
 fn run_command(args: &RunArgs) -> Result<i32> {

@@ -258,7 +258,7 @@ async fn run_async(config: &RunConfig) -> Result<Outcome> {
     let engine = engine()?;
     tracing::debug!("engine ready");
     let bytes = std::fs::read(&config.component)
-        .with_context(|| format!("reading {}", config.component.display()))?;
+        .with_context(|| format!("loading component {}", config.component.display()))?;
     if crate::legacy::is_core_module(&bytes) {
         return crate::legacy::run(&engine, &bytes, config, &interrupt).await;
     }

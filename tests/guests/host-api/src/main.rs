@@ -343,6 +343,49 @@ fn lost() -> Result<()> {
     Ok(())
 }
 
+/// `storm ring|perf fast|slow TGID`: consumes the records the storm
+/// fixture offers for every getppid(2) of process TGID, printing running
+/// totals every 250 ms (`tick offered=… received=… dropped=… lost=…`)
+/// until the host stops it. The slow consumer takes at most 256 records
+/// per millisecond.
+fn storm(kind: &str, speed: &str, tgid: &str) -> Result<()> {
+    let tgid: u32 = tgid.parse().expect("a process id");
+    let mut open = Object::open_named(include_object!("storm"), "storm")?;
+    open.set_global("targ_tgid", &tgid)?;
+    open.set_global("use_perf", &u8::from(kind == "perf"))?;
+    let obj = open.load()?;
+    let _links = obj.attach_all()?;
+    let mut buffer = match kind {
+        "perf" => Buffer::open_with(&obj.map("perf")?, Some(64))?,
+        _ => obj.buffer("ring")?,
+    };
+    let slow = speed == "slow";
+    let (mut received, mut lost) = (0u64, 0u64);
+    let mut next_tick = Instant::now();
+    println!("ready storm");
+    loop {
+        let batch = if slow {
+            let batch = buffer.poll_max(Some(Duration::from_millis(50)), 256)?;
+            std::thread::sleep(Duration::from_millis(1));
+            batch
+        } else {
+            buffer.poll(Some(Duration::from_millis(50)))?
+        };
+        received += batch.len() as u64;
+        lost += batch.lost();
+        if Instant::now() >= next_tick {
+            next_tick += Duration::from_millis(250);
+            let offered: u64 = obj.global("offered")?;
+            let dropped: u64 = obj.global("dropped")?;
+            let failed: u64 = obj.global("perf_failed")?;
+            println!(
+                "tick offered={offered} received={received} dropped={dropped} \
+                 lost={lost} perf_failed={failed}"
+            );
+        }
+    }
+}
+
 /// Loads and attaches an object named `name`, says so, then ends the way
 /// `how` says; the host must free the object and its links either way.
 fn end(how: &str, name: &str) -> Result<()> {
@@ -817,6 +860,7 @@ fn main() -> Result<()> {
         "pollables" => pollables()?,
         "attach" => attach(&args[2], &args[3])?,
         "refused" => refused()?,
+        "storm" => storm(&args[2], &args[3], &args[4])?,
         other => panic!("unknown scenario {other:?}"),
     }
     println!("done {scenario}");
