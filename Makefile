@@ -22,7 +22,7 @@ EXAMPLES   := $(notdir $(patsubst %/Cargo.toml,%,$(wildcard examples/*/Cargo.tom
 C_GUESTS   := $(patsubst %/Makefile,%,$(wildcard examples/*/Makefile tests/guests/*/Makefile))
 GUESTS     := $(addprefix -p ,$(EXAMPLES) host-api bench)
 
-.PHONY: run test bench soak setup build host guests c-guests bootstrap lint fuzz fuzz-smoke
+.PHONY: run test bench soak setup build host guests c-guests bootstrap lint fuzz fuzz-tool fuzz-btf fuzz-legacy fuzz-smoke
 
 run: setup build bootstrap
 
@@ -63,19 +63,33 @@ test: setup build lint
 	$(CARGO) test --release
 	$(MAKE) fuzz-smoke
 
-# Fuzzing the BTF reader (guest-sdk-rust/build/fuzz) with cargo-fuzz, which
-# needs the nightly toolchain. The corpus starts from the objects the build
-# made. `make fuzz FUZZ_SECONDS=3600` for a long run; `make test` runs 30 s.
+# Fuzzing with cargo-fuzz, which needs the nightly toolchain:
+#   btf_layout  the BTF reader behind gen, inspect and build scripts
+#               (guest-sdk-rust/build/fuzz), its corpus seeded with the
+#               objects the build made;
+#   legacy_abi  the original wasm-bpf ABI's pointers and lengths against the
+#               real host and kernel (host/fuzz; root).
+# `make fuzz FUZZ_SECONDS=3600` for a long run; `make test` runs 30 s each.
 FUZZ_SECONDS ?= 600
 FUZZDIR      := guest-sdk-rust/build/fuzz
-fuzz:
+fuzz: fuzz-btf fuzz-legacy
+
+fuzz-tool:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+
+fuzz-btf: fuzz-tool
 	mkdir -p $(FUZZDIR)/corpus/btf_layout
 	for obj in target/wasm32-wasip2/guest/build/*/out/*.bpf.o; do \
 		cp "$$obj" "$(FUZZDIR)/corpus/btf_layout/$$(basename $$(dirname $$(dirname $$obj)))-$$(basename $$obj)"; \
 	done
 	cd $(FUZZDIR) && $(CARGO) +nightly fuzz run btf_layout corpus/btf_layout -- \
 		-max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10
+
+fuzz-legacy: fuzz-tool c-guests
+	mkdir -p host/fuzz/corpus/legacy_abi
+	cp host/fuzz/seeds/legacy_abi/* host/fuzz/corpus/legacy_abi/
+	cd host/fuzz && $(CARGO) +nightly fuzz run legacy_abi corpus/legacy_abi -- \
+		-max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=30
 
 fuzz-smoke:
 	@if rustup toolchain list | grep -q '^nightly'; then \

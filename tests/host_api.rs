@@ -618,3 +618,42 @@ fn strip_ids(outcome: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// Maps pinned by name load only with `--allow-pin DIR`; they are pinned
+/// there, and a later run reuses the pinned map and what it holds.
+#[test]
+fn pinned_maps_need_a_bpffs_grant() {
+    let (_, c) = common::scenario_with(&[], &["pin", "7"]);
+    err(
+        &c,
+        "load",
+        "PermissionDenied",
+        libc::EPERM,
+        &["wasm_bpf_pin_test", "--allow-pin"],
+    );
+
+    let dir = std::path::PathBuf::from(format!("/sys/fs/bpf/wasm-bpf-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory on bpffs");
+    let grant = dir.to_str().expect("utf-8 path");
+    let (_, first) = common::scenario_with(&["--allow-pin", grant], &["pin", "7"]);
+    let pinned = dir.join("wasm_bpf_pin_test").exists();
+    let (_, second) = common::scenario_with(&["--allow-pin", grant], &["pin", "8"]);
+    let _ = std::fs::remove_file(dir.join("wasm_bpf_pin_test"));
+    let _ = std::fs::remove_dir(&dir);
+    ok(&first, "load", "()");
+    ok(&first, "before", "None");
+    ok(&first, "store", "()");
+    assert!(pinned, "no pin in {}", dir.display());
+    ok(&second, "before", "Some(7)");
+
+    // Anywhere but bpffs is refused up front.
+    let output = common::wasm_bpf()
+        .args(["run", "--allow-pin", "/tmp"])
+        .arg(common::guest("host-api"))
+        .args(["pin", "7"])
+        .output()
+        .expect("running wasm-bpf");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not a directory on bpffs"), "{stderr}");
+}

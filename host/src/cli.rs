@@ -79,6 +79,12 @@ pub struct RunArgs {
     #[arg(long = "allow-pid", value_name = "PID")]
     pub allow_pids: Vec<i32>,
 
+    /// Let the guest's objects pin maps by name (LIBBPF_PIN_BY_NAME) in
+    /// this bpffs directory, and reuse the maps pinned there. Pins outlive
+    /// the run, as pinning intends.
+    #[arg(long = "allow-pin", value_name = "DIR")]
+    pub allow_pin: Option<PathBuf>,
+
     /// Cap the guest's linear memory (e.g. 64MiB, 1GiB; default 64MiB); a
     /// guest that needs more traps and exits 134.
     #[arg(long = "max-memory", value_name = "SIZE")]

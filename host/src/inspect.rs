@@ -156,6 +156,10 @@ fn object_report(
             map.value_size(),
             map.max_entries()
         );
+        if policy::pin_path(&map).is_some() {
+            let _ = writeln!(out, "    pinned by name; needs: --allow-pin DIR");
+            all.insert("--allow-pin DIR".to_string());
+        }
     }
     Ok(all)
 }

@@ -98,6 +98,7 @@ fn run_command(args: &RunArgs) -> Result<i32> {
             helpers: args.allow_helpers.iter().cloned().collect(),
             interfaces: args.allow_net.iter().cloned().collect(),
             pids: args.allow_pids.iter().copied().collect(),
+            pin_dir: args.allow_pin.as_deref().map(bpffs_dir).transpose()?,
         },
         cache_dir: if args.no_cache {
             None
@@ -112,6 +113,23 @@ fn run_command(args: &RunArgs) -> Result<i32> {
         Outcome::Signaled(_) | Outcome::Exited(_) => {}
     }
     Ok(outcome.exit_code())
+}
+
+/// `dir`, resolved, if it is a directory on bpffs (pins live nowhere else).
+fn bpffs_dir(dir: &std::path::Path) -> Result<std::path::PathBuf> {
+    const BPF_FS_MAGIC: i64 = 0xcafe_4a11;
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("--allow-pin {}", dir.display()))?;
+    let stat =
+        rustix::fs::statfs(&dir).with_context(|| format!("--allow-pin {}", dir.display()))?;
+    if stat.f_type as i64 != BPF_FS_MAGIC {
+        anyhow::bail!(
+            "--allow-pin {}: not a directory on bpffs (mount -t bpf bpf /sys/fs/bpf)",
+            dir.display()
+        );
+    }
+    Ok(dir)
 }
 
 fn inspect(args: &InspectArgs) -> Result<()> {

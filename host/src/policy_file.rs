@@ -1,13 +1,15 @@
 //! `wasm-bpf run --policy FILE`: the grants and limits of `run`'s flags,
 //! kept in a TOML file next to the application. The keys are the flags'
 //! names; a file and flags together grant the union, and a flag given on
-//! the command line overrides the file's `max-memory` or `timeout`.
+//! the command line overrides the file's `allow-pin`, `max-memory` or
+//! `timeout`.
 //!
 //! ```toml
 //! allow = ["kprobe"]
 //! allow-helper = ["bpf_send_signal"]
 //! allow-net = ["eth0"]
 //! allow-pid = [1234]
+//! allow-pin = "/sys/fs/bpf/myapp"
 //! dir = ["/srv/bin::/app"]
 //! env = ["HOME", "LANG=C"]
 //! max-memory = "128MiB"
@@ -34,6 +36,7 @@ struct PolicyFile {
     allow_pid: Vec<i32>,
     #[serde(default)]
     dir: Vec<String>,
+    allow_pin: Option<std::path::PathBuf>,
     #[serde(default)]
     env: Vec<String>,
     max_memory: Option<String>,
@@ -58,6 +61,9 @@ pub fn apply(path: &Path, args: &mut RunArgs) -> Result<()> {
     args.allow_net.extend(file.allow_net);
     args.allow_pids.extend(file.allow_pid);
     args.dirs.extend(file.dir);
+    if args.allow_pin.is_none() {
+        args.allow_pin = file.allow_pin;
+    }
     args.env.extend(file.env);
     if let (Some(size), false) = (file.max_memory, args.max_memory_given()) {
         args.max_memory = size

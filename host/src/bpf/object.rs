@@ -138,6 +138,13 @@ impl HostBpfObject for BpfCtxView<'_> {
         builder
             .name(&name)
             .map_err(|e| BpfError::libbpf("invalid object name", &e, ""))?;
+        // Maps pinned by name go under the granted directory (and are
+        // refused at load without one).
+        if let Some(dir) = &self.ctx.policy.pin_dir {
+            builder
+                .pin_root_path(dir)
+                .map_err(|e| BpfError::libbpf("setting the pin directory", &e, ""))?;
+        }
         let (opened, log) = self.libbpf(|| builder.open_memory(&elf));
         let open = opened.map_err(|e| {
             let err = BpfError::libbpf("opening the BPF object", &e, &log);

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::str::FromStr;
 
-use libbpf_rs::{OpenObject, ProgramType};
+use libbpf_rs::{AsRawLibbpf as _, OpenMap, OpenObject, ProgramType};
 
 use super::grants::Grants;
 use super::program::expected_attach_type;
@@ -83,6 +83,10 @@ pub struct Policy {
     /// Processes granted with `--allow-pid`, whose executables may be
     /// probed.
     pub pids: BTreeSet<i32>,
+    /// The bpffs directory granted with `--allow-pin`: maps an object pins
+    /// by name (`LIBBPF_PIN_BY_NAME`) are pinned there, or reuse the map
+    /// pinned there already. Without it such objects do not load.
+    pub pin_dir: Option<std::path::PathBuf>,
 }
 
 /// A refusal: logged, and typed for the guest.
@@ -133,6 +137,19 @@ pub fn load_hook(ty: ProgramType, attach: u32) -> Option<Hook> {
     }
 }
 
+/// Where `load` would pin `map` (or find it pinned): set at open for maps
+/// declared with `__uint(pinning, LIBBPF_PIN_BY_NAME)`.
+pub(crate) fn pin_path(map: &OpenMap<'_>) -> Option<String> {
+    // SAFETY: the map belongs to an open object that outlives this call.
+    let pin = unsafe { libbpf_sys::bpf_map__pin_path(map.as_libbpf_object().as_ptr()) };
+    // SAFETY: libbpf returns NULL or a NUL-terminated path it owns.
+    (!pin.is_null()).then(|| {
+        unsafe { std::ffi::CStr::from_ptr(pin) }
+            .to_string_lossy()
+            .into_owned()
+    })
+}
+
 /// Whether a section auto-attaches to kernel functions.
 pub(crate) fn is_kprobe_section(section: &str) -> bool {
     ["kprobe", "kretprobe", "ksyscall", "kretsyscall"]
@@ -162,9 +179,25 @@ impl Policy {
         Err(refuse(what(), format!("--allow {}", hook.name())))
     }
 
-    /// Checks the programs `load` would load: their kind and the helpers
-    /// they call.
+    /// Checks the programs `load` would load (their kind and the helpers
+    /// they call) and the maps it would pin or reuse from bpffs.
     pub(crate) fn check_load(&self, open: &OpenObject) -> BpfResult<()> {
+        for map in open.maps() {
+            let Some(pin) = pin_path(&map) else { continue };
+            let inside = self
+                .pin_dir
+                .as_deref()
+                .is_some_and(|dir| Path::new(&*pin).starts_with(dir));
+            if !inside {
+                return Err(refuse(
+                    format!(
+                        "map `{}` pinned by name (at {pin})",
+                        map.name().to_string_lossy()
+                    ),
+                    "--allow-pin DIR (a directory on bpffs)".into(),
+                ));
+            }
+        }
         for prog in open.progs().filter(|p| p.autoload()) {
             let name = prog.name().to_string_lossy();
             if let Some(hook) = load_hook(prog.prog_type(), expected_attach_type(&prog)) {

@@ -12,6 +12,9 @@ fn main() {
     wasm_bpf_build::BpfBuild::new("bpf/api.bpf.c")
         .build()
         .expect("building bpf/api.bpf.c");
+    wasm_bpf_build::BpfBuild::new("bpf/pinned.bpf.c")
+        .build()
+        .expect("building bpf/pinned.bpf.c");
     wasm_bpf_build::BpfBuild::new("bpf/storm.bpf.c")
         .build()
         .expect("building bpf/storm.bpf.c");

@@ -343,6 +343,20 @@ fn lost() -> Result<()> {
     Ok(())
 }
 
+/// `pin VALUE`: loads an object whose map is pinned by name, reports the
+/// value under key 1 (left by an earlier run, if the pin was reused), then
+/// stores VALUE there.
+fn pin(value: &str) -> Result<()> {
+    let value: u64 = value.parse().expect("a number");
+    let loaded = Object::open_named(include_object!("pinned"), "pinned")?.load();
+    report("load", loaded.as_ref().map(|_| ()).map_err(Clone::clone));
+    let Ok(obj) = loaded else { return Ok(()) };
+    let map = obj.typed_map::<u32, u64>("wasm_bpf_pin_test")?;
+    report("before", map.lookup(&1));
+    report("store", map.update(&1, &value, UpdateFlags::empty()));
+    Ok(())
+}
+
 /// `storm ring|perf fast|slow TGID`: consumes the records the storm
 /// fixture offers for every getppid(2) of process TGID, printing running
 /// totals every 250 ms (`tick offered=… received=… dropped=… lost=…`)
@@ -861,6 +875,7 @@ fn main() -> Result<()> {
         "attach" => attach(&args[2], &args[3])?,
         "refused" => refused()?,
         "storm" => storm(&args[2], &args[3], &args[4])?,
+        "pin" => pin(&args[2])?,
         other => panic!("unknown scenario {other:?}"),
     }
     println!("done {scenario}");
