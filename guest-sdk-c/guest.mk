@@ -39,6 +39,8 @@ WASM_CC   := $(CLANG) --target=wasm32-wasi --sysroot=/usr
 WASM_LD   := -fuse-ld=/usr/bin/wasm-ld-19 -mexec-model=reactor -Wl,--strip-debug
 
 .PHONY: all clean
+# Keep the objects and skeletons the pattern rules make (for inspection).
+.SECONDARY:
 all: $(GUESTDIR)/$(NAME).wasm
 
 $(OUT)/include/vmlinux.h:
