@@ -22,7 +22,7 @@ EXAMPLES   := $(notdir $(patsubst %/Cargo.toml,%,$(wildcard examples/*/Cargo.tom
 C_GUESTS   := $(patsubst %/Makefile,%,$(wildcard examples/*/Makefile tests/guests/*/Makefile))
 GUESTS     := $(addprefix -p ,$(EXAMPLES) host-api bench)
 
-.PHONY: run test bench soak setup build host guests c-guests bootstrap lint fuzz fuzz-tool fuzz-btf fuzz-legacy fuzz-smoke
+.PHONY: run test bench soak setup build host guests c-guests bootstrap lint fuzz fuzz-tool fuzz-btf fuzz-legacy fuzz-calls fuzz-smoke
 
 run: setup build bootstrap
 
@@ -68,11 +68,14 @@ test: setup build lint
 #               (guest-sdk-rust/build/fuzz), its corpus seeded with the
 #               objects the build made;
 #   legacy_abi  the original wasm-bpf ABI's pointers and lengths against the
-#               real host and kernel (host/fuzz; root).
+#               real host and kernel (host/fuzz; root);
+#   host_calls  sequences of the WIT host calls (live, stale and forged
+#               handles, wrong sizes, huge lengths) against the real host
+#               and kernel (host/fuzz; root).
 # `make fuzz FUZZ_SECONDS=3600` for a long run; `make test` runs 30 s each.
 FUZZ_SECONDS ?= 600
 FUZZDIR      := guest-sdk-rust/build/fuzz
-fuzz: fuzz-btf fuzz-legacy
+fuzz: fuzz-btf fuzz-legacy fuzz-calls
 
 fuzz-tool:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
@@ -89,6 +92,12 @@ fuzz-legacy: fuzz-tool c-guests
 	mkdir -p host/fuzz/corpus/legacy_abi
 	cp host/fuzz/seeds/legacy_abi/* host/fuzz/corpus/legacy_abi/
 	cd host/fuzz && $(CARGO) +nightly fuzz run legacy_abi corpus/legacy_abi -- \
+		-max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=30
+
+fuzz-calls: fuzz-tool guests
+	mkdir -p host/fuzz/corpus/host_calls
+	cp host/fuzz/seeds/host_calls/* host/fuzz/corpus/host_calls/
+	cd host/fuzz && $(CARGO) +nightly fuzz run host_calls corpus/host_calls -- \
 		-max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=30
 
 fuzz-smoke:

@@ -60,6 +60,8 @@ fn bad_input_gets_typed_errors_and_the_guest_goes_on() {
         0,
         &["malformed BTF", "loop"],
     );
+    // libbpf prints the section name, which is not UTF-8: the host goes on.
+    ok(&c, "non-utf8-section", "\"bpf_object\"");
     err(
         &c,
         "garbage-elf",
@@ -533,6 +535,23 @@ fn per_guest_caps() {
     err(&c, "perf-pages-3", "InvalidArgument", 0, &["power of two"]);
     err(&c, "perf-pages-huge", "LimitExceeded", 0, &["at most 1024"]);
     ok(&c, "perf-pages-8", "()");
+    ok(&c, "maps-held", "1024");
+    err(
+        &c,
+        "map-over-cap",
+        "LimitExceeded",
+        0,
+        &["at most 1024 maps"],
+    );
+    ok(&c, "map-after-drop", "()");
+    ok(&c, "programs-held", "1024");
+    err(
+        &c,
+        "program-over-cap",
+        "LimitExceeded",
+        0,
+        &["at most 1024 programs"],
+    );
 }
 
 /// Beyond tracing, a guest does only what its run grants: each refusal

@@ -12,8 +12,10 @@
 //! * [`component`]: compiling, precompiling and caching guests' code.
 //! * [`inspect`]: the BPF objects a component embeds and the grants it
 //!   needs.
+//! * [`bindings`]: the generated `Host*` traits of the interfaces, which
+//!   [`BpfCtxView`] implements, for hosts that call them directly.
 
-mod bindings;
+pub mod bindings;
 pub mod bpf;
 pub mod component;
 mod error;

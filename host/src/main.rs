@@ -58,7 +58,25 @@ fn prepare(args: &mut RunArgs) -> Result<()> {
     if let Some(path) = args.policy.clone() {
         policy_file::apply(&path, args)?;
     }
+    raise_fd_limit();
     Ok(())
+}
+
+/// Every map, link and buffer a guest holds is an fd of this process, and
+/// the per-guest caps allow more than the common soft limit of 1024, so
+/// the soft limit goes up to the hard one (as Go's runtime does).
+fn raise_fd_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        let raised = rustix::process::Rlimit {
+            current: limit.maximum,
+            ..limit
+        };
+        if let Err(e) = setrlimit(Resource::Nofile, raised) {
+            tracing::debug!("could not raise the fd limit: {e}");
+        }
+    }
 }
 
 fn run_command(args: &RunArgs) -> Result<i32> {

@@ -225,7 +225,11 @@ fn start_body(c: &mut Choices<'_>) -> Function {
                 fd(&mut f, c);
                 if !go {
                     // A table index: the callback (1), or a bad one.
-                    let index = if c.byte().is_multiple_of(4) { c.u32() as i32 } else { 1 };
+                    let index = if c.byte().is_multiple_of(4) {
+                        c.u32() as i32
+                    } else {
+                        1
+                    };
                     f.instructions().i32_const(index);
                 }
                 let (ctx, buf, len) = (i32::from(c.byte()), c.pointer(), c.length());

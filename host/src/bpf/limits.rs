@@ -1,5 +1,5 @@
 //! Per-guest caps on what a guest holds in the kernel at once, so one
-//! component cannot exhaust the host's BPF objects, links or buffers.
+//! component cannot exhaust the host's BPF objects, fds or memory.
 
 use crate::bindings::types::ErrorCode;
 use crate::{BpfError, BpfResult};
@@ -8,12 +8,19 @@ use crate::{BpfError, BpfResult};
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Kind {
     Object,
+    Map,
+    Program,
     Link,
     Buffer,
 }
 
 /// Most BPF objects a guest may have open at once.
 pub const MAX_OBJECTS: usize = 64;
+/// Most map resources a guest may hold at once. Each holds its own fd to
+/// the kernel map once used, and several may name the same map.
+pub const MAX_MAPS: usize = 1024;
+/// Most program resources a guest may hold at once.
+pub const MAX_PROGRAMS: usize = 1024;
 /// Most links (attachments) a guest may hold at once.
 pub const MAX_LINKS: usize = 1024;
 /// Most ring and perf buffers a guest may consume at once.
@@ -24,13 +31,15 @@ pub const MAX_PERF_PAGES: u32 = 1024;
 /// How many of each capped resource a guest holds.
 #[derive(Default)]
 pub struct Limits {
-    live: [usize; 3],
+    live: [usize; 5],
 }
 
 impl Kind {
     fn cap(self) -> usize {
         match self {
             Self::Object => MAX_OBJECTS,
+            Self::Map => MAX_MAPS,
+            Self::Program => MAX_PROGRAMS,
             Self::Link => MAX_LINKS,
             Self::Buffer => MAX_BUFFERS,
         }
@@ -39,6 +48,8 @@ impl Kind {
     fn name(self) -> &'static str {
         match self {
             Self::Object => "BPF objects",
+            Self::Map => "maps",
+            Self::Program => "programs",
             Self::Link => "links",
             Self::Buffer => "buffers",
         }

@@ -6,6 +6,7 @@
 //! settings in a thread-local set by [`capture`].
 
 use std::cell::RefCell;
+use std::ffi::{c_char, c_int, CStr};
 use std::io::Write as _;
 use std::sync::Once;
 
@@ -68,11 +69,50 @@ fn on_message(level: PrintLevel, msg: String) {
     });
 }
 
+extern "C" {
+    /// glibc's: formats into a string it allocates, reading `ap` once.
+    fn vasprintf(
+        out: *mut *mut c_char,
+        format: *const c_char,
+        ap: *mut libbpf_sys::__va_list_tag,
+    ) -> c_int;
+}
+
+/// libbpf's print callback. libbpf-rs's own one panics (and so aborts the
+/// host) when a message is not UTF-8, which a guest's ELF can arrange
+/// with a section name; this one replaces invalid bytes.
+unsafe extern "C" fn print(
+    level: libbpf_sys::libbpf_print_level,
+    format: *const c_char,
+    ap: *mut libbpf_sys::__va_list_tag,
+) -> c_int {
+    let mut out: *mut c_char = std::ptr::null_mut();
+    // SAFETY: libbpf passes a C format string and its arguments.
+    if unsafe { vasprintf(&mut out, format, ap) } < 0 {
+        return 0;
+    }
+    // SAFETY: on success `out` is a NUL-terminated string from malloc.
+    let msg = unsafe { CStr::from_ptr(out) }
+        .to_string_lossy()
+        .into_owned();
+    // SAFETY: allocated by vasprintf and not used after.
+    unsafe { libc::free(out.cast()) };
+    let level = match level {
+        libbpf_sys::LIBBPF_WARN => PrintLevel::Warn,
+        libbpf_sys::LIBBPF_INFO => PrintLevel::Info,
+        _ => PrintLevel::Debug,
+    };
+    on_message(level, msg);
+    0
+}
+
 /// Installs the print callback; idempotent.
 pub(crate) fn install() {
     static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        libbpf_rs::set_print(Some((PrintLevel::Debug, on_message)));
+    // SAFETY: `print` has libbpf's signature and lives as long as the
+    // process.
+    ONCE.call_once(|| unsafe {
+        libbpf_sys::libbpf_set_print(Some(print));
     });
 }
 

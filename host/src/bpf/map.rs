@@ -10,6 +10,7 @@ use std::os::fd::{AsFd as _, AsRawFd as _};
 use libbpf_rs::{AsRawLibbpf as _, MapCore as _, MapFlags, MapHandle, MapType};
 use wasmtime::component::Resource;
 
+use super::limits::Kind;
 use super::object::{lock, not_found, with_loaded, with_opened, ObjectState, SharedObject};
 use super::types::map_type;
 use super::BpfCtxView;
@@ -657,14 +658,20 @@ impl HostBpfMap for BpfCtxView<'_> {
         this: Resource<BpfMap>,
         key: Vec<u8>,
     ) -> BpfResult<Option<Resource<BpfMap>>> {
+        self.ctx.limits.check(Kind::Map, 1)?;
         match self.table.get_mut(&this)?.inner_map(&key)? {
-            Some(inner) => Ok(Some(self.table.push(inner)?)),
+            Some(inner) => {
+                let inner = self.table.push(inner)?;
+                self.ctx.limits.add(Kind::Map, 1);
+                Ok(Some(inner))
+            }
             None => Ok(None),
         }
     }
 
     fn drop(&mut self, this: Resource<BpfMap>) -> wasmtime::Result<()> {
         self.table.delete(this)?;
+        self.ctx.limits.remove(Kind::Map);
         Ok(())
     }
 }

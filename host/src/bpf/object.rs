@@ -253,9 +253,12 @@ impl HostBpfObject for BpfCtxView<'_> {
     }
 
     fn find_map(&mut self, this: Resource<BpfObject>, name: String) -> BpfResult<Resource<BpfMap>> {
+        self.ctx.limits.check(Kind::Map, 1)?;
         let object = self.table.get(&this)?;
         let map = BpfMap::find(&object.state, name)?;
-        Ok(self.table.push(map)?)
+        let map = self.table.push(map)?;
+        self.ctx.limits.add(Kind::Map, 1);
+        Ok(map)
     }
 
     fn find_program(
@@ -263,9 +266,12 @@ impl HostBpfObject for BpfCtxView<'_> {
         this: Resource<BpfObject>,
         name: String,
     ) -> BpfResult<Resource<BpfProgram>> {
+        self.ctx.limits.check(Kind::Program, 1)?;
         let object = self.table.get(&this)?;
         let program = BpfProgram::find(&object.state, name)?;
-        Ok(self.table.push(program)?)
+        let program = self.table.push(program)?;
+        self.ctx.limits.add(Kind::Program, 1);
+        Ok(program)
     }
 
     fn maps(&mut self, this: Resource<BpfObject>) -> wasmtime::Result<Vec<MapInfo>> {

@@ -291,6 +291,7 @@ impl HostProgram for BpfCtxView<'_> {
 
     fn drop(&mut self, this: Resource<BpfProgram>) -> wasmtime::Result<()> {
         self.table.delete(this)?;
+        self.ctx.limits.remove(Kind::Program);
         Ok(())
     }
 }

@@ -144,6 +144,18 @@ fn maps() -> Result<()> {
     Ok(())
 }
 
+/// `elf` with every occurrence of the string `from` replaced by `to`, of
+/// the same length.
+fn rename(elf: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = elf.to_vec();
+    let mut at = 0;
+    while let Some(i) = out[at..].windows(from.len()).position(|w| w == from) {
+        out[at + i..at + i + to.len()].copy_from_slice(to);
+        at += i + to.len();
+    }
+    out
+}
+
 fn errors() -> Result<()> {
     report(
         "garbage-elf",
@@ -155,6 +167,17 @@ fn errors() -> Result<()> {
         "../../../../guest-sdk-rust/build/tests/fuzz-regressions/typedef-loop-hangs-libbpf.bpf.o"
     );
     report("looping-btf", Object::open(looping).map(|_| ()));
+    // Found by fuzzing: libbpf prints section names, and a name that is
+    // not UTF-8 made libbpf-rs's print callback abort the host.
+    report(
+        "non-utf8-section",
+        Object::open(&rename(
+            include_object!("api"),
+            b"license\0",
+            b"lic\xffnse\0",
+        ))
+        .map(|obj| obj.as_raw().name()),
+    );
     let mut open = open_api("errors", 0)?;
     report("set-global-size", open.set_global("marker_len", &1u32));
     report("set-global-unknown", open.set_global("nope", &1u64));
@@ -763,7 +786,8 @@ fn refused() -> Result<()> {
     Ok(())
 }
 
-/// The per-guest caps: objects held at once, perf buffer sizes.
+/// The per-guest caps: objects, maps and programs held at once, perf
+/// buffer sizes.
 fn caps() -> Result<()> {
     let mut held = Vec::new();
     let over = loop {
@@ -794,6 +818,27 @@ fn caps() -> Result<()> {
         "perf-pages-8",
         Buffer::open_with(&perf, Some(8)).map(|_| ()),
     );
+    // `perf` is one of the maps held.
+    let mut maps = vec![perf];
+    let over = loop {
+        match obj.map("counts") {
+            Ok(map) => maps.push(map),
+            Err(e) => break e,
+        }
+    };
+    report("maps-held", Ok(maps.len()));
+    report::<()>("map-over-cap", Err(over));
+    maps.pop();
+    report("map-after-drop", obj.map("counts").map(|_| ()));
+    let mut programs = Vec::new();
+    let over = loop {
+        match obj.program("on_write") {
+            Ok(program) => programs.push(program),
+            Err(e) => break e,
+        }
+    };
+    report("programs-held", Ok(programs.len()));
+    report::<()>("program-over-cap", Err(over));
     Ok(())
 }
 
