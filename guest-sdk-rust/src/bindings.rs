@@ -1,7 +1,8 @@
 //! The raw bindings of the `wasm-bpf:bpf` world, for what the wrappers do
 //! not cover, plus `wasi:cli/exit` for [`crate::exit`] (Rust's standard
-//! library can only exit with success or failure) and the monotonic clock
-//! for [`crate::timer`].
+//! library can only exit with success or failure), the monotonic clock
+//! for [`crate::timer`], and the `sink` a probe sends records to
+//! ([`crate::probe`]). A component imports only what it uses.
 
 wit_bindgen::generate!({
     inline: "
@@ -9,6 +10,7 @@ wit_bindgen::generate!({
 
         world sdk {
             include wasm-bpf:bpf/bpf@0.1.0;
+            import wasm-bpf:bpf/sink@0.1.0;
             import wasi:cli/exit@0.2.12;
             import wasi:clocks/monotonic-clock@0.2.12;
         }

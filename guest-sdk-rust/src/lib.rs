@@ -36,6 +36,7 @@ pub mod cli;
 mod error;
 mod map;
 mod object;
+pub mod probe;
 mod typed_map;
 
 pub use bytemuck;

@@ -34,6 +34,23 @@ pub enum Command {
     /// List the BPF objects a component embeds: their programs, hooks,
     /// helpers and maps, and the grants `run` would need.
     Inspect(InspectArgs),
+    /// Plug a probe, stages and a consumer into one component:
+    /// `compose probe.wasm [filter.wasm ...] json.wasm -o app.wasm`.
+    ///
+    /// Each part's `wasm-bpf:bpf/sink` export feeds the import of the part
+    /// before it; the result runs with `wasm-bpf run` like any guest.
+    Compose(ComposeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ComposeArgs {
+    /// The probe, the stages in order, and the consumer.
+    #[arg(value_name = "PROBE [STAGE]... CONSUMER", num_args = 2.., required = true)]
+    pub parts: Vec<PathBuf>,
+
+    /// Where to write the composed component.
+    #[arg(short, long)]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -99,6 +116,12 @@ pub struct RunArgs {
     /// max-memory, timeout); they add to the flags given.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+
+    /// Plug the component (a probe) into this consumer before running it,
+    /// as `wasm-bpf compose` would; repeat it for stages, in order, the
+    /// consumer last (`--sink filter.wasm --sink json.wasm`).
+    #[arg(long = "sink", value_name = "COMPONENT")]
+    pub sinks: Vec<PathBuf>,
 
     /// Do not use the on-disk cache of compiled components
     /// ($XDG_CACHE_HOME/wasm-bpf or ~/.cache/wasm-bpf).

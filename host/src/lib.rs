@@ -10,6 +10,8 @@
 //! * [`run`]: running a guest command to completion, with signals and a
 //!   timeout; core modules of the original wasm-bpf ABI run there too.
 //! * [`component`]: compiling, precompiling and caching guests' code.
+//! * [`compose`]: a probe, stages and a consumer plugged into one
+//!   component.
 //! * [`inspect`]: the BPF objects a component embeds and the grants it
 //!   needs.
 //! * [`bindings`]: the generated `Host*` traits of the interfaces, which
@@ -18,6 +20,7 @@
 pub mod bindings;
 pub mod bpf;
 pub mod component;
+pub mod compose;
 mod error;
 pub mod inspect;
 pub mod interrupt;

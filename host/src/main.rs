@@ -3,18 +3,19 @@
 mod cli;
 mod policy_file;
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use clap::Parser as _;
 use tracing_subscriber::EnvFilter;
 use wasm_bpf::bpf::policy::Policy;
-use wasm_bpf::component;
 use wasm_bpf::run::{self, Outcome, RunConfig};
+use wasm_bpf::{component, compose};
 
 use cli::{
-    Cli, Command, ComponentizeArgs, GenCBindingsArgs, GenCommand, GenRustArgs, GenSkeletonArgs,
-    InspectArgs, RunArgs,
+    Cli, Command, ComponentizeArgs, ComposeArgs, GenCBindingsArgs, GenCommand, GenRustArgs,
+    GenSkeletonArgs, InspectArgs, RunArgs,
 };
 
 fn main() -> ExitCode {
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
         }
         Command::Componentize(args) => componentize(&args).map(|()| 0),
         Command::Inspect(args) => inspect(&args).map(|()| 0),
+        Command::Compose(args) => compose(&args).map(|()| 0),
     };
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
@@ -98,11 +100,23 @@ fn run_command(args: &RunArgs) -> Result<i32> {
             None => (spec.into(), spec.clone()),
         })
         .collect();
-    let (component, guest_args) = args.split();
+    let (mut component, guest_args) = args.split();
     let program_name = component
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
+    // `--sink`: the composition goes to a file of its own, which lives as
+    // long as the run.
+    let _composed = if args.sinks.is_empty() {
+        None
+    } else {
+        let bytes = composed(&component, &args.sinks)?;
+        let dir = tempfile::tempdir().context("a directory for the composed component")?;
+        let path = dir.path().join(format!("{program_name}.wasm"));
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+        component = path;
+        Some(dir)
+    };
     let config = RunConfig {
         component,
         program_name,
@@ -148,6 +162,29 @@ fn bpffs_dir(dir: &std::path::Path) -> Result<std::path::PathBuf> {
         );
     }
     Ok(dir)
+}
+
+/// The chain `probe`, then `sinks` (stages, the consumer last), composed.
+fn composed(probe: &Path, sinks: &[PathBuf]) -> Result<Vec<u8>> {
+    let Some((consumer, stages)) = sinks.split_last() else {
+        anyhow::bail!("composing needs a probe and a consumer");
+    };
+    let stages = stages
+        .iter()
+        .map(|p| compose::Part::read(p))
+        .collect::<Result<Vec<_>>>()?;
+    compose::compose(
+        &compose::Part::read(probe)?,
+        &stages,
+        &compose::Part::read(consumer)?,
+    )
+}
+
+fn compose(args: &ComposeArgs) -> Result<()> {
+    let (probe, sinks) = args.parts.split_first().context("no probe given")?;
+    let bytes = composed(probe, sinks)?;
+    std::fs::write(&args.output, bytes)
+        .with_context(|| format!("writing {}", args.output.display()))
 }
 
 fn inspect(args: &InspectArgs) -> Result<()> {

@@ -21,6 +21,7 @@ mod btf_check;
 mod compile;
 pub mod elf;
 pub mod layout;
+pub mod records;
 mod rust;
 
 pub use btf_check::check_type_chains;

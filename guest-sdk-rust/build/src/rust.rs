@@ -16,6 +16,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 
 use crate::layout::{self, Composite, Enumeration, Item, Layout, MapDef, Member, Ty};
+use crate::records;
 
 /// How generated code refers to its support crate.
 #[derive(Debug, Clone)]
@@ -294,6 +295,44 @@ impl<'a> Renderer<'a> {
             &name,
             "plain-data fields, with every gap filled by a padding field",
         );
+        self.described(&name, c);
+    }
+
+    /// The struct as a self-describing record: its fields' decoding table.
+    fn described(&mut self, name: &str, c: &Composite) {
+        let probe = format!("{}::probe", self.support);
+        let _ = writeln!(
+            self.out,
+            "impl {probe}::Described for {name} {{\n    \
+                 const NAME: &'static str = {:?};\n    \
+                 const FIELDS: &'static [{probe}::FieldLayout] = &[",
+            c.name
+        );
+        for f in records::fields(self.layout, c) {
+            let kind = match &f.kind {
+                records::Kind::Int { size, signed } => {
+                    format!("Int {{ size: {size}, signed: {signed} }}")
+                }
+                records::Kind::Bool => "Bool".into(),
+                records::Kind::Text { len } => format!("Text {{ len: {len} }}"),
+                records::Kind::Enum {
+                    size,
+                    signed,
+                    values,
+                } => format!("Enum {{ size: {size}, signed: {signed}, values: &{values:?} }}"),
+                records::Kind::Float { size } => format!("Float {{ size: {size} }}"),
+                records::Kind::IntList { size, signed, len } => {
+                    format!("IntList {{ size: {size}, signed: {signed}, len: {len} }}")
+                }
+                records::Kind::Bytes { len } => format!("Bytes {{ len: {len} }}"),
+            };
+            let _ = writeln!(
+                self.out,
+                "        {probe}::FieldLayout {{ name: {:?}, offset: {}, bits: {:?}, kind: {probe}::FieldKind::{kind} }},",
+                f.name, f.offset, f.bits
+            );
+        }
+        self.out.push_str("    ];\n}\n");
     }
 
     /// A getter and a setter for bitfield `m`, stored in `storage`, whose

@@ -1,0 +1,236 @@
+//! Probes: components that send their events, as self-describing records,
+//! to whatever consumer they are composed with (`wit/records.wit`).
+//!
+//! ```no_run
+//! # use wasm_bpf_guest::probe::{Described, FieldLayout, Sink};
+//! # #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)] #[repr(C)] struct Event { pid: u32 }
+//! # impl Described for Event { const NAME: &'static str = "event"; const FIELDS: &'static [FieldLayout] = &[]; }
+//! # fn main() -> Result<(), String> {
+//! # let events: Vec<Event> = Vec::new();
+//! let sink = Sink::<Event>::start()?; // the consumer checks its settings
+//! sink.send(&events);                  // per batch of records
+//! sink.finish();                       // flush, totals
+//! # Ok(()) }
+//! ```
+//!
+//! The build script's generated types implement [`Described`]: their
+//! fields' names, types and places come from the object's BTF, so the
+//! records need no per-probe code on either side.
+
+use std::marker::PhantomData;
+
+use bytemuck::Pod;
+
+use crate::bindings::records::{Field, FieldType, Record, Schema, Value};
+use crate::bindings::sink;
+
+/// How one field of a record is read from the C struct's bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldLayout {
+    /// The member path, joined with `.`.
+    pub name: &'static str,
+    /// Byte offset in the struct (of the byte holding a bitfield's first
+    /// bit).
+    pub offset: usize,
+    /// A bitfield's first bit after `offset * 8`, and its width.
+    pub bits: Option<(usize, u8)>,
+    pub kind: FieldKind,
+}
+
+/// The C type of a field.
+#[derive(Debug, Clone, Copy)]
+pub enum FieldKind {
+    Int {
+        size: usize,
+        signed: bool,
+    },
+    Bool,
+    /// `char[len]`.
+    Text {
+        len: usize,
+    },
+    Enum {
+        size: usize,
+        signed: bool,
+        values: &'static [(&'static str, i64)],
+    },
+    Float {
+        size: usize,
+    },
+    IntList {
+        size: usize,
+        signed: bool,
+        len: usize,
+    },
+    Bytes {
+        len: usize,
+    },
+}
+
+/// A C struct that can be sent as a self-describing record; implemented
+/// by the types `wasm-bpf-build` generates.
+pub trait Described: Pod {
+    /// The struct's C name.
+    const NAME: &'static str;
+    /// Its fields, in member order.
+    const FIELDS: &'static [FieldLayout];
+
+    /// The record type, as sinks receive it.
+    fn schema() -> Schema {
+        Schema {
+            name: Self::NAME.into(),
+            fields: Self::FIELDS
+                .iter()
+                .map(|f| Field {
+                    name: f.name.into(),
+                    ty: field_type(f),
+                })
+                .collect(),
+        }
+    }
+
+    /// The field values of this struct.
+    fn values(&self) -> Vec<Value> {
+        let bytes = bytemuck::bytes_of(self);
+        Self::FIELDS.iter().map(|f| value(f, bytes)).collect()
+    }
+}
+
+fn bits(size: usize) -> u8 {
+    (size * 8).min(64) as u8
+}
+
+fn field_type(f: &FieldLayout) -> FieldType {
+    if let (Some((_, width)), FieldKind::Int { signed, .. }) = (f.bits, f.kind) {
+        return if signed {
+            FieldType::Signed(width)
+        } else {
+            FieldType::Unsigned(width)
+        };
+    }
+    match f.kind {
+        FieldKind::Int { size, signed: true } => FieldType::Signed(bits(size)),
+        FieldKind::Int { size, .. } => FieldType::Unsigned(bits(size)),
+        FieldKind::Bool => FieldType::Boolean,
+        FieldKind::Text { len } => FieldType::Text(len as u32),
+        FieldKind::Enum { values, .. } => {
+            FieldType::Enumeration(values.iter().map(|(n, _)| n.to_string()).collect())
+        }
+        FieldKind::Float { size } => FieldType::Float(bits(size)),
+        FieldKind::IntList {
+            signed: true, len, ..
+        } => FieldType::SignedList(len as u32),
+        FieldKind::IntList { len, .. } => FieldType::UnsignedList(len as u32),
+        FieldKind::Bytes { len } => FieldType::Bytes(len as u32),
+    }
+}
+
+/// The integer of `size` bytes at `at`, sign-extended when `signed`.
+fn int(bytes: &[u8], at: usize, size: usize, signed: bool) -> i128 {
+    let mut raw = [0u8; 8];
+    let src = bytes.get(at..at + size).unwrap_or(&[]);
+    raw[..src.len()].copy_from_slice(src);
+    let value = u64::from_le_bytes(raw);
+    let shift = 64 - bits(size) as u32;
+    if signed && shift < 64 {
+        (((value << shift) as i64) >> shift).into()
+    } else {
+        value.into()
+    }
+}
+
+fn integer(v: i128, signed: bool) -> Value {
+    if signed {
+        Value::Signed(v as i64)
+    } else {
+        Value::Unsigned(v as u64)
+    }
+}
+
+fn enumerator(values: &[(&str, i64)], v: i128) -> Value {
+    let name = values.iter().find(|(_, x)| i128::from(*x) == v);
+    Value::Enumerator(name.map_or_else(|| v.to_string(), |(n, _)| n.to_string()))
+}
+
+fn value(f: &FieldLayout, bytes: &[u8]) -> Value {
+    let at = f.offset;
+    if let Some((bit, width)) = f.bits {
+        let end = (at + (bit + usize::from(width)).div_ceil(8)).min(bytes.len());
+        let raw = crate::bits::read(bytes.get(at..end).unwrap_or(&[]), bit, width);
+        let shift = 64 - u32::from(width);
+        let signed = matches!(
+            f.kind,
+            FieldKind::Int { signed: true, .. } | FieldKind::Enum { signed: true, .. }
+        );
+        let v: i128 = if signed {
+            (((raw << shift) as i64) >> shift).into()
+        } else {
+            raw.into()
+        };
+        return match f.kind {
+            FieldKind::Bool => Value::Boolean(v != 0),
+            FieldKind::Enum { values, .. } => enumerator(values, v),
+            _ => integer(v, signed),
+        };
+    }
+    match f.kind {
+        FieldKind::Int { size, signed } => integer(int(bytes, at, size, signed), signed),
+        FieldKind::Bool => Value::Boolean(bytes.get(at).is_some_and(|b| *b != 0)),
+        FieldKind::Text { len } => {
+            Value::Text(crate::c_str(bytes.get(at..at + len).unwrap_or(&[])).into_owned())
+        }
+        FieldKind::Enum {
+            size,
+            signed,
+            values,
+        } => enumerator(values, int(bytes, at, size, signed)),
+        FieldKind::Float { size: 4 } => {
+            Value::Float(f32::from_bits(int(bytes, at, 4, false) as u32).into())
+        }
+        FieldKind::Float { .. } => Value::Float(f64::from_bits(int(bytes, at, 8, false) as u64)),
+        FieldKind::IntList { size, signed, len } => {
+            let items = (0..len).map(|i| int(bytes, at + i * size, size, signed));
+            if signed {
+                Value::SignedList(items.map(|v| v as i64).collect())
+            } else {
+                Value::UnsignedList(items.map(|v| v as u64).collect())
+            }
+        }
+        FieldKind::Bytes { len } => Value::Bytes(bytes.get(at..at + len).unwrap_or(&[]).to_vec()),
+    }
+}
+
+/// The consumer this probe was composed with, receiving records of `T`.
+pub struct Sink<T> {
+    _records: PhantomData<T>,
+}
+
+impl<T: Described> Sink<T> {
+    /// Tells the consumer which records come; fails with the consumer's
+    /// message when it cannot take them (a filter naming a missing field).
+    pub fn start() -> Result<Self, String> {
+        sink::start(&[T::schema()])?;
+        Ok(Self {
+            _records: PhantomData,
+        })
+    }
+
+    /// Sends a batch of records, in order.
+    pub fn send<'a>(&self, records: impl IntoIterator<Item = &'a T>) {
+        let records: Vec<Record> = records
+            .into_iter()
+            .map(|r| Record {
+                schema: 0,
+                values: r.values(),
+            })
+            .collect();
+        if !records.is_empty() {
+            sink::push(&records);
+        }
+    }
+
+    /// Ends the stream: the consumer flushes and prints its totals.
+    pub fn finish(self) {
+        sink::finish();
+    }
+}

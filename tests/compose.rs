@@ -1,0 +1,290 @@
+//! Composition (`wit/records.wit`): bootstrap as a probe, plugged into the
+//! `filter` stage and the `json` consumer, with `wasm-bpf compose` and with
+//! `wasm-bpf run --sink`, tracing real processes; and the errors of parts
+//! that do not fit.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::{assert_freed, bpf_ids, guest, require_kernel, sleep_path, wasm_bpf, Running};
+use serde_json::Value;
+
+fn probe() -> PathBuf {
+    guest("bootstrap-probe")
+}
+
+fn filter() -> PathBuf {
+    guest("filter")
+}
+
+fn json() -> PathBuf {
+    guest("json")
+}
+
+fn compose(parts: &[&Path], output: &Path) -> Output {
+    wasm_bpf()
+        .arg("compose")
+        .args(parts)
+        .arg("-o")
+        .arg(output)
+        .output()
+        .expect("running wasm-bpf compose")
+}
+
+/// Runs `sleep 0.2` and `true` once `running` has attached its programs;
+/// their pids.
+fn spawn_traced(running: &Running) -> (u32, u32) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while bpf_ids(running.pid()).links.len() < 2 {
+        assert!(Instant::now() < deadline, "the probe never attached");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut sleep = Command::new(sleep_path())
+        .arg("0.2")
+        .spawn()
+        .expect("sleep");
+    let mut truth = Command::new("true").spawn().expect("true");
+    let pids = (sleep.id(), truth.id());
+    assert!(sleep.wait().expect("sleep").success());
+    assert!(truth.wait().expect("true").success());
+    pids
+}
+
+/// The JSON records a run printed, after it ended on its own (`-t`).
+fn records(mut running: Running) -> Vec<serde_json::Map<String, Value>> {
+    let ids = bpf_ids(running.pid());
+    let status = running
+        .wait_exit(Duration::from_secs(20))
+        .expect("the probe did not stop after -t");
+    let stderr = running.stderr();
+    assert!(status.success(), "exit {status:?}, stderr: {stderr}");
+    // Every line: drained after the exit.
+    while running
+        .wait_line(Duration::from_millis(200), |_| true)
+        .is_some()
+    {}
+    assert_freed(&ids);
+    running
+        .seen
+        .iter()
+        .map(|line| match serde_json::from_str(line) {
+            Ok(Value::Object(map)) => map,
+            other => panic!("not a JSON object: {line} ({other:?})"),
+        })
+        .collect()
+}
+
+/// `pid`'s records, after checking the fields every record must have.
+fn of_pid(
+    records: &[serde_json::Map<String, Value>],
+    pid: u32,
+) -> Vec<&serde_json::Map<String, Value>> {
+    let keys = [
+        "pid",
+        "ppid",
+        "exit_code",
+        "duration_ns",
+        "comm",
+        "filename",
+        "exit_event",
+    ];
+    for r in records {
+        let have: Vec<&str> = r.keys().map(String::as_str).collect();
+        assert_eq!(have, keys, "fields in schema order: {r:?}");
+        assert_eq!(r["comm"], "sleep", "the filter let through {r:?}");
+    }
+    records
+        .iter()
+        .filter(|r| r["pid"] == u64::from(pid))
+        .collect()
+}
+
+fn check_sleep_and_true(records: &[serde_json::Map<String, Value>], sleep: u32, truth: u32) {
+    assert!(
+        of_pid(records, truth).is_empty(),
+        "`true` passed the filter"
+    );
+    let mine = of_pid(records, sleep);
+    assert_eq!(mine.len(), 2, "exactly sleep's exec and exit: {records:?}");
+    let (exec, exit) = (mine[0], mine[1]);
+    assert_eq!(exec["exit_event"], false);
+    assert_eq!(
+        exec["filename"],
+        sleep_path().to_string_lossy().as_ref(),
+        "{exec:?}"
+    );
+    assert_eq!(exec["ppid"], u64::from(std::process::id()));
+    assert_eq!(exit["exit_event"], true);
+    assert_eq!(exit["exit_code"], 0);
+    assert_eq!(exit["ppid"], u64::from(std::process::id()));
+    let duration = exit["duration_ns"].as_u64().expect("duration_ns is a u64");
+    assert!(
+        (200_000_000..2_000_000_000).contains(&duration),
+        "sleep 0.2 lasted {duration} ns"
+    );
+}
+
+const FILTER: &str = "FILTER=comm == \"sleep\"";
+
+#[test]
+fn composed_probe_filter_and_json_trace_real_processes() {
+    require_kernel();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = dir.path().join("app.wasm");
+    let out = compose(&[&probe(), &filter(), &json()], &app);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let running = Running::start(&["--env", FILTER], &app, &["-t", "3"]);
+    let (sleep, truth) = spawn_traced(&running);
+    check_sleep_and_true(&records(running), sleep, truth);
+}
+
+#[test]
+fn run_with_sinks_composes_in_memory() {
+    require_kernel();
+    let (filter, json) = (filter(), json());
+    let host_args = [
+        "--env",
+        FILTER,
+        "--sink",
+        filter.to_str().expect("utf-8 path"),
+        "--sink",
+        json.to_str().expect("utf-8 path"),
+    ];
+    let running = Running::start(&host_args, &probe(), &["-t", "3"]);
+    let (sleep, truth) = spawn_traced(&running);
+    check_sleep_and_true(&records(running), sleep, truth);
+}
+
+/// A filter that cannot work stops the probe before it loads anything,
+/// with the filter's message.
+#[test]
+fn filter_mistakes_stop_the_probe() {
+    require_kernel();
+    let cases: &[(Option<&str>, &[&str])] = &[
+        (None, &["no expression; set FILTER"]),
+        (
+            Some("comm = \"sleep\""),
+            &[
+                "`=` is not an operator",
+                "at column 6",
+                "\n  comm = \"sleep\"\n       ^",
+            ],
+        ),
+        (
+            Some("comm == \"sleep\" &&"),
+            &["expected a field name", "found the end", "column 19"],
+        ),
+        (
+            Some("comn == \"sleep\""),
+            &[
+                "no field `comn`",
+                "they have: pid, ppid, exit_code, duration_ns, comm, filename, exit_event",
+            ],
+        ),
+        (
+            Some("pid == \"one\""),
+            &["`pid` is an integer: compare it with a number"],
+        ),
+        (Some("comm > 3"), &["`comm` is text"]),
+    ];
+    for (expr, words) in cases {
+        let mut cmd = wasm_bpf();
+        cmd.arg("run");
+        if let Some(expr) = expr {
+            cmd.args(["--env", &format!("FILTER={expr}")]);
+        }
+        let out = cmd
+            .args([
+                "--sink".as_ref(),
+                filter().as_os_str(),
+                "--sink".as_ref(),
+                json().as_os_str(),
+            ])
+            .arg(probe())
+            // -v: libbpf's debug log would show an object being opened.
+            .args(["-v", "-t", "1"])
+            .output()
+            .expect("running wasm-bpf");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{expr:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{expr:?}");
+        for w in *words {
+            assert!(stderr.contains(w), "{expr:?}: missing {w:?} in {stderr}");
+        }
+        assert!(
+            !stderr.contains("libbpf"),
+            "{expr:?}: the object was opened before the filter agreed: {stderr}"
+        );
+    }
+}
+
+/// Parts that do not fit are refused at composition, naming both sides.
+#[test]
+fn mismatched_parts_are_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out_file = dir.path().join("app.wasm");
+    let (probe, filter, json) = (probe(), filter(), json());
+    let bad = guest("bad_sink");
+    let bootstrap = guest("bootstrap");
+    let cases: Vec<(Vec<&Path>, Vec<String>)> = vec![
+        (
+            vec![&probe, &bad],
+            vec![
+                format!(
+                    "cannot plug {}'s export `wasm-bpf:bpf/sink@0.1.0`",
+                    bad.display()
+                ),
+                format!(
+                    "into {}'s import `wasm-bpf:bpf/sink@0.1.0`",
+                    probe.display()
+                ),
+                "do not agree on the interface's types".into(),
+                "missing expected record export `schema`".into(),
+            ],
+        ),
+        (
+            vec![&probe, &filter, &bad],
+            vec![format!("into {}'s import", filter.display())],
+        ),
+        (
+            vec![&json, &json],
+            vec![format!(
+                "{}: the probe must import `wasm-bpf:bpf/sink@0.1.x`",
+                json.display()
+            )],
+        ),
+        (
+            vec![&probe, &bootstrap],
+            vec![
+                format!(
+                    "{}: the consumer must export `wasm-bpf:bpf/sink@0.1.x`",
+                    bootstrap.display()
+                ),
+                "its exports: wasi:cli/run".into(),
+            ],
+        ),
+        (
+            vec![&probe, &json, &json],
+            vec![format!("{}: a stage must import", json.display())],
+        ),
+    ];
+    for (parts, words) in cases {
+        let out = compose(&parts, &out_file);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{parts:?} composed");
+        for w in &words {
+            assert!(
+                stderr.contains(w.as_str()),
+                "{parts:?}: missing {w:?} in {stderr}"
+            );
+        }
+        assert!(!out_file.exists(), "{parts:?}: wrote a component anyway");
+    }
+}
