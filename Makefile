@@ -61,6 +61,7 @@ lint:
 
 test: setup build lint
 	$(CARGO) test --release
+	$(CARGO) test --release -p filter --lib
 	$(MAKE) fuzz-smoke
 
 # Fuzzing with cargo-fuzz, which needs the nightly toolchain:

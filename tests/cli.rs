@@ -318,3 +318,115 @@ fn a_policy_file_sets_limits_that_flags_override() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Runs `wasm-bpf gen <lang> <object> --type <ty>`; its output.
+fn gen(lang: &str, object: &std::path::Path, ty: &str) -> String {
+    let output = wasm_bpf()
+        .args(["gen", lang])
+        .arg(object)
+        .args(["--type", ty])
+        .output()
+        .expect("running wasm-bpf gen");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+#[test]
+fn gen_wit_emits_bootstraps_event_as_a_record() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let built = build_bootstrap(dir.path());
+    let wit = gen("wit", &built.object, "event");
+    assert!(wit.contains("package wasm-bpf-gen:bootstrap;"), "{wit}");
+    let fields: Vec<&str> = wit
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with("///") && l.ends_with(','))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "pid: s32,",
+            "ppid: s32,",
+            "exit-code: u32,",
+            "duration-ns: u64,",
+            "comm: string,",
+            "filename: string,",
+            "exit-event: bool,",
+        ],
+        "{wit}"
+    );
+}
+
+/// The host-api fixture's `struct layout_probe`: nested structs, an array
+/// of structs, a union, bitfields, an enum, a pointer, a bool.
+fn layout_probe_object(dir: &std::path::Path) -> std::path::PathBuf {
+    wasm_bpf_build::BpfBuild::new(root().join("tests/guests/host-api/bpf/api.bpf.c"))
+        .out_dir(dir)
+        .build()
+        .expect("compiling api.bpf.c")
+        .object
+}
+
+#[test]
+fn gen_wit_maps_every_kind_of_member() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let wit = gen("wit", &layout_probe_object(dir.path()), "layout_probe");
+    for want in [
+        "record inner {",
+        "a: u16,",
+        "b: u64,",
+        "enum color {",
+        "/// `BLUE` = -1\n        blue,",
+        "record layout-probe {",
+        "tag: string,",
+        "in: inner,",
+        "pair: list<inner>,",
+        "/// `u`: union layout_probe__u, as its 4 bytes\n        u: list<u8>,",
+        "/// `neg`: a 5-bit bitfield\n        neg: s32,",
+        "color: color,",
+        "ptr: u64,",
+        "flag: bool,",
+    ] {
+        assert!(wit.contains(want), "missing {want:?} in\n{wit}");
+    }
+}
+
+/// The decoding table behind a probe's self-describing records: nested
+/// members flattened with dotted names, at their offsets.
+#[test]
+fn generated_types_describe_their_records() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let code = gen("rust", &layout_probe_object(dir.path()), "layout_probe");
+    let table: Vec<&str> = code
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.contains("FieldLayout { name:"))
+        .map(|l| {
+            l.split("FieldLayout { ")
+                .nth(1)
+                .unwrap_or_default()
+                .trim_end_matches(" },")
+        })
+        .collect();
+    let expected = [
+        "name: \"a\", offset: 0, bits: None, kind: ::wasm_bpf_guest::probe::FieldKind::Int { size: 2, signed: false }",
+        "name: \"b\", offset: 8, bits: None, kind: ::wasm_bpf_guest::probe::FieldKind::Int { size: 8, signed: false }",
+        "name: \"tag\", offset: 0, bits: None, kind: ::wasm_bpf_guest::probe::FieldKind::Text { len: 3 }",
+        "name: \"in.a\", offset: 8, bits: None, kind: ::wasm_bpf_guest::probe::FieldKind::Int { size: 2, signed: false }",
+        "name: \"in.b\", offset: 16, bits: None, kind: ::wasm_bpf_guest::probe::FieldKind::Int { size: 8, signed: false }",
+        "name: \"pair\", offset: 24, bits: None, kind: ::wasm_bpf_guest::probe::FieldKind::Bytes { len: 32 }",
+        "name: \"u.word\", offset: 56, bits: None, kind: ::wasm_bpf_guest::probe::FieldKind::Int { size: 4, signed: false }",
+        "name: \"u.bytes\", offset: 56, bits: None, kind: ::wasm_bpf_guest::probe::FieldKind::IntList { size: 1, signed: false, len: 4 }",
+        "name: \"lo\", offset: 60, bits: Some((0, 3)), kind: ::wasm_bpf_guest::probe::FieldKind::Int { size: 8, signed: false }",
+        "name: \"neg\", offset: 60, bits: Some((3, 5)), kind: ::wasm_bpf_guest::probe::FieldKind::Int { size: 8, signed: true }",
+        "name: \"hi\", offset: 61, bits: Some((0, 9)), kind: ::wasm_bpf_guest::probe::FieldKind::Int { size: 8, signed: false }",
+        "name: \"color\", offset: 64, bits: None, kind: ::wasm_bpf_guest::probe::FieldKind::Enum { size: 4, signed: true, values: &[(\"RED\", 1), (\"GREEN\", 2), (\"BLUE\", -1)] }",
+        "name: \"ptr\", offset: 72, bits: None, kind: ::wasm_bpf_guest::probe::FieldKind::Int { size: 8, signed: false }",
+        "name: \"flag\", offset: 80, bits: None, kind: ::wasm_bpf_guest::probe::FieldKind::Bool",
+    ];
+    assert_eq!(table, expected, "{code}");
+}

@@ -535,6 +535,13 @@ fn per_guest_caps() {
     err(&c, "perf-pages-3", "InvalidArgument", 0, &["power of two"]);
     err(&c, "perf-pages-huge", "LimitExceeded", 0, &["at most 1024"]);
     ok(&c, "perf-pages-8", "()");
+    err(
+        &c,
+        "huge-map",
+        "LimitExceeded",
+        0,
+        &["map `counts` would take at least", "at most 1 GiB"],
+    );
     ok(&c, "maps-held", "1024");
     err(
         &c,

@@ -234,3 +234,140 @@ impl<T: Described> Sink<T> {
         sink::finish();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `struct { char tag[3]; s16 n; unsigned lo:3; int neg:5; enum e
+    /// color (4 bytes); bool flag; u8 list[2]; }` as the generator lays it
+    /// out.
+    #[derive(Clone, Copy)]
+    #[repr(C)]
+    struct Probe {
+        tag: [u8; 3],
+        pad: u8,
+        n: i16,
+        bits: [u8; 2],
+        color: i32,
+        flag: u8,
+        list: [u8; 2],
+        tail: [u8; 1],
+    }
+
+    // SAFETY: integer fields only, 16 bytes without padding.
+    unsafe impl bytemuck::Zeroable for Probe {}
+    unsafe impl bytemuck::Pod for Probe {}
+
+    /// The bindings' types have no `PartialEq`; their Debug form is exact.
+    fn same<T: std::fmt::Debug>(got: T, want: T) {
+        assert_eq!(format!("{got:?}"), format!("{want:?}"));
+    }
+
+    impl Described for Probe {
+        const NAME: &'static str = "probe";
+        const FIELDS: &'static [FieldLayout] = &[
+            FieldLayout {
+                name: "tag",
+                offset: 0,
+                bits: None,
+                kind: FieldKind::Text { len: 3 },
+            },
+            FieldLayout {
+                name: "n",
+                offset: 4,
+                bits: None,
+                kind: FieldKind::Int {
+                    size: 2,
+                    signed: true,
+                },
+            },
+            FieldLayout {
+                name: "lo",
+                offset: 6,
+                bits: Some((0, 3)),
+                kind: FieldKind::Int {
+                    size: 8,
+                    signed: false,
+                },
+            },
+            FieldLayout {
+                name: "neg",
+                offset: 6,
+                bits: Some((3, 5)),
+                kind: FieldKind::Int {
+                    size: 8,
+                    signed: true,
+                },
+            },
+            FieldLayout {
+                name: "color",
+                offset: 8,
+                bits: None,
+                kind: FieldKind::Enum {
+                    size: 4,
+                    signed: true,
+                    values: &[("RED", 1), ("BLUE", -1)],
+                },
+            },
+            FieldLayout {
+                name: "flag",
+                offset: 12,
+                bits: None,
+                kind: FieldKind::Bool,
+            },
+            FieldLayout {
+                name: "list",
+                offset: 13,
+                bits: None,
+                kind: FieldKind::IntList {
+                    size: 1,
+                    signed: false,
+                    len: 2,
+                },
+            },
+        ];
+    }
+
+    #[test]
+    fn values_follow_the_layout() {
+        let mut p: Probe = bytemuck::Zeroable::zeroed();
+        assert_eq!(std::mem::size_of::<Probe>(), 16);
+        p.tag = *b"a\xffb";
+        p.n = -7;
+        // lo = 5 (bits 0..3), neg = -3 (bits 3..8: 0b11101).
+        p.bits = [5 | (0b11101 << 3), 0];
+        p.color = -1;
+        p.flag = 1;
+        p.list = [9, 200];
+        same(
+            p.values(),
+            vec![
+                Value::Text("a\u{fffd}b".into()),
+                Value::Signed(-7),
+                Value::Unsigned(5),
+                Value::Signed(-3),
+                Value::Enumerator("BLUE".into()),
+                Value::Boolean(true),
+                Value::UnsignedList(vec![9, 200]),
+            ],
+        );
+        p.color = 42;
+        same(&p.values()[4], &Value::Enumerator("42".into()));
+        let schema = Probe::schema();
+        assert_eq!(schema.name, "probe");
+        let types: Vec<FieldType> = schema.fields.into_iter().map(|f| f.ty).collect();
+        same(
+            types,
+            vec![
+                FieldType::Text(3),
+                FieldType::Signed(16),
+                FieldType::Unsigned(3),
+                FieldType::Signed(5),
+                FieldType::Enumeration(vec!["RED".into(), "BLUE".into()]),
+                FieldType::Boolean,
+                FieldType::UnsignedList(2),
+            ],
+        );
+    }
+}

@@ -178,6 +178,12 @@ pub enum GenCommand {
     /// Emits fixed-width members, pointers as uint64_t, explicit padding
     /// and a `_Static_assert` on every size and offset.
     C(GenRustArgs),
+    /// A WIT interface with one record per struct, for components that
+    /// exchange the object's events as typed records.
+    ///
+    /// Integers keep width and sign, `char[N]` is `string`, other arrays
+    /// `list<T>`, enums `enum`, nested structs nested records.
+    Wit(GenWitArgs),
     /// A libbpf-style skeleton header (`<name>.skel.h`) for a C guest, as
     /// `bpftool gen skeleton` writes one for native programs.
     Skeleton(GenSkeletonArgs),
@@ -188,6 +194,17 @@ pub enum GenCommand {
     /// The C bindings of the wasm-bpf WIT (`bpf_app.h`, `bpf_app.c`) that
     /// the C guest SDK is built on.
     CBindings(GenCBindingsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenWitArgs {
+    #[command(flatten)]
+    pub types: GenRustArgs,
+
+    /// The WIT package to declare; by default `wasm-bpf-gen:<object
+    /// name>`.
+    #[arg(long)]
+    pub package: Option<String>,
 }
 
 #[derive(Debug, Args)]

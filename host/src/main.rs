@@ -15,7 +15,7 @@ use wasm_bpf::{component, compose};
 
 use cli::{
     Cli, Command, ComponentizeArgs, ComposeArgs, GenCBindingsArgs, GenCommand, GenRustArgs,
-    GenSkeletonArgs, InspectArgs, RunArgs,
+    GenSkeletonArgs, GenWitArgs, InspectArgs, RunArgs,
 };
 
 fn main() -> ExitCode {
@@ -33,6 +33,7 @@ fn main() -> ExitCode {
             .map(|()| 0)
             .map_err(anyhow::Error::from),
         Command::Gen(GenCommand::Rust(args)) => gen_rust(&args).map(|()| 0),
+        Command::Gen(GenCommand::Wit(args)) => gen_wit(&args).map(|()| 0),
         Command::Gen(GenCommand::CBindings(args)) => gen_c_bindings(&args).map(|()| 0),
         Command::Gen(GenCommand::C(args)) => gen_c(&args).map(|()| 0),
         Command::Gen(GenCommand::Skeleton(args)) => gen_skeleton(&args).map(|()| 0),
@@ -201,6 +202,40 @@ fn gen_rust(args: &GenRustArgs) -> Result<()> {
     let code = wasm_bpf_build::rust_types(&elf, &args.types)
         .with_context(|| format!("generating Rust types for {}", args.object.display()))?;
     write_output(args.output.as_deref(), &code)
+}
+
+fn gen_wit(args: &GenWitArgs) -> Result<()> {
+    let object = &args.types.object;
+    let elf = read_object(object)?;
+    let file = object
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // `bootstrap.bpf.o` gives `bootstrap`.
+    let stem: String = file
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let package = args
+        .package
+        .clone()
+        .unwrap_or_else(|| format!("wasm-bpf-gen:{stem}"));
+    let wit = wasm_bpf_build::wit_records(&elf, &args.types.types, &package, &file)
+        .with_context(|| format!("generating WIT records for {}", object.display()))?;
+    // Checked with the parser the toolchains use, so what is written parses.
+    wit_parser::Resolve::default()
+        .push_str(format!("{stem}.wit"), &wit)
+        .with_context(|| {
+            format!(
+                "the WIT generated for {} does not parse:\n{wit}",
+                object.display()
+            )
+        })?;
+    write_output(args.types.output.as_deref(), &wit)
 }
 
 fn gen_c(args: &GenRustArgs) -> Result<()> {

@@ -23,7 +23,9 @@ pub mod elf;
 pub mod layout;
 pub mod records;
 mod rust;
+mod wit;
 
 pub use btf_check::check_type_chains;
 pub use compile::{write_headers, BpfBuild, Built};
 pub use rust::{rust_types, rust_types_with, RustOptions};
+pub use wit::wit_records;

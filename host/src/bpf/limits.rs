@@ -27,6 +27,48 @@ pub const MAX_LINKS: usize = 1024;
 pub const MAX_BUFFERS: usize = 64;
 /// Most pages per CPU of one perf buffer (4 MiB with 4 KiB pages).
 pub const MAX_PERF_PAGES: u32 = 1024;
+/// Most kernel memory one map may be created with, as
+/// `max_entries × (key + value)` (per CPU for per-CPU maps). The kernel
+/// itself only stops at what it can allocate, after a long try.
+pub const MAX_MAP_BYTES: u64 = 1 << 30;
+
+/// The least kernel memory `map` takes once created.
+fn map_bytes(map: &libbpf_rs::OpenMap<'_>) -> u64 {
+    use libbpf_rs::MapType;
+    let entries = u64::from(map.max_entries());
+    let (key, value) = (u64::from(map.key_size()), u64::from(map.value_size()));
+    match map.map_type() {
+        MapType::RingBuf | MapType::UserRingBuf => entries,
+        MapType::PerfEventArray => entries * 4,
+        ty if ty.is_percpu() => {
+            let cpus = libbpf_rs::num_possible_cpus().map_or(1, |n| n as u64);
+            entries * (key + value.next_multiple_of(8) * cpus)
+        }
+        _ => entries * (key + value),
+    }
+}
+
+/// Fails for a map of `open` bigger than [`MAX_MAP_BYTES`], before the
+/// kernel is asked for it.
+pub(crate) fn check_map_sizes(open: &libbpf_rs::OpenObject) -> BpfResult<()> {
+    for map in open.maps() {
+        let bytes = map_bytes(&map);
+        if bytes > MAX_MAP_BYTES {
+            return Err(BpfError::new(
+                ErrorCode::LimitExceeded,
+                format!(
+                    "map `{}` would take at least {bytes} bytes of kernel memory ({} entries \
+                     of {}-byte keys and {}-byte values); a guest's map may take at most 1 GiB",
+                    map.name().to_string_lossy(),
+                    map.max_entries(),
+                    map.key_size(),
+                    map.value_size()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
 
 /// How many of each capped resource a guest holds.
 #[derive(Default)]

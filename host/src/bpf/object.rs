@@ -189,6 +189,7 @@ impl HostBpfObject for BpfCtxView<'_> {
         let mut state = lock(&object.state);
         if let ObjectState::Opened(open) = &*state {
             self.ctx.policy.check_load(open)?;
+            super::limits::check_map_sizes(open)?;
         }
         let open = match std::mem::replace(&mut *state, ObjectState::Failed) {
             ObjectState::Opened(open) => open,

@@ -818,6 +818,9 @@ fn caps() -> Result<()> {
         "perf-pages-8",
         Buffer::open_with(&perf, Some(8)).map(|_| ()),
     );
+    let mut huge = open_api("caps_huge", 0)?;
+    huge.set_max_entries("counts", 1 << 31)?;
+    report("huge-map", huge.load().map(|_| ()));
     // `perf` is one of the maps held.
     let mut maps = vec![perf];
     let over = loop {
