@@ -288,3 +288,110 @@ fn mismatched_parts_are_refused() {
         assert!(!out_file.exists(), "{parts:?}: wrote a component anyway");
     }
 }
+
+/// `stats` after `filter`: counts by `comm` and a log2 histogram of
+/// `duration_ns`, printed when the probe finishes. The traced program is
+/// a copy of sleep with a name of its own, so that other tests' processes
+/// do not count.
+#[test]
+fn stats_counts_and_histograms_what_the_filter_passes() {
+    require_kernel();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let napper = dir.path().join("statsnap");
+    std::fs::copy(sleep_path(), &napper).expect("copying sleep");
+    let (filter, stats) = (filter(), guest("stats"));
+    let host_args = [
+        "--env",
+        "FILTER=comm == \"statsnap\"",
+        "--env",
+        "STATS_KEY=comm",
+        "--env",
+        "STATS_HIST=duration_ns",
+        "--sink",
+        filter.to_str().expect("utf-8 path"),
+        "--sink",
+        stats.to_str().expect("utf-8 path"),
+    ];
+    let mut running = Running::start(&host_args, &probe(), &["-t", "3"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while bpf_ids(running.pid()).links.len() < 2 {
+        assert!(Instant::now() < deadline, "the probe never attached");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for _ in 0..3 {
+        let status = Command::new(&napper).arg("0.2").status().expect("napping");
+        assert!(status.success());
+    }
+    let status = running
+        .wait_exit(Duration::from_secs(20))
+        .expect("the probe did not stop after -t");
+    assert!(status.success(), "stderr: {}", running.stderr());
+    while running
+        .wait_line(Duration::from_millis(200), |_| true)
+        .is_some()
+    {}
+    let out = running.seen.join("\n");
+    let words = |line: &str| {
+        line.split_whitespace()
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let lines: Vec<Vec<String>> = running.seen.iter().map(|l| words(l)).collect();
+    // 3 execs and 3 exits, nothing else.
+    assert!(lines.contains(&words("COMM COUNT")), "{out}");
+    assert!(lines.contains(&words("statsnap 6")), "{out}");
+    let bucket = |low: &str| {
+        lines
+            .iter()
+            .find(|w| {
+                w.first().map(String::as_str) == Some(low)
+                    && w.get(1).map(String::as_str) == Some("->")
+            })
+            .and_then(|w| w.get(4))
+            .and_then(|count| count.parse::<u64>().ok())
+    };
+    // Execs have no duration; the exits lasted 0.2 s (2^27..2^28 ns).
+    assert_eq!(bucket("0"), Some(3), "{out}");
+    assert_eq!(bucket("134217728"), Some(3), "{out}");
+    assert_eq!(bucket("67108864"), Some(0), "{out}");
+}
+
+#[test]
+fn stats_settings_are_checked_before_the_probe_loads() {
+    require_kernel();
+    let cases: &[(&[&str], &str)] = &[
+        (&[], "nothing to count; set STATS_KEY"),
+        (
+            &["STATS_KEY=nope"],
+            "STATS_KEY: the records have no field `nope`",
+        ),
+        (
+            &["STATS_HIST=comm"],
+            "STATS_HIST: `comm` is not an integer field",
+        ),
+        (
+            &["STATS_KEY=comm", "STATS_INTERVAL=soon"],
+            "STATS_INTERVAL: `soon` is not a positive number",
+        ),
+    ];
+    for (env, words) in cases {
+        let mut cmd = wasm_bpf();
+        cmd.arg("run");
+        for e in *env {
+            cmd.args(["--env", e]);
+        }
+        let out = cmd
+            .arg("--sink")
+            .arg(guest("stats"))
+            .arg(probe())
+            .args(["-t", "1"])
+            .output()
+            .expect("running wasm-bpf");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{env:?}: {stderr}");
+        assert!(
+            stderr.contains(words),
+            "{env:?}: missing {words:?} in {stderr}"
+        );
+    }
+}
