@@ -3,7 +3,10 @@
 //!
 //! ```no_run
 //! # use wasm_bpf_guest::probe::{Described, FieldLayout, Sink};
-//! # #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)] #[repr(C)] struct Event { pid: u32 }
+//! # use wasm_bpf_guest::bytemuck;
+//! # #[derive(Clone, Copy)] #[repr(C)] struct Event { pid: u32 }
+//! # unsafe impl bytemuck::Zeroable for Event {}
+//! # unsafe impl bytemuck::Pod for Event {}
 //! # impl Described for Event { const NAME: &'static str = "event"; const FIELDS: &'static [FieldLayout] = &[]; }
 //! # fn main() -> Result<(), String> {
 //! # let events: Vec<Event> = Vec::new();
