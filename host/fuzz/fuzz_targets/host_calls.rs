@@ -18,10 +18,14 @@
 
 #![no_main]
 
+#[path = "common.rs"]
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
+use common::{bpf_fds, Choices};
 use libfuzzer_sys::fuzz_target;
 use wasm_bpf::bindings::bpf_map::{HostBpfMap, LookupFlags, UpdateFlags};
 use wasm_bpf::bindings::buffer::{BufferOptions, HostBuffer};
@@ -116,20 +120,7 @@ const NAMES: &[&str] = &[
     "",
 ];
 
-/// Reads the fuzz input as a stream of choices; zeros once it runs out.
-struct Choices<'a>(&'a [u8]);
-
 impl Choices<'_> {
-    fn byte(&mut self) -> u8 {
-        let (first, rest) = self.0.split_first().unwrap_or((&0, &[]));
-        self.0 = rest;
-        *first
-    }
-
-    fn u32(&mut self) -> u32 {
-        u32::from_le_bytes([self.byte(), self.byte(), self.byte(), self.byte()])
-    }
-
     fn flag(&mut self) -> bool {
         self.byte() & 1 == 1
     }
@@ -639,23 +630,6 @@ fn calls(view: &mut BpfCtxView<'_>, c: &mut Choices<'_>) {
             _ => unreachable!(),
         }
     }
-}
-
-/// BPF objects this process holds, by their fds.
-fn bpf_fds() -> usize {
-    std::fs::read_dir("/proc/self/fdinfo")
-        .map(|dir| {
-            dir.flatten()
-                .filter(|e| {
-                    std::fs::read_to_string(e.path()).is_ok_and(|info| {
-                        info.contains("prog_id:")
-                            || info.contains("map_id:")
-                            || info.contains("link_id:")
-                    })
-                })
-                .count()
-        })
-        .unwrap_or(0)
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -11,8 +11,12 @@
 
 #![no_main]
 
+#[path = "common.rs"]
+mod common;
+
 use std::sync::OnceLock;
 
+use common::{bpf_fds, Choices};
 use libfuzzer_sys::fuzz_target;
 use wasm_bpf::run::{self, Outcome, RunConfig};
 use wasm_encoder::{
@@ -111,20 +115,7 @@ const IMPORTS: &[(&str, &str, &[ValType], ValType)] = &[
     ),
 ];
 
-/// Reads the fuzz input as a stream of choices.
-struct Choices<'a>(&'a [u8]);
-
 impl Choices<'_> {
-    fn byte(&mut self) -> u8 {
-        let (first, rest) = self.0.split_first().unwrap_or((&0, &[]));
-        self.0 = rest;
-        *first
-    }
-
-    fn u32(&mut self) -> u32 {
-        u32::from_le_bytes([self.byte(), self.byte(), self.byte(), self.byte()])
-    }
-
     /// A pointer: into the names, the scratch area, the object, near the
     /// end of memory, or anywhere.
     fn pointer(&mut self) -> i32 {
@@ -352,23 +343,6 @@ fn module(c: &mut Choices<'_>) -> Vec<u8> {
         .section(&code)
         .section(&data);
     module.finish()
-}
-
-/// BPF objects this process holds, by their fds.
-fn bpf_fds() -> usize {
-    std::fs::read_dir("/proc/self/fdinfo")
-        .map(|dir| {
-            dir.flatten()
-                .filter(|e| {
-                    std::fs::read_to_string(e.path()).is_ok_and(|info| {
-                        info.contains("prog_id:")
-                            || info.contains("map_id:")
-                            || info.contains("link_id:")
-                    })
-                })
-                .count()
-        })
-        .unwrap_or(0)
 }
 
 fuzz_target!(|data: &[u8]| {
