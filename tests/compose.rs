@@ -395,3 +395,65 @@ fn stats_settings_are_checked_before_the_probe_loads() {
         );
     }
 }
+
+/// A second probe with the same consumers: opensnoop's opens counted by
+/// file name, for a copy of cat with a name of its own.
+#[test]
+fn opensnoop_probe_composes_with_filter_and_stats() {
+    require_kernel();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cat = dir.path().join("statcat");
+    std::fs::copy("/bin/cat", &cat).expect("copying cat");
+    let app = dir.path().join("opens.wasm");
+    let out = compose(
+        &[&guest("opensnoop-probe"), &filter(), &guest("stats")],
+        &app,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let host_args = [
+        "--env",
+        "FILTER=comm == \"statcat\"",
+        "--env",
+        "STATS_KEY=fname",
+    ];
+    let mut running = Running::start(&host_args, &app, &["-t", "3"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while bpf_ids(running.pid()).links.len() < 2 {
+        assert!(Instant::now() < deadline, "the probe never attached");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let missing = dir.path().join("missing");
+    for file in [
+        Path::new("/etc/hostname"),
+        Path::new("/etc/hostname"),
+        &missing,
+    ] {
+        // Only whether each open happened matters, not whether it worked.
+        Command::new(&cat)
+            .arg(file)
+            .output()
+            .expect("running statcat");
+    }
+    let status = running
+        .wait_exit(Duration::from_secs(20))
+        .expect("the probe did not stop after -t");
+    assert!(status.success(), "stderr: {}", running.stderr());
+    while running
+        .wait_line(Duration::from_millis(200), |_| true)
+        .is_some()
+    {}
+    let out = running.seen.join("\n");
+    let rows: Vec<Vec<&str>> = running
+        .seen
+        .iter()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert!(rows.contains(&vec!["FNAME", "COUNT"]), "{out}");
+    assert!(rows.contains(&vec!["/etc/hostname", "2"]), "{out}");
+    let missing = missing.to_string_lossy();
+    assert!(rows.contains(&vec![missing.as_ref(), "1"]), "{out}");
+}

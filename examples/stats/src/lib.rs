@@ -88,11 +88,18 @@ fn find(schemas: &[Schema], variable: &str, name: &str) -> Result<Vec<Option<usi
 impl Stats {
     fn print(&self) {
         if let Some(key) = &self.key_name {
-            println!("{:<24} {:>10}", key.to_uppercase(), "COUNT");
+            let width = self
+                .counts
+                .keys()
+                .map(|k| k.chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(24);
+            println!("{:<width$} {:>10}", key.to_uppercase(), "COUNT");
             let mut rows: Vec<(&String, &u64)> = self.counts.iter().collect();
             rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
             for (value, count) in rows {
-                println!("{value:<24} {count:>10}");
+                println!("{value:<width$} {count:>10}");
             }
         }
         if let Some(name) = &self.hist_name {
