@@ -28,6 +28,9 @@
 //! `wasm-bpf gen rust`), so `record.decode::<Event>()` reads a record in
 //! place. [`include_object!`] and [`include_types!`] bring the build
 //! script's outputs in.
+//!
+//! A probe sends its events to whatever consumer it is composed with
+//! instead of printing them: see [`probe`].
 
 pub mod bindings;
 pub mod bits;
