@@ -34,14 +34,38 @@ fn compose(parts: &[&Path], output: &Path) -> Output {
         .expect("running wasm-bpf compose")
 }
 
-/// Runs `sleep 0.2` and `true` once `running` has attached its programs;
-/// their pids.
-fn spawn_traced(running: &Running) -> (u32, u32) {
+/// Waits until `running` has attached its two programs.
+fn wait_attached(running: &Running) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while bpf_ids(running.pid()).links.len() < 2 {
         assert!(Instant::now() < deadline, "the probe never attached");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Waits for `running` to end on its own (`-t`), successfully, with
+/// everything it held freed; every line it printed is then in `seen`.
+fn wait_finished(running: &mut Running) {
+    let ids = bpf_ids(running.pid());
+    let status = running
+        .wait_exit(Duration::from_secs(20))
+        .expect("the probe did not stop after -t");
+    assert!(
+        status.success(),
+        "exit {status:?}, stderr: {}",
+        running.stderr()
+    );
+    while running
+        .wait_line(Duration::from_millis(200), |_| true)
+        .is_some()
+    {}
+    assert_freed(&ids);
+}
+
+/// Runs `sleep 0.2` and `true` once `running` has attached its programs;
+/// their pids.
+fn spawn_traced(running: &Running) -> (u32, u32) {
+    wait_attached(running);
     let mut sleep = Command::new(sleep_path())
         .arg("0.2")
         .spawn()
@@ -55,18 +79,7 @@ fn spawn_traced(running: &Running) -> (u32, u32) {
 
 /// The JSON records a run printed, after it ended on its own (`-t`).
 fn records(mut running: Running) -> Vec<serde_json::Map<String, Value>> {
-    let ids = bpf_ids(running.pid());
-    let status = running
-        .wait_exit(Duration::from_secs(20))
-        .expect("the probe did not stop after -t");
-    let stderr = running.stderr();
-    assert!(status.success(), "exit {status:?}, stderr: {stderr}");
-    // Every line: drained after the exit.
-    while running
-        .wait_line(Duration::from_millis(200), |_| true)
-        .is_some()
-    {}
-    assert_freed(&ids);
+    wait_finished(&mut running);
     running
         .seen
         .iter()
@@ -313,23 +326,12 @@ fn stats_counts_and_histograms_what_the_filter_passes() {
         stats.to_str().expect("utf-8 path"),
     ];
     let mut running = Running::start(&host_args, &probe(), &["-t", "3"]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while bpf_ids(running.pid()).links.len() < 2 {
-        assert!(Instant::now() < deadline, "the probe never attached");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_attached(&running);
     for _ in 0..3 {
         let status = Command::new(&napper).arg("0.2").status().expect("napping");
         assert!(status.success());
     }
-    let status = running
-        .wait_exit(Duration::from_secs(20))
-        .expect("the probe did not stop after -t");
-    assert!(status.success(), "stderr: {}", running.stderr());
-    while running
-        .wait_line(Duration::from_millis(200), |_| true)
-        .is_some()
-    {}
+    wait_finished(&mut running);
     let out = running.seen.join("\n");
     let words = |line: &str| {
         line.split_whitespace()
@@ -421,11 +423,7 @@ fn opensnoop_probe_composes_with_filter_and_stats() {
         "STATS_KEY=fname",
     ];
     let mut running = Running::start(&host_args, &app, &["-t", "3"]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while bpf_ids(running.pid()).links.len() < 2 {
-        assert!(Instant::now() < deadline, "the probe never attached");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_attached(&running);
     let missing = dir.path().join("missing");
     for file in [
         Path::new("/etc/hostname"),
@@ -438,14 +436,7 @@ fn opensnoop_probe_composes_with_filter_and_stats() {
             .output()
             .expect("running statcat");
     }
-    let status = running
-        .wait_exit(Duration::from_secs(20))
-        .expect("the probe did not stop after -t");
-    assert!(status.success(), "stderr: {}", running.stderr());
-    while running
-        .wait_line(Duration::from_millis(200), |_| true)
-        .is_some()
-    {}
+    wait_finished(&mut running);
     let out = running.seen.join("\n");
     let rows: Vec<Vec<&str>> = running
         .seen
