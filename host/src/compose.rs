@@ -16,7 +16,7 @@ use wac_graph::types::Package;
 use wac_graph::{CompositionGraph, EncodeOptions, NodeId, PackageId};
 
 /// The interface the parts are plugged through (any 0.1.x version).
-const SINK: &str = "wasm-bpf:bpf/sink@0.1";
+const SINK: &str = "wasm-bpf:bpf/sink@0.1.";
 
 /// One component of the chain, by file.
 pub struct Part {
@@ -86,7 +86,7 @@ pub fn compose(probe: &Part, stages: &[Part], consumer: &Part) -> Result<Vec<u8>
         };
         if i < last && import.is_none() {
             bail!(
-                "{}: {role} must import `{SINK}.x` (world wasm-bpf:bpf/{}); its imports: {}",
+                "{}: {role} must import `{SINK}x` (world wasm-bpf:bpf/{}); its imports: {}",
                 part.name(),
                 if i == 0 { "probe" } else { "stage" },
                 listed(ty.imports.keys())
@@ -94,7 +94,7 @@ pub fn compose(probe: &Part, stages: &[Part], consumer: &Part) -> Result<Vec<u8>
         }
         if i > 0 && export.is_none() {
             bail!(
-                "{}: {role} must export `{SINK}.x` (world wasm-bpf:bpf/{}); its exports: {}",
+                "{}: {role} must export `{SINK}x` (world wasm-bpf:bpf/{}); its exports: {}",
                 part.name(),
                 if i == last { "consumer" } else { "stage" },
                 listed(ty.exports.keys())
