@@ -92,13 +92,15 @@ fuzz-btf: fuzz-tool
 fuzz-legacy: fuzz-tool c-guests
 	mkdir -p host/fuzz/corpus/legacy_abi
 	cp host/fuzz/seeds/legacy_abi/* host/fuzz/corpus/legacy_abi/
-	cd host/fuzz && $(CARGO) +nightly fuzz run legacy_abi corpus/legacy_abi -- \
+	cd host/fuzz && LSAN_OPTIONS=suppressions=$(CURDIR)/host/fuzz/lsan.supp \
+		$(CARGO) +nightly fuzz run legacy_abi corpus/legacy_abi -- \
 		-max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=30
 
 fuzz-calls: fuzz-tool guests
 	mkdir -p host/fuzz/corpus/host_calls
 	cp host/fuzz/seeds/host_calls/* host/fuzz/corpus/host_calls/
-	cd host/fuzz && $(CARGO) +nightly fuzz run host_calls corpus/host_calls -- \
+	cd host/fuzz && LSAN_OPTIONS=suppressions=$(CURDIR)/host/fuzz/lsan.supp \
+		$(CARGO) +nightly fuzz run host_calls corpus/host_calls -- \
 		-max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=30
 
 fuzz-smoke:
