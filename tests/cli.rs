@@ -359,6 +359,62 @@ fn gen_wit_emits_bootstraps_event_as_a_record() {
         ],
         "{wit}"
     );
+    // The typed sink a probe of the object imports, and the two worlds.
+    for want in [
+        "interface sink {\n    use records.{event};",
+        "start: func() -> result<_, string>;",
+        "push-event: func(batch: list<event>);",
+        "finish: func();",
+        "world probe {\n    import sink;\n}",
+        "world consumer {\n    export sink;\n}",
+    ] {
+        assert!(wit.contains(want), "missing {want:?} in\n{wit}");
+    }
+}
+
+/// The WIT files committed next to the guests that use them are what
+/// `wasm-bpf gen wit` writes today, from the command in their header.
+/// `WASM_BPF_BLESS=1` rewrites them instead.
+#[test]
+fn committed_wit_is_what_gen_wit_writes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cases = [
+        (
+            build_bootstrap(dir.path()).object,
+            "examples/bootstrap-typed/wit/bootstrap.wit",
+            &["--type", "event", "--package", "wasm-bpf:bootstrap"][..],
+        ),
+        (
+            layout_probe_object(dir.path()),
+            "tests/guests/host-api/wit/api.wit",
+            &["--package", "wasm-bpf-test:api"][..],
+        ),
+    ];
+    for (object, committed, args) in cases {
+        let output = wasm_bpf()
+            .args(["gen", "wit"])
+            .arg(&object)
+            .args(args)
+            .output()
+            .expect("running wasm-bpf gen wit");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let path = root().join(committed);
+        if std::env::var_os("WASM_BPF_BLESS").is_some() {
+            std::fs::write(&path, &output.stdout).expect("writing the WIT");
+            continue;
+        }
+        let wit = String::from_utf8(output.stdout).expect("UTF-8 output");
+        let current = std::fs::read_to_string(&path).expect("reading the committed WIT");
+        assert!(
+            current == wit,
+            "{committed} is stale; regenerate it with WASM_BPF_BLESS=1 cargo test --release \
+             --test cli committed_wit"
+        );
+    }
 }
 
 /// The host-api fixture's `struct layout_probe`: nested structs, an array

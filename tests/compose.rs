@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -246,6 +247,7 @@ fn mismatched_parts_are_refused() {
     let (probe, filter, json) = (probe(), filter(), json());
     let bad = guest("bad_sink");
     let bootstrap = guest("bootstrap");
+    let (typed, report) = (guest("bootstrap-typed"), guest("bootstrap_report"));
     let cases: Vec<(Vec<&Path>, Vec<String>)> = vec![
         (
             vec![&probe, &bad],
@@ -268,24 +270,46 @@ fn mismatched_parts_are_refused() {
         ),
         (
             vec![&json, &json],
-            vec![format!(
-                "{}: the probe must import `wasm-bpf:bpf/sink@0.1.x`",
-                json.display()
-            )],
+            vec![
+                format!(
+                    "cannot plug {} (the consumer) into {} (the probe): \
+                     it exports nothing the other imports",
+                    json.display(),
+                    json.display()
+                ),
+                format!("{} exports: wasm-bpf:bpf/sink@0.1.0", json.display()),
+                format!("{} imports: wasm-bpf:bpf/records@0.1.0", json.display()),
+            ],
         ),
         (
             vec![&probe, &bootstrap],
             vec![
-                format!(
-                    "{}: the consumer must export `wasm-bpf:bpf/sink@0.1.x`",
-                    bootstrap.display()
-                ),
-                "its exports: wasi:cli/run".into(),
+                format!("cannot plug {} (the consumer)", bootstrap.display()),
+                format!("{} exports: none besides WASI", bootstrap.display()),
             ],
         ),
         (
             vec![&probe, &json, &json],
-            vec![format!("{}: a stage must import", json.display())],
+            vec![format!(
+                "cannot plug {} (the consumer) into {} (a stage)",
+                json.display(),
+                json.display()
+            )],
+        ),
+        // Typed and self-describing records do not mix.
+        (
+            vec![&typed, &json],
+            vec![
+                format!("{} exports: wasm-bpf:bpf/sink@0.1.0", json.display()),
+                "wasm-bpf:bootstrap/sink".into(),
+            ],
+        ),
+        (
+            vec![&probe, &report],
+            vec![
+                format!("{} exports: wasm-bpf:bootstrap/sink", report.display()),
+                "wasm-bpf:bpf/sink@0.1.0".into(),
+            ],
         ),
     ];
     for (parts, words) in cases {
@@ -300,6 +324,124 @@ fn mismatched_parts_are_refused() {
         }
         assert!(!out_file.exists(), "{parts:?}: wrote a component anyway");
     }
+}
+
+/// Typed probes send `event` records of their own WIT (`wasm-bpf gen wit`)
+/// to consumers that read them as typed fields, each side in Rust or in C:
+/// the traced processes appear with their pids, files, exit code and
+/// duration, a name that is not UTF-8 arrives with U+FFFD in place of the
+/// bad byte, and the summary agrees with the lines printed.
+#[test]
+fn typed_probes_and_consumers_in_rust_and_c_trace_real_processes() {
+    require_kernel();
+    for (probe, consumer) in [
+        ("bootstrap-typed", "bootstrap_report"),
+        ("bootstrap-typed", "bootstrap-report-c"),
+        ("bootstrap-typed-c", "bootstrap_report"),
+    ] {
+        typed_probe_with(&guest(probe), &guest(consumer));
+    }
+}
+
+fn typed_probe_with(probe: &Path, consumer: &Path) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = dir.path().join("app.wasm");
+    let out = compose(&[probe, consumer], &app);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A copy of true whose name has a byte that is not UTF-8.
+    let odd = dir.path().join(std::ffi::OsStr::from_bytes(b"t\xffue"));
+    std::fs::copy("/usr/bin/true", &odd).expect("copying true");
+    let mut running = Running::start(&[], &app, &["-t", "3"]);
+    let (sleep, truth) = spawn_traced(&running);
+    let mut odd = Command::new(&odd).spawn().expect("the copy of true");
+    let odd_pid = odd.id();
+    assert!(odd.wait().expect("the copy of true").success());
+    wait_finished(&mut running);
+    let rows: Vec<Vec<&str>> = running
+        .seen
+        .iter()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows[0],
+        ["EVENT", "COMM", "PID", "PPID", "FILENAME/EXIT", "CODE"]
+    );
+    let ppid = std::process::id().to_string();
+    let of = |pid: u32| -> Vec<&Vec<&str>> {
+        rows.iter()
+            .filter(|r| r.get(2) == Some(&pid.to_string().as_str()))
+            .collect()
+    };
+    let sleep_path = sleep_path();
+    let sleep_rows = of(sleep);
+    assert_eq!(
+        sleep_rows.len(),
+        2,
+        "sleep's exec and exit: {:?}",
+        running.seen
+    );
+    assert_eq!(
+        *sleep_rows[0],
+        [
+            "EXEC",
+            "sleep",
+            &sleep.to_string(),
+            &ppid,
+            sleep_path.to_str().unwrap_or_default()
+        ]
+    );
+    assert_eq!(
+        sleep_rows[1][..5],
+        ["EXIT", "sleep", &sleep.to_string(), &ppid, "[0]"]
+    );
+    let ms: u64 = sleep_rows[1][5]
+        .trim_start_matches('(')
+        .trim_end_matches("ms)")
+        .parse()
+        .expect("a duration in ms");
+    assert!((200..2000).contains(&ms), "sleep 0.2 lasted {ms} ms");
+    let true_rows = of(truth);
+    assert_eq!(
+        true_rows.len(),
+        2,
+        "true's exec and exit: {:?}",
+        running.seen
+    );
+    assert_eq!(true_rows[0][..2], ["EXEC", "true"]);
+    assert_eq!(
+        true_rows[1][..5],
+        ["EXIT", "true", &truth.to_string(), &ppid, "[0]"]
+    );
+
+    let odd_rows = of(odd_pid);
+    assert_eq!(
+        odd_rows.len(),
+        2,
+        "the odd name's exec and exit: {:?}",
+        running.seen
+    );
+    assert_eq!(odd_rows[0][1], "t\u{fffd}ue");
+    assert!(
+        odd_rows[0][4].ends_with("/t\u{fffd}ue"),
+        "filename {:?}",
+        odd_rows[0][4]
+    );
+
+    let count = |kind: &str| rows.iter().filter(|r| r.first() == Some(&kind)).count();
+    let summary = format!(
+        "{} processes started, {} exited; longest running:",
+        count("EXEC"),
+        count("EXIT")
+    );
+    assert!(
+        running.seen.contains(&summary),
+        "missing {summary:?} in {:?}",
+        running.seen
+    );
 }
 
 /// `stats` after `filter`: counts by `comm` and a log2 histogram of

@@ -224,6 +224,29 @@ fn generated_types_read_every_kind_of_member() {
     ok(&c, "probe-flag", "1");
 }
 
+/// The generated conversion into the record of `wasm-bpf gen wit`'s WIT
+/// (tests/guests/host-api/wit/api.wit): every kind of member, and a C enum
+/// value the WIT enum has no case for.
+#[test]
+fn generated_types_convert_into_their_wit_records() {
+    let c = scenario("globals");
+    ok(
+        &c,
+        "probe-record",
+        &format!(
+            "Ok(LayoutProbe {{ tag: \"ab\", in: Inner {{ a: 7, b: {} }}, \
+             pair: [Inner {{ a: 1, b: 2 }}, Inner {{ a: 3, b: 4 }}], u: [1, 2, 3, 4], \
+             lo: 5, neg: -3, hi: 300, color: Color::Blue, ptr: 0, flag: true }})",
+            0x1122_3344_5566_7788u64
+        ),
+    );
+    ok(
+        &c,
+        "probe-record-unnamed",
+        "Err(\"enum color has no name for the value 42\")",
+    );
+}
+
 #[test]
 fn ring_and_perf_buffers_of_two_objects_deliver_every_record() {
     let c = scenario("events");

@@ -30,7 +30,9 @@
 //! script's outputs in.
 //!
 //! A probe sends its events to whatever consumer it is composed with
-//! instead of printing them: see [`probe`].
+//! instead of printing them: as self-describing records (see [`probe`]),
+//! or as the typed records of its own WIT, which generated types convert
+//! into (see [`wit_records`]).
 
 pub mod bindings;
 pub mod bits;
@@ -41,6 +43,7 @@ mod map;
 mod object;
 pub mod probe;
 mod typed_map;
+pub mod wit_records;
 
 pub use bytemuck;
 pub use bytemuck::{Pod, Zeroable};

@@ -192,8 +192,9 @@ pub enum GenCommand {
     /// kernel's BTF, for compiling a `.bpf.c` with clang.
     BpfHeaders(GenCBindingsArgs),
     /// The C bindings of the wasm-bpf WIT (`bpf_app.h`, `bpf_app.c`) that
-    /// the C guest SDK is built on.
-    CBindings(GenCBindingsArgs),
+    /// the C guest SDK is built on, or with `--wit` of another world, such
+    /// as the `consumer` of a probe's WIT.
+    CBindings(GenCWorldBindingsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -227,6 +228,21 @@ pub struct GenCBindingsArgs {
     /// The directory to write the files into (created if missing).
     #[arg(short, long)]
     pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct GenCWorldBindingsArgs {
+    #[command(flatten)]
+    pub dir: GenCBindingsArgs,
+
+    /// A WIT file or directory to take the world from, instead of the
+    /// wasm-bpf WIT (e.g. the WIT `wasm-bpf gen wit` wrote for a probe).
+    #[arg(long, requires = "world")]
+    pub wit: Option<PathBuf>,
+
+    /// The world of `--wit` to bind (e.g. `consumer`).
+    #[arg(long, requires = "wit")]
+    pub world: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1,22 +1,21 @@
 //! Composition: a probe, the stages after it and a consumer plugged into
-//! one component with wac-graph, through the `wasm-bpf:bpf/sink` interface
-//! of `wit/records.wit`.
+//! one component with wac-graph.
 //!
-//! The chain `probe -> stage ... -> consumer` becomes: the consumer's
-//! `sink` export satisfies the last stage's `sink` import, that stage's
-//! export the one before, and so on up to the probe. Everything else the
-//! components import (WASI, the BPF interfaces) stays an import of the
-//! result, which exports what the probe exports (`wasi:cli/run`), so it
-//! runs like any guest.
+//! Neighbours are plugged through the interfaces one imports and the next
+//! exports: `wasm-bpf:bpf/sink` of `wit/records.wit` for self-describing
+//! records, or the `sink` of a probe's own WIT (`wasm-bpf gen wit`) for
+//! typed ones. The chain `probe -> stage ... -> consumer` becomes: the
+//! consumer's exports satisfy the matching imports of the last stage, that
+//! stage's exports the one before, and so on up to the probe. Everything
+//! else the components import (WASI, the BPF interfaces) stays an import
+//! of the result, which exports what the probe exports (`wasi:cli/run`), so
+//! it runs like any guest.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
 use wac_graph::types::Package;
 use wac_graph::{CompositionGraph, EncodeOptions, NodeId, PackageId};
-
-/// The interface the parts are plugged through (any 0.1.x version).
-const SINK: &str = "wasm-bpf:bpf/sink@0.1.";
 
 /// One component of the chain, by file.
 pub struct Part {
@@ -37,15 +36,25 @@ impl Part {
     }
 }
 
-/// The full name of the sink interface among `names`, if there is one.
-fn sink_in<'a>(names: impl Iterator<Item = &'a String>) -> Option<String> {
-    names.into_iter().find(|n| n.starts_with(SINK)).cloned()
+/// An interface name without what semver lets differ: `ns:pkg/sink@0.1.2`
+/// is `ns:pkg/sink@0.1`, `ns:pkg/sink@1.2.0` is `ns:pkg/sink@1`.
+fn compatible(name: &str) -> String {
+    let Some((base, version)) = name.split_once('@') else {
+        return name.to_string();
+    };
+    let parts: Vec<&str> = version.split('.').collect();
+    let kept = if parts.first() == Some(&"0") { 2 } else { 1 };
+    format!("{base}@{}", parts[..kept.min(parts.len())].join("."))
 }
 
+/// The names of `names`, WASI's left out, for an error message.
 fn listed<'a>(names: impl Iterator<Item = &'a String>) -> String {
-    let names: Vec<&str> = names.map(String::as_str).collect();
+    let names: Vec<&str> = names
+        .map(String::as_str)
+        .filter(|n| !n.starts_with("wasi:"))
+        .collect();
     if names.is_empty() {
-        "none".into()
+        "none besides WASI".into()
     } else {
         names.join(", ")
     }
@@ -70,65 +79,72 @@ pub fn compose(probe: &Part, stages: &[Part], consumer: &Part) -> Result<Vec<u8>
         chain.push((stage, register(&mut graph, stage, n + 1)?));
     }
     chain.push((consumer, register(&mut graph, consumer, stages.len() + 1)?));
-
-    // What each part imports and exports of the sink, checked up front so
-    // the error says which part is not what its place needs.
     let last = chain.len() - 1;
-    let mut ends = Vec::new();
-    for (i, (part, package)) in chain.iter().enumerate() {
-        let ty = &graph.types()[graph[*package].ty()];
-        let import = sink_in(ty.imports.keys());
-        let export = sink_in(ty.exports.keys());
-        let role = match i {
-            0 => "the probe",
-            _ if i == last => "the consumer",
-            _ => "a stage",
-        };
-        if i < last && import.is_none() {
+    let role = |i: usize| match i {
+        0 => "the probe",
+        _ if i == last => "the consumer",
+        _ => "a stage",
+    };
+
+    // For each part but the last, the (import, export) pairs that plug the
+    // next part into it, found up front so the error names the two parts
+    // that do not fit.
+    let mut plugs: Vec<Vec<(String, String)>> = Vec::new();
+    for i in 0..last {
+        let (left, right) = (&chain[i], &chain[i + 1]);
+        let imports = &graph.types()[graph[left.1].ty()].imports;
+        let exports = &graph.types()[graph[right.1].ty()].exports;
+        let pairs: Vec<(String, String)> = imports
+            .keys()
+            .filter_map(|import| {
+                exports
+                    .keys()
+                    .find(|export| compatible(export) == compatible(import))
+                    .map(|export| (import.clone(), export.clone()))
+            })
+            .collect();
+        if pairs.is_empty() {
             bail!(
-                "{}: {role} must import `{SINK}x` (world wasm-bpf:bpf/{}); its imports: {}",
-                part.name(),
-                if i == 0 { "probe" } else { "stage" },
-                listed(ty.imports.keys())
+                "cannot plug {} ({}) into {} ({}): it exports nothing the other imports\n  \
+                 {} exports: {}\n  {} imports: {}",
+                right.0.name(),
+                role(i + 1),
+                left.0.name(),
+                role(i),
+                right.0.name(),
+                listed(exports.keys()),
+                left.0.name(),
+                listed(imports.keys()),
             );
         }
-        if i > 0 && export.is_none() {
-            bail!(
-                "{}: {role} must export `{SINK}x` (world wasm-bpf:bpf/{}); its exports: {}",
-                part.name(),
-                if i == last { "consumer" } else { "stage" },
-                listed(ty.exports.keys())
-            );
-        }
-        ends.push((import, export));
+        plugs.push(pairs);
     }
 
-    // From the consumer back to the probe: each part's sink export is the
-    // argument of the previous part's sink import.
-    let mut provider: Option<(NodeId, usize)> = None;
+    // From the consumer back to the probe: each part's exports are the
+    // arguments of the previous part's imports.
+    let mut next: Option<NodeId> = None;
     let mut probe_instance = None;
     for i in (0..chain.len()).rev() {
         let (part, package) = chain[i];
         let instance = graph.instantiate(package);
-        if let Some((export, from)) = provider {
-            let import = ends[i].0.clone().unwrap_or_default();
-            graph
-                .set_instantiation_argument(instance, &import, export)
-                .with_context(|| {
-                    format!(
-                        "cannot plug {}'s export `{}` into {}'s import `{import}`: \
-                         the two sides do not agree on the interface's types \
-                         (were they built against the same wit/records.wit?)",
-                        chain[from].0.name(),
-                        ends[from].1.as_deref().unwrap_or_default(),
-                        part.name(),
-                    )
-                })?;
+        if let Some(provider) = next {
+            for (import, export) in &plugs[i] {
+                let value = graph.alias_instance_export(provider, export)?;
+                graph
+                    .set_instantiation_argument(instance, import, value)
+                    .with_context(|| {
+                        format!(
+                            "cannot plug {}'s export `{export}` into {}'s import `{import}`: \
+                             the two sides do not agree on the interface's types \
+                             (were they built from the same WIT?)",
+                            chain[i + 1].0.name(),
+                            part.name(),
+                        )
+                    })?;
+            }
         }
-        if i > 0 {
-            let export = ends[i].1.clone().unwrap_or_default();
-            provider = Some((graph.alias_instance_export(instance, &export)?, i));
-        } else {
+        next = Some(instance);
+        if i == 0 {
             probe_instance = Some(instance);
         }
     }
@@ -145,4 +161,26 @@ pub fn compose(probe: &Part, stages: &[Part], consumer: &Part) -> Result<Vec<u8>
     graph
         .encode(EncodeOptions::default())
         .context("encoding the composed component")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compatible;
+
+    #[test]
+    fn versions_match_as_semver_allows() {
+        assert_eq!(
+            compatible("wasm-bpf:bpf/sink@0.1.3"),
+            "wasm-bpf:bpf/sink@0.1"
+        );
+        assert_eq!(
+            compatible("wasm-bpf:bpf/sink@0.2.0"),
+            "wasm-bpf:bpf/sink@0.2"
+        );
+        assert_eq!(compatible("a:b/c@1.4.2"), "a:b/c@1");
+        assert_eq!(
+            compatible("wasm-bpf:bootstrap/sink"),
+            "wasm-bpf:bootstrap/sink"
+        );
+    }
 }

@@ -14,7 +14,7 @@ use wasm_bpf::run::{self, Outcome, RunConfig};
 use wasm_bpf::{component, compose};
 
 use cli::{
-    Cli, Command, ComponentizeArgs, ComposeArgs, GenCBindingsArgs, GenCommand, GenRustArgs,
+    Cli, Command, ComponentizeArgs, ComposeArgs, GenCWorldBindingsArgs, GenCommand, GenRustArgs,
     GenSkeletonArgs, GenWitArgs, InspectArgs, RunArgs,
 };
 
@@ -285,11 +285,15 @@ fn write_output(path: Option<&std::path::Path>, code: &str) -> Result<()> {
     }
 }
 
-fn gen_c_bindings(args: &GenCBindingsArgs) -> Result<()> {
-    std::fs::create_dir_all(&args.output)
-        .with_context(|| format!("creating {}", args.output.display()))?;
-    for (name, bytes) in wasm_bpf_cgen::c_bindings()? {
-        let path = args.output.join(name);
+fn gen_c_bindings(args: &GenCWorldBindingsArgs) -> Result<()> {
+    let output = &args.dir.output;
+    std::fs::create_dir_all(output).with_context(|| format!("creating {}", output.display()))?;
+    let files = match (&args.wit, &args.world) {
+        (Some(wit), Some(world)) => wasm_bpf_cgen::c_bindings_of(wit, world)?,
+        _ => wasm_bpf_cgen::c_bindings()?,
+    };
+    for (name, bytes) in files {
+        let path = output.join(name);
         std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())

@@ -3,7 +3,7 @@
 //! record to the consumer it is composed with instead of printing it:
 //!
 //!     wasm-bpf compose bootstrap-probe.wasm filter.wasm json.wasm -o app.wasm
-//!     wasm-bpf run app.wasm --env 'FILTER=comm == "sleep"' -- [-d MIN-MS] [-t SECONDS]
+//!     wasm-bpf run app.wasm --env 'FILTER=comm == "sleep"' [-d MIN-MS] [-t SECONDS]
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};

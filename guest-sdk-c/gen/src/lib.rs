@@ -8,7 +8,7 @@ mod componentize;
 mod skeleton;
 mod wit;
 
-pub use bindings::c_bindings;
+pub use bindings::{c_bindings, c_bindings_of};
 pub use c::c_types;
 pub use componentize::componentize;
 pub use skeleton::skeleton;

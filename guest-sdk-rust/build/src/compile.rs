@@ -19,6 +19,7 @@ pub struct BpfBuild {
     clang: String,
     strip: String,
     out_dir: Option<PathBuf>,
+    wit_records: Option<String>,
 }
 
 /// What [`BpfBuild::build`] wrote.
@@ -41,6 +42,7 @@ impl BpfBuild {
             clang: env::var("CLANG").unwrap_or_else(|_| "clang-19".into()),
             strip: env::var("LLVM_STRIP").unwrap_or_else(|_| "llvm-strip-19".into()),
             out_dir: None,
+            wit_records: None,
         }
     }
 
@@ -53,6 +55,16 @@ impl BpfBuild {
         S: Into<String>,
     {
         self.types.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// Also generates conversions from each struct into its record of the
+    /// object's WIT (`wasm-bpf gen wit`), which the guest's wit-bindgen
+    /// generated at `module` (e.g.
+    /// `crate::wit::wasm_bpf::bootstrap::records`): `From<&Event>`, or
+    /// `TryFrom` for a struct holding a C enum.
+    pub fn wit_records(mut self, module: impl Into<String>) -> Self {
+        self.wit_records = Some(module.into());
         self
     }
 
@@ -93,7 +105,11 @@ impl BpfBuild {
         self.compile(&include, source_dir, &object)?;
         let elf =
             std::fs::read(&object).with_context(|| format!("reading {}", object.display()))?;
-        let code = crate::rust_types(&elf, &self.types)
+        let options = crate::RustOptions {
+            wit_records: self.wit_records.clone(),
+            ..Default::default()
+        };
+        let code = crate::rust_types_with(&elf, &self.types, &options)
             .with_context(|| format!("generating Rust types for {}", object.display()))?;
         let types = out.join(format!("{stem}.types.rs"));
         std::fs::write(&types, code).with_context(|| format!("writing {}", types.display()))?;

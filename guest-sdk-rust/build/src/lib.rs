@@ -23,6 +23,7 @@ pub mod elf;
 pub mod layout;
 pub mod records;
 mod rust;
+mod rust_wit;
 mod wit;
 
 pub use btf_check::check_type_chains;

@@ -17,6 +17,7 @@ use anyhow::Result;
 
 use crate::layout::{self, Composite, Enumeration, Item, Layout, MapDef, Member, Ty};
 use crate::records;
+use crate::rust_wit::Conversions;
 
 /// How generated code refers to its support crate.
 #[derive(Debug, Clone)]
@@ -24,12 +25,17 @@ pub struct RustOptions {
     /// The path of a crate that re-exports `bytemuck` and has a `bits`
     /// module, as `wasm_bpf_guest` does.
     pub support_crate: String,
+    /// Where the guest's wit-bindgen put the records of the object's WIT
+    /// (`wasm-bpf gen wit`), e.g. `crate::wit::wasm_bpf::bootstrap::records`:
+    /// when set, each struct converts into its record there.
+    pub wit_records: Option<String>,
 }
 
 impl Default for RustOptions {
     fn default() -> Self {
         Self {
             support_crate: "::wasm_bpf_guest".into(),
+            wit_records: None,
         }
     }
 }
@@ -83,6 +89,7 @@ struct Renderer<'a> {
     layout: &'a Layout,
     names: Vec<String>,
     support: String,
+    wit_records: Option<String>,
     bytemuck: String,
     bits: String,
     out: String,
@@ -109,6 +116,7 @@ impl<'a> Renderer<'a> {
             layout,
             names,
             support: options.support_crate.clone(),
+            wit_records: options.wit_records.clone(),
             bytemuck: format!("{}::bytemuck", options.support_crate),
             bits: format!("{}::bits", options.support_crate),
             out: String::new(),
@@ -132,6 +140,10 @@ impl<'a> Renderer<'a> {
             }
         }
         self.maps();
+        if let Some(module) = &self.wit_records {
+            let conversions = Conversions::new(self.layout, &self.names, &self.support);
+            self.out.push_str(&conversions.render(module));
+        }
         self.out
     }
 

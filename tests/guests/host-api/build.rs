@@ -10,6 +10,8 @@ fn main() {
         .build()
         .expect("building bpf/refused.bpf.c");
     wasm_bpf_build::BpfBuild::new("bpf/api.bpf.c")
+        // Into the records of wit/api.wit (`wasm-bpf gen wit api.bpf.o`).
+        .wit_records("crate::wit::wasm_bpf_test::api::records")
         .build()
         .expect("building bpf/api.bpf.c");
     wasm_bpf_build::BpfBuild::new("bpf/pinned.bpf.c")

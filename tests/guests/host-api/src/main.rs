@@ -18,6 +18,19 @@ use wasm_bpf_guest::{
 
 wasm_bpf_guest::include_types!("api");
 
+/// The records `wasm-bpf gen wit` made of api.bpf.o's types, which the
+/// generated types convert into.
+mod wit {
+    wit_bindgen::generate!({
+        inline: "package wasm-bpf-test:host-api;
+                 world records { import wasm-bpf-test:api/records; }",
+        path: "wit/api.wit",
+        generate_all,
+        // The interface has types only; no function uses them.
+        generate_unused_types: true,
+    });
+}
+
 mod kinds {
     wasm_bpf_guest::include_types!("kinds");
 }
@@ -247,6 +260,15 @@ fn globals() -> Result<()> {
     report("probe-bits", Ok((p.lo(), p.neg(), p.hi())));
     report("probe-color", Ok((p.color == Color::BLUE, Color::GREEN.0)));
     report("probe-flag", Ok(p.flag));
+    let record = wit::wasm_bpf_test::api::records::LayoutProbe::try_from(&p);
+    report("probe-record", Ok(record));
+    let mut unnamed = p;
+    unnamed.color = Color(42);
+    let record = wit::wasm_bpf_test::api::records::LayoutProbe::try_from(&unnamed);
+    report(
+        "probe-record-unnamed",
+        Ok(record.map_err(|e| e.to_string())),
+    );
     let obj = open.load()?;
     report("after-load", obj.global::<u64>("marker_len"));
     report("seen-before", obj.global::<u64>("seen"));

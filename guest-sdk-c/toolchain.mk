@@ -1,0 +1,17 @@
+# The toolchain of C components, shared by guest.mk (BPF applications) and
+# Makefiles of components with no BPF side (consumers of a probe's WIT).
+# NAME defaults to the including directory's name.
+
+SDK       := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
+ROOT      := $(abspath $(SDK)/..)
+NAME      ?= $(notdir $(CURDIR))
+WASM_BPF  ?= $(ROOT)/target/release/wasm-bpf
+CLANG     ?= clang-19
+OUT       ?= $(ROOT)/target/wasm32-wasi/c/$(NAME)
+GUESTDIR  ?= $(ROOT)/target/wasm32-wasip2/guest
+CFLAGS    ?= -O2 -Wall -Wextra -Wno-unused-parameter
+WASM_CC   := $(CLANG) --target=wasm32-wasi --sysroot=/usr
+# A reactor: a command's exports run its constructors and destructors
+# around every call (src/run.c calls main() once instead). wasi-libc's
+# libc.a carries DWARF, which the component does not need.
+WASM_LD   := -fuse-ld=/usr/bin/wasm-ld-19 -mexec-model=reactor -Wl,--strip-debug
