@@ -239,6 +239,31 @@ fn filter_mistakes_stop_the_probe() {
     }
 }
 
+/// A probe run on its own has no sink: the host says where one comes from
+/// instead of a linker error.
+#[test]
+fn a_probe_alone_is_told_where_its_sink_comes_from() {
+    for (probe, sink) in [
+        (probe(), "wasm-bpf:bpf/sink@0.1.0"),
+        (guest("bootstrap-typed"), "wasm-bpf:bootstrap/sink"),
+    ] {
+        let out = wasm_bpf()
+            .arg("run")
+            .arg(&probe)
+            .output()
+            .expect("running wasm-bpf run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(out.stdout.is_empty(), "{stderr}");
+        for want in [
+            format!("{} imports `{sink}`: it is a probe", probe.display()),
+            "run it with `--sink CONSUMER.wasm` or compose it first".into(),
+        ] {
+            assert!(stderr.contains(&want), "missing {want:?} in {stderr}");
+        }
+    }
+}
+
 /// Parts that do not fit are refused at composition, naming both sides.
 #[test]
 fn mismatched_parts_are_refused() {

@@ -37,15 +37,17 @@ pub enum Command {
     /// Plug a probe, stages and a consumer into one component:
     /// `compose probe.wasm [filter.wasm ...] json.wasm -o app.wasm`.
     ///
-    /// Each part's `wasm-bpf:bpf/sink` export feeds the import of the part
-    /// before it; the result runs with `wasm-bpf run` like any guest.
+    /// Each part's exports feed the matching imports of the part before it
+    /// (`wasm-bpf:bpf/sink`, or the `sink` of a probe's own WIT); the
+    /// result runs with `wasm-bpf run` like any guest.
+    #[command(override_usage = "wasm-bpf compose <PROBE> [STAGE]... <CONSUMER> -o <OUTPUT>")]
     Compose(ComposeArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct ComposeArgs {
     /// The probe, the stages in order, and the consumer.
-    #[arg(value_name = "PROBE [STAGE]... CONSUMER", num_args = 2.., required = true)]
+    #[arg(value_name = "PART", num_args = 2.., required = true)]
     pub parts: Vec<PathBuf>,
 
     /// Where to write the composed component.

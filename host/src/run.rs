@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
-use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::error::Context as _;
 use wasmtime::{Config, Engine, Result, Store};
 use wasmtime_wasi::p2::bindings::Command;
@@ -265,6 +265,15 @@ async fn run_async(config: &RunConfig) -> Result<Outcome> {
     let component = component::load(&engine, &config.component, config.cache_dir.as_deref())
         .with_context(|| format!("loading component {}", config.component.display()))?;
     tracing::debug!("component loaded");
+    if let Some(sink) = unplugged_sink(&engine, &component) {
+        return Err(wasmtime::format_err!(
+            "{} imports `{sink}`: it is a probe, and its sink comes from a consumer, \
+             not from the host; run it with `--sink CONSUMER.wasm` or compose it first \
+             (`wasm-bpf compose {} CONSUMER.wasm -o app.wasm`)",
+            config.component.display(),
+            config.component.display()
+        ));
+    }
     let mut linker = Linker::<Host>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     crate::add_to_linker(&mut linker)?;
@@ -295,4 +304,15 @@ async fn run_async(config: &RunConfig) -> Result<Outcome> {
     // stop, maps and objects close.
     drop(store);
     Ok(outcome)
+}
+
+/// The sink a probe imports (`wasm-bpf:bpf/sink`, or the `sink` of a
+/// probe's own WIT), which only a composition can satisfy.
+fn unplugged_sink(engine: &Engine, component: &Component) -> Option<String> {
+    component
+        .component_type()
+        .imports(engine)
+        .map(|(name, _)| name)
+        .find(|name| name.split('@').next().is_some_and(|n| n.ends_with("/sink")))
+        .map(str::to_string)
 }
