@@ -20,7 +20,7 @@ APT      := clang-19 llvm-19 lld-19 libelf-dev zlib1g-dev pkg-config make bpftoo
 # ones have a Makefile) and the test guests.
 EXAMPLES   := $(notdir $(patsubst %/Cargo.toml,%,$(wildcard examples/*/Cargo.toml)))
 C_GUESTS   := $(patsubst %/Makefile,%,$(wildcard examples/*/Makefile tests/guests/*/Makefile))
-GUESTS     := $(addprefix -p ,$(EXAMPLES) host-api bench bad-sink)
+GUESTS     := $(addprefix -p ,$(EXAMPLES) host-api bench bench-probe bench-sink bad-sink)
 
 .PHONY: run test bench soak setup build host guests c-guests bootstrap lint fuzz fuzz-tool fuzz-btf fuzz-legacy fuzz-calls fuzz-smoke
 

@@ -389,6 +389,15 @@ fn committed_wit_is_what_gen_wit_writes() {
             "tests/guests/host-api/wit/api.wit",
             &["--package", "wasm-bpf-test:api"][..],
         ),
+        (
+            wasm_bpf_build::BpfBuild::new(root().join("tests/guests/bench/bpf/bench.bpf.c"))
+                .out_dir(dir.path())
+                .build()
+                .expect("compiling bench.bpf.c")
+                .object,
+            "tests/guests/bench-probe/wit/bench.wit",
+            &["--type", "head", "--package", "wasm-bpf-bench:bench"][..],
+        ),
     ];
     for (object, committed, args) in cases {
         let output = wasm_bpf()

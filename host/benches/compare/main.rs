@@ -27,6 +27,8 @@ struct Setup {
     wasm_bpf: PathBuf,
     me: PathBuf,
     bench_wasm: PathBuf,
+    /// bench-probe composed with bench-sink.
+    bench_sink_wasm: PathBuf,
     bootstrap_wasm: PathBuf,
     bootstrap_cwasm: PathBuf,
     bench_obj: PathBuf,
@@ -86,6 +88,7 @@ impl Setup {
             wasm_bpf: PathBuf::from(env!("CARGO_BIN_EXE_wasm-bpf")),
             me: std::env::current_exe().expect("own path"),
             bench_wasm: guest("bench"),
+            bench_sink_wasm: scratch.path().join("bench-sink.wasm"),
             bootstrap_wasm: guest("bootstrap"),
             bootstrap_cwasm: scratch.path().join("bootstrap.cwasm"),
             bench_obj: embedded_object("bench", "bench.bpf.o"),
@@ -100,6 +103,15 @@ impl Setup {
             .status()
             .expect("running wasm-bpf compile");
         assert!(status.success(), "wasm-bpf compile failed");
+        let status = Command::new(&setup.wasm_bpf)
+            .arg("compose")
+            .arg(guest("bench-probe"))
+            .arg(guest("bench_sink"))
+            .arg("-o")
+            .arg(&setup.bench_sink_wasm)
+            .status()
+            .expect("running wasm-bpf compose");
+        assert!(status.success(), "wasm-bpf compose failed");
         setup
     }
 
@@ -116,8 +128,14 @@ impl Setup {
     }
 
     /// A consumer of the bench object: `args` plus, natively, the object.
-    fn consumer(&self, wasm: bool, args: &[String]) -> Command {
-        if wasm {
+    /// Through a sink, the wasm-bpf side is bench-probe composed with
+    /// bench-sink, sending `typed` or self-describing (`records`) records.
+    fn consumer(&self, wasm: bool, args: &[String], sink: Option<&str>) -> Command {
+        if let (true, Some(sink)) = (wasm, sink) {
+            let mut all = args.to_vec();
+            all.insert(1, sink.to_string());
+            self.wasm(&[], &self.bench_sink_wasm, &all)
+        } else if wasm {
             self.wasm(&[], &self.bench_wasm, args)
         } else {
             let mut all = args.to_vec();
@@ -194,7 +212,7 @@ fn stream(setup: &Setup, kind: &str, size: u32, count: u64, rows: &mut Vec<Row>)
             ]
             .map(String::from)
             .to_vec();
-            let mut consumer = Proc::spawn(setup.consumer(wasm, &args));
+            let mut consumer = Proc::spawn(setup.consumer(wasm, &args, None));
             consumer.expect("ready");
             let cpu_before = consumer.cpu_ns();
             producer.send("go");
@@ -222,10 +240,17 @@ fn stream(setup: &Setup, kind: &str, size: u32, count: u64, rows: &mut Vec<Row>)
     rows.extend([rate, cpu]);
 }
 
-/// A full ring buffer drained as fast as the consumer can.
-fn drain(setup: &Setup, size: u32, count: u64, rows: &mut Vec<Row>) {
+/// A full ring buffer drained as fast as the consumer can; on the wasm-bpf
+/// side, through a sink component when `sink` says which records
+/// (`typed`, `records`).
+fn drain(setup: &Setup, size: u32, count: u64, sink: Option<&str>, rows: &mut Vec<Row>) {
+    let through = match sink {
+        Some("typed") => ", into a typed sink",
+        Some(_) => ", into a self-describing sink",
+        None => "",
+    };
     let mut rate = Row::new(
-        format!("ring buffer drain, {size} B records, {count} queued"),
+        format!("ring buffer drain, {size} B records, {count} queued{through}"),
         "events/s",
         Some((true, 0.90)),
     );
@@ -240,12 +265,16 @@ fn drain(setup: &Setup, size: u32, count: u64, rows: &mut Vec<Row>) {
             ]
             .map(String::from)
             .to_vec();
-            let mut consumer = Proc::spawn(setup.consumer(wasm, &args));
+            let mut consumer = Proc::spawn(setup.consumer(wasm, &args, sink));
             consumer.expect("ready");
             producer.send("go");
             producer.expect("done");
             producer.finish();
             consumer.send("go");
+            if let (true, Some(_)) = (wasm, sink) {
+                let sunk = fields(&consumer.expect("sunk"));
+                assert_eq!(field(&sunk, "n"), count as f64, "the sink lost records");
+            }
             let done = fields(&consumer.expect("done"));
             consumer.finish();
             assert_eq!(field(&done, "received"), count as f64, "drain lost records");
@@ -282,7 +311,8 @@ fn maps(setup: &Setup, rows: &mut Vec<Row>) {
         .collect();
     for _ in 0..RUNS {
         for wasm in [false, true] {
-            let mut consumer = Proc::spawn(setup.consumer(wasm, &["maps".into(), "10000".into()]));
+            let mut consumer =
+                Proc::spawn(setup.consumer(wasm, &["maps".into(), "10000".into()], None));
             let done = fields(&consumer.expect("done"));
             consumer.finish();
             for (row, op) in op_rows.iter_mut().zip(ops) {
@@ -460,6 +490,11 @@ What the figures measure:
 - *drain*: records queued in a full ring, then consumed as fast as possible. The
   native handler reads 8 bytes of each record in place; wasm-bpf copies every
   record into the guest. An upper bound of the copy, not a typical load.
+- *into a sink*: the same drain on the wasm-bpf side by bench-probe composed
+  with bench-sink (`wasm-bpf compose`): every batch crosses a second component
+  boundary, as `head` records of the probe's own WIT (*typed*) or as
+  self-describing records of `wasm-bpf:bpf/sink`, and the sink counts and sums
+  them. Against the same native drain, which has no second component.
 - *hash map*: one host call per operation against one system call natively; the
   batch rows use the kernel's batch operations, one call per batch.
 - *start → attached*: spawn to the header line, which both print once every
@@ -474,8 +509,10 @@ fn harness() {
     stream(&setup, "ring", 16, 2_000_000, &mut rows);
     stream(&setup, "ring", 256, 1_000_000, &mut rows);
     stream(&setup, "perf", 16, 1_000_000, &mut rows);
-    drain(&setup, 16, 400_000, &mut rows);
-    drain(&setup, 256, 50_000, &mut rows);
+    drain(&setup, 16, 400_000, None, &mut rows);
+    drain(&setup, 16, 400_000, Some("typed"), &mut rows);
+    drain(&setup, 16, 400_000, Some("records"), &mut rows);
+    drain(&setup, 256, 50_000, None, &mut rows);
     maps(&setup, &mut rows);
     startup(&setup, &mut rows);
     let table = report(&rows, &setup);
