@@ -159,16 +159,16 @@ fn value(f: &FieldLayout, bytes: &[u8]) -> Value {
     let at = f.offset;
     if let Some((bit, width)) = f.bits {
         let end = (at + (bit + usize::from(width)).div_ceil(8)).min(bytes.len());
-        let raw = crate::bits::read(bytes.get(at..end).unwrap_or(&[]), bit, width);
-        let shift = 64 - u32::from(width);
         let signed = matches!(
             f.kind,
             FieldKind::Int { signed: true, .. } | FieldKind::Enum { signed: true, .. }
         );
+        let raw =
+            crate::wit_records::bitfield(bytes.get(at..end).unwrap_or(&[]), bit, width, signed);
         let v: i128 = if signed {
-            (((raw << shift) as i64) >> shift).into()
-        } else {
             raw.into()
+        } else {
+            (raw as u64).into()
         };
         return match f.kind {
             FieldKind::Bool => Value::Boolean(v != 0),

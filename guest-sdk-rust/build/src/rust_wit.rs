@@ -13,8 +13,8 @@ use std::fmt::Write as _;
 
 use heck::{ToSnakeCase as _, ToUpperCamelCase as _};
 
-use crate::layout::{Composite, Item, Layout, Member, Ty};
-use crate::wit::{record_fields, type_names, EMPTY_FIELD};
+use crate::layout::{Composite, Enumeration, Item, Layout, Member, Ty};
+use crate::wit::{declared, record_fields, type_names, EMPTY_FIELD};
 
 /// Rust keywords wit-bindgen escapes with a trailing `_`.
 const ESCAPED: &[&str] = &[
@@ -90,73 +90,75 @@ impl<'a> Conversions<'a> {
                  use {support}::wit_records as c;\n    \
                  use {module} as w;\n"
         );
-        let mut seen = HashSet::new();
-        for (i, item) in self.layout.items.iter().enumerate() {
-            if !seen.insert(self.wit_names[i].clone()) {
-                continue;
-            }
-            match item {
-                Item::Composite(c) if !c.is_union => self.record(&mut out, i, c),
-                Item::Enum(e) if !e.values.is_empty() => {
-                    let wit = type_name(&self.wit_names[i]);
-                    let _ = writeln!(
-                        out,
-                        "\n    /// C `enum {}` from its value.\n    \
-                         pub(super) fn item{i}(v: i64) -> Result<w::{wit}, c::UnnamedValue> {{\n        \
-                             match v {{",
-                        e.name
-                    );
-                    let mut values = HashSet::new();
-                    for (name, value) in &e.values {
-                        if values.insert(*value) {
-                            let case = type_name(&crate::wit::kebab(name));
-                            let _ = writeln!(out, "            {value} => Ok(w::{wit}::{case}),");
-                        }
-                    }
-                    let _ = writeln!(
-                        out,
-                        "            value => Err(c::UnnamedValue {{ enumeration: {:?}, value }}),\n        \
-                             }}\n    }}",
-                        e.name
-                    );
+        // Conversion functions go in the module, the impls that call them
+        // after it.
+        let mut impls = String::new();
+        for i in declared(&self.wit_names) {
+            match &self.layout.items[i] {
+                Item::Composite(c) if !c.is_union => {
+                    self.record(&mut out, i, c);
+                    self.conversion(&mut impls, module, i);
                 }
+                Item::Enum(e) if !e.values.is_empty() => self.enumeration(&mut out, i, e),
                 _ => {}
             }
         }
         out.push_str("}\n");
-        seen.clear();
-        for (i, item) in self.layout.items.iter().enumerate() {
-            if !seen.insert(self.wit_names[i].clone()) {
-                continue;
-            }
-            let Item::Composite(c) = item else { continue };
-            if c.is_union {
-                continue;
-            }
-            let rust = &self.rust_names[i];
-            let wit = format!("{module}::{}", type_name(&self.wit_names[i]));
-            if self.fallible[i] {
-                let _ = writeln!(
-                    out,
-                    "impl ::core::convert::TryFrom<&{rust}> for {wit} {{\n    \
-                         type Error = {support}::wit_records::UnnamedValue;\n    \
-                         fn try_from(v: &{rust}) -> Result<Self, Self::Error> {{\n        \
-                             __wit_records::item{i}({support}::bytemuck::bytes_of(v))\n    \
-                         }}\n\
-                     }}"
-                );
-            } else {
-                let _ = writeln!(
-                    out,
-                    "impl ::core::convert::From<&{rust}> for {wit} {{\n    \
-                         fn from(v: &{rust}) -> Self {{\n        \
-                             __wit_records::item{i}({support}::bytemuck::bytes_of(v))\n    \
-                         }}\n\
-                     }}"
-                );
+        out.push_str(&impls);
+        out
+    }
+
+    /// `From` (or `TryFrom`) of item `i`'s Rust type into its record.
+    fn conversion(&self, out: &mut String, module: &str, i: usize) {
+        let support = self.support;
+        let rust = &self.rust_names[i];
+        let wit = format!("{module}::{}", type_name(&self.wit_names[i]));
+        if self.fallible[i] {
+            let _ = writeln!(
+                out,
+                "impl ::core::convert::TryFrom<&{rust}> for {wit} {{\n    \
+                     type Error = {support}::wit_records::UnnamedValue;\n    \
+                     fn try_from(v: &{rust}) -> Result<Self, Self::Error> {{\n        \
+                         __wit_records::item{i}({support}::bytemuck::bytes_of(v))\n    \
+                     }}\n\
+                 }}"
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "impl ::core::convert::From<&{rust}> for {wit} {{\n    \
+                     fn from(v: &{rust}) -> Self {{\n        \
+                         __wit_records::item{i}({support}::bytemuck::bytes_of(v))\n    \
+                     }}\n\
+                 }}"
+            );
+        }
+    }
+
+    /// Item `i`, enum `e`, from its value: a case per named value (the
+    /// first name of each), an error for any other.
+    fn enumeration(&self, out: &mut String, i: usize, e: &Enumeration) {
+        let wit = type_name(&self.wit_names[i]);
+        let _ = writeln!(
+            out,
+            "\n    /// C `enum {}` from its value.\n    \
+             pub(super) fn item{i}(v: i64) -> Result<w::{wit}, c::UnnamedValue> {{\n        \
+                 match v {{",
+            e.name
+        );
+        let mut values = HashSet::new();
+        for (name, value) in &e.values {
+            if values.insert(*value) {
+                let case = type_name(&crate::wit::kebab(name));
+                let _ = writeln!(out, "            {value} => Ok(w::{wit}::{case}),");
             }
         }
-        out
+        let _ = writeln!(
+            out,
+            "            value => Err(c::UnnamedValue {{ enumeration: {:?}, value }}),\n        \
+                 }}\n    }}",
+            e.name
+        );
     }
 
     fn record(&self, out: &mut String, i: usize, c: &Composite) {

@@ -154,12 +154,8 @@ impl Renderer<'_> {
                 .map(|t| format!(" --type {t}"))
                 .collect::<String>()
         );
-        let mut seen = HashSet::new();
-        for (i, item) in self.layout.items.iter().enumerate() {
-            let name = self.names[i].clone();
-            if !seen.insert(name.clone()) {
-                continue;
-            }
+        for i in declared(&self.names) {
+            let (item, name) = (&self.layout.items[i], self.names[i].clone());
             match item {
                 Item::Composite(c) if c.is_union => continue,
                 Item::Composite(c) => {
@@ -300,9 +296,17 @@ pub(crate) fn record_fields<'l>(layout: &'l Layout, c: &'l Composite) -> Vec<Wit
 }
 
 /// Each item's WIT name; where two items share one, the first is in the
-/// WIT.
+/// WIT (see [`declared`]).
 pub(crate) fn type_names(layout: &Layout) -> Vec<String> {
     layout.items.iter().map(|item| kebab(item.name())).collect()
+}
+
+/// The items the WIT declares, by index: the first item of each name.
+pub(crate) fn declared(names: &[String]) -> Vec<usize> {
+    let mut seen = HashSet::new();
+    (0..names.len())
+        .filter(|&i| seen.insert(names[i].as_str()))
+        .collect()
 }
 
 /// A WIT package `package` with an interface `records` holding the types
