@@ -14,8 +14,6 @@ SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 GUEST    := --profile guest --target wasm32-wasip2
 GUESTDIR := target/wasm32-wasip2/guest
 HOST     := target/release/wasm-bpf
-APT      := clang-19 llvm-19 lld-19 libelf-dev zlib1g-dev pkg-config make bpftool \
-            wasi-libc libclang-rt-19-dev-wasm32 iproute2 systemtap-sdt-dev
 # Every guest component: the examples (Rust ones are cargo packages, C
 # ones have a Makefile) and the test guests.
 EXAMPLES   := $(notdir $(patsubst %/Cargo.toml,%,$(wildcard examples/*/Cargo.toml)))
@@ -26,17 +24,11 @@ GUESTS     := $(addprefix -p ,$(EXAMPLES) host-api bench bench-probe bench-sink 
 
 run: setup build bootstrap
 
-# Debian packages, the Rust wasm target, and tracefs (libbpf reads
-# tracepoint ids from it). Each step is skipped when already done.
+# Everything the build and the tests need from the machine (Debian
+# packages, the Rust wasm target, tracefs, bpffs, ...): tests/machine.sh
+# lists each item, creates what is missing and fails naming what it cannot.
 setup:
-	@missing=$$(for p in $(APT); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "installing:" $$missing; \
-		$(SUDO) apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	fi
-	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
-	@[ -d /sys/kernel/tracing/events ] || $(SUDO) mount -t tracefs tracefs /sys/kernel/tracing
+	@bash tests/machine.sh setup
 
 build: guests c-guests
 

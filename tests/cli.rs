@@ -495,3 +495,185 @@ fn generated_types_describe_their_records() {
     ];
     assert_eq!(table, expected, "{code}");
 }
+
+/// Runs host-api's `verifier` scenario with `XDG_CACHE_HOME=cache`; returns
+/// stdout and stderr.
+fn run_cached(cache: &std::path::Path) -> (String, String) {
+    require_kernel();
+    let output = wasm_bpf()
+        .env("XDG_CACHE_HOME", cache)
+        .arg("run")
+        .arg(guest("host-api"))
+        .arg("verifier")
+        .output()
+        .expect("running wasm-bpf");
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The one entry of a cache directory.
+fn cache_entry(cache: &std::path::Path) -> std::path::PathBuf {
+    let entries: Vec<_> = std::fs::read_dir(cache.join("wasm-bpf"))
+        .expect("the cache directory")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    entries[0].clone()
+}
+
+fn chown(path: &std::path::Path, uid: u32) {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a NUL-terminated path; lchown changes only ownership.
+    assert_eq!(
+        unsafe { libc::lchown(c.as_ptr(), uid, uid) },
+        0,
+        "chown {}",
+        path.display()
+    );
+}
+
+/// Root never runs code another user could have put in its compile cache:
+/// with the cache under a directory a user owns, an entry they replaced
+/// with another component's compiled code is not mapped (the guest that
+/// runs is the one asked for), and nothing is written there. In root's own
+/// cache, a symbolic link planted as an entry is neither read nor written
+/// through.
+#[test]
+fn the_compile_cache_is_used_only_when_no_one_else_can_write_it() {
+    const NOBODY: u32 = 65534;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = dir.path().join("user-cache");
+    let (stdout, _) = run_cached(&cache);
+    assert!(stdout.contains("done verifier"), "{stdout}");
+    let entry = cache_entry(&cache);
+
+    // The user plants another component's compiled code under the name.
+    let planted = dir.path().join("planted.cwasm");
+    let status = wasm_bpf()
+        .arg("compile")
+        .arg(guest("json"))
+        .arg("-o")
+        .arg(&planted)
+        .status()
+        .expect("compiling");
+    assert!(status.success());
+    std::fs::copy(&planted, &entry).expect("planting");
+    for path in [cache.clone(), cache.join("wasm-bpf"), entry.clone()] {
+        chown(&path, NOBODY);
+    }
+    let listing = || {
+        let mut names: Vec<_> = std::fs::read_dir(cache.join("wasm-bpf"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = listing();
+    let (stdout, stderr) = run_cached(&cache);
+    assert!(
+        stdout.contains("done verifier"),
+        "ran planted code: {stdout}\n{stderr}"
+    );
+    assert!(
+        stderr.contains("not using the compile cache") && stderr.contains("uid 65534"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(&entry).unwrap(),
+        std::fs::read(&planted).unwrap()
+    );
+    assert_eq!(listing(), before, "wrote into a cache another user owns");
+
+    // Root's own cache, an entry replaced by a link to a file of root's.
+    let cache = dir.path().join("root-cache");
+    run_cached(&cache);
+    let entry = cache_entry(&cache);
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, b"precious").unwrap();
+    std::fs::remove_file(&entry).unwrap();
+    std::os::unix::fs::symlink(&victim, &entry).unwrap();
+    let (stdout, stderr) = run_cached(&cache);
+    assert!(stdout.contains("done verifier"), "{stdout}\n{stderr}");
+    assert!(stderr.contains("ignoring cache entry"), "{stderr}");
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    let meta = std::fs::symlink_metadata(&entry).unwrap();
+    assert!(
+        meta.file_type().is_file(),
+        "the link was not replaced by a fresh entry"
+    );
+}
+
+/// Runs the core module `bytes` under `--max-memory 64MiB`; returns its
+/// exit code, stderr and the host's peak resident memory in KiB.
+fn run_module_capped(bytes: &[u8]) -> (Option<i32>, String, i64) {
+    use std::os::unix::process::ExitStatusExt as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let module = dir.path().join("module.wasm");
+    std::fs::write(&module, bytes).unwrap();
+    #[allow(
+        clippy::zombie_processes,
+        reason = "reaped by wait4 below, which also reads its peak memory"
+    )]
+    let child = wasm_bpf()
+        .args(["run", "--max-memory", "64MiB"])
+        .arg(&module)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("running wasm-bpf");
+    let pid = child.id() as i32;
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.unwrap(), &mut stderr).unwrap();
+    let mut status = 0;
+    // SAFETY: wait4 fills the zeroed rusage of our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::wait4(pid, &mut status, 0, &mut usage) }, pid);
+    let code = std::process::ExitStatus::from_raw(status).code();
+    (code, stderr, usage.ru_maxrss)
+}
+
+/// `--max-memory` caps the guest, not each memory: two 40 MiB memories, or
+/// one `table.grow` of 300 M entries, stop at 64 MiB in all, and the host
+/// stays small.
+#[test]
+fn memory_cap_counts_every_memory_and_table() {
+    const HEADER: &[u8] = b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x03\x02\x01\0";
+    const START: &[u8] = b"\x07\x0a\x01\x06_start\0\0";
+    // Two memories of 640 pages (40 MiB) each.
+    let memories = [
+        HEADER,
+        b"\x05\x07\x02\x00\x80\x05\x00\x80\x05",
+        START,
+        b"\x0a\x04\x01\x02\x00\x0b",
+    ]
+    .concat();
+    // A funcref table, grown by 300,000,000 null entries.
+    let table = [
+        HEADER,
+        b"\x04\x04\x01\x70\x00\x00",
+        START,
+        b"\x0a\x10\x01\x0e\x00\xd0\x70\x41\x80\xc6\x86\x8f\x01\xfc\x0f\x00\x1a\x0b",
+    ]
+    .concat();
+    for (what, module) in [("memories", memories), ("table", table)] {
+        let (code, stderr, peak_kib) = run_module_capped(&module);
+        assert!(
+            code.is_some_and(|c| c != 0),
+            "{what}: exited {code:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains("bytes of memory and tables") && stderr.contains("--max-memory"),
+            "{what}: {stderr}"
+        );
+        assert!(
+            peak_kib < 256 * 1024,
+            "{what}: the host reached {peak_kib} KiB"
+        );
+    }
+}

@@ -404,6 +404,8 @@ fn typed_attach_targets() {
             &format!("{}::/cgroup", cgroup.path.display()),
             "--allow",
             "kprobe",
+            "--allow",
+            "cgroup",
             "--allow-net",
             "nosuchif0",
             "--allow-pid",
@@ -484,7 +486,12 @@ fn typed_attach_targets() {
         libc::ENODEV,
         &["nosuchif0"],
     );
-    ok(&c, "iter-lists-host", &format!("{{\"{pid}\"}}"));
+    // Other tests' hosts may be running too: ours must be listed.
+    let listed = &c["iter-lists-host"];
+    assert!(
+        listed.starts_with("ok {") && listed.contains(&format!("\"{pid}\"")),
+        "iter-lists-host: {listed}"
+    );
     ok(&c, "iter-again", "true");
     err(
         &c,
@@ -598,6 +605,7 @@ fn the_policy_refuses_until_granted() {
         ("process-binary", "--allow-pid 1"),
         ("load-on_unlinkat_entry", "--allow fentry"),
         ("load-on_file_open", "--allow lsm"),
+        ("cgroup-program", "--allow cgroup"),
     ];
     for (case, flag) in refused {
         err(
@@ -622,6 +630,8 @@ fn the_policy_refuses_until_granted() {
         "fentry",
         "--allow",
         "lsm",
+        "--allow",
+        "cgroup",
         "--dir",
         "/usr/bin::/usr/bin",
     ];
@@ -641,7 +651,7 @@ fn the_policy_refuses_until_granted() {
     let file = dir.path().join("grants.toml");
     std::fs::write(
         &file,
-        "allow = [\"kprobe\", \"fentry\", \"lsm\"]\n\
+        "allow = [\"kprobe\", \"fentry\", \"lsm\", \"cgroup\"]\n\
          allow-helper = [\"bpf_send_signal\"]\n\
          allow-net = [\"lo\"]\n\
          allow-pid = [1]\n\
@@ -681,6 +691,7 @@ fn pinned_maps_need_a_bpffs_grant() {
         &["wasm_bpf_pin_test", "--allow-pin"],
     );
 
+    common::require_bpffs();
     let dir = std::path::PathBuf::from(format!("/sys/fs/bpf/wasm-bpf-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a directory on bpffs");
     let grant = dir.to_str().expect("utf-8 path");
@@ -705,4 +716,166 @@ fn pinned_maps_need_a_bpffs_grant() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("not a directory on bpffs"), "{stderr}");
+    assert!(stderr.contains("mount -t bpf bpf /sys/fs/bpf"), "{stderr}");
+
+    // So is a directory that does not exist, naming the fix.
+    let output = common::wasm_bpf()
+        .args(["run", "--allow-pin", "/sys/fs/bpf/no/such/dir"])
+        .arg(common::guest("host-api"))
+        .args(["pin", "7"])
+        .output()
+        .expect("running wasm-bpf");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no such directory") && stderr.contains("mount -t bpf bpf /sys/fs/bpf"),
+        "{stderr}"
+    );
+}
+
+/// A process the attacks below try to kill: a shell that keeps making
+/// system calls. Killed on drop if still alive.
+struct Victim(std::process::Child);
+
+impl Victim {
+    fn start() -> Self {
+        let child = std::process::Command::new("sh")
+            .args(["-c", "while :; do sleep 0.05; done"])
+            .spawn()
+            .expect("spawning the victim");
+        Self(child)
+    }
+
+    fn pid(&self) -> String {
+        self.0.id().to_string()
+    }
+
+    /// Whether it is still running, a moment after the attack.
+    fn alive(&mut self) -> bool {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        self.0.try_wait().expect("try_wait").is_none()
+    }
+}
+
+impl Drop for Victim {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The policy sees what the kernel receives: a dangerous helper called
+/// from a subprogram (appended by libbpf inside `load`) and a kfunc that
+/// signals a task are refused, and the victim lives; with the grant, the
+/// same program kills it (so the attack is real).
+#[test]
+fn helpers_in_subprograms_and_kfuncs_are_checked_as_loaded() {
+    for (attack, refusal, grant) in [
+        (
+            "hidden-helper",
+            "program `hidden_helper` calling bpf_send_signal",
+            ["--allow-helper", "bpf_send_signal"],
+        ),
+        (
+            "kfunc",
+            "program `kfunc_signal` calling kfunc bpf_send_signal_task",
+            ["--allow-kfunc", "bpf_send_signal_task"],
+        ),
+    ] {
+        let mut victim = Victim::start();
+        let (_, c) = common::scenario_with(&[], &["attacks", attack, &victim.pid()]);
+        err(
+            &c,
+            "load",
+            "PermissionDenied",
+            libc::EPERM,
+            &[refusal, grant[1]],
+        );
+        assert!(
+            victim.alive(),
+            "{attack}: the victim was killed without a grant"
+        );
+
+        let (_, c) = common::scenario_with(&grant, &["attacks", attack, &victim.pid()]);
+        ok(&c, "load", "()");
+        assert!(
+            !victim.alive(),
+            "{attack}: granted, the program did not kill the victim"
+        );
+    }
+}
+
+/// Map values the kernel reads as fds of the host are refused; plain
+/// values still go through.
+#[test]
+fn map_values_that_are_file_descriptors_are_refused() {
+    let (_, c) = common::scenario_with(&[], &["attacks", "fd-values", "1"]);
+    for (map, kind) in [("jumps", "ProgArray"), ("perf", "PerfEventArray")] {
+        err(
+            &c,
+            &format!("{map}-update"),
+            "Unsupported",
+            0,
+            &[kind, "file descriptors"],
+        );
+    }
+    ok(&c, "big-update", "()");
+}
+
+/// The kernel memory of a guest's maps and perf buffers, across objects,
+/// stays under `--max-kernel-memory`: refused before the kernel is asked,
+/// measured by the kernel's own count (`memlock` of each map fd the host
+/// holds), and given back when dropped.
+#[test]
+fn kernel_memory_is_capped_across_objects_and_buffers() {
+    const CAP: u64 = 64 << 20;
+    let mut guest = common::Running::start(
+        &["--max-kernel-memory", "64MiB"],
+        &common::guest("host-api"),
+        &["attacks", "kernel-memory", "1"],
+    );
+    let holding = guest.wait_line(std::time::Duration::from_secs(30), |l| l == "holding");
+    assert!(holding.is_some(), "{:?} {}", guest.seen, guest.stderr());
+    let memlock: u64 = std::fs::read_dir(format!("/proc/{}/fdinfo", guest.pid()))
+        .expect("fdinfo")
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .filter(|info| info.contains("map_id:"))
+        .filter_map(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("memlock:"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        })
+        .sum();
+    assert!(guest
+        .wait_line(std::time::Duration::from_secs(30), |l| l == "done attacks")
+        .is_some());
+    let c: std::collections::BTreeMap<String, String> = guest
+        .seen
+        .iter()
+        .filter_map(|l| l.strip_prefix("case ")?.split_once(" => "))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    ok(&c, "objects-loaded", "1");
+    err(
+        &c,
+        "object-over-cap",
+        "LimitExceeded",
+        libc::ENOMEM,
+        &["the maps of object `km1`", "--max-kernel-memory"],
+    );
+    err(
+        &c,
+        "perf-over-cap",
+        "LimitExceeded",
+        libc::ENOMEM,
+        &["perf buffer of 1024 pages", "of its 67108864"],
+    );
+    assert!(c["perf-buffers"].starts_with("ok "), "{c:?}");
+    ok(&c, "after-drop", "()");
+    // The 40 MiB map is really there, and all the maps stay under the cap.
+    assert!(
+        memlock > 40 << 20 && memlock <= CAP,
+        "the kernel counts {memlock} bytes for the guest's maps"
+    );
 }

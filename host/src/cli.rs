@@ -21,7 +21,7 @@ pub enum Command {
     /// Exits with the guest's exit code; 130 or 143 when SIGINT or SIGTERM
     /// stopped it, 124 when the timeout did, 134 when the guest trapped.
     /// Everything the guest loaded or attached is freed in every case.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Compile a component ahead of time, so that `run` starts it without
     /// compiling (run only files you compiled yourself: they are trusted).
     Compile(CompileArgs),
@@ -78,7 +78,8 @@ pub struct RunArgs {
     pub timeout: Option<Duration>,
 
     /// Let the guest use a kind of kernel hook beyond tracing: kprobe,
-    /// fentry (fentry/fexit/fmod_ret) or lsm.
+    /// fentry (fentry/fexit/fmod_ret), lsm, struct_ops or cgroup (the
+    /// cgroup program types and sock_ops).
     #[arg(long = "allow", value_name = "HOOK")]
     pub allow: Vec<Hook>,
 
@@ -88,6 +89,14 @@ pub struct RunArgs {
     /// bpf_sys_bpf, bpf_sys_close).
     #[arg(long = "allow-helper", value_name = "HELPER")]
     pub allow_helpers: Vec<String>,
+
+    /// Let the guest load programs calling this kfunc. Kfuncs that only
+    /// read kernel state or work on the program's own BPF objects (RCU
+    /// locks, task and cgroup references, cpumasks, dynptrs, iterators,
+    /// lists and trees) need no grant; every other one does
+    /// (e.g. bpf_send_signal_task).
+    #[arg(long = "allow-kfunc", value_name = "KFUNC")]
+    pub allow_kfuncs: Vec<String>,
 
     /// Let the guest attach XDP, tc and socket filter programs to this
     /// network interface.
@@ -113,9 +122,22 @@ pub struct RunArgs {
     #[arg(skip = bytesize::ByteSize::mib(64))]
     pub max_memory: bytesize::ByteSize,
 
+    /// Cap the kernel memory the guest's maps and buffers take, all
+    /// objects together (e.g. 256MiB; default 1GiB). Counted before the
+    /// kernel is asked: a map as `max_entries × (key + value)`, a perf
+    /// buffer as its pages on every CPU.
+    #[arg(long = "max-kernel-memory", value_name = "SIZE")]
+    pub max_kernel_memory_flag: Option<bytesize::ByteSize>,
+
+    /// The kernel memory cap in effect: the flag's, the policy file's or
+    /// 1GiB.
+    #[arg(skip = bytesize::ByteSize::gib(1))]
+    pub max_kernel_memory: bytesize::ByteSize,
+
     /// Read grants and limits from a TOML file whose keys are these
-    /// flags' names (allow, allow-helper, allow-net, allow-pid, dir, env,
-    /// max-memory, timeout); they add to the flags given.
+    /// flags' names (allow, allow-helper, allow-kfunc, allow-net,
+    /// allow-pid, allow-pin, dir, env, max-memory, max-kernel-memory,
+    /// timeout); they add to the flags given.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
 

@@ -13,6 +13,7 @@ use anyhow::{Context as _, Result};
 use libbpf_rs::btf::types::Enum;
 use libbpf_rs::{Btf, ObjectBuilder, ProgramType};
 
+use crate::bpf::calls::{self, Call};
 use crate::bpf::log;
 use crate::bpf::policy;
 use crate::bpf::program::expected_attach_type;
@@ -119,7 +120,11 @@ fn object_report(
         let name = prog.name().to_string_lossy();
         let section = prog.section().to_string_lossy();
         let attach = expected_attach_type(&prog);
-        let used: BTreeSet<String> = policy::helper_ids(prog.insns())
+        let used: BTreeSet<String> = calls::calls(prog.insns())
+            .filter_map(|call| match call {
+                Call::Helper(id) => Some(id),
+                Call::Kfunc { .. } => None,
+            })
             .map(|id| {
                 helpers
                     .get(&id)
@@ -127,7 +132,7 @@ fn object_report(
                     .unwrap_or_else(|| format!("helper #{id}"))
             })
             .collect();
-        let dangerous = policy::dangerous_helpers(prog.insns());
+        let dangerous = calls::dangerous_helpers(prog.insns());
         let needs = grants(prog.prog_type(), attach, &section, &dangerous);
         let _ = writeln!(
             out,

@@ -58,6 +58,9 @@ fn prepare(args: &mut RunArgs) -> Result<()> {
     if let Some(size) = args.max_memory_flag {
         args.max_memory = size;
     }
+    if let Some(size) = args.max_kernel_memory_flag {
+        args.max_kernel_memory = size;
+    }
     if let Some(path) = args.policy.clone() {
         policy_file::apply(&path, args)?;
     }
@@ -129,9 +132,11 @@ fn run_command(args: &RunArgs) -> Result<i32> {
         policy: Policy {
             hooks: args.allow.iter().copied().collect(),
             helpers: args.allow_helpers.iter().cloned().collect(),
+            kfuncs: args.allow_kfuncs.iter().cloned().collect(),
             interfaces: args.allow_net.iter().cloned().collect(),
             pids: args.allow_pids.iter().copied().collect(),
             pin_dir: args.allow_pin.as_deref().map(bpffs_dir).transpose()?,
+            max_kernel_memory: args.max_kernel_memory.as_u64(),
         },
         cache_dir: if args.no_cache {
             None
@@ -151,14 +156,16 @@ fn run_command(args: &RunArgs) -> Result<i32> {
 /// `dir`, resolved, if it is a directory on bpffs (pins live nowhere else).
 fn bpffs_dir(dir: &std::path::Path) -> Result<std::path::PathBuf> {
     const BPF_FS_MAGIC: i64 = 0xcafe_4a11;
+    const FIX: &str = "bpffs is usually mounted with `mount -t bpf bpf /sys/fs/bpf`, \
+                       then the directory made with `mkdir -p`";
     let dir = dir
         .canonicalize()
-        .with_context(|| format!("--allow-pin {}", dir.display()))?;
+        .with_context(|| format!("--allow-pin {}: no such directory ({FIX})", dir.display()))?;
     let stat =
         rustix::fs::statfs(&dir).with_context(|| format!("--allow-pin {}", dir.display()))?;
     if stat.f_type as i64 != BPF_FS_MAGIC {
         anyhow::bail!(
-            "--allow-pin {}: not a directory on bpffs (mount -t bpf bpf /sys/fs/bpf)",
+            "--allow-pin {}: not a directory on bpffs ({FIX})",
             dir.display()
         );
     }

@@ -1,18 +1,20 @@
 //! `wasm-bpf run --policy FILE`: the grants and limits of `run`'s flags,
 //! kept in a TOML file next to the application. The keys are the flags'
 //! names; a file and flags together grant the union, and a flag given on
-//! the command line overrides the file's `allow-pin`, `max-memory` or
-//! `timeout`.
+//! the command line overrides the file's `allow-pin`, `max-memory`,
+//! `max-kernel-memory` or `timeout`.
 //!
 //! ```toml
 //! allow = ["kprobe"]
 //! allow-helper = ["bpf_send_signal"]
+//! allow-kfunc = ["bpf_send_signal_task"]
 //! allow-net = ["eth0"]
 //! allow-pid = [1234]
 //! allow-pin = "/sys/fs/bpf/myapp"
 //! dir = ["/srv/bin::/app"]
 //! env = ["HOME", "LANG=C"]
 //! max-memory = "128MiB"
+//! max-kernel-memory = "256MiB"
 //! timeout = "30s"
 //! ```
 
@@ -31,6 +33,8 @@ struct PolicyFile {
     #[serde(default)]
     allow_helper: Vec<String>,
     #[serde(default)]
+    allow_kfunc: Vec<String>,
+    #[serde(default)]
     allow_net: Vec<String>,
     #[serde(default)]
     allow_pid: Vec<i32>,
@@ -40,6 +44,7 @@ struct PolicyFile {
     #[serde(default)]
     env: Vec<String>,
     max_memory: Option<String>,
+    max_kernel_memory: Option<String>,
     timeout: Option<String>,
 }
 
@@ -58,6 +63,7 @@ pub fn apply(path: &Path, args: &mut RunArgs) -> Result<()> {
         );
     }
     args.allow_helpers.extend(file.allow_helper);
+    args.allow_kfuncs.extend(file.allow_kfunc);
     args.allow_net.extend(file.allow_net);
     args.allow_pids.extend(file.allow_pid);
     args.dirs.extend(file.dir);
@@ -70,6 +76,12 @@ pub fn apply(path: &Path, args: &mut RunArgs) -> Result<()> {
             .parse()
             .map_err(anyhow::Error::msg)
             .with_context(|| in_file("max-memory"))?;
+    }
+    if let (Some(size), None) = (file.max_kernel_memory, args.max_kernel_memory_flag) {
+        args.max_kernel_memory = size
+            .parse()
+            .map_err(anyhow::Error::msg)
+            .with_context(|| in_file("max-kernel-memory"))?;
     }
     if let (Some(timeout), None) = (file.timeout, args.timeout) {
         args.timeout =

@@ -52,7 +52,23 @@ pub fn require_kernel() {
     );
     assert!(
         Path::new("/sys/kernel/tracing/events").exists(),
-        "tracefs is not mounted: mount -t tracefs tracefs /sys/kernel/tracing"
+        "tracefs is not mounted: mount -t tracefs tracefs /sys/kernel/tracing \
+         (`make setup` does; tests/machine.sh lists what the tests need)"
+    );
+}
+
+/// Fails the test unless bpffs is mounted at `/sys/fs/bpf` (pinned maps).
+pub fn require_bpffs() {
+    const BPF_FS_MAGIC: i64 = 0xcafe_4a11;
+    // SAFETY: statfs writes into the zeroed struct; the path is a C string.
+    let on_bpffs = unsafe {
+        let mut stat: libc::statfs = std::mem::zeroed();
+        libc::statfs(c"/sys/fs/bpf".as_ptr(), &mut stat) == 0 && stat.f_type as i64 == BPF_FS_MAGIC
+    };
+    assert!(
+        on_bpffs,
+        "bpffs is not mounted at /sys/fs/bpf: mount -t bpf bpf /sys/fs/bpf \
+         (`make setup` does; tests/machine.sh lists what the tests need)"
     );
 }
 

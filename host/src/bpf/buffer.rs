@@ -22,8 +22,9 @@ use tokio::io::Interest;
 use wasmtime::component::Resource;
 use wasmtime_wasi::p2::{DynPollable, Pollable};
 
-use super::limits::{Kind, MAX_PERF_PAGES};
+use super::limits::{perf_buffer_bytes, Charge, KernelMemory, Kind, MAX_PERF_PAGES};
 use super::map::BpfMap;
+use super::object::SharedObject;
 use super::BpfCtxView;
 use crate::bindings::buffer::{Batch, BufferKind, BufferOptions, Host, HostBuffer};
 use crate::bindings::types::ErrorCode;
@@ -121,6 +122,11 @@ pub struct BpfBuffer {
     /// An fd of our own keeps the map, and so the consumer's epoll
     /// registration, alive even if the guest drops the map and the object.
     _map: MapHandle,
+    /// The map's object, whose maps stay charged to the guest's kernel
+    /// memory for as long as this buffer keeps one of them alive.
+    _object: Option<SharedObject>,
+    /// A perf buffer's own pages, charged likewise.
+    _pages: Option<Charge>,
 }
 
 // SAFETY: the only values that are not `Send` are the `Rc`s to `pending`:
@@ -210,11 +216,13 @@ impl BpfBuffer {
         map: &mut BpfMap,
         options: &BufferOptions,
         interrupt: &Arc<Interrupt>,
+        memory: &KernelMemory,
     ) -> BpfResult<Self> {
         let handle = map.handle()?;
         let own = MapHandle::try_from(handle)
             .map_err(|e| BpfError::libbpf("duplicating the map fd", &e, ""))?;
         let pending = Rc::new(RefCell::new(Pending::default()));
+        let mut charge = None;
         let consumer = match own.map_type() {
             MapType::RingBuf => {
                 let sink = Rc::clone(&pending);
@@ -235,6 +243,9 @@ impl BpfBuffer {
                 let samples = Rc::clone(&pending);
                 let losses = Rc::clone(&pending);
                 let pages = perf_pages(options.perf_pages_per_cpu)?;
+                charge = Some(memory.charge(perf_buffer_bytes(pages), || {
+                    format!("a perf buffer of {pages} pages on every CPU")
+                })?);
                 let perf = PerfBufferBuilder::new(&own)
                     .pages(pages)
                     .sample_cb(move |cpu, record: &[u8]| {
@@ -264,6 +275,8 @@ impl BpfBuffer {
             interrupt: Arc::clone(interrupt),
             pending,
             _map: own,
+            _object: map.object().cloned(),
+            _pages: charge,
         })
     }
 
@@ -407,7 +420,12 @@ impl HostBuffer for BpfCtxView<'_> {
     ) -> BpfResult<Resource<BpfBuffer>> {
         self.ctx.limits.check(Kind::Buffer, 1)?;
         let interrupt = Arc::clone(&self.ctx.interrupt);
-        let buffer = BpfBuffer::open(self.table.get_mut(&map)?, &options, &interrupt)?;
+        let buffer = BpfBuffer::open(
+            self.table.get_mut(&map)?,
+            &options,
+            &interrupt,
+            &self.ctx.kernel_memory,
+        )?;
         let buffer = self.table.push(buffer)?;
         self.ctx.limits.add(Kind::Buffer, 1);
         Ok(buffer)

@@ -72,15 +72,28 @@ impl Grants {
                 e.raw_os_error().unwrap_or(0),
             )
         })?;
-        let resolved = host_dir.join(rest).canonicalize().map_err(|e| {
-            BpfError::with_errno(
-                ErrorCode::TargetNotFound,
-                e.raw_os_error().unwrap_or(0),
-                format!("{what} `{guest}`: {e}"),
-            )
-        })?;
-        if !resolved.starts_with(&root) {
-            return Err(denied("leads outside its granted directory"));
+        // One component at a time, containment before existence: a path
+        // leading outside is refused whether or not its target exists, so
+        // that a guest learns nothing of the host beyond its grants.
+        let mut resolved = root.clone();
+        for part in rest.components() {
+            let next = resolved.join(part);
+            match next.canonicalize() {
+                Ok(real) if real.starts_with(&root) => resolved = real,
+                Ok(_) => return Err(denied("leads outside its granted directory")),
+                // A symbolic link whose target is missing: where it points
+                // is not the guest's to learn.
+                Err(_) if next.symlink_metadata().is_ok() => {
+                    return Err(denied("leads outside its granted directory or nowhere"))
+                }
+                Err(e) => {
+                    return Err(BpfError::with_errno(
+                        ErrorCode::TargetNotFound,
+                        e.raw_os_error().unwrap_or(0),
+                        format!("{what} `{guest}`: {e}"),
+                    ))
+                }
+            }
         }
         Ok(resolved)
     }
@@ -122,5 +135,21 @@ mod tests {
             code(grants.resolve("binary", "/app/missing")),
             ErrorCode::TargetNotFound
         );
+        // Outside the grant, a missing file and an existing one get the
+        // same answer: existence is not revealed.
+        std::os::unix::fs::symlink(dir.path(), inner.join("up")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("nothing"), inner.join("dangling")).unwrap();
+        for outside in [
+            "/app/up/secret",
+            "/app/up/missing",
+            "/app/dangling",
+            "/app/escape/x",
+        ] {
+            assert_eq!(
+                code(grants.resolve("binary", outside)),
+                ErrorCode::PermissionDenied,
+                "{outside}"
+            );
+        }
     }
 }

@@ -1,6 +1,9 @@
 //! Per-guest caps on what a guest holds in the kernel at once, so one
 //! component cannot exhaust the host's BPF objects, fds or memory.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use crate::bindings::types::ErrorCode;
 use crate::{BpfError, BpfResult};
 
@@ -32,6 +35,10 @@ pub const MAX_PERF_PAGES: u32 = 1024;
 /// itself only stops at what it can allocate, after a long try.
 pub const MAX_MAP_BYTES: u64 = 1 << 30;
 
+/// Most kernel memory a guest's maps and buffers may take together, unless
+/// `--max-kernel-memory` says otherwise.
+pub const DEFAULT_KERNEL_MEMORY: u64 = 1 << 30;
+
 /// The least kernel memory `map` takes once created.
 fn map_bytes(map: &libbpf_rs::OpenMap<'_>) -> u64 {
     use libbpf_rs::MapType;
@@ -49,10 +56,14 @@ fn map_bytes(map: &libbpf_rs::OpenMap<'_>) -> u64 {
 }
 
 /// Fails for a map of `open` bigger than [`MAX_MAP_BYTES`], before the
-/// kernel is asked for it.
-pub(crate) fn check_map_sizes(open: &libbpf_rs::OpenObject) -> BpfResult<()> {
-    for map in open.maps() {
+/// kernel is asked for it; otherwise the kernel memory all the maps `load`
+/// creates will take. A hash map without preallocation counts as full:
+/// the guest's BPF side can fill it.
+pub(crate) fn check_map_sizes(open: &libbpf_rs::OpenObject) -> BpfResult<u64> {
+    let mut total = 0u64;
+    for map in open.maps().filter(|m| m.autocreate()) {
         let bytes = map_bytes(&map);
+        total = total.saturating_add(bytes);
         if bytes > MAX_MAP_BYTES {
             return Err(BpfError::new(
                 ErrorCode::LimitExceeded,
@@ -67,7 +78,81 @@ pub(crate) fn check_map_sizes(open: &libbpf_rs::OpenObject) -> BpfResult<()> {
             ));
         }
     }
-    Ok(())
+    Ok(total)
+}
+
+/// The kernel memory of a perf buffer of `pages` pages on every CPU.
+pub(crate) fn perf_buffer_bytes(pages: usize) -> u64 {
+    let cpus = libbpf_rs::num_possible_cpus().map_or(1, |n| n as u64);
+    // One page more per CPU: the ring's header page.
+    (pages as u64 + 1) * page_size() * cpus
+}
+
+fn page_size() -> u64 {
+    rustix::param::page_size() as u64
+}
+
+/// The kernel memory a guest's maps and buffers take, against its cap
+/// (`--max-kernel-memory`). Each [`Charge`] holds its share until it is
+/// dropped with what it paid for.
+#[derive(Clone, Debug)]
+pub struct KernelMemory {
+    used: Arc<AtomicU64>,
+    cap: u64,
+}
+
+/// Kernel memory taken by one object's maps or one buffer, given back on
+/// drop.
+#[derive(Debug)]
+pub(crate) struct Charge {
+    used: Arc<AtomicU64>,
+    bytes: u64,
+}
+
+impl KernelMemory {
+    pub fn new(cap: u64) -> Self {
+        Self {
+            used: Arc::new(AtomicU64::new(0)),
+            cap,
+        }
+    }
+
+    /// Takes `bytes` for `what`, or fails without taking anything if the
+    /// guest's total would pass its cap.
+    pub(crate) fn charge(&self, bytes: u64, what: impl FnOnce() -> String) -> BpfResult<Charge> {
+        let taken = self
+            .used
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |used| {
+                used.checked_add(bytes).filter(|total| *total <= self.cap)
+            });
+        match taken {
+            Ok(_) => Ok(Charge {
+                used: Arc::clone(&self.used),
+                bytes,
+            }),
+            Err(used) => Err(BpfError::with_errno(
+                ErrorCode::LimitExceeded,
+                libc::ENOMEM,
+                format!(
+                    "{} would take {bytes} bytes of kernel memory; the guest's maps and buffers \
+                     already take {used} of its {} (raise it with `wasm-bpf run --max-kernel-memory`)",
+                    what(),
+                    self.cap
+                ),
+            )),
+        }
+    }
+
+    /// The kernel memory taken now.
+    pub fn used(&self) -> u64 {
+        self.used.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        self.used.fetch_sub(self.bytes, Ordering::SeqCst);
+    }
 }
 
 /// How many of each capped resource a guest holds.
@@ -129,6 +214,27 @@ impl Limits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kernel_memory_is_charged_until_dropped() {
+        let memory = KernelMemory::new(100);
+        let a = memory.charge(60, || "a".into()).unwrap();
+        let err = memory.charge(41, || "map `b`".into()).unwrap_err();
+        let text = format!("{err:?}");
+        assert!(
+            text.contains("map `b` would take 41 bytes")
+                && text.contains("already take 60 of its 100"),
+            "{text}"
+        );
+        assert_eq!(memory.used(), 60);
+        let b = memory.charge(40, || "b".into()).unwrap();
+        assert_eq!(memory.used(), 100);
+        drop(a);
+        assert_eq!(memory.used(), 40);
+        assert!(memory.charge(u64::MAX, || "huge".into()).is_err());
+        drop(b);
+        assert_eq!(memory.used(), 0);
+    }
 
     #[test]
     fn caps_count_what_is_held() {

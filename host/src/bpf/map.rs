@@ -225,6 +225,86 @@ fn read_elem(handle: &MapHandle, key: Option<&[u8]>, read: Read) -> BpfResult<Op
     }
 }
 
+/// The error for a map whose keys or values the kernel reads as file
+/// descriptors of the calling process, here the host: a number from the
+/// guest would name whatever the host has open under it (another map, a
+/// program, a socket, a perf event), not something the guest holds.
+fn fd_refused(handle: &MapHandle, what: &str) -> BpfError {
+    BpfError::new(
+        ErrorCode::Unsupported,
+        format!(
+            "{what} on map `{}`: a {:?} map's {} file descriptors, which a guest cannot \
+             pass; fill it from the BPF side or with the object's initial values",
+            handle.name().to_string_lossy(),
+            handle.map_type(),
+            if is_fd_keyed(handle.map_type()) {
+                "keys are"
+            } else {
+                "values are"
+            }
+        ),
+    )
+}
+
+/// Local storage maps, keyed by a socket, inode, task or cgroup fd.
+fn is_fd_keyed(ty: MapType) -> bool {
+    matches!(
+        ty,
+        MapType::SkStorage | MapType::InodeStorage | MapType::TaskStorage | MapType::CGrpStorage
+    )
+}
+
+fn check_fd_keys(handle: &MapHandle) -> BpfResult<()> {
+    if is_fd_keyed(handle.map_type()) {
+        return Err(fd_refused(handle, "a keyed operation"));
+    }
+    Ok(())
+}
+
+/// Checks that the `values` a guest writes hold no file descriptor: maps
+/// of programs, maps, sockets, cgroups, perf events and struct_ops are
+/// refused whole; device and CPU maps only when a value names a program
+/// (their optional second field, used when greater than 0).
+fn check_fd_values(handle: &MapHandle, what: &str, values: &[u8]) -> BpfResult<()> {
+    let whole = matches!(
+        handle.map_type(),
+        MapType::ProgArray
+            | MapType::ArrayOfMaps
+            | MapType::HashOfMaps
+            | MapType::Sockmap
+            | MapType::Sockhash
+            | MapType::CgroupArray
+            | MapType::Xskmap
+            | MapType::PerfEventArray
+            | MapType::ReuseportSockarray
+            | MapType::StructOps
+    );
+    if whole {
+        return Err(fd_refused(handle, what));
+    }
+    let size = value_len(handle);
+    if matches!(
+        handle.map_type(),
+        MapType::Devmap | MapType::DevmapHash | MapType::Cpumap
+    ) && size >= 8
+    {
+        let names_a_program = values
+            .chunks_exact(size)
+            .any(|v| i32::from_ne_bytes([v[4], v[5], v[6], v[7]]) > 0);
+        if names_a_program {
+            return Err(BpfError::new(
+                ErrorCode::Unsupported,
+                format!(
+                    "{what} on map `{}`: a value's program fd (its second field) must be 0; \
+                     a guest cannot pass file descriptors",
+                    handle.name().to_string_lossy()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Writes one value (`key` is `None` for queues, stacks and bloom filters).
 fn write_elem(
     handle: &MapHandle,
@@ -234,6 +314,7 @@ fn write_elem(
     mode: UpdateFlags,
 ) -> BpfResult<()> {
     check_len("value", value.len(), value_len(handle))?;
+    check_fd_values(handle, what, value)?;
     let key = key.map_or(std::ptr::null(), |k| k.as_ptr().cast());
     // SAFETY: `key` is null or the map's key size (checked by callers), and
     // `value` is one value as the kernel reads it.
@@ -276,6 +357,11 @@ fn check_len(what: &str, len: usize, want: usize) -> BpfResult<()> {
 }
 
 impl BpfMap {
+    /// The object the map belongs to, if it has one.
+    pub(crate) fn object(&self) -> Option<&SharedObject> {
+        self.object.as_ref()
+    }
+
     /// The map called `name` of `object`.
     pub(crate) fn find(object: &SharedObject, name: String) -> BpfResult<Self> {
         let state = lock(object);
@@ -379,10 +465,12 @@ impl BpfMap {
         })
     }
 
-    /// The map's fd, checking that `key` has the map's key size.
+    /// The map's fd, checking that `key` has the map's key size and is
+    /// not a file descriptor.
     fn keyed(&mut self, key: &[u8]) -> BpfResult<&MapHandle> {
         let handle = self.handle()?;
         check_len("key", key.len(), handle.key_size() as usize)?;
+        check_fd_keys(handle)?;
         Ok(handle)
     }
 
@@ -487,6 +575,7 @@ impl BpfMap {
         check_batchable(handle, false)?;
         check_packed("keys", count, keys.len(), handle.key_size() as usize)?;
         check_packed("values", count, values.len(), value_len(handle))?;
+        check_fd_values(handle, "update-batch", values)?;
         if count == 0 {
             return Ok(());
         }

@@ -5,6 +5,7 @@
 
 mod attach;
 pub mod buffer;
+pub mod calls;
 mod globals;
 pub mod grants;
 pub mod limits;
@@ -22,8 +23,9 @@ use wasmtime::component::{HasData, Linker, ResourceTable};
 
 use crate::bindings::libbpf_log::Level;
 use crate::interrupt::Interrupt;
+use calls::KernelBtf;
 use grants::Grants;
-use limits::Limits;
+use limits::{KernelMemory, Limits};
 use policy::Policy;
 
 /// Per-guest BPF state that is not a resource.
@@ -38,6 +40,12 @@ pub struct BpfCtx {
     pub(crate) limits: Limits,
     /// What the guest may load and attach beyond tracing.
     pub(crate) policy: Policy,
+    /// The kernel memory the guest's maps and buffers take, against
+    /// `policy.max_kernel_memory`.
+    pub(crate) kernel_memory: KernelMemory,
+    /// The kernel's BTF, to name the kfuncs programs call; loaded on the
+    /// first one.
+    pub(crate) kernel_btf: Option<KernelBtf>,
 }
 
 impl BpfCtx {
@@ -50,7 +58,9 @@ impl BpfCtx {
             interrupt,
             grants,
             limits: Limits::default(),
+            kernel_memory: KernelMemory::new(policy.max_kernel_memory),
             policy,
+            kernel_btf: None,
         }
     }
 }

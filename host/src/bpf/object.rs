@@ -4,12 +4,12 @@
 //! resources taken from it, so they work across `load` and keep the object
 //! alive however the guest orders its drops.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
-use libbpf_rs::{Object, ObjectBuilder, OpenObject};
+use libbpf_rs::{AsRawLibbpf as _, Object, ObjectBuilder, OpenObject};
 use wasmtime::component::Resource;
 
-use super::limits::Kind;
+use super::limits::{Charge, Kind};
 use super::link::BpfLink;
 use super::map::BpfMap;
 use super::program::{self, BpfProgram};
@@ -28,13 +28,21 @@ pub(crate) enum ObjectState {
     Failed,
 }
 
+/// An object's state and the kernel memory its maps take, shared by the
+/// resources taken from it (buffers too): the maps live, and stay
+/// charged to the guest, until the last of them is dropped.
+pub(crate) struct Shared {
+    state: Mutex<ObjectState>,
+    charge: OnceLock<Charge>,
+}
+
 /// The object's state, shared by the resources taken from it.
-pub(crate) type SharedObject = Arc<Mutex<ObjectState>>;
+pub(crate) type SharedObject = Arc<Shared>;
 
 /// Locks an object. A poisoned lock means a host panic already happened;
 /// the state itself is still consistent, so it is used as is.
 pub(crate) fn lock(object: &SharedObject) -> MutexGuard<'_, ObjectState> {
-    object.lock().unwrap_or_else(PoisonError::into_inner)
+    object.state.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl ObjectState {
@@ -155,7 +163,10 @@ impl HostBpfObject for BpfCtxView<'_> {
         })?;
         tracing::debug!(object = %name, bytes = elf.len(), "opened BPF object");
         let object = BpfObject {
-            state: Arc::new(Mutex::new(ObjectState::Opened(open))),
+            state: Arc::new(Shared {
+                state: Mutex::new(ObjectState::Opened(open)),
+                charge: OnceLock::new(),
+            }),
             name,
         };
         let object = self.table.push(object)?;
@@ -184,13 +195,14 @@ impl HostBpfObject for BpfCtxView<'_> {
         self.table.get(&this)?.get_global(&name)
     }
 
+    /// Loads in two steps, so that the policy sees what the kernel will
+    /// receive: libbpf's prepare (relocations, subprograms appended, kfuncs
+    /// resolved, maps created), the policy's check of the final
+    /// instructions, then the programs' load. What needs no kernel (map
+    /// sizes, pins, struct_ops maps) is checked before anything is created.
     fn load(&mut self, this: Resource<BpfObject>) -> BpfResult<()> {
         let object = self.table.get(&this)?;
         let mut state = lock(&object.state);
-        if let ObjectState::Opened(open) = &*state {
-            self.ctx.policy.check_load(open)?;
-            super::limits::check_map_sizes(open)?;
-        }
         let open = match std::mem::replace(&mut *state, ObjectState::Failed) {
             ObjectState::Opened(open) => open,
             other => {
@@ -199,11 +211,41 @@ impl HostBpfObject for BpfCtxView<'_> {
                 return Err(err);
             }
         };
+        let charge = self.ctx.policy.check_maps(&open).and_then(|()| {
+            let bytes = super::limits::check_map_sizes(&open)?;
+            self.ctx
+                .kernel_memory
+                .charge(bytes, || format!("the maps of object `{}`", object.name))
+        });
+        let charge = match charge {
+            Ok(charge) => charge,
+            // Nothing reached the kernel: the guest may change the object
+            // and try again.
+            Err(e) => {
+                *state = ObjectState::Opened(open);
+                return Err(e);
+            }
+        };
+        let (prepared, log) = self.libbpf(|| {
+            // SAFETY: the object is open and not yet prepared.
+            unsafe { libbpf_sys::bpf_object__prepare(open.as_libbpf_object().as_ptr()) }
+        });
+        // From here on a failure frees the object (dropping `open`), as
+        // libbpf's own failed load does: a prepared object would load
+        // without being checked again, so it must not be kept.
+        if prepared < 0 {
+            let e = libbpf_rs::Error::from_raw_os_error(-prepared);
+            return Err(BpfError::libbpf("loading the BPF object", &e, &log));
+        }
+        self.ctx
+            .policy
+            .check_programs(&open, &mut self.ctx.kernel_btf)?;
         let (loaded, log) = self.libbpf(|| open.load());
         match loaded {
             Ok(obj) => {
                 tracing::debug!(object = %object.name, "loaded BPF object");
                 *state = ObjectState::Loaded(obj);
+                let _ = object.state.charge.set(charge);
                 Ok(())
             }
             Err(e) => {

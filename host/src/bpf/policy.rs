@@ -8,8 +8,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::str::FromStr;
 
-use libbpf_rs::{AsRawLibbpf as _, OpenMap, OpenObject, ProgramType};
+use libbpf_rs::{AsRawLibbpf as _, MapType, OpenMap, OpenObject, ProgramType};
 
+use super::calls::{self, Call, KernelBtf};
 use super::grants::Grants;
 use super::program::expected_attach_type;
 use crate::bindings::program::{AttachTarget, Binary};
@@ -26,6 +27,13 @@ pub enum Hook {
     Fentry,
     /// BPF LSM programs, which can deny operations.
     Lsm,
+    /// struct_ops maps and programs, which register kernel behaviour (a
+    /// TCP congestion control, a scheduler).
+    StructOps,
+    /// Programs of the cgroup types (and sock_ops), which can refuse or
+    /// rewrite what the processes of a cgroup do on the network, with
+    /// devices and sysctls.
+    Cgroup,
 }
 
 impl FromStr for Hook {
@@ -35,12 +43,20 @@ impl FromStr for Hook {
         Self::ALL
             .into_iter()
             .find(|hook| hook.name() == s)
-            .ok_or_else(|| format!("unknown hook kind {s:?} (kprobe, fentry or lsm)"))
+            .ok_or_else(|| {
+                format!("unknown hook kind {s:?} (kprobe, fentry, lsm, struct_ops or cgroup)")
+            })
     }
 }
 
 impl Hook {
-    const ALL: [Self; 3] = [Self::Kprobe, Self::Fentry, Self::Lsm];
+    const ALL: [Self; 5] = [
+        Self::Kprobe,
+        Self::Fentry,
+        Self::Lsm,
+        Self::StructOps,
+        Self::Cgroup,
+    ];
 
     /// The name `--allow` takes.
     pub fn name(self) -> &'static str {
@@ -48,35 +64,22 @@ impl Hook {
             Self::Kprobe => "kprobe",
             Self::Fentry => "fentry",
             Self::Lsm => "lsm",
+            Self::StructOps => "struct_ops",
+            Self::Cgroup => "cgroup",
         }
     }
 }
 
-/// Helpers that let a program change what other code sees or does, rather
-/// than observe it; a program calling one loads only with
-/// `--allow-helper <name>`.
-const DANGEROUS_HELPERS: &[(u32, &str)] = &[
-    (
-        libbpf_sys::BPF_FUNC_probe_write_user,
-        "bpf_probe_write_user",
-    ),
-    (libbpf_sys::BPF_FUNC_override_return, "bpf_override_return"),
-    (libbpf_sys::BPF_FUNC_send_signal, "bpf_send_signal"),
-    (
-        libbpf_sys::BPF_FUNC_send_signal_thread,
-        "bpf_send_signal_thread",
-    ),
-    (libbpf_sys::BPF_FUNC_sys_bpf, "bpf_sys_bpf"),
-    (libbpf_sys::BPF_FUNC_sys_close, "bpf_sys_close"),
-];
-
 /// The grants of one run.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct Policy {
     /// Hook kinds granted with `--allow`.
     pub hooks: BTreeSet<Hook>,
     /// Dangerous helpers granted with `--allow-helper`.
     pub helpers: BTreeSet<String>,
+    /// kfuncs granted with `--allow-kfunc`, beyond the read-only ones
+    /// every guest may call.
+    pub kfuncs: BTreeSet<String>,
     /// Network interfaces granted with `--allow-net`, for XDP, tc and
     /// socket filters.
     pub interfaces: BTreeSet<String>,
@@ -87,6 +90,23 @@ pub struct Policy {
     /// by name (`LIBBPF_PIN_BY_NAME`) are pinned there, or reuse the map
     /// pinned there already. Without it such objects do not load.
     pub pin_dir: Option<std::path::PathBuf>,
+    /// Most kernel memory the guest's maps and buffers may take, all
+    /// objects together (`--max-kernel-memory`).
+    pub max_kernel_memory: u64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            hooks: BTreeSet::new(),
+            helpers: BTreeSet::new(),
+            kfuncs: BTreeSet::new(),
+            interfaces: BTreeSet::new(),
+            pids: BTreeSet::new(),
+            pin_dir: None,
+            max_kernel_memory: super::limits::DEFAULT_KERNEL_MEMORY,
+        }
+    }
 }
 
 /// A refusal: logged, and typed for the guest.
@@ -99,30 +119,19 @@ fn refuse(what: String, flag: String) -> BpfError {
     )
 }
 
-/// The helpers `insns` call, by the kernel's numbers.
-pub(crate) fn helper_ids(insns: &[libbpf_sys::bpf_insn]) -> impl Iterator<Item = u32> + '_ {
-    const CALL: u8 = (libbpf_sys::BPF_JMP | libbpf_sys::BPF_CALL) as u8;
-    insns
-        .iter()
-        // Source register 0 marks a helper; others are BPF-to-BPF calls
-        // and kfuncs.
-        .filter(|insn| insn.code == CALL && insn.src_reg() == 0)
-        .map(|insn| insn.imm as u32)
-}
-
-/// The names of the dangerous helpers `insns` call.
-pub fn dangerous_helpers(insns: &[libbpf_sys::bpf_insn]) -> BTreeSet<&'static str> {
-    helper_ids(insns)
-        .filter_map(|id| DANGEROUS_HELPERS.iter().find(|(h, _)| *h == id))
-        .map(|(_, name)| *name)
-        .collect()
-}
-
 /// The hook kind a program of `ty` with expected attach type `attach`
 /// needs a grant for, if any.
 pub fn load_hook(ty: ProgramType, attach: u32) -> Option<Hook> {
     match ty {
         ProgramType::Lsm => Some(Hook::Lsm),
+        ProgramType::StructOps => Some(Hook::StructOps),
+        ProgramType::CgroupSkb
+        | ProgramType::CgroupSock
+        | ProgramType::CgroupSockAddr
+        | ProgramType::CgroupSockopt
+        | ProgramType::CgroupSysctl
+        | ProgramType::CgroupDevice
+        | ProgramType::SockOps => Some(Hook::Cgroup),
         ProgramType::Tracing
             if [
                 libbpf_sys::BPF_TRACE_FENTRY,
@@ -179,10 +188,14 @@ impl Policy {
         Err(refuse(what(), format!("--allow {}", hook.name())))
     }
 
-    /// Checks the programs `load` would load (their kind and the helpers
-    /// they call) and the maps it would pin or reuse from bpffs.
-    pub(crate) fn check_load(&self, open: &OpenObject) -> BpfResult<()> {
-        for map in open.maps() {
+    /// Checks the maps `load` would create, before it creates any: pins
+    /// only under the granted bpffs directory, struct_ops only if granted.
+    pub(crate) fn check_maps(&self, open: &OpenObject) -> BpfResult<()> {
+        for map in open.maps().filter(|m| m.autocreate()) {
+            let name = map.name().to_string_lossy();
+            if map.map_type() == MapType::StructOps {
+                self.need_hook(Hook::StructOps, || format!("struct_ops map `{name}`"))?;
+            }
             let Some(pin) = pin_path(&map) else { continue };
             let inside = self
                 .pin_dir
@@ -190,29 +203,90 @@ impl Policy {
                 .is_some_and(|dir| Path::new(&*pin).starts_with(dir));
             if !inside {
                 return Err(refuse(
-                    format!(
-                        "map `{}` pinned by name (at {pin})",
-                        map.name().to_string_lossy()
-                    ),
+                    format!("map `{name}` pinned by name (at {pin})"),
                     "--allow-pin DIR (a directory on bpffs)".into(),
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Checks the programs of a prepared object, as the kernel will
+    /// receive them: what libbpf will load (struct_ops programs are turned
+    /// on during prepare), their kinds, and every helper and kfunc their
+    /// final instructions call, subprograms included. `btf` names kfuncs
+    /// and is loaded on the first one.
+    pub(crate) fn check_programs(
+        &self,
+        open: &OpenObject,
+        btf: &mut Option<KernelBtf>,
+    ) -> BpfResult<()> {
         for prog in open.progs().filter(|p| p.autoload()) {
             let name = prog.name().to_string_lossy();
             if let Some(hook) = load_hook(prog.prog_type(), expected_attach_type(&prog)) {
                 self.need_hook(hook, || format!("loading {} program `{name}`", hook.name()))?;
             }
-            for helper in dangerous_helpers(prog.insns()) {
-                if !self.helpers.contains(helper) {
-                    return Err(refuse(
-                        format!("program `{name}` calling {helper}"),
-                        format!("--allow-helper {helper}"),
-                    ));
+            for call in calls::calls(prog.insns()) {
+                match call {
+                    Call::Helper(id) => {
+                        let Some(helper) = calls::dangerous_helper(id) else {
+                            continue;
+                        };
+                        if !self.helpers.contains(helper) {
+                            return Err(refuse(
+                                format!("program `{name}` calling {helper}"),
+                                format!("--allow-helper {helper}"),
+                            ));
+                        }
+                    }
+                    Call::Kfunc { btf_id, module } => {
+                        self.check_kfunc(&name, btf_id, module, btf)?;
+                    }
                 }
             }
         }
         Ok(())
+    }
+
+    fn check_kfunc(
+        &self,
+        program: &str,
+        btf_id: u32,
+        module: bool,
+        btf: &mut Option<KernelBtf>,
+    ) -> BpfResult<()> {
+        let named = if module {
+            None
+        } else {
+            if btf.is_none() {
+                *btf = KernelBtf::load();
+            }
+            btf.as_ref().and_then(|btf| btf.func_name(btf_id))
+        };
+        let Some(kfunc) = named else {
+            // Without a name there is nothing a grant could name.
+            tracing::warn!(program, btf_id, module, "refused an unnamed kfunc");
+            return Err(BpfError::with_errno(
+                ErrorCode::PermissionDenied,
+                libc::EPERM,
+                format!(
+                    "program `{program}` calls a kfunc {} (BTF id {btf_id}) that wasm-bpf \
+                     cannot name, so no grant can allow it",
+                    if module {
+                        "of a kernel module"
+                    } else {
+                        "of the kernel"
+                    }
+                ),
+            ));
+        };
+        if calls::kfunc_is_read_only(&kfunc) || self.kfuncs.contains(&kfunc) {
+            return Ok(());
+        }
+        Err(refuse(
+            format!("program `{program}` calling kfunc {kfunc}"),
+            format!("--allow-kfunc {kfunc}"),
+        ))
     }
 
     /// Checks an attach by section name (`section` of program `name`).
@@ -298,27 +372,5 @@ mod tests {
         assert_eq!(section_binary("tp/sched/sched_switch"), None);
         assert!(is_kprobe_section("kretprobe/do_unlinkat"));
         assert!(!is_kprobe_section("tp_btf/sched_switch"));
-    }
-
-    #[test]
-    fn helper_calls_are_found_but_not_bpf_to_bpf_calls() {
-        let call = |src: u8, imm: i32| {
-            let mut insn = libbpf_sys::bpf_insn {
-                code: (libbpf_sys::BPF_JMP | libbpf_sys::BPF_CALL) as u8,
-                imm,
-                ..Default::default()
-            };
-            insn.set_src_reg(src);
-            insn
-        };
-        let insns = [
-            call(0, libbpf_sys::BPF_FUNC_send_signal as i32),
-            call(0, libbpf_sys::BPF_FUNC_ringbuf_output as i32),
-            call(1, libbpf_sys::BPF_FUNC_probe_write_user as i32),
-        ];
-        assert_eq!(
-            dangerous_helpers(&insns).into_iter().collect::<Vec<_>>(),
-            ["bpf_send_signal"]
-        );
     }
 }

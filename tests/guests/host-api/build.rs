@@ -20,6 +20,9 @@ fn main() {
     wasm_bpf_build::BpfBuild::new("bpf/storm.bpf.c")
         .build()
         .expect("building bpf/storm.bpf.c");
+    wasm_bpf_build::BpfBuild::new("bpf/attacks.bpf.c")
+        .build()
+        .expect("building bpf/attacks.bpf.c");
     wasm_bpf_build::BpfBuild::new("bpf/rejected.bpf.c")
         .build()
         .expect("building bpf/rejected.bpf.c");

@@ -407,8 +407,12 @@ fn pin(value: &str) -> Result<()> {
 /// totals every 250 ms (`tick offered=… received=… dropped=… lost=…`)
 /// until the host stops it. The slow consumer takes at most 256 records
 /// per millisecond.
-fn storm(kind: &str, speed: &str, tgid: &str) -> Result<()> {
+/// Consumes a storm of records as fast as it can, or (`slow`) not at all
+/// until `stall` records were offered, then slowly: the slow consumer
+/// falls behind by construction, whatever the machine's speed.
+fn storm(kind: &str, speed: &str, tgid: &str, stall: &str) -> Result<()> {
     let tgid: u32 = tgid.parse().expect("a process id");
+    let stall: u64 = stall.parse().expect("a record count");
     let mut open = Object::open_named(include_object!("storm"), "storm")?;
     open.set_global("targ_tgid", &tgid)?;
     open.set_global("use_perf", &u8::from(kind == "perf"))?;
@@ -422,6 +426,16 @@ fn storm(kind: &str, speed: &str, tgid: &str) -> Result<()> {
     let (mut received, mut lost) = (0u64, 0u64);
     let mut next_tick = Instant::now();
     println!("ready storm");
+    if slow {
+        loop {
+            let offered: u64 = obj.global("offered")?;
+            if offered >= stall {
+                println!("resumed offered={offered}");
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
     loop {
         let batch = if slow {
             let batch = buffer.poll_max(Some(Duration::from_millis(50)), 256)?;
@@ -482,7 +496,7 @@ fn end(how: &str, name: &str) -> Result<()> {
 /// The map kinds with calls of their own: per-CPU, queue, stack, bloom
 /// filter, LPM trie, map of maps, lookup-and-delete.
 fn map_kinds() -> Result<()> {
-    let obj = Object::open_named(include_object!("kinds"), "kinds")?.load()?;
+    let obj = kinds_without_cgroup("kinds")?.load()?;
     let per_cpu = obj.map("per_cpu")?;
     let slots = per_cpu.info().per_cpu_slots;
     report("per-cpu-slots-positive", Ok(slots > 0));
@@ -808,6 +822,103 @@ fn refused() -> Result<()> {
     Ok(())
 }
 
+/// The kinds object without its cgroup program, which needs
+/// `--allow cgroup`.
+fn kinds_without_cgroup(name: &str) -> Result<OpenObject> {
+    let mut open = Object::open_named(include_object!("kinds"), name)?;
+    open.set_autoload("count_sockets", false)?;
+    Ok(open)
+}
+
+/// The attacks object with only `program` to load, aimed at `victim`.
+fn open_attacks(name: &str, program: &str, victim: u32) -> Result<OpenObject> {
+    let mut open = Object::open_named(include_object!("attacks"), name)?;
+    open.set_global("victim_tgid", &victim)?;
+    for other in ["hidden_helper", "kfunc_signal", "touches_big"] {
+        open.set_autoload(other, other == program)?;
+    }
+    Ok(open)
+}
+
+/// What an attack review tried as a hostile guest: `how` names the attack,
+/// `victim` the process it would kill.
+fn attacks(how: &str, victim: &str) -> Result<()> {
+    let victim: u32 = victim.parse().expect("a process id");
+    match how {
+        "hidden-helper" | "kfunc" => {
+            let program = if how == "kfunc" {
+                "kfunc_signal"
+            } else {
+                "hidden_helper"
+            };
+            match open_attacks("attack", program, victim)?.load() {
+                Ok(obj) => {
+                    report("load", Ok(()));
+                    let _links = obj.attach_all()?;
+                    // Time for the victim to make a system call.
+                    std::thread::sleep(Duration::from_millis(1000));
+                }
+                Err(e) => report::<()>("load", Err(e)),
+            }
+        }
+        "fd-values" => {
+            let obj = open_attacks("fdvalues", "touches_big", victim)?.load()?;
+            // 3 is some fd of the host's, not anything the guest holds.
+            for map in ["jumps", "perf"] {
+                report(
+                    &format!("{map}-update"),
+                    obj.map(map)?.update(&0u32, &3u32, UpdateFlags::empty()),
+                );
+            }
+            report(
+                "big-update",
+                obj.map("big")?
+                    .update(&0u32, &[7u8; 4096], UpdateFlags::empty()),
+            );
+        }
+        "kernel-memory" => {
+            let mut held = Vec::new();
+            let over = loop {
+                let name = format!("km{}", held.len());
+                match open_attacks(&name, "touches_big", victim)?.load() {
+                    Ok(obj) if held.len() < 8 => held.push(obj),
+                    Ok(_) => break None,
+                    Err(e) => break Some(e),
+                }
+            };
+            report("objects-loaded", Ok(held.len()));
+            report::<()>("object-over-cap", over.map_or(Ok(()), Err));
+            let perf = held[0].map("perf")?;
+            let mut buffers = Vec::new();
+            let over = loop {
+                match Buffer::open_with(&perf, Some(1024)) {
+                    Ok(buffer) if buffers.len() < 64 => buffers.push(buffer),
+                    Ok(_) => break None,
+                    Err(e) => break Some(e),
+                }
+            };
+            report("perf-buffers", Ok(buffers.len()));
+            report::<()>("perf-over-cap", over.map_or(Ok(()), Err));
+            println!("holding");
+            let _ = std::io::stdout().flush();
+            // Time for the test to read what the kernel holds for us.
+            std::thread::sleep(Duration::from_millis(1500));
+            // Dropping an object (and what was taken from it) gives its
+            // memory back.
+            drop((buffers, perf));
+            held.pop();
+            report(
+                "after-drop",
+                open_attacks("kmagain", "touches_big", victim)?
+                    .load()
+                    .map(|_| ()),
+            );
+        }
+        other => panic!("unknown attack {other:?}"),
+    }
+    Ok(())
+}
+
 /// The per-guest caps: objects, maps and programs held at once, perf
 /// buffer sizes.
 fn caps() -> Result<()> {
@@ -880,7 +991,13 @@ fn policy() -> Result<()> {
     let probe = only("probe_true")?.load()?;
     report("section-binary", probe.attach("probe_true").map(|_| ()));
 
-    let obj = Object::open_named(include_object!("kinds"), "policy")?.load()?;
+    report(
+        "cgroup-program",
+        Object::open_named(include_object!("kinds"), "policy")?
+            .load()
+            .map(|_| ()),
+    );
+    let obj = kinds_without_cgroup("policy")?.load()?;
     report(
         "kprobe",
         obj.attach_to(
@@ -944,8 +1061,9 @@ fn main() -> Result<()> {
         "pollables" => pollables()?,
         "attach" => attach(&args[2], &args[3])?,
         "refused" => refused()?,
-        "storm" => storm(&args[2], &args[3], &args[4])?,
+        "storm" => storm(&args[2], &args[3], &args[4], &args[5])?,
         "pin" => pin(&args[2])?,
+        "attacks" => attacks(&args[2], &args[3])?,
         other => panic!("unknown scenario {other:?}"),
     }
     println!("done {scenario}");

@@ -1,0 +1,302 @@
+//! What a program calls: helpers and kfuncs, read from the instructions
+//! the kernel will receive (after libbpf's relocation, which appends every
+//! subprogram a program calls, and resolves each kfunc to its BTF id).
+//!
+//! The policy decides on these; the names come from here.
+
+use std::collections::BTreeSet;
+use std::ffi::CStr;
+
+use libbpf_sys::bpf_insn;
+
+/// Helpers that let a program change what other code sees or does, rather
+/// than observe it: each needs `--allow-helper <name>`.
+const DANGEROUS_HELPERS: &[(u32, &str)] = &[
+    (
+        libbpf_sys::BPF_FUNC_probe_write_user,
+        "bpf_probe_write_user",
+    ),
+    (libbpf_sys::BPF_FUNC_override_return, "bpf_override_return"),
+    (libbpf_sys::BPF_FUNC_send_signal, "bpf_send_signal"),
+    (
+        libbpf_sys::BPF_FUNC_send_signal_thread,
+        "bpf_send_signal_thread",
+    ),
+    (libbpf_sys::BPF_FUNC_sys_bpf, "bpf_sys_bpf"),
+    (libbpf_sys::BPF_FUNC_sys_close, "bpf_sys_close"),
+];
+
+/// The kfuncs a program may call without a grant: each only reads kernel
+/// state (as tracing does anyway) or works on the program's own BPF
+/// objects (its locks, lists, trees, cpumasks, dynptrs, iterators). Every
+/// other kfunc needs `--allow-kfunc <name>`: an allow-list, because the
+/// kernel gains kfuncs with every release, and a new one that acts (on
+/// processes, files, sockets, conntrack, keys) must not become allowed
+/// just by appearing.
+const READ_ONLY_KFUNCS: &[&str] = &[
+    "bpf_arena_alloc_pages",
+    "bpf_arena_free_pages",
+    "bpf_arena_reserve_pages",
+    "bpf_cast_to_kern_ctx",
+    "bpf_cgroup_acquire",
+    "bpf_cgroup_ancestor",
+    "bpf_cgroup_from_id",
+    "bpf_cgroup_read_xattr",
+    "bpf_cgroup_release",
+    "bpf_copy_from_user_dynptr",
+    "bpf_copy_from_user_str",
+    "bpf_copy_from_user_str_dynptr",
+    "bpf_copy_from_user_task_dynptr",
+    "bpf_copy_from_user_task_str",
+    "bpf_copy_from_user_task_str_dynptr",
+    "bpf_dynptr_adjust",
+    "bpf_dynptr_clone",
+    "bpf_dynptr_copy",
+    "bpf_dynptr_is_null",
+    "bpf_dynptr_is_rdonly",
+    "bpf_dynptr_memset",
+    "bpf_dynptr_size",
+    "bpf_dynptr_slice",
+    "bpf_dynptr_slice_rdwr",
+    "bpf_get_dentry_xattr",
+    "bpf_get_file_xattr",
+    "bpf_get_kmem_cache",
+    "bpf_get_task_exe_file",
+    "bpf_list_back",
+    "bpf_list_front",
+    "bpf_list_pop_back",
+    "bpf_list_pop_front",
+    "bpf_list_push_back_impl",
+    "bpf_list_push_front_impl",
+    "bpf_local_irq_restore",
+    "bpf_local_irq_save",
+    "bpf_map_sum_elem_count",
+    "bpf_obj_drop_impl",
+    "bpf_obj_new_impl",
+    "bpf_path_d_path",
+    "bpf_percpu_obj_drop_impl",
+    "bpf_percpu_obj_new_impl",
+    "bpf_preempt_disable",
+    "bpf_preempt_enable",
+    "bpf_probe_read_kernel_dynptr",
+    "bpf_probe_read_kernel_str_dynptr",
+    "bpf_probe_read_user_dynptr",
+    "bpf_probe_read_user_str_dynptr",
+    "bpf_put_file",
+    "bpf_rbtree_add_impl",
+    "bpf_rbtree_first",
+    "bpf_rbtree_left",
+    "bpf_rbtree_remove",
+    "bpf_rbtree_right",
+    "bpf_rbtree_root",
+    "bpf_rcu_read_lock",
+    "bpf_rcu_read_unlock",
+    "bpf_rdonly_cast",
+    "bpf_refcount_acquire_impl",
+    "bpf_res_spin_lock",
+    "bpf_res_spin_lock_irqsave",
+    "bpf_res_spin_unlock",
+    "bpf_res_spin_unlock_irqrestore",
+    "bpf_session_cookie",
+    "bpf_session_is_return",
+    "bpf_strcasecmp",
+    "bpf_strchr",
+    "bpf_strchrnul",
+    "bpf_strcmp",
+    "bpf_strcspn",
+    "bpf_stream_vprintk_impl",
+    "bpf_strlen",
+    "bpf_strnchr",
+    "bpf_strnlen",
+    "bpf_strnstr",
+    "bpf_strrchr",
+    "bpf_strspn",
+    "bpf_strstr",
+    "bpf_task_acquire",
+    "bpf_task_from_pid",
+    "bpf_task_from_vpid",
+    "bpf_task_get_cgroup1",
+    "bpf_task_release",
+    "bpf_task_under_cgroup",
+    "bpf_throw",
+];
+
+/// A call a program makes, as the kernel will see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Call {
+    /// A helper, by the kernel's number.
+    Helper(u32),
+    /// A kfunc, by its BTF id; `module` when it is a kernel module's
+    /// (its id is then one of that module's BTF, not vmlinux's).
+    Kfunc { btf_id: u32, module: bool },
+}
+
+/// Every helper and kfunc call in `insns`. BPF-to-BPF calls are not
+/// listed: after relocation their targets are in `insns` too.
+pub fn calls(insns: &[bpf_insn]) -> impl Iterator<Item = Call> + '_ {
+    const CALL: u8 = (libbpf_sys::BPF_JMP | libbpf_sys::BPF_CALL) as u8;
+    insns
+        .iter()
+        .filter(|insn| insn.code == CALL)
+        .filter_map(|insn| match u32::from(insn.src_reg()) {
+            0 => Some(Call::Helper(insn.imm as u32)),
+            libbpf_sys::BPF_PSEUDO_KFUNC_CALL => Some(Call::Kfunc {
+                btf_id: insn.imm as u32,
+                module: insn.off != 0,
+            }),
+            _ => None,
+        })
+}
+
+/// The name of `helper` if it is one of the dangerous ones.
+pub fn dangerous_helper(helper: u32) -> Option<&'static str> {
+    DANGEROUS_HELPERS
+        .iter()
+        .find(|(id, _)| *id == helper)
+        .map(|(_, name)| *name)
+}
+
+/// Whether the kfunc `name` may be called without a grant.
+pub fn kfunc_is_read_only(name: &str) -> bool {
+    READ_ONLY_KFUNCS.binary_search(&name).is_ok()
+        || ["bpf_cpumask_", "bpf_iter_"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+}
+
+/// The names of the dangerous helpers `insns` call.
+pub fn dangerous_helpers(insns: &[bpf_insn]) -> BTreeSet<&'static str> {
+    calls(insns)
+        .filter_map(|call| match call {
+            Call::Helper(id) => dangerous_helper(id),
+            Call::Kfunc { .. } => None,
+        })
+        .collect()
+}
+
+/// The running kernel's BTF, to name kfuncs by id; loaded when a program
+/// first calls one.
+pub struct KernelBtf(*mut libbpf_sys::btf);
+
+// SAFETY: the BTF is only read after loading, and freed once, on drop.
+unsafe impl Send for KernelBtf {}
+
+impl KernelBtf {
+    /// Loads `/sys/kernel/btf/vmlinux` (or libbpf's other places for it).
+    pub fn load() -> Option<Self> {
+        // SAFETY: no preconditions; NULL (with errno) on failure.
+        let btf = unsafe { libbpf_sys::btf__load_vmlinux_btf() };
+        (!btf.is_null()).then_some(Self(btf))
+    }
+
+    /// The name of function `id`, if `id` is a function of this BTF.
+    pub fn func_name(&self, id: u32) -> Option<String> {
+        // SAFETY: the BTF is live; libbpf checks `id` and returns NULL for
+        // ids it does not have.
+        let ty = unsafe { libbpf_sys::btf__type_by_id(self.0, id) };
+        if ty.is_null() {
+            return None;
+        }
+        // SAFETY: `ty` points into the live BTF.
+        let (info, name_off) = unsafe { ((*ty).info, (*ty).name_off) };
+        if (info >> 24) & 0x1f != libbpf_sys::BTF_KIND_FUNC {
+            return None;
+        }
+        // SAFETY: as above; NULL for an offset out of the string section.
+        let name = unsafe { libbpf_sys::btf__name_by_offset(self.0, name_off) };
+        // SAFETY: libbpf returns NULL or a NUL-terminated string it owns.
+        (!name.is_null()).then(|| {
+            unsafe { CStr::from_ptr(name) }
+                .to_string_lossy()
+                .into_owned()
+        })
+    }
+}
+
+impl Drop for KernelBtf {
+    fn drop(&mut self) {
+        // SAFETY: loaded by btf__load_vmlinux_btf, freed once.
+        unsafe { libbpf_sys::btf__free(self.0) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(src: u8, imm: i32, off: i16) -> bpf_insn {
+        let mut insn = bpf_insn {
+            code: (libbpf_sys::BPF_JMP | libbpf_sys::BPF_CALL) as u8,
+            imm,
+            off,
+            ..Default::default()
+        };
+        insn.set_src_reg(src);
+        insn
+    }
+
+    #[test]
+    fn helpers_and_kfuncs_are_found_but_not_bpf_to_bpf_calls() {
+        let insns = [
+            call(0, libbpf_sys::BPF_FUNC_send_signal as i32, 0),
+            call(0, libbpf_sys::BPF_FUNC_ringbuf_output as i32, 0),
+            call(1, libbpf_sys::BPF_FUNC_probe_write_user as i32, 0),
+            call(2, 1234, 0),
+            call(2, 99, 1),
+        ];
+        assert_eq!(
+            calls(&insns).collect::<Vec<_>>(),
+            [
+                Call::Helper(libbpf_sys::BPF_FUNC_send_signal),
+                Call::Helper(libbpf_sys::BPF_FUNC_ringbuf_output),
+                Call::Kfunc {
+                    btf_id: 1234,
+                    module: false
+                },
+                Call::Kfunc {
+                    btf_id: 99,
+                    module: true
+                },
+            ]
+        );
+        assert_eq!(
+            dangerous_helpers(&insns).into_iter().collect::<Vec<_>>(),
+            ["bpf_send_signal"]
+        );
+    }
+
+    #[test]
+    fn kfuncs_that_act_need_a_grant() {
+        assert!(READ_ONLY_KFUNCS.is_sorted(), "binary search needs order");
+        for name in [
+            "bpf_rcu_read_lock",
+            "bpf_cpumask_create",
+            "bpf_iter_num_new",
+        ] {
+            assert!(kfunc_is_read_only(name), "{name}");
+        }
+        for name in [
+            "bpf_send_signal_task",
+            "bpf_set_dentry_xattr",
+            "bpf_sock_destroy",
+            "bpf_ct_set_status",
+            "bpf_task_work_schedule_signal_impl",
+            "some_future_kfunc",
+        ] {
+            assert!(!kfunc_is_read_only(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn kfuncs_are_named_from_the_kernels_btf() {
+        let Some(btf) = KernelBtf::load() else {
+            panic!("no kernel BTF at /sys/kernel/btf/vmlinux (tests/machine.sh)");
+        };
+        // Find a function id by walking: the first FUNC's name must round-trip.
+        let found = (1..200_000).find_map(|id| Some((id, btf.func_name(id)?)));
+        let (id, name) = found.expect("a function in the kernel's BTF");
+        assert!(!name.is_empty());
+        assert_eq!(btf.func_name(id).as_deref(), Some(&*name));
+        assert_eq!(btf.func_name(u32::MAX), None);
+    }
+}
