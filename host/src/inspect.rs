@@ -85,13 +85,9 @@ fn grants(ty: ProgramType, attach: u32, section: &str, dangerous: &BTreeSet<&str
         | ProgramType::SocketFilter => {
             needs.push("--allow-net IFACE".into());
         }
-        ProgramType::CgroupSkb
-        | ProgramType::CgroupSock
-        | ProgramType::CgroupSockAddr
-        | ProgramType::CgroupSockopt
-        | ProgramType::CgroupSysctl
-        | ProgramType::CgroupDevice
-        | ProgramType::SockOps => needs.push("--dir CGROUP-DIR (a cgroup v2 directory)".into()),
+        _ if policy::load_hook(ty, attach) == Some(policy::Hook::Cgroup) => {
+            needs.push("--dir CGROUP-DIR (a cgroup v2 directory)".into());
+        }
         _ => {}
     }
     needs
