@@ -20,7 +20,7 @@ EXAMPLES   := $(notdir $(patsubst %/Cargo.toml,%,$(wildcard examples/*/Cargo.tom
 C_GUESTS   := $(patsubst %/Makefile,%,$(wildcard examples/*/Makefile tests/guests/*/Makefile))
 GUESTS     := $(addprefix -p ,$(EXAMPLES) host-api bench bench-probe bench-sink bad-sink)
 
-.PHONY: run test bench soak setup build host guests c-guests bootstrap lint fuzz fuzz-tool fuzz-btf fuzz-legacy fuzz-calls fuzz-smoke
+.PHONY: run test bench soak setup build host guests c-guests bootstrap lint fuzz fuzz-tool fuzz-btf fuzz-legacy fuzz-calls fuzz-programs fuzz-smoke
 
 run: setup build bootstrap
 
@@ -64,11 +64,14 @@ test: setup build lint
 #               real host and kernel (host/fuzz; root);
 #   host_calls  sequences of the WIT host calls (live, stale and forged
 #               handles, wrong sizes, huge lengths) against the real host
-#               and kernel (host/fuzz; root).
+#               and kernel (host/fuzz; root);
+#   program_calls  the policy's helper and kfunc check over arbitrary
+#               instruction streams and grants, against the kernel's BTF
+#               (host/fuzz).
 # `make fuzz FUZZ_SECONDS=3600` for a long run; `make test` runs 30 s each.
 FUZZ_SECONDS ?= 600
 FUZZDIR      := guest-sdk-rust/build/fuzz
-fuzz: fuzz-btf fuzz-legacy fuzz-calls
+fuzz: fuzz-btf fuzz-legacy fuzz-calls fuzz-programs
 
 fuzz-tool:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
@@ -94,6 +97,11 @@ fuzz-calls: fuzz-tool guests
 	cd host/fuzz && LSAN_OPTIONS=suppressions=$(CURDIR)/host/fuzz/lsan.supp \
 		$(CARGO) +nightly fuzz run host_calls corpus/host_calls -- \
 		-max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=30
+
+fuzz-programs: fuzz-tool
+	mkdir -p host/fuzz/corpus/program_calls
+	cd host/fuzz && $(CARGO) +nightly fuzz run program_calls corpus/program_calls -- \
+		-max_total_time=$(FUZZ_SECONDS) -max_len=1024 -timeout=10
 
 fuzz-smoke:
 	@if rustup toolchain list | grep -q '^nightly'; then \

@@ -269,12 +269,24 @@ fn inspect_lists_programs_maps_and_needed_grants() {
         report.contains(": not usable: object ") && report.contains("loop"),
         "the fuzzed object host-api embeds: {report}"
     );
+    // A helper called only from a subprogram in .text, and a kfunc.
+    let hidden = report
+        .split("program hidden_helper:")
+        .nth(1)
+        .and_then(|rest| rest.split("  program ").next())
+        .unwrap_or_default();
+    assert!(
+        hidden
+            .contains("needs: --allow-helper bpf_send_signal, --allow-kfunc bpf_send_signal_task"),
+        "{report}"
+    );
     let grants = report.lines().last().unwrap();
     for flag in [
         "--allow fentry",
         "--allow lsm",
         "--allow kprobe",
         "--allow-helper bpf_send_signal",
+        "--allow-kfunc bpf_send_signal_task",
         "--dir /usr/bin",
         "--allow-net IFACE",
     ] {

@@ -822,6 +822,46 @@ fn map_values_that_are_file_descriptors_are_refused() {
     ok(&c, "big-update", "()");
 }
 
+/// What one host call builds for the guest stays under a quarter of its
+/// `--max-memory`: a lookup too big is refused (the guest goes on), a
+/// drain comes in parts and loses no entry.
+#[test]
+fn host_call_results_are_capped_by_the_guests_memory() {
+    const CAP: usize = 8 << 20;
+    let (_, c) = common::scenario_with(&["--max-memory", "32MiB"], &["results"]);
+    err(
+        &c,
+        "wide-lookup-batch",
+        "LimitExceeded",
+        libc::ENOMEM,
+        &[
+            "entries of map `wide`",
+            "8388608 bytes",
+            "lookup-and-delete-batch",
+        ],
+    );
+    err(
+        &c,
+        "many-keys",
+        "LimitExceeded",
+        libc::ENOMEM,
+        &["keys of map `many`", "next-key"],
+    );
+    let drained = c["drained"].strip_prefix("ok (").expect("drained");
+    let [entries, calls, most] = drained
+        .trim_end_matches(')')
+        .split(", ")
+        .map(|n| n.parse::<usize>().expect("a number"))
+        .collect::<Vec<_>>()[..]
+    else {
+        panic!("drained: {drained}");
+    };
+    assert_eq!(entries, 4096, "every entry drained once: {c:?}");
+    assert!(calls >= 3, "16 MiB in parts of at most 8 MiB: {c:?}");
+    assert!(most * (4 + 4096) <= CAP, "a part of {most} entries: {c:?}");
+    ok(&c, "left", "0");
+}
+
 /// The kernel memory of a guest's maps and perf buffers, across objects,
 /// stays under `--max-kernel-memory`: refused before the kernel is asked,
 /// measured by the kernel's own count (`memlock` of each map fd the host

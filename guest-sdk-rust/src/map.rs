@@ -99,7 +99,8 @@ impl Map {
             .transpose()
     }
 
-    /// Every key in the map.
+    /// Every key in the map; `limit-exceeded` when they take more than a
+    /// quarter of the guest's `--max-memory` (walk with `next_key` then).
     pub fn keys<K: Pod>(&self) -> Result<Vec<K>> {
         self.keys_bytes()?
             .iter()
@@ -108,13 +109,16 @@ impl Map {
     }
 
     /// Every entry, read with the kernel's batch lookup (hash and array
-    /// maps).
+    /// maps); `limit-exceeded` when they take more than a quarter of the
+    /// guest's `--max-memory`.
     pub fn lookup_batch<K: Pod, V: Pod>(&self) -> Result<Vec<(K, V)>> {
         unpack(self.inner.lookup_batch()?)
     }
 
     /// Every entry, read and removed in one pass (hash maps): drains a map
-    /// the kernel keeps filling without losing updates in between.
+    /// the kernel keeps filling without losing updates in between. At most
+    /// a quarter of the guest's `--max-memory` comes back per call, the
+    /// rest stays in the map: call again until it returns nothing.
     pub fn lookup_and_delete_batch<K: Pod, V: Pod>(&self) -> Result<Vec<(K, V)>> {
         unpack(self.inner.lookup_and_delete_batch()?)
     }

@@ -4,6 +4,11 @@
 //! Objects are found by their ELF header (64-bit, `EM_BPF`) anywhere in the
 //! component's bytes, which is where `include_bytes!`/`#embed` put them. An
 //! object built at run time, or compressed, is not found.
+//!
+//! The report reads the object as built, before libbpf relocates it, and
+//! errs on the side of asking: a program that calls any function is
+//! counted with every subprogram's helpers and every kfunc of its object.
+//! `run` checks the exact instructions the kernel receives.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -111,12 +116,20 @@ fn object_report(
     let open = opened
         .with_context(|| format!("object {index} at byte {offset} is not a usable BPF object"))?;
     let _ = writeln!(out, "object {index}: {} bytes at byte {offset}", elf.len());
+    // Subprograms are in .text; libbpf appends the ones a program calls
+    // only when it loads, so a program that calls any function is counted
+    // with every subprogram's helpers and every kfunc of the object.
+    let subprograms = calls::insns_of(wasm_bpf_build::elf::section(elf, ".text").unwrap_or(&[]));
+    let kfuncs = calls::BtfFuncs::of_object(elf).map_or_else(BTreeSet::new, |btf| btf.externs());
     let mut all = BTreeSet::new();
     for prog in open.progs() {
         let name = prog.name().to_string_lossy();
         let section = prog.section().to_string_lossy();
         let attach = expected_attach_type(&prog);
+        let reaches = calls::calls_functions(prog.insns());
+        let reached: &[_] = if reaches { &subprograms } else { &[] };
         let used: BTreeSet<String> = calls::calls(prog.insns())
+            .chain(calls::calls(reached))
             .filter_map(|call| match call {
                 Call::Helper(id) => Some(id),
                 Call::Kfunc { .. } => None,
@@ -128,8 +141,9 @@ fn object_report(
                     .unwrap_or_else(|| format!("helper #{id}"))
             })
             .collect();
-        let dangerous = calls::dangerous_helpers(prog.insns());
-        let needs = grants(prog.prog_type(), attach, &section, &dangerous);
+        let mut dangerous = calls::dangerous_helpers(prog.insns());
+        dangerous.extend(calls::dangerous_helpers(reached));
+        let mut needs = grants(prog.prog_type(), attach, &section, &dangerous);
         let _ = writeln!(
             out,
             "  program {name}: section {section}, type {:?}",
@@ -138,8 +152,26 @@ fn object_report(
         if !used.is_empty() {
             let _ = writeln!(
                 out,
-                "    helpers: {}",
+                "    helpers{}: {}",
+                if reaches && !subprograms.is_empty() {
+                    " (its own and its subprograms')"
+                } else {
+                    ""
+                },
                 used.into_iter().collect::<Vec<_>>().join(", ")
+            );
+        }
+        if reaches && !kfuncs.is_empty() {
+            let _ = writeln!(
+                out,
+                "    may call kfuncs: {}",
+                kfuncs.iter().cloned().collect::<Vec<_>>().join(", ")
+            );
+            needs.extend(
+                kfuncs
+                    .iter()
+                    .filter(|k| !calls::kfunc_is_read_only(k))
+                    .map(|k| format!("--allow-kfunc {k}")),
             );
         }
         if !needs.is_empty() {

@@ -213,6 +213,7 @@ pub(crate) fn bpf_ctx(config: &RunConfig, interrupt: &Arc<Interrupt>) -> BpfCtx 
         Grants::new(&config.dirs),
         config.policy.clone(),
     )
+    .max_memory(config.max_memory)
 }
 
 /// Makes a busy guest yield at every epoch tick, so that the interrupt

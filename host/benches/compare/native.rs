@@ -265,9 +265,9 @@ pub fn maps(args: &[String]) -> Result<()> {
     let lookup_batch = per_op(n, || {
         // libbpf-rs's own batch iterator stops early on hash maps; this is
         // the same raw batch loop the host runs.
-        let (count, keys, values) = wasm_bpf::bpf::map::lookup_all(&table, false)?;
-        assert_eq!(count, n);
-        for (k, v) in keys.chunks_exact(4).zip(values.chunks_exact(8)) {
+        let all = wasm_bpf::bpf::map::lookup_all(&table, "table", false, usize::MAX)?;
+        assert_eq!(all.count, n);
+        for (k, v) in all.keys.chunks_exact(4).zip(all.values.chunks_exact(8)) {
             let k = u32::from_ne_bytes(k.try_into()?);
             assert_eq!(u64::from(k) * 3, u64::from_ne_bytes(v.try_into()?));
         }

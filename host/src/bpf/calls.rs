@@ -148,6 +148,27 @@ pub fn calls(insns: &[bpf_insn]) -> impl Iterator<Item = Call> + '_ {
         })
 }
 
+/// `bytes` (a section of an ELF object) read as instructions; a partial
+/// instruction at the end is left out.
+pub fn insns_of(bytes: &[u8]) -> Vec<bpf_insn> {
+    bytes
+        .chunks_exact(size_of::<bpf_insn>())
+        // SAFETY: `bpf_insn` is 8 bytes of plain integers, which any 8
+        // bytes are; the read is unaligned.
+        .map(|chunk| unsafe { std::ptr::read_unaligned(chunk.as_ptr().cast::<bpf_insn>()) })
+        .collect()
+}
+
+/// Whether `insns`, as an ELF object has them (before libbpf's
+/// relocation), call another function: a subprogram or a kfunc, which
+/// clang both writes as BPF-to-BPF calls.
+pub fn calls_functions(insns: &[bpf_insn]) -> bool {
+    const CALL: u8 = (libbpf_sys::BPF_JMP | libbpf_sys::BPF_CALL) as u8;
+    insns
+        .iter()
+        .any(|insn| insn.code == CALL && u32::from(insn.src_reg()) == libbpf_sys::BPF_PSEUDO_CALL)
+}
+
 /// The name of `helper` if it is one of the dangerous ones.
 pub fn dangerous_helper(helper: u32) -> Option<&'static str> {
     DANGEROUS_HELPERS
@@ -174,23 +195,34 @@ pub fn dangerous_helpers(insns: &[bpf_insn]) -> BTreeSet<&'static str> {
         .collect()
 }
 
-/// The running kernel's BTF, to name kfuncs by id; loaded when a program
-/// first calls one.
-pub struct KernelBtf(*mut libbpf_sys::btf);
+/// A BTF read for its functions: the running kernel's, to name the
+/// kfuncs a program calls by id, or an object's, to list the kfuncs it
+/// declares.
+pub struct BtfFuncs(*mut libbpf_sys::btf);
 
 // SAFETY: the BTF is only read after loading, and freed once, on drop.
-unsafe impl Send for KernelBtf {}
+unsafe impl Send for BtfFuncs {}
 
-impl KernelBtf {
+impl BtfFuncs {
     /// Loads `/sys/kernel/btf/vmlinux` (or libbpf's other places for it).
-    pub fn load() -> Option<Self> {
+    pub fn kernel() -> Option<Self> {
         // SAFETY: no preconditions; NULL (with errno) on failure.
         let btf = unsafe { libbpf_sys::btf__load_vmlinux_btf() };
         (!btf.is_null()).then_some(Self(btf))
     }
 
-    /// The name of function `id`, if `id` is a function of this BTF.
-    pub fn func_name(&self, id: u32) -> Option<String> {
+    /// The `.BTF` section of the ELF object `elf`, as clang wrote it
+    /// (libbpf's open object has its kfuncs turned into global functions).
+    pub fn of_object(elf: &[u8]) -> Option<Self> {
+        let raw = wasm_bpf_build::elf::section(elf, ".BTF")?;
+        // SAFETY: libbpf copies `raw.len()` bytes from `raw` and checks
+        // them; NULL (with errno) for bad data.
+        let btf = unsafe { libbpf_sys::btf__new(raw.as_ptr().cast(), raw.len() as u32) };
+        (!btf.is_null()).then_some(Self(btf))
+    }
+
+    /// The function `id`'s name and linkage, if `id` is a function here.
+    fn func(&self, id: u32) -> Option<(String, u32)> {
         // SAFETY: the BTF is live; libbpf checks `id` and returns NULL for
         // ids it does not have.
         let ty = unsafe { libbpf_sys::btf__type_by_id(self.0, id) };
@@ -206,14 +238,29 @@ impl KernelBtf {
         let name = unsafe { libbpf_sys::btf__name_by_offset(self.0, name_off) };
         // SAFETY: libbpf returns NULL or a NUL-terminated string it owns.
         (!name.is_null()).then(|| {
-            unsafe { CStr::from_ptr(name) }
-                .to_string_lossy()
-                .into_owned()
+            let name = unsafe { CStr::from_ptr(name) };
+            (name.to_string_lossy().into_owned(), info & 0xffff)
         })
+    }
+
+    /// The name of function `id`, if `id` is a function of this BTF.
+    pub fn func_name(&self, id: u32) -> Option<String> {
+        self.func(id).map(|(name, _)| name)
+    }
+
+    /// The functions declared `extern`: in an object, its kfuncs.
+    pub fn externs(&self) -> BTreeSet<String> {
+        // SAFETY: the BTF is live.
+        let count = unsafe { libbpf_sys::btf__type_cnt(self.0) };
+        (1..count)
+            .filter_map(|id| self.func(id))
+            .filter(|(_, linkage)| *linkage == libbpf_sys::BTF_FUNC_EXTERN)
+            .map(|(name, _)| name)
+            .collect()
     }
 }
 
-impl Drop for KernelBtf {
+impl Drop for BtfFuncs {
     fn drop(&mut self) {
         // SAFETY: loaded by btf__load_vmlinux_btf, freed once.
         unsafe { libbpf_sys::btf__free(self.0) };
@@ -266,6 +313,27 @@ mod tests {
     }
 
     #[test]
+    fn sections_read_as_instructions() {
+        let insns = [
+            call(1, -1, 0),
+            call(0, libbpf_sys::BPF_FUNC_send_signal as i32, 0),
+        ];
+        // SAFETY: plain integers, read back as bytes.
+        let bytes: &[u8] =
+            unsafe { std::slice::from_raw_parts(insns.as_ptr().cast(), size_of_val(&insns)) };
+        let mut section = bytes.to_vec();
+        section.push(0x85);
+        let read = insns_of(&section);
+        assert_eq!(read.len(), 2, "the partial instruction is left out");
+        assert!(calls_functions(&read));
+        assert!(!calls_functions(&read[1..]));
+        assert_eq!(
+            dangerous_helpers(&read).into_iter().collect::<Vec<_>>(),
+            ["bpf_send_signal"]
+        );
+    }
+
+    #[test]
     fn kfuncs_that_act_need_a_grant() {
         assert!(READ_ONLY_KFUNCS.is_sorted(), "binary search needs order");
         for name in [
@@ -289,7 +357,7 @@ mod tests {
 
     #[test]
     fn kfuncs_are_named_from_the_kernels_btf() {
-        let Some(btf) = KernelBtf::load() else {
+        let Some(btf) = BtfFuncs::kernel() else {
             panic!("no kernel BTF at /sys/kernel/btf/vmlinux (tests/machine.sh)");
         };
         // Find a function id by walking: the first FUNC's name must round-trip.

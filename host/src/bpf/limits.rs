@@ -39,6 +39,32 @@ pub const MAX_MAP_BYTES: u64 = 1 << 30;
 /// `--max-kernel-memory` says otherwise.
 pub const DEFAULT_KERNEL_MEMORY: u64 = 1 << 30;
 
+/// Most bytes one host call may build for the guest (a map's keys, its
+/// entries, an iterator's output) when `--max-memory` is the default.
+pub const DEFAULT_RESULT_BYTES: usize = result_bytes(64 << 20);
+
+/// Most bytes one host call may build for a guest whose memory is capped
+/// at `max_memory`: a quarter of it, so that the guest can take the result
+/// and still unpack it (the SDKs copy it once more into typed values).
+/// Without this cap, a call whose result the guest could never hold would
+/// still grow the host by that much before the guest trapped.
+pub const fn result_bytes(max_memory: usize) -> usize {
+    max_memory / 4
+}
+
+/// The error for a result over `cap` bytes: `what` it was, and `instead`,
+/// the way to read it in parts.
+pub(crate) fn result_too_big(what: &str, cap: usize, instead: &str) -> BpfError {
+    BpfError::with_errno(
+        ErrorCode::LimitExceeded,
+        libc::ENOMEM,
+        format!(
+            "{what} take more than {cap} bytes, the most one call returns (a quarter of \
+             the guest's --max-memory); {instead}"
+        ),
+    )
+}
+
 /// The least kernel memory `map` takes once created.
 fn map_bytes(map: &libbpf_rs::OpenMap<'_>) -> u64 {
     use libbpf_rs::MapType;

@@ -14,8 +14,9 @@ use crate::bindings::types::ErrorCode;
 use crate::{BpfError, BpfResult};
 
 /// Most an iterator's output may be, so a runaway iterator cannot exhaust
-/// the host's memory.
-const ITER_OUTPUT_MAX: u64 = 16 << 20;
+/// the host's memory; less when the guest's memory is capped lower
+/// ([`limits::result_bytes`](super::limits::result_bytes)).
+const ITER_OUTPUT_MAX: usize = 16 << 20;
 
 /// What keeps a program attached; dropping it detaches.
 pub(crate) enum Attachment {
@@ -58,7 +59,7 @@ impl BpfLink {
         self
     }
 
-    fn read_iter(&self) -> BpfResult<Vec<u8>> {
+    fn read_iter(&self, cap: usize) -> BpfResult<Vec<u8>> {
         let link = match (self.iterator, self.attachments.first()) {
             (true, Some(link)) => link,
             (true, _) => {
@@ -93,18 +94,17 @@ impl BpfLink {
             let n = file
                 .read(&mut chunk)
                 .map_err(|e| BpfError::os("reading the iterator", e.raw_os_error().unwrap_or(0)))?;
-            if n == 0 || out.len() as u64 > ITER_OUTPUT_MAX {
-                break;
+            if n == 0 {
+                return Ok(out);
+            }
+            if out.len() + n > cap {
+                return Err(BpfError::new(
+                    ErrorCode::TooBig,
+                    format!("the iterator wrote more than {cap} bytes"),
+                ));
             }
             out.extend_from_slice(&chunk[..n]);
         }
-        if out.len() as u64 > ITER_OUTPUT_MAX {
-            return Err(BpfError::new(
-                ErrorCode::TooBig,
-                format!("the iterator wrote more than {ITER_OUTPUT_MAX} bytes"),
-            ));
-        }
-        Ok(out)
     }
 }
 
@@ -131,7 +131,8 @@ impl HostLink for BpfCtxView<'_> {
     }
 
     fn read_iter(&mut self, this: Resource<BpfLink>) -> BpfResult<Vec<u8>> {
-        self.table.get(&this)?.read_iter()
+        let cap = self.ctx.result_bytes.min(ITER_OUTPUT_MAX);
+        self.table.get(&this)?.read_iter(cap)
     }
 
     fn drop(&mut self, this: Resource<BpfLink>) -> wasmtime::Result<()> {

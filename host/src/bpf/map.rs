@@ -10,7 +10,7 @@ use std::os::fd::{AsFd as _, AsRawFd as _};
 use libbpf_rs::{AsRawLibbpf as _, MapCore as _, MapFlags, MapHandle, MapType};
 use wasmtime::component::Resource;
 
-use super::limits::Kind;
+use super::limits::{self, Kind};
 use super::object::{lock, not_found, with_loaded, with_opened, ObjectState, SharedObject};
 use super::types::map_type;
 use super::BpfCtxView;
@@ -88,22 +88,44 @@ fn map_flags(mode: UpdateFlags) -> MapFlags {
 }
 
 /// Every entry of a hash or array map, read with the kernel's batch lookup
-/// (and removed, with `delete`): the number of entries, then their keys and
-/// values, packed.
+/// (and removed, with `delete`), up to `cap` bytes of keys and values.
+///
+/// Beyond `cap`, a lookup fails with `limit-exceeded` and changes nothing;
+/// a lookup-and-delete returns the entries that fit and leaves the rest in
+/// the map for the next call, so a drain loses nothing either way.
 ///
 /// libbpf-rs 0.27's `lookup_batch` iterator ends at the first batch that
 /// comes back short, which a hash map's batches do well before its end
 /// (the kernel returns whole buckets), so this drives
 /// `bpf_map_lookup_batch` itself.
-pub fn lookup_all(map: &MapHandle, delete: bool) -> std::io::Result<(u32, Vec<u8>, Vec<u8>)> {
+pub fn lookup_all(map: &MapHandle, name: &str, delete: bool, cap: usize) -> BpfResult<Entries> {
     let (key_size, value_size) = (map.key_size() as usize, value_len(map));
     let batch = if delete {
         libbpf_sys::bpf_map_lookup_and_delete_batch
     } else {
         libbpf_sys::bpf_map_lookup_batch
     };
-    // Per system call; a hash map's batch must hold its fullest bucket.
-    let per_call = map.max_entries().clamp(1, 4096);
+    let what = if delete {
+        "lookup-and-delete-batch"
+    } else {
+        "lookup-batch"
+    };
+    let entry = (key_size + value_size).max(1);
+    let fits = cap / entry;
+    let too_big = || {
+        limits::result_too_big(
+            &format!("the entries of map `{name}`"),
+            cap,
+            "walk it with next-key and lookup, or drain it with lookup-and-delete-batch, \
+             which returns it in parts",
+        )
+    };
+    // Entries per system call: at most 4096 or 4 MiB, and doubled when a
+    // hash map's bucket does not fit (the kernel returns whole buckets).
+    let mut per_call = (map.max_entries() as usize)
+        .min(4096)
+        .min((4 << 20) / entry)
+        .max(1);
     // The cursor between calls: a bucket index for hash maps, a key for
     // arrays.
     let mut cursor = vec![0u8; key_size.max(4)];
@@ -115,17 +137,25 @@ pub fn lookup_all(map: &MapHandle, delete: bool) -> std::io::Result<(u32, Vec<u8
     let (mut keys, mut values, mut total) = (Vec::new(), Vec::new(), 0usize);
     let mut first = true;
     loop {
-        keys.resize((total + per_call as usize) * key_size, 0);
-        values.resize((total + per_call as usize) * value_size, 0);
-        let mut count = per_call;
+        let want = per_call.min(fits - total);
+        if want == 0 {
+            // Full, and the kernel has not said that this was the end.
+            if delete && total > 0 {
+                break;
+            }
+            return Err(too_big());
+        }
+        keys.resize((total + want) * key_size, 0);
+        values.resize((total + want) * value_size, 0);
+        let mut count = want as u32;
         let in_batch = if first {
             std::ptr::null_mut()
         } else {
             cursor.as_mut_ptr().cast()
         };
         // SAFETY: past `total` entries, `keys` and `values` have room for
-        // `per_call` keys and values, and the cursors for this map's
-        // cursor size: what the kernel writes for `count = per_call`.
+        // `want` keys and values, and the cursors for this map's cursor
+        // size: what the kernel writes for `count = want`.
         let ret = unsafe {
             batch(
                 map.as_fd().as_raw_fd(),
@@ -137,19 +167,32 @@ pub fn lookup_all(map: &MapHandle, delete: bool) -> std::io::Result<(u32, Vec<u8
                 &opts,
             )
         };
-        total += count.min(per_call) as usize;
         match ret {
-            0 => {}
+            0 => total += (count as usize).min(want),
             // The last batch: `count` is still right.
-            e if e == -libc::ENOENT => break,
-            e => return Err(std::io::Error::from_raw_os_error(-e)),
+            e if e == -libc::ENOENT => {
+                total += (count as usize).min(want);
+                break;
+            }
+            // A bucket bigger than `want`; nothing was read or removed.
+            e if e == -libc::ENOSPC && want == per_call => {
+                per_call *= 2;
+                continue;
+            }
+            e if e == -libc::ENOSPC && delete && total > 0 => break,
+            e if e == -libc::ENOSPC => return Err(too_big()),
+            e => return Err(BpfError::os(what, -e)),
         }
         cursor.copy_from_slice(&next);
         first = false;
     }
     keys.truncate(total * key_size);
     values.truncate(total * value_size);
-    Ok((total as u32, keys, values))
+    Ok(Entries {
+        count: total as u32,
+        keys,
+        values,
+    })
 }
 
 /// The kernel's batch operations exist for hash and array maps; arrays
@@ -547,21 +590,30 @@ impl BpfMap {
         BpfMap::by_id(u32::from_ne_bytes(id)).map(Some)
     }
 
-    fn lookup_batch(&mut self, delete: bool) -> BpfResult<Entries> {
+    fn lookup_batch(&mut self, delete: bool, cap: usize) -> BpfResult<Entries> {
+        let name = self.name.clone();
         let handle = self.handle()?;
         check_batchable(handle, delete)?;
-        let what = if delete {
-            "lookup-and-delete-batch"
-        } else {
-            "lookup-batch"
-        };
-        let (count, keys, values) = lookup_all(handle, delete)
-            .map_err(|e| BpfError::os(what, e.raw_os_error().unwrap_or(0)))?;
-        Ok(Entries {
-            count,
-            keys,
-            values,
-        })
+        lookup_all(handle, &name, delete, cap)
+    }
+
+    fn keys(&mut self, cap: usize) -> BpfResult<Vec<Vec<u8>>> {
+        let name = self.name.clone();
+        let handle = self.handle()?;
+        // In the guest, each key is its bytes and a (pointer, length) pair.
+        let per_key = handle.key_size() as usize + 8;
+        let mut keys = Vec::new();
+        for key in handle.keys() {
+            if (keys.len() + 1) * per_key > cap {
+                return Err(limits::result_too_big(
+                    &format!("the keys of map `{name}`"),
+                    cap,
+                    "walk them with next-key",
+                ));
+            }
+            keys.push(key);
+        }
+        Ok(keys)
     }
 
     fn update_batch(
@@ -696,15 +748,18 @@ impl HostBpfMap for BpfCtxView<'_> {
     }
 
     fn keys(&mut self, this: Resource<BpfMap>) -> BpfResult<Vec<Vec<u8>>> {
-        Ok(self.table.get_mut(&this)?.handle()?.keys().collect())
+        let cap = self.ctx.result_bytes;
+        self.table.get_mut(&this)?.keys(cap)
     }
 
     fn lookup_batch(&mut self, this: Resource<BpfMap>) -> BpfResult<Entries> {
-        self.table.get_mut(&this)?.lookup_batch(false)
+        let cap = self.ctx.result_bytes;
+        self.table.get_mut(&this)?.lookup_batch(false, cap)
     }
 
     fn lookup_and_delete_batch(&mut self, this: Resource<BpfMap>) -> BpfResult<Entries> {
-        self.table.get_mut(&this)?.lookup_batch(true)
+        let cap = self.ctx.result_bytes;
+        self.table.get_mut(&this)?.lookup_batch(true, cap)
     }
 
     fn update_batch(

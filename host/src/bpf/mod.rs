@@ -23,7 +23,7 @@ use wasmtime::component::{HasData, Linker, ResourceTable};
 
 use crate::bindings::libbpf_log::Level;
 use crate::interrupt::Interrupt;
-use calls::KernelBtf;
+use calls::BtfFuncs;
 use grants::Grants;
 use limits::{KernelMemory, Limits};
 use policy::Policy;
@@ -45,7 +45,9 @@ pub struct BpfCtx {
     pub(crate) kernel_memory: KernelMemory,
     /// The kernel's BTF, to name the kfuncs programs call; loaded on the
     /// first one.
-    pub(crate) kernel_btf: Option<KernelBtf>,
+    pub(crate) kernel_btf: Option<BtfFuncs>,
+    /// Most bytes one host call builds for the guest.
+    pub(crate) result_bytes: usize,
 }
 
 impl BpfCtx {
@@ -61,7 +63,15 @@ impl BpfCtx {
             kernel_memory: KernelMemory::new(policy.max_kernel_memory),
             policy,
             kernel_btf: None,
+            result_bytes: limits::DEFAULT_RESULT_BYTES,
         }
+    }
+
+    /// Caps what one host call builds for the guest to what a guest of
+    /// `max_memory` bytes can take ([`limits::result_bytes`]).
+    pub fn max_memory(mut self, max_memory: usize) -> Self {
+        self.result_bytes = limits::result_bytes(max_memory);
+        self
     }
 }
 

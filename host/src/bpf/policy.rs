@@ -9,8 +9,9 @@ use std::path::Path;
 use std::str::FromStr;
 
 use libbpf_rs::{AsRawLibbpf as _, MapType, OpenMap, OpenObject, ProgramType};
+use libbpf_sys::bpf_insn;
 
-use super::calls::{self, Call, KernelBtf};
+use super::calls::{self, BtfFuncs, Call};
 use super::grants::Grants;
 use super::program::expected_attach_type;
 use crate::bindings::program::{AttachTarget, Binary};
@@ -219,29 +220,42 @@ impl Policy {
     pub(crate) fn check_programs(
         &self,
         open: &OpenObject,
-        btf: &mut Option<KernelBtf>,
+        btf: &mut Option<BtfFuncs>,
     ) -> BpfResult<()> {
         for prog in open.progs().filter(|p| p.autoload()) {
             let name = prog.name().to_string_lossy();
             if let Some(hook) = load_hook(prog.prog_type(), expected_attach_type(&prog)) {
                 self.need_hook(hook, || format!("loading {} program `{name}`", hook.name()))?;
             }
-            for call in calls::calls(prog.insns()) {
-                match call {
-                    Call::Helper(id) => {
-                        let Some(helper) = calls::dangerous_helper(id) else {
-                            continue;
-                        };
-                        if !self.helpers.contains(helper) {
-                            return Err(refuse(
-                                format!("program `{name}` calling {helper}"),
-                                format!("--allow-helper {helper}"),
-                            ));
-                        }
+            self.check_calls(&name, prog.insns(), btf)?;
+        }
+        Ok(())
+    }
+
+    /// Checks every helper and kfunc that `insns`, the final instructions
+    /// of `program`, call. `btf` names kfuncs and is loaded on the first
+    /// one.
+    pub fn check_calls(
+        &self,
+        program: &str,
+        insns: &[bpf_insn],
+        btf: &mut Option<BtfFuncs>,
+    ) -> BpfResult<()> {
+        for call in calls::calls(insns) {
+            match call {
+                Call::Helper(id) => {
+                    let Some(helper) = calls::dangerous_helper(id) else {
+                        continue;
+                    };
+                    if !self.helpers.contains(helper) {
+                        return Err(refuse(
+                            format!("program `{program}` calling {helper}"),
+                            format!("--allow-helper {helper}"),
+                        ));
                     }
-                    Call::Kfunc { btf_id, module } => {
-                        self.check_kfunc(&name, btf_id, module, btf)?;
-                    }
+                }
+                Call::Kfunc { btf_id, module } => {
+                    self.check_kfunc(program, btf_id, module, btf)?;
                 }
             }
         }
@@ -253,13 +267,13 @@ impl Policy {
         program: &str,
         btf_id: u32,
         module: bool,
-        btf: &mut Option<KernelBtf>,
+        btf: &mut Option<BtfFuncs>,
     ) -> BpfResult<()> {
         let named = if module {
             None
         } else {
             if btf.is_none() {
-                *btf = KernelBtf::load();
+                *btf = BtfFuncs::kernel();
             }
             btf.as_ref().and_then(|btf| btf.func_name(btf_id))
         };

@@ -23,6 +23,9 @@ fn main() {
     wasm_bpf_build::BpfBuild::new("bpf/attacks.bpf.c")
         .build()
         .expect("building bpf/attacks.bpf.c");
+    wasm_bpf_build::BpfBuild::new("bpf/results.bpf.c")
+        .build()
+        .expect("building bpf/results.bpf.c");
     wasm_bpf_build::BpfBuild::new("bpf/rejected.bpf.c")
         .build()
         .expect("building bpf/rejected.bpf.c");

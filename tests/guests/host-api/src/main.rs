@@ -830,6 +830,45 @@ fn kinds_without_cgroup(name: &str) -> Result<OpenObject> {
     Ok(open)
 }
 
+/// `results`: host calls whose whole results are more than the guest may
+/// take in one call (run with `--max-memory 32MiB`, so 8 MiB a call).
+fn results() -> Result<()> {
+    type Page = [u8; 4096];
+    let obj = Object::open(include_object!("results"))?.load()?;
+    report(
+        "wide-lookup-batch",
+        obj.map("wide")?
+            .lookup_batch::<u32, Page>()
+            .map(|entries| entries.len()),
+    );
+    report(
+        "many-keys",
+        obj.map("many")?.keys::<u32>().map(|keys| keys.len()),
+    );
+    let drain = obj.map("drain")?;
+    let keys: Vec<u32> = (0..4096).collect();
+    for chunk in keys.chunks(256) {
+        let values: Vec<Page> = chunk.iter().map(|&k| [k as u8; 4096]).collect();
+        drain.update_batch(chunk, &values, UpdateFlags::empty())?;
+    }
+    let (mut seen, mut calls, mut most) = (BTreeSet::new(), 0, 0);
+    loop {
+        let part = drain.lookup_and_delete_batch::<u32, Page>()?;
+        if part.is_empty() {
+            break;
+        }
+        calls += 1;
+        most = most.max(part.len());
+        for (key, value) in part {
+            assert!(value.iter().all(|&b| b == key as u8), "value of {key}");
+            seen.insert(key);
+        }
+    }
+    report("drained", Ok((seen.len(), calls, most)));
+    report("left", drain.keys::<u32>().map(|keys| keys.len()));
+    Ok(())
+}
+
 /// The attacks object with only `program` to load, aimed at `victim`.
 fn open_attacks(name: &str, program: &str, victim: u32) -> Result<OpenObject> {
     let mut open = Object::open_named(include_object!("attacks"), name)?;
@@ -1064,6 +1103,7 @@ fn main() -> Result<()> {
         "storm" => storm(&args[2], &args[3], &args[4], &args[5])?,
         "pin" => pin(&args[2])?,
         "attacks" => attacks(&args[2], &args[3])?,
+        "results" => results()?,
         other => panic!("unknown scenario {other:?}"),
     }
     println!("done {scenario}");
