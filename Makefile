@@ -49,6 +49,7 @@ bootstrap:
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --release -p wasm-bpf --no-default-features --all-targets -- -D warnings
 	$(CARGO) clippy $(GUEST) $(GUESTS) -- -D warnings
 
 test: setup build lint

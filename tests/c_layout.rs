@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use wasm_bpf_build::layout::{self, Composite, Item, Layout, Ty};
+use wasm_bpf_btf::layout::{self, Composite, Item, Layout, Ty};
 
 fn run(cmd: &mut Command) -> String {
     let output = cmd

@@ -26,11 +26,13 @@ pub enum Command {
     /// compiling (run only files you compiled yourself: they are trusted).
     Compile(CompileArgs),
     /// Generate source code from a BPF object's BTF.
+    #[cfg(feature = "tools")]
     #[command(subcommand)]
-    Gen(GenCommand),
+    Gen(crate::tools::GenCommand),
     /// Turn a C guest's core module (a WASI preview1 reactor built against
     /// `wasm-bpf gen c-bindings`) into a component `run` accepts.
-    Componentize(ComponentizeArgs),
+    #[cfg(feature = "tools")]
+    Componentize(crate::tools::ComponentizeArgs),
     /// List the BPF objects a component embeds: their programs, hooks,
     /// helpers and maps, and the grants `run` would need.
     Inspect(InspectArgs),
@@ -186,111 +188,4 @@ pub struct CompileArgs {
     /// Where to write the compiled component (conventionally .cwasm).
     #[arg(short, long)]
     pub output: PathBuf,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum GenCommand {
-    /// Rust types, with the kernel's layout, for the structs of an object.
-    ///
-    /// Emits one `#[repr(C)]` struct per BTF struct (explicit padding,
-    /// pointers as u64, compile-time size and offset checks), usable with
-    /// `Record::decode` of the guest SDK.
-    Rust(GenRustArgs),
-    /// C types, with the kernel's layout made explicit for wasm32, for the
-    /// structs of an object.
-    ///
-    /// Emits fixed-width members, pointers as uint64_t, explicit padding
-    /// and a `_Static_assert` on every size and offset.
-    C(GenRustArgs),
-    /// A WIT interface with one record per struct, for components that
-    /// exchange the object's events as typed records.
-    ///
-    /// Integers keep width and sign, `char[N]` is `string`, other arrays
-    /// `list<T>`, enums `enum`, nested structs nested records.
-    Wit(GenWitArgs),
-    /// A libbpf-style skeleton header (`<name>.skel.h`) for a C guest, as
-    /// `bpftool gen skeleton` writes one for native programs.
-    Skeleton(GenSkeletonArgs),
-    /// The libbpf headers for BPF C (`bpf/bpf_helpers.h` and friends, of
-    /// the libbpf version the host runs) and `vmlinux.h` from the running
-    /// kernel's BTF, for compiling a `.bpf.c` with clang.
-    BpfHeaders(GenCBindingsArgs),
-    /// The C bindings of the wasm-bpf WIT (`bpf_app.h`, `bpf_app.c`) that
-    /// the C guest SDK is built on, or with `--wit` of another world, such
-    /// as the `consumer` of a probe's WIT.
-    CBindings(GenCWorldBindingsArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct GenWitArgs {
-    #[command(flatten)]
-    pub types: GenRustArgs,
-
-    /// The WIT package to declare; by default `wasm-bpf-gen:<object
-    /// name>`.
-    #[arg(long)]
-    pub package: Option<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct GenSkeletonArgs {
-    /// The BPF object (.bpf.o, compiled with -g so it carries BTF).
-    pub object: PathBuf,
-
-    /// The skeleton's name; by default the file name with dots as
-    /// underscores (`bootstrap.bpf.o` gives `bootstrap_bpf`).
-    #[arg(long)]
-    pub name: Option<String>,
-
-    /// Write to this file instead of standard output.
-    #[arg(short, long)]
-    pub output: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-pub struct GenCBindingsArgs {
-    /// The directory to write the files into (created if missing).
-    #[arg(short, long)]
-    pub output: PathBuf,
-}
-
-#[derive(Debug, Args)]
-pub struct GenCWorldBindingsArgs {
-    #[command(flatten)]
-    pub dir: GenCBindingsArgs,
-
-    /// A WIT file or directory to take the world from, instead of the
-    /// wasm-bpf WIT (e.g. the WIT `wasm-bpf gen wit` wrote for a probe).
-    #[arg(long, requires = "world")]
-    pub wit: Option<PathBuf>,
-
-    /// The world of `--wit` to bind (e.g. `consumer`).
-    #[arg(long, requires = "wit")]
-    pub world: Option<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct ComponentizeArgs {
-    /// The core module (.wasm) clang produced.
-    pub module: PathBuf,
-
-    /// Where to write the component.
-    #[arg(short, long)]
-    pub output: PathBuf,
-}
-
-#[derive(Debug, Args)]
-pub struct GenRustArgs {
-    /// The BPF object (.bpf.o, compiled with -g so it carries BTF).
-    pub object: PathBuf,
-
-    /// Generate this type (a struct, union or enum name) and what it uses;
-    /// repeatable. Without it: the types of the object's global variables
-    /// and map keys and values.
-    #[arg(long = "type", value_name = "NAME")]
-    pub types: Vec<String>,
-
-    /// Write to this file instead of standard output.
-    #[arg(short, long)]
-    pub output: Option<PathBuf>,
 }

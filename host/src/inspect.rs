@@ -18,6 +18,8 @@ use anyhow::{Context as _, Result};
 use libbpf_rs::btf::types::Enum;
 use libbpf_rs::{Btf, ObjectBuilder, ProgramType};
 
+use wasm_bpf_btf::RawBtf;
+
 use crate::bpf::calls::{self, Call};
 use crate::bpf::log;
 use crate::bpf::policy;
@@ -29,7 +31,7 @@ pub fn embedded_objects(bytes: &[u8]) -> Vec<(usize, &[u8])> {
     let mut at = 0;
     while let Some(pos) = find(&bytes[at..], b"\x7fELF\x02\x01") {
         let start = at + pos;
-        match wasm_bpf_build::elf::bpf_object_len(&bytes[start..]) {
+        match wasm_bpf_btf::elf::bpf_object_len(&bytes[start..]) {
             Some(len) => {
                 found.push((start, &bytes[start..start + len]));
                 at = start + len;
@@ -106,7 +108,7 @@ fn object_report(
     elf: &[u8],
     helpers: &BTreeMap<u32, String>,
 ) -> Result<BTreeSet<String>> {
-    wasm_bpf_build::check_type_chains(elf)
+    wasm_bpf_btf::check_type_chains(elf)
         .with_context(|| format!("object {index} at byte {offset}"))?;
     let mut builder = ObjectBuilder::default();
     builder
@@ -119,8 +121,8 @@ fn object_report(
     // Subprograms are in .text; libbpf appends the ones a program calls
     // only when it loads, so a program that calls any function is counted
     // with every subprogram's helpers and every kfunc of the object.
-    let subprograms = calls::insns_of(wasm_bpf_build::elf::section(elf, ".text").unwrap_or(&[]));
-    let kfuncs = calls::BtfFuncs::of_object(elf).map_or_else(BTreeSet::new, |btf| btf.externs());
+    let subprograms = calls::insns_of(wasm_bpf_btf::elf::section(elf, ".text").unwrap_or(&[]));
+    let kfuncs = RawBtf::of_object(elf).map_or_else(BTreeSet::new, |btf| btf.extern_funcs());
     let mut all = BTreeSet::new();
     for prog in open.progs() {
         let name = prog.name().to_string_lossy();

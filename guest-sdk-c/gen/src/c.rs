@@ -12,7 +12,7 @@
 use std::fmt::Write as _;
 
 use anyhow::{bail, Result};
-use wasm_bpf_build::layout::{self, Composite, Enumeration, Item, Layout, Member, Ty};
+use wasm_bpf_btf::layout::{self, Composite, Enumeration, Item, Layout, Member, Ty};
 
 /// A C header with the types named `types` in the object `elf` (the types
 /// of globals and of map keys and values when `types` is empty).

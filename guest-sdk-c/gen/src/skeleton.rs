@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use anyhow::{Context as _, Result};
 use libbpf_rs::ObjectBuilder;
-use wasm_bpf_build::layout::{self, DataSection, Layout};
+use wasm_bpf_btf::layout::{self, DataSection, Layout};
 
 use crate::c;
 

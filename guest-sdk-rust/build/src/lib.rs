@@ -13,20 +13,15 @@
 //! which writes `$OUT_DIR/bootstrap.bpf.o` and `$OUT_DIR/bootstrap.types.rs`
 //! for the guest to `include_bytes!` and `include!`.
 //!
-//! The types come from [`layout`], a language-neutral model of the BTF
-//! structs; [`rust_types`] renders it as Rust, and other renderers can
-//! render the same model.
+//! The types come from `wasm_bpf_btf::layout`, a language-neutral model of
+//! the BTF structs that the runtime and the C generator share;
+//! [`rust_types`] renders it as Rust, [`wit_records`] as WIT.
 
-mod btf_check;
 mod compile;
-pub mod elf;
-pub mod layout;
-pub mod records;
 mod rust;
 mod rust_wit;
 mod wit;
 
-pub use btf_check::check_type_chains;
 pub use compile::{write_headers, BpfBuild, Built};
 pub use rust::{rust_types, rust_types_with, RustOptions};
 pub use wit::wit_records;

@@ -15,9 +15,9 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 
-use crate::layout::{self, Composite, Enumeration, Item, Layout, MapDef, Member, Ty};
-use crate::records;
 use crate::rust_wit::Conversions;
+use wasm_bpf_btf::layout::{self, Composite, Enumeration, Item, Layout, MapDef, Member, Ty};
+use wasm_bpf_btf::records;
 
 /// How generated code refers to its support crate.
 #[derive(Debug, Clone)]

@@ -13,8 +13,8 @@ use std::fmt::Write as _;
 
 use heck::{ToSnakeCase as _, ToUpperCamelCase as _};
 
-use crate::layout::{Composite, Enumeration, Item, Layout, Member, Ty};
 use crate::wit::{declared, record_fields, type_names, EMPTY_FIELD};
+use wasm_bpf_btf::layout::{Composite, Enumeration, Item, Layout, Member, Ty};
 
 /// Rust keywords wit-bindgen escapes with a trailing `_`.
 const ESCAPED: &[&str] = &[

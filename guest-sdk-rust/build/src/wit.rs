@@ -25,7 +25,7 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 
-use crate::layout::{self, Composite, Item, Layout, Member, Ty};
+use wasm_bpf_btf::layout::{self, Composite, Item, Layout, Member, Ty};
 
 const KEYWORDS: &[&str] = &[
     "as",

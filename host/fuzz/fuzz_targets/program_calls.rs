@@ -25,9 +25,10 @@ use common::{bpf_fds, Choices};
 use libbpf_sys::bpf_insn;
 use libfuzzer_sys::fuzz_target;
 use wasm_bpf::bindings::types::ErrorCode;
-use wasm_bpf::bpf::calls::{self, BtfFuncs};
+use wasm_bpf::bpf::calls;
 use wasm_bpf::bpf::policy::Policy;
 use wasm_bpf::BpfError;
+use wasm_bpf_btf::RawBtf;
 
 /// `BPF_JMP | BPF_CALL`.
 const CALL: u8 = 0x85;
@@ -35,7 +36,7 @@ const CALL: u8 = 0x85;
 /// The kernel's BTF functions, by id, split into those a program may call
 /// without a grant and the others.
 struct Funcs {
-    btf: Mutex<Option<BtfFuncs>>,
+    btf: Mutex<Option<RawBtf>>,
     read_only: Vec<(u32, String)>,
     acting: Vec<(u32, String)>,
 }
@@ -43,7 +44,7 @@ struct Funcs {
 fn funcs() -> &'static Funcs {
     static FUNCS: OnceLock<Funcs> = OnceLock::new();
     FUNCS.get_or_init(|| {
-        let btf = BtfFuncs::kernel().expect("the kernel's BTF (tests/machine.sh)");
+        let btf = RawBtf::kernel().expect("the kernel's BTF (tests/machine.sh)");
         let (read_only, acting) = (1..300_000)
             .filter_map(|id| Some((id, btf.func_name(id)?)))
             .partition(|(_, name)| calls::kfunc_is_read_only(name));
@@ -98,7 +99,7 @@ fn instruction(c: &mut Choices<'_>, funcs: &Funcs, grants: &mut Vec<String>) -> 
 
 /// Whether one instruction's raw bytes call something `policy` must
 /// refuse; read from the bytes as the kernel's UAPI lays them out.
-fn refused(bytes: &[u8], policy: &Policy, btf: &BtfFuncs) -> bool {
+fn refused(bytes: &[u8], policy: &Policy, btf: &RawBtf) -> bool {
     let src = bytes[1] >> 4;
     let off = i16::from_le_bytes([bytes[2], bytes[3]]);
     let imm = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);

@@ -5,7 +5,6 @@
 //! The policy decides on these; the names come from here.
 
 use std::collections::BTreeSet;
-use std::ffi::CStr;
 
 use libbpf_sys::bpf_insn;
 
@@ -195,78 +194,6 @@ pub fn dangerous_helpers(insns: &[bpf_insn]) -> BTreeSet<&'static str> {
         .collect()
 }
 
-/// A BTF read for its functions: the running kernel's, to name the
-/// kfuncs a program calls by id, or an object's, to list the kfuncs it
-/// declares.
-pub struct BtfFuncs(*mut libbpf_sys::btf);
-
-// SAFETY: the BTF is only read after loading, and freed once, on drop.
-unsafe impl Send for BtfFuncs {}
-
-impl BtfFuncs {
-    /// Loads `/sys/kernel/btf/vmlinux` (or libbpf's other places for it).
-    pub fn kernel() -> Option<Self> {
-        // SAFETY: no preconditions; NULL (with errno) on failure.
-        let btf = unsafe { libbpf_sys::btf__load_vmlinux_btf() };
-        (!btf.is_null()).then_some(Self(btf))
-    }
-
-    /// The `.BTF` section of the ELF object `elf`, as clang wrote it
-    /// (libbpf's open object has its kfuncs turned into global functions).
-    pub fn of_object(elf: &[u8]) -> Option<Self> {
-        let raw = wasm_bpf_build::elf::section(elf, ".BTF")?;
-        // SAFETY: libbpf copies `raw.len()` bytes from `raw` and checks
-        // them; NULL (with errno) for bad data.
-        let btf = unsafe { libbpf_sys::btf__new(raw.as_ptr().cast(), raw.len() as u32) };
-        (!btf.is_null()).then_some(Self(btf))
-    }
-
-    /// The function `id`'s name and linkage, if `id` is a function here.
-    fn func(&self, id: u32) -> Option<(String, u32)> {
-        // SAFETY: the BTF is live; libbpf checks `id` and returns NULL for
-        // ids it does not have.
-        let ty = unsafe { libbpf_sys::btf__type_by_id(self.0, id) };
-        if ty.is_null() {
-            return None;
-        }
-        // SAFETY: `ty` points into the live BTF.
-        let (info, name_off) = unsafe { ((*ty).info, (*ty).name_off) };
-        if (info >> 24) & 0x1f != libbpf_sys::BTF_KIND_FUNC {
-            return None;
-        }
-        // SAFETY: as above; NULL for an offset out of the string section.
-        let name = unsafe { libbpf_sys::btf__name_by_offset(self.0, name_off) };
-        // SAFETY: libbpf returns NULL or a NUL-terminated string it owns.
-        (!name.is_null()).then(|| {
-            let name = unsafe { CStr::from_ptr(name) };
-            (name.to_string_lossy().into_owned(), info & 0xffff)
-        })
-    }
-
-    /// The name of function `id`, if `id` is a function of this BTF.
-    pub fn func_name(&self, id: u32) -> Option<String> {
-        self.func(id).map(|(name, _)| name)
-    }
-
-    /// The functions declared `extern`: in an object, its kfuncs.
-    pub fn externs(&self) -> BTreeSet<String> {
-        // SAFETY: the BTF is live.
-        let count = unsafe { libbpf_sys::btf__type_cnt(self.0) };
-        (1..count)
-            .filter_map(|id| self.func(id))
-            .filter(|(_, linkage)| *linkage == libbpf_sys::BTF_FUNC_EXTERN)
-            .map(|(name, _)| name)
-            .collect()
-    }
-}
-
-impl Drop for BtfFuncs {
-    fn drop(&mut self) {
-        // SAFETY: loaded by btf__load_vmlinux_btf, freed once.
-        unsafe { libbpf_sys::btf__free(self.0) };
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,18 +280,5 @@ mod tests {
         ] {
             assert!(!kfunc_is_read_only(name), "{name}");
         }
-    }
-
-    #[test]
-    fn kfuncs_are_named_from_the_kernels_btf() {
-        let Some(btf) = BtfFuncs::kernel() else {
-            panic!("no kernel BTF at /sys/kernel/btf/vmlinux (tests/machine.sh)");
-        };
-        // Find a function id by walking: the first FUNC's name must round-trip.
-        let found = (1..200_000).find_map(|id| Some((id, btf.func_name(id)?)));
-        let (id, name) = found.expect("a function in the kernel's BTF");
-        assert!(!name.is_empty());
-        assert_eq!(btf.func_name(id).as_deref(), Some(&*name));
-        assert_eq!(btf.func_name(u32::MAX), None);
     }
 }

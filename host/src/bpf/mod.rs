@@ -23,10 +23,10 @@ use wasmtime::component::{HasData, Linker, ResourceTable};
 
 use crate::bindings::libbpf_log::Level;
 use crate::interrupt::Interrupt;
-use calls::BtfFuncs;
 use grants::Grants;
 use limits::{KernelMemory, Limits};
 use policy::Policy;
+use wasm_bpf_btf::RawBtf;
 
 /// Per-guest BPF state that is not a resource.
 pub struct BpfCtx {
@@ -45,7 +45,7 @@ pub struct BpfCtx {
     pub(crate) kernel_memory: KernelMemory,
     /// The kernel's BTF, to name the kfuncs programs call; loaded on the
     /// first one.
-    pub(crate) kernel_btf: Option<BtfFuncs>,
+    pub(crate) kernel_btf: Option<RawBtf>,
     /// Most bytes one host call builds for the guest.
     pub(crate) result_bytes: usize,
 }

@@ -139,7 +139,7 @@ impl HostBpfObject for BpfCtxView<'_> {
     fn open(&mut self, elf: Vec<u8>, name: Option<String>) -> BpfResult<Resource<BpfObject>> {
         self.ctx.limits.check(Kind::Object, 1)?;
         // libbpf would spin forever on such BTF.
-        wasm_bpf_build::check_type_chains(&elf)
+        wasm_bpf_btf::check_type_chains(&elf)
             .map_err(|e| BpfError::new(ErrorCode::InvalidObject, format!("{e:#}")))?;
         let mut builder = ObjectBuilder::default();
         let name = name.unwrap_or_else(|| "bpf_object".to_string());

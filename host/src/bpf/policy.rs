@@ -10,8 +10,9 @@ use std::str::FromStr;
 
 use libbpf_rs::{AsRawLibbpf as _, MapType, OpenMap, OpenObject, ProgramType};
 use libbpf_sys::bpf_insn;
+use wasm_bpf_btf::RawBtf;
 
-use super::calls::{self, BtfFuncs, Call};
+use super::calls::{self, Call};
 use super::grants::Grants;
 use super::program::expected_attach_type;
 use crate::bindings::program::{AttachTarget, Binary};
@@ -220,7 +221,7 @@ impl Policy {
     pub(crate) fn check_programs(
         &self,
         open: &OpenObject,
-        btf: &mut Option<BtfFuncs>,
+        btf: &mut Option<RawBtf>,
     ) -> BpfResult<()> {
         for prog in open.progs().filter(|p| p.autoload()) {
             let name = prog.name().to_string_lossy();
@@ -239,7 +240,7 @@ impl Policy {
         &self,
         program: &str,
         insns: &[bpf_insn],
-        btf: &mut Option<BtfFuncs>,
+        btf: &mut Option<RawBtf>,
     ) -> BpfResult<()> {
         for call in calls::calls(insns) {
             match call {
@@ -267,13 +268,13 @@ impl Policy {
         program: &str,
         btf_id: u32,
         module: bool,
-        btf: &mut Option<BtfFuncs>,
+        btf: &mut Option<RawBtf>,
     ) -> BpfResult<()> {
         let named = if module {
             None
         } else {
             if btf.is_none() {
-                *btf = BtfFuncs::kernel();
+                *btf = RawBtf::kernel();
             }
             btf.as_ref().and_then(|btf| btf.func_name(btf_id))
         };

@@ -4,6 +4,8 @@
 
 use anyhow::{bail, Result};
 
+use crate::raw::RawBtf;
+
 /// Kinds libbpf's `skip_mods_and_typedefs` walks through.
 const CHAINED: [u32; 5] = [
     libbpf_sys::BTF_KIND_TYPEDEF,
@@ -16,23 +18,10 @@ const CHAINED: [u32; 5] = [
 /// Fails if a chain of typedefs and qualifiers in the object's BTF loops.
 /// Objects libbpf cannot parse at all pass: libbpf reports those itself.
 pub fn check_type_chains(elf: &[u8]) -> Result<()> {
-    let Some(raw) = crate::elf::section(elf, ".BTF") else {
+    let Some(btf) = RawBtf::of_object(elf) else {
         return Ok(());
     };
-    let Ok(size) = u32::try_from(raw.len()) else {
-        return Ok(());
-    };
-    // SAFETY: libbpf copies `size` bytes from `raw` and returns an owned
-    // BTF or an error pointer.
-    let btf = unsafe { libbpf_sys::btf__new(raw.as_ptr().cast(), size) };
-    // SAFETY: `btf` is what btf__new returned.
-    if btf.is_null() || unsafe { libbpf_sys::libbpf_get_error(btf.cast()) } != 0 {
-        return Ok(());
-    }
-    let looping = find_loop(btf);
-    // SAFETY: `btf` is owned here and not used afterwards.
-    unsafe { libbpf_sys::btf__free(btf) };
-    if let Some(id) = looping {
+    if let Some(id) = find_loop(&btf) {
         bail!("malformed BTF: the typedefs and qualifiers from type {id} loop");
     }
     Ok(())
@@ -40,9 +29,8 @@ pub fn check_type_chains(elf: &[u8]) -> Result<()> {
 
 /// A type whose chain of typedefs and qualifiers loops, walking each type
 /// once: 0 unseen, 1 on the current chain, 2 known to end.
-fn find_loop(btf: *mut libbpf_sys::btf) -> Option<u32> {
-    // SAFETY: `btf` is a live BTF.
-    let count = unsafe { libbpf_sys::btf__type_cnt(btf) };
+fn find_loop(btf: &RawBtf) -> Option<u32> {
+    let count = btf.type_count();
     let mut state = vec![0u8; count as usize];
     for first in 1..count {
         let mut chain = Vec::new();
@@ -55,17 +43,11 @@ fn find_loop(btf: *mut libbpf_sys::btf) -> Option<u32> {
             }
             state[id as usize] = 1;
             chain.push(id);
-            // SAFETY: `id` is below the type count of the live BTF.
-            let ty = unsafe { libbpf_sys::btf__type_by_id(btf, id) };
-            if ty.is_null() {
+            let Some(header) = btf.header(id) else { break };
+            if !CHAINED.contains(&header.kind) {
                 break;
             }
-            // SAFETY: libbpf returned a pointer to one of its types.
-            let (info, next) = unsafe { ((*ty).info, (*ty).__bindgen_anon_1.type_) };
-            if !CHAINED.contains(&((info >> 24) & 0x1f)) {
-                break;
-            }
-            id = next;
+            id = header.next;
         }
         for id in chain {
             state[id as usize] = 2;
