@@ -3,6 +3,9 @@
 #   make run    installs what is needed, builds everything and runs the
 #               bootstrap example, which traces process starts and exits
 #   make test   runs the whole test suite (lints included)
+#   make check  the fast loop: fmt, clippy, every crate's unit tests; no
+#               root, no kernel programs, no LTO
+#   make dist   the shipped host binary (LTO): target/dist/wasm-bpf
 #   make bench  compares wasm-bpf with native libbpf-rs (BENCHMARKS.md)
 #   make soak   the long runs: 60 s event storms, exit paths 15 times
 #
@@ -20,7 +23,7 @@ EXAMPLES   := $(notdir $(patsubst %/Cargo.toml,%,$(wildcard examples/*/Cargo.tom
 C_GUESTS   := $(patsubst %/Makefile,%,$(wildcard examples/*/Makefile tests/guests/*/Makefile))
 GUESTS     := $(addprefix -p ,$(EXAMPLES) host-api bench bench-probe bench-sink bad-sink)
 
-.PHONY: run test bench soak setup build host guests c-guests bootstrap lint fuzz fuzz-tool fuzz-btf fuzz-legacy fuzz-calls fuzz-programs fuzz-smoke
+.PHONY: run test check dist bench soak setup build host guests c-guests bootstrap lint fuzz fuzz-tool fuzz-btf fuzz-legacy fuzz-calls fuzz-programs fuzz-smoke
 
 run: setup build bootstrap
 
@@ -38,6 +41,9 @@ guests:
 host:
 	$(CARGO) build --release -p wasm-bpf
 
+dist:
+	$(CARGO) build --profile dist -p wasm-bpf
+
 # C guests are built by the host's generators (skeletons, bindings,
 # componentize), so after it.
 c-guests: host
@@ -51,6 +57,14 @@ lint:
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --release -p wasm-bpf --no-default-features --all-targets -- -D warnings
 	$(CARGO) clippy $(GUEST) $(GUESTS) -- -D warnings
+
+# What a change should pass first: no root, no kernel programs, no LTO.
+check:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --release --all-targets -- -D warnings
+	$(CARGO) clippy --release -p wasm-bpf --no-default-features --all-targets -- -D warnings
+	$(CARGO) test --release --lib --bins
+	$(CARGO) test --release -p wasm-bpf-btf -p wasm-bpf-build
 
 test: setup build lint
 	$(CARGO) test --release
@@ -119,4 +133,4 @@ soak: build
 
 # wasm-bpf against native libbpf-rs; prints the table, writes BENCHMARKS.md.
 bench: setup guests
-	$(CARGO) bench -p wasm-bpf --bench compare
+	$(CARGO) bench --profile dist -p wasm-bpf --bench compare

@@ -57,23 +57,33 @@ fn cache_file(dir: &Path, engine: &Engine, wasm: &[u8]) -> PathBuf {
     dir.join(format!("{name}.cwasm"))
 }
 
-/// Loads the component at `path`: precompiled code as is, a `.wasm`
-/// component from `cache` (compiling and storing it on a miss) or, without
-/// a cache, compiled in memory.
-pub fn load(engine: &Engine, path: &Path, cache: Option<&Path>) -> Result<Component> {
-    let bytes = std::fs::read(path)?;
-    match Engine::detect_precompiled(&bytes) {
+/// Loads the component `bytes`, read from `path` if from a file:
+/// precompiled code as is (from its file only), a `.wasm` component from
+/// `cache` (compiling and storing it on a miss) or, without a cache,
+/// compiled in memory.
+pub fn load(
+    engine: &Engine,
+    bytes: &[u8],
+    path: Option<&Path>,
+    cache: Option<&Path>,
+) -> Result<Component> {
+    match (Engine::detect_precompiled(bytes), path) {
         // SAFETY: the file claims to be code compiled by wasmtime; the
         // `compile` command documents that only files one compiled oneself
         // may be run. wasmtime checks its version and settings. Mapping
         // the file (rather than copying `bytes`) is what makes it fast.
-        Some(Precompiled::Component) => unsafe { Component::deserialize_file(engine, path) },
-        Some(Precompiled::Module) => Err(wasmtime::format_err!(
+        (Some(Precompiled::Component), Some(path)) => unsafe {
+            Component::deserialize_file(engine, path)
+        },
+        (Some(Precompiled::Component), None) => Err(wasmtime::format_err!(
+            "precompiled code runs only from the file `wasm-bpf compile` wrote"
+        )),
+        (Some(Precompiled::Module), _) => Err(wasmtime::format_err!(
             "this is a precompiled core module, not a component"
         )),
-        None => match cache {
-            Some(dir) => load_cached(engine, &bytes, dir),
-            None => Component::new(engine, &bytes),
+        (None, _) => match cache {
+            Some(dir) => load_cached(engine, bytes, dir),
+            None => Component::new(engine, bytes),
         },
     }
 }

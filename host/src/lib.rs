@@ -8,7 +8,8 @@
 //!
 //! * [`bpf`]: the BPF interfaces ([`add_to_linker`], [`BpfView`]).
 //! * [`run`]: running a guest command to completion, with signals and a
-//!   timeout; core modules of the original wasm-bpf ABI run there too.
+//!   timeout; core modules of the original wasm-bpf ABI run there too, on
+//!   what both share (the engine, the watchers, the guest's contexts).
 //! * [`component`]: compiling, precompiling and caching guests' code.
 //! * [`compose`]: a probe, stages and a consumer plugged into one
 //!   component.
@@ -22,6 +23,7 @@ pub mod bpf;
 pub mod component;
 pub mod compose;
 mod error;
+mod guest;
 pub mod inspect;
 pub mod interrupt;
 mod legacy;

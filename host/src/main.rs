@@ -12,7 +12,7 @@ use anyhow::{Context as _, Result};
 use clap::Parser as _;
 use tracing_subscriber::EnvFilter;
 use wasm_bpf::bpf::policy::Policy;
-use wasm_bpf::run::{self, Outcome, RunConfig};
+use wasm_bpf::run::{self, Outcome, RunConfig, Source};
 use wasm_bpf::{component, compose};
 
 use cli::{Cli, Command, ComposeArgs, InspectArgs, RunArgs};
@@ -98,22 +98,18 @@ fn run_command(args: &RunArgs) -> Result<i32> {
             None => (spec.into(), spec.clone()),
         })
         .collect();
-    let (mut component, guest_args) = args.split();
-    let program_name = component
+    let (path, guest_args) = args.split();
+    let program_name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    // `--sink`: the composition goes to a file of its own, which lives as
-    // long as the run.
-    let _composed = if args.sinks.is_empty() {
-        None
+    let component = if args.sinks.is_empty() {
+        Source::File(path)
     } else {
-        let bytes = composed(&component, &args.sinks)?;
-        let dir = tempfile::tempdir().context("a directory for the composed component")?;
-        let path = dir.path().join(format!("{program_name}.wasm"));
-        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
-        component = path;
-        Some(dir)
+        Source::Bytes {
+            name: format!("{} composed with its --sink", path.display()),
+            bytes: composed(&path, &args.sinks)?,
+        }
     };
     let config = RunConfig {
         component,

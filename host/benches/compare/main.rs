@@ -418,7 +418,7 @@ fn report(rows: &[Row], setup: &Setup) -> String {
     let _ = writeln!(out, "Machine: {}.  ", machine());
     let _ = writeln!(
         out,
-        "Command: `make bench`. Each figure: median (min–max) of {RUNS} runs,"
+        "Command: `make bench` (the host built with the `dist` profile). Each figure: median (min–max) of {RUNS} runs,"
     );
     let _ = writeln!(
         out,
@@ -469,9 +469,18 @@ fn report(rows: &[Row], setup: &Setup) -> String {
     );
     let _ = writeln!(
         out,
-        "- wasm-bpf host binary: {:.1} MiB",
+        "- wasm-bpf host binary: {:.1} MiB (`dist` profile: fat LTO, one codegen unit)",
         file_kib(&setup.wasm_bpf) / 1024.0
     );
+    // What the tests run: the `release` profile, without LTO.
+    let release = target().join("release/wasm-bpf");
+    if release.exists() {
+        let _ = writeln!(
+            out,
+            "- the same without LTO (`release` profile, what the tests run): {:.1} MiB",
+            file_kib(&release) / 1024.0
+        );
+    }
     out.push_str(NOTES);
     out
 }

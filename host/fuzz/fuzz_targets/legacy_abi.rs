@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 
 use common::{bpf_fds, Choices};
 use libfuzzer_sys::fuzz_target;
-use wasm_bpf::run::{self, Outcome, RunConfig};
+use wasm_bpf::run::{self, Outcome, RunConfig, Source};
 use wasm_encoder::{
     CodeSection, ConstExpr, DataSection, ElementSection, Elements, EntityType, ExportKind,
     ExportSection, Function, FunctionSection, GlobalSection, GlobalType, ImportSection,
@@ -346,13 +346,12 @@ fn module(c: &mut Choices<'_>) -> Vec<u8> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let wasm = module(&mut Choices(data));
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("legacy.wasm");
-    std::fs::write(&path, wasm).expect("writing the module");
     let before = bpf_fds();
     let config = RunConfig {
-        component: path,
+        component: Source::Bytes {
+            name: "fuzzed module".into(),
+            bytes: module(&mut Choices(data)),
+        },
         program_name: "fuzz".into(),
         max_memory: 64 << 20,
         timeout: Some(std::time::Duration::from_secs(5)),

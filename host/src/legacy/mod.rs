@@ -19,9 +19,9 @@ use wasmtime::error::Context as _;
 use wasmtime::{Engine, Linker, Module, Result, Store};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
+use crate::guest::{self, EpochTicker, Outcome, RunConfig};
 use crate::interrupt::Interrupt;
 use crate::memory::MemoryCap;
-use crate::run::{self, EpochTicker, Outcome, RunConfig};
 use crate::{BpfCtx, BpfCtxView};
 use state::Legacy;
 
@@ -61,20 +61,20 @@ pub async fn run(
     interrupt: &Arc<Interrupt>,
 ) -> Result<Outcome> {
     let module = Module::new(engine, bytes)
-        .with_context(|| format!("compiling module {}", config.component.display()))?;
+        .with_context(|| format!("compiling module {}", config.component.name()))?;
     let mut linker = Linker::<LegacyHost>::new(engine);
     wasmtime_wasi::p1::add_to_linker_async(&mut linker, |host| &mut host.wasi)?;
     abi::add_to_linker(&mut linker)?;
     let host = LegacyHost {
-        wasi: run::wasi_builder(config)?.build_p1(),
-        bpf: run::bpf_ctx(config, interrupt),
+        wasi: guest::wasi_builder(config)?.build_p1(),
+        bpf: guest::bpf_ctx(config, interrupt),
         table: wasmtime::component::ResourceTable::new(),
         legacy: Legacy::default(),
         memory: MemoryCap::new(config.max_memory),
     };
     let mut store = Store::new(engine, host);
     store.limiter(|host| &mut host.memory);
-    run::yield_on_epochs(&mut store);
+    guest::yield_on_epochs(&mut store);
     let _ticker = EpochTicker::start(engine);
 
     let instance = linker
@@ -89,7 +89,7 @@ pub async fn run(
         start.call_async(&mut store, ()).await?;
         Ok(0)
     };
-    let outcome = run::finish(guest, interrupt).await;
+    let outcome = guest::finish(guest, interrupt).await;
     // As for components: dropping the store frees every link, buffer, map
     // and object the module held.
     drop(store);

@@ -1,0 +1,257 @@
+//! What every guest run needs, a component's or a legacy core module's:
+//! what to run and how it ended, the engine, the epoch ticker, the
+//! watchers for signals and the timeout, the guest's WASI and BPF
+//! contexts, and the race between the guest and the interrupt.
+//!
+//! [`crate::run`] runs components and [`crate::legacy`] core modules, both
+//! on this; neither depends on the other's internals.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::Duration;
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+use wasmtime::error::Context as _;
+use wasmtime::{Config, Engine, Result, Store};
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder};
+
+use crate::bpf::grants::Grants;
+use crate::bpf::policy::Policy;
+use crate::interrupt::{Cause, Interrupt};
+use crate::BpfCtx;
+
+/// How often the engine's epoch advances; a busy guest yields this often.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The guest to run.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A component, a core module, or a component `wasm-bpf compile`
+    /// made, read from this file.
+    File(PathBuf),
+    /// A component in memory (as `run --sink` composes one); `name` says
+    /// where it came from in messages.
+    Bytes { name: String, bytes: Vec<u8> },
+}
+
+impl Default for Source {
+    fn default() -> Self {
+        Self::File(PathBuf::new())
+    }
+}
+
+impl Source {
+    /// Where the guest came from, for messages.
+    pub fn name(&self) -> Cow<'_, str> {
+        match self {
+            Self::File(path) => path.to_string_lossy(),
+            Self::Bytes { name, .. } => Cow::Borrowed(name),
+        }
+    }
+
+    /// The file, for a guest read from one.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Self::File(path) => Some(path),
+            Self::Bytes { .. } => None,
+        }
+    }
+
+    /// The guest's bytes.
+    pub fn bytes(&self) -> Result<Cow<'_, [u8]>> {
+        match self {
+            Self::File(path) => std::fs::read(path)
+                .map(Cow::Owned)
+                .with_context(|| format!("loading component {}", path.display())),
+            Self::Bytes { bytes, .. } => Ok(Cow::Borrowed(bytes)),
+        }
+    }
+}
+
+/// What to run and what the guest may see.
+#[derive(Debug, Clone, Default)]
+pub struct RunConfig {
+    /// The component or core module.
+    pub component: Source,
+    /// The guest's `argv[0]`.
+    pub program_name: String,
+    /// Arguments after `argv[0]`.
+    pub args: Vec<String>,
+    /// Environment variables the guest sees (none by default).
+    pub env: Vec<(String, String)>,
+    /// Host directories the guest may open, with the path it sees them at.
+    pub dirs: Vec<(PathBuf, String)>,
+    /// Stop the guest after this long.
+    pub timeout: Option<Duration>,
+    /// Most bytes of linear memory the guest may have.
+    pub max_memory: usize,
+    /// What the guest may load and attach beyond tracing.
+    pub policy: Policy,
+    /// Where compiled components are cached; `None` compiles every time.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// How a guest run ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The guest returned or called `exit` with this status.
+    Exited(i32),
+    /// SIGINT or SIGTERM (the number) stopped the guest.
+    Signaled(i32),
+    /// The timeout stopped the guest.
+    TimedOut,
+    /// The guest trapped.
+    Trapped(wasmtime::Error),
+}
+
+impl Outcome {
+    /// The exit status the host process should end with: the guest's own,
+    /// 128 + signal for a signal (130 for SIGINT, 143 for SIGTERM), 124 for
+    /// the timeout (as `timeout(1)`), 134 for a trap (as wasmtime, an abort).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Exited(code) => *code,
+            Self::Signaled(signal) => 128 + signal,
+            Self::TimedOut => 124,
+            Self::Trapped(_) => 128 + libc::SIGABRT,
+        }
+    }
+}
+
+/// The engine every guest runs on (and `wasm-bpf compile` compiles for:
+/// its settings are part of a compiled component's identity).
+pub fn engine() -> Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_component_model(true).epoch_interruption(true);
+    Engine::new(&config)
+}
+
+/// Advances `engine`'s epoch every tick until dropped.
+pub(crate) struct EpochTicker(Arc<AtomicBool>);
+
+impl EpochTicker {
+    pub(crate) fn start(engine: &Engine) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let engine = engine.clone();
+        let stopped = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        });
+        Self(stop)
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Fires the interrupt on SIGINT or SIGTERM, or once the timeout passes,
+/// from threads of their own: the runtime's thread may be blocked in a
+/// buffer's `epoll_wait`. Dropping it stops both threads.
+pub(crate) struct Watchers {
+    signals: signal_hook::iterator::Handle,
+    _timer: Option<mpsc::Sender<()>>,
+}
+
+impl Watchers {
+    pub(crate) fn start(interrupt: &Arc<Interrupt>, timeout: Option<Duration>) -> Result<Self> {
+        let mut signals = Signals::new([SIGINT, SIGTERM]).context("handling SIGINT and SIGTERM")?;
+        let handle = signals.handle();
+        let on_signal = Arc::clone(interrupt);
+        std::thread::spawn(move || {
+            for signal in signals.forever() {
+                on_signal.fire(Cause::Signal(signal));
+            }
+        });
+        let timer = timeout.map(|timeout| {
+            // Dropping the sender ends the wait early, and the thread.
+            let (cancel, cancelled) = mpsc::channel::<()>();
+            let on_timeout = Arc::clone(interrupt);
+            std::thread::spawn(move || {
+                if cancelled.recv_timeout(timeout) == Err(RecvTimeoutError::Timeout) {
+                    on_timeout.fire(Cause::Timeout);
+                }
+            });
+            cancel
+        });
+        Ok(Self {
+            signals: handle,
+            _timer: timer,
+        })
+    }
+}
+
+impl Drop for Watchers {
+    fn drop(&mut self) {
+        self.signals.close();
+    }
+}
+
+impl From<Cause> for Outcome {
+    fn from(cause: Cause) -> Self {
+        match cause {
+            Cause::Signal(signal) => Self::Signaled(signal),
+            Cause::Timeout => Self::TimedOut,
+        }
+    }
+}
+
+/// WASI as `config` grants it: arguments, environment, directories.
+pub(crate) fn wasi_builder(config: &RunConfig) -> Result<WasiCtxBuilder> {
+    let mut wasi = WasiCtx::builder();
+    wasi.inherit_stdio()
+        .arg(&config.program_name)
+        .args(&config.args)
+        .envs(&config.env);
+    for (host, guest) in &config.dirs {
+        wasi.preopened_dir(host, guest, FsPerms::ReadWrite)
+            .with_context(|| format!("opening directory {} for the guest", host.display()))?;
+    }
+    Ok(wasi)
+}
+
+/// The guest's BPF state, as `config` grants it.
+pub(crate) fn bpf_ctx(config: &RunConfig, interrupt: &Arc<Interrupt>) -> BpfCtx {
+    BpfCtx::new(
+        Arc::clone(interrupt),
+        Grants::new(&config.dirs),
+        config.policy.clone(),
+    )
+    .max_memory(config.max_memory)
+}
+
+/// Makes a busy guest yield at every epoch tick, so that the interrupt
+/// can win the race in [`finish`].
+pub(crate) fn yield_on_epochs<T>(store: &mut Store<T>) {
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_async_yield_and_update(1);
+}
+
+/// Runs the guest's entry point `guest` (its exit status, or the trap)
+/// until it ends or the interrupt fires, whichever is first.
+pub(crate) async fn finish(
+    guest: impl std::future::Future<Output = Result<i32>>,
+    interrupt: &Interrupt,
+) -> Outcome {
+    tokio::select! {
+        result = guest => match result {
+            Ok(code) => Outcome::Exited(code),
+            Err(e) => match (e.downcast_ref::<I32Exit>(), interrupt.cause()) {
+                (Some(exit), _) => Outcome::Exited(exit.0),
+                // A trap from a wait the interrupt ended.
+                (None, Some(cause)) => cause.into(),
+                (None, None) => Outcome::Trapped(e),
+            },
+        },
+        cause = interrupt.fired() => cause.into(),
+    }
+}
