@@ -38,7 +38,8 @@ SDK_HDR   := $(wildcard $(SDK)/include/*/*.h $(SDK)/src/*.h)
 .SECONDARY:
 all: $(GUESTDIR)/$(NAME).wasm
 
-$(OUT)/include/vmlinux.h:
+# From the running kernel's BTF, or the file $VMLINUX_H names.
+$(OUT)/include/vmlinux.h: $(VMLINUX_H)
 	$(WASM_BPF) gen bpf-headers -o $(OUT)/include
 
 $(OUT)/%.bpf.o: %.bpf.c $(wildcard *.h) $(OUT)/include/vmlinux.h

@@ -7,6 +7,13 @@
 
 #include "internal.h"
 
+/* The batch format of wit/buffer.wit: each record behind a header (its
+ * length and CPU, u32s in native byte order), padded so that every header
+ * starts at a multiple of BATCH_ALIGN (host/src/bpf/batch.rs checks these
+ * against the WIT and the host). */
+#define BATCH_HEADER 8
+#define BATCH_ALIGN 8
+
 /* One host buffer and what is left of its last batch. */
 struct source {
 	wasm_bpf_bpf_buffer_own_buffer_t handle;
@@ -75,12 +82,13 @@ static int source_deliver(struct source *src, int *count)
 
 		memcpy(&len, rec, 4);
 		memcpy(&cpu, rec + 4, 4);
-		src->offset += 8 + (((size_t)len + 7) & ~(size_t)7);
+		src->offset += BATCH_HEADER +
+			       (((size_t)len + BATCH_ALIGN - 1) & ~(size_t)(BATCH_ALIGN - 1));
 		src->left--;
 		if (src->ring_cb)
-			ret = src->ring_cb(src->ctx, (void *)(rec + 8), len);
+			ret = src->ring_cb(src->ctx, (void *)(rec + BATCH_HEADER), len);
 		else if (src->perf_cb)
-			src->perf_cb(src->ctx, (int)cpu, (void *)(rec + 8), len);
+			src->perf_cb(src->ctx, (int)cpu, (void *)(rec + BATCH_HEADER), len);
 		if (ret < 0)
 			return ret;
 		(*count)++;

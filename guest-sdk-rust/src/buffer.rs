@@ -14,8 +14,8 @@ pub struct Buffer {
 
 /// The records one poll returned.
 pub struct Batch {
-    /// Records in the host's format: an 8-byte header (length, CPU), the
-    /// record, padding to 8 bytes.
+    /// Records in the host's format: a [`BATCH_HEADER`]-byte header
+    /// (length, CPU), the record, padding to [`BATCH_ALIGN`] bytes.
     data: Vec<u8>,
     count: u32,
     lost: u64,
@@ -27,6 +27,14 @@ pub struct Record<'a> {
     bytes: &'a [u8],
     cpu: u32,
 }
+
+/// Bytes of the header (length, CPU) before each record of a batch
+/// (`batch` in `wit/buffer.wit`; `host/src/bpf/batch.rs` checks these
+/// against the WIT and the host).
+pub const BATCH_HEADER: usize = 8;
+
+/// Every header of a batch starts at a multiple of this.
+pub const BATCH_ALIGN: usize = 8;
 
 /// Walks the records of a batch's data.
 pub struct Records<'a> {
@@ -41,13 +49,13 @@ impl<'a> Iterator for Records<'a> {
         if self.left == 0 {
             return None;
         }
-        let header = self.data.get(..8)?;
+        let header = self.data.get(..BATCH_HEADER)?;
         let len = u32::from_ne_bytes([header[0], header[1], header[2], header[3]]) as usize;
         let cpu = u32::from_ne_bytes([header[4], header[5], header[6], header[7]]);
-        let bytes = self.data.get(8..8 + len)?;
+        let bytes = self.data.get(BATCH_HEADER..BATCH_HEADER + len)?;
         self.data = self
             .data
-            .get(8 + len.next_multiple_of(8)..)
+            .get(BATCH_HEADER + len.next_multiple_of(BATCH_ALIGN)..)
             .unwrap_or_default();
         self.left -= 1;
         Some(Record { bytes, cpu })

@@ -59,7 +59,7 @@ pub use bindings::program::{
 };
 pub use bindings::types::{AttachType, MapType, ProgType};
 pub use bindings::wasi::io::poll::Pollable;
-pub use buffer::{Batch, Buffer, Record};
+pub use buffer::{Batch, Buffer, Record, BATCH_ALIGN, BATCH_HEADER};
 pub use error::{Error, ErrorCode, Result};
 pub use map::Map;
 pub use object::{Object, OpenObject, Phase};

@@ -7,7 +7,7 @@
 #![allow(dead_code, reason = "each test file uses a different subset")]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader, Read as _};
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
@@ -42,19 +42,27 @@ pub fn guest(name: &str) -> PathBuf {
     built(&format!("wasm32-wasip2/guest/{name}.wasm"))
 }
 
-/// Fails the test unless it can load BPF programs and find tracepoints.
+/// Stops the whole test run, saying why in one line, unless the tests can
+/// load BPF programs (root) and find tracepoints (tracefs). Without them
+/// every kernel test would fail on its own, each with a different error.
 pub fn require_kernel() {
-    // SAFETY: geteuid has no preconditions.
-    assert_eq!(
-        unsafe { libc::geteuid() },
-        0,
-        "these tests load BPF programs: run them as root"
-    );
-    assert!(
-        Path::new("/sys/kernel/tracing/events").exists(),
-        "tracefs is not mounted: mount -t tracefs tracefs /sys/kernel/tracing \
-         (`make setup` does; tests/machine.sh lists what the tests need)"
-    );
+    static CHECKED: std::sync::Once = std::sync::Once::new();
+    CHECKED.call_once(|| {
+        // SAFETY: geteuid has no preconditions.
+        let reason = if unsafe { libc::geteuid() } != 0 {
+            "these tests load BPF programs into the kernel: run them as root \
+             (`make check` runs the tests that need no root)"
+        } else if !Path::new("/sys/kernel/tracing/events").exists() {
+            "tracefs is not mounted: mount -t tracefs tracefs /sys/kernel/tracing \
+             (`make setup` does; tests/machine.sh lists what the tests need)"
+        } else {
+            return;
+        };
+        // Straight to the process's stderr: the harness captures
+        // `eprintln!` and would drop it at the exit.
+        let _ = writeln!(std::io::stderr(), "\nwasm-bpf tests stopped: {reason}");
+        std::process::exit(1);
+    });
 }
 
 /// Fails the test unless bpffs is mounted at `/sys/fs/bpf` (pinned maps).
@@ -89,6 +97,7 @@ pub struct Running {
 impl Running {
     /// Starts `wasm-bpf run [host_args] <component> [guest_args]`.
     pub fn start(host_args: &[&str], component: &Path, guest_args: &[&str]) -> Self {
+        require_kernel();
         let mut child = wasm_bpf()
             .arg("run")
             .args(host_args)

@@ -1,7 +1,8 @@
 //! Compiling a guest's BPF C from its `build.rs`.
 //!
 //! Uses only what a Debian machine has: `clang-19` for the BPF target,
-//! `bpftool` to write `vmlinux.h` from the running kernel's BTF, and the
+//! `bpftool` to write `vmlinux.h` from the running kernel's BTF (or the
+//! file `$VMLINUX_H` names, on a machine whose kernel has no BTF), and the
 //! libbpf 1.7 BPF headers that libbpf-sys vendors (Debian's libbpf-dev
 //! headers are 1.1).
 
@@ -98,6 +99,7 @@ impl BpfBuild {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         println!("cargo:rerun-if-changed={}", source_dir.display());
+        println!("cargo:rerun-if-env-changed={VMLINUX_H}");
 
         let include = out.join("include");
         write_headers(&include)?;
@@ -154,8 +156,14 @@ fn run(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
-/// Writes `vmlinux.h` (from the running kernel's BTF) and libbpf's BPF
-/// headers under `include`.
+/// The environment variable naming a `vmlinux.h` to use instead of one
+/// written from the running kernel's BTF: for building on a machine whose
+/// kernel has none (CO-RE relocates the programs on the kernel that runs
+/// them either way).
+pub const VMLINUX_H: &str = "VMLINUX_H";
+
+/// Writes `vmlinux.h` (from the running kernel's BTF, or a copy of
+/// `$VMLINUX_H`) and libbpf's BPF headers under `include`.
 pub fn write_headers(include: &Path) -> Result<()> {
     let bpf = include.join("bpf");
     std::fs::create_dir_all(&bpf).with_context(|| format!("creating {}", bpf.display()))?;
@@ -163,6 +171,17 @@ pub fn write_headers(include: &Path) -> Result<()> {
         std::fs::write(bpf.join(name), contents).with_context(|| format!("writing {name}"))?;
     }
     let vmlinux = include.join("vmlinux.h");
+    if let Some(given) = env::var_os(VMLINUX_H).filter(|v| !v.is_empty()) {
+        let given = PathBuf::from(given);
+        std::fs::copy(&given, &vmlinux).with_context(|| {
+            format!(
+                "copying ${VMLINUX_H} ({}) to {}",
+                given.display(),
+                vmlinux.display()
+            )
+        })?;
+        return Ok(());
+    }
     let btf = "/sys/kernel/btf/vmlinux";
     let output = Command::new("bpftool")
         .args(["btf", "dump", "file", btf, "format", "c"])
@@ -170,7 +189,8 @@ pub fn write_headers(include: &Path) -> Result<()> {
         .context("running bpftool to write vmlinux.h (is bpftool installed?)")?;
     if !output.status.success() {
         bail!(
-            "bpftool could not dump {btf}: {}",
+            "bpftool could not dump {btf} (on a kernel without BTF, name a vmlinux.h \
+             in ${VMLINUX_H}): {}",
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }

@@ -22,6 +22,6 @@ mod rust;
 mod rust_wit;
 mod wit;
 
-pub use compile::{write_headers, BpfBuild, Built};
+pub use compile::{write_headers, BpfBuild, Built, VMLINUX_H};
 pub use rust::{rust_types, rust_types_with, RustOptions};
 pub use wit::wit_records;

@@ -6,7 +6,7 @@
 //! blocked in `poll` does not block the host from stopping it.
 
 use std::cell::RefCell;
-use std::os::fd::{AsFd as _, AsRawFd as _, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd as _, AsRawFd as _, BorrowedFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,6 +22,7 @@ use tokio::io::Interest;
 use wasmtime::component::Resource;
 use wasmtime_wasi::p2::{DynPollable, Pollable};
 
+use super::batch;
 use super::limits::{perf_buffer_bytes, Charge, KernelMemory, Kind, MAX_PERF_PAGES};
 use super::map::BpfMap;
 use super::object::SharedObject;
@@ -39,11 +40,8 @@ const CHUNK: usize = 4096;
 /// three times slower, mostly in page faults of fresh buffers.
 const MAX_BATCH_BYTES: usize = 256 << 10;
 
-/// Bytes of the header before each record (see `batch` in buffer.wit).
-const HEADER: usize = 8;
-
 /// Records taken from the kernel but not yet handed to the guest, already
-/// in the batch format: `[len: u32][cpu: u32][record][padding to 8]`.
+/// in the batch format ([`batch`]).
 #[derive(Default)]
 struct Pending {
     data: Vec<u8>,
@@ -53,16 +51,7 @@ struct Pending {
 
 impl Pending {
     fn push(&mut self, record: &[u8], cpu: u32) {
-        let len = record.len();
-        let mut header = [0u8; HEADER];
-        // A record is at most a ring's size, far below u32::MAX.
-        header[..4].copy_from_slice(&(len as u32).to_ne_bytes());
-        header[4..].copy_from_slice(&cpu.to_ne_bytes());
-        self.data.reserve(HEADER + len + 7);
-        self.data.extend_from_slice(&header);
-        self.data.extend_from_slice(record);
-        self.data
-            .extend_from_slice(&[0; 7][..len.next_multiple_of(8) - len]);
+        batch::push(&mut self.data, record, cpu);
         self.count += 1;
     }
 
@@ -85,13 +74,8 @@ impl Pending {
         }
         let mut cut = 0;
         for _ in 0..max {
-            let len = u32::from_ne_bytes([
-                self.data[cut],
-                self.data[cut + 1],
-                self.data[cut + 2],
-                self.data[cut + 3],
-            ]);
-            cut += HEADER + (len as usize).next_multiple_of(8);
+            // Pushed whole by `push`, so every record is there.
+            cut = batch::record(&self.data, cut).map_or(self.data.len(), |(_, _, next)| next);
         }
         let rest = self.data.split_off(cut);
         self.count -= max;
@@ -111,6 +95,12 @@ enum Consumer {
 /// The host side of a guest's `buffer`.
 pub struct BpfBuffer {
     consumer: Consumer,
+    /// The wait set registered with the async runtime, for the buffer's
+    /// pollable: made by the first `ready` (a buffer opened outside a
+    /// runtime, as by a host that only polls, never needs it) and kept,
+    /// so that later waits do not register again. Declared before
+    /// `wait_set`, so it is deregistered before that fd closes.
+    registered: Option<AsyncFd<RawFd>>,
     /// What `poll` waits on: the consumer's fds and the interrupt.
     wait_set: OwnedFd,
     /// Room for one event per fd of the wait set.
@@ -268,6 +258,7 @@ impl BpfBuffer {
         };
         let (wait_set, fds) = wait_set(&consumer, &own, interrupt)?;
         Ok(Self {
+            registered: None,
             wait_set,
             events: Vec::with_capacity(fds),
             woken: Vec::with_capacity(fds),
@@ -331,7 +322,11 @@ impl BpfBuffer {
     }
 
     /// Blocks until the wait set is ready or `timeout` passes, noting which
-    /// perf buffers woke it.
+    /// perf buffers woke it. `poll` is a synchronous host call, so it
+    /// blocks the guest's thread here rather than yielding to the async
+    /// runtime; the interrupt's eventfd in the wait set ends the wait on
+    /// SIGINT, SIGTERM or the timeout. Guests that want to wait on several
+    /// things at once use the buffer's pollable instead.
     fn wait(&mut self, timeout: Option<Duration>) -> BpfResult<()> {
         let timeout = timeout.map(|t| Timespec {
             tv_sec: t.as_secs().try_into().unwrap_or(i64::MAX),
@@ -385,13 +380,17 @@ impl Pollable for BpfBuffer {
     async fn ready(&mut self) {
         // Registered before the first read, so a record that arrives in
         // between still wakes the wait.
-        // SAFETY: the wait set is owned by `self`, which outlives `fd`.
-        let registered = unsafe {
-            AsyncFd::register_with_interest(self.wait_set.as_raw_fd(), Interest::READABLE)
-        };
-        let Ok(fd) = registered else {
-            return;
-        };
+        if self.registered.is_none() {
+            // SAFETY: the wait set is owned by `self` and stays open until
+            // after `registered`, declared before it, is dropped.
+            let fd = unsafe {
+                AsyncFd::register_with_interest(self.wait_set.as_raw_fd(), Interest::READABLE)
+            };
+            match fd {
+                Ok(fd) => self.registered = Some(fd),
+                Err(_) => return,
+            }
+        }
         loop {
             // An error or an interrupted run makes the buffer "ready": the
             // guest's next `poll` reports it.
@@ -404,6 +403,7 @@ impl Pollable for BpfBuffer {
                     return;
                 }
             }
+            let Some(fd) = &self.registered else { return };
             let Ok(mut guard) = fd.readable().await else {
                 return;
             };
@@ -426,9 +426,7 @@ impl HostBuffer for BpfCtxView<'_> {
             &interrupt,
             &self.ctx.kernel_memory,
         )?;
-        let buffer = self.table.push(buffer)?;
-        self.ctx.limits.add(Kind::Buffer, 1);
-        Ok(buffer)
+        self.push_counted(Kind::Buffer, buffer)
     }
 
     fn kind(&mut self, this: Resource<BpfBuffer>) -> wasmtime::Result<BufferKind> {
@@ -454,9 +452,7 @@ impl HostBuffer for BpfCtxView<'_> {
     }
 
     fn drop(&mut self, this: Resource<BpfBuffer>) -> wasmtime::Result<()> {
-        self.table.delete(this)?;
-        self.ctx.limits.remove(Kind::Buffer);
-        Ok(())
+        self.delete_counted(Kind::Buffer, this)
     }
 }
 
@@ -470,10 +466,9 @@ mod tests {
         let mut out = Vec::new();
         let mut at = 0;
         for _ in 0..batch.count {
-            let len = u32::from_ne_bytes(batch.data[at..at + 4].try_into().unwrap()) as usize;
-            let cpu = u32::from_ne_bytes(batch.data[at + 4..at + 8].try_into().unwrap());
-            out.push((cpu, batch.data[at + HEADER..at + HEADER + len].to_vec()));
-            at += HEADER + len.next_multiple_of(8);
+            let (record, cpu, next) = batch::record(&batch.data, at).expect("a whole record");
+            out.push((cpu, record.to_vec()));
+            at = next;
         }
         assert_eq!(at, batch.data.len(), "records fill the batch exactly");
         out

@@ -226,9 +226,10 @@ impl Limits {
         ))
     }
 
-    /// Counts `n` more of `kind`, once they exist.
-    pub(crate) fn add(&mut self, kind: Kind, n: usize) {
-        self.live[kind as usize] += n;
+    /// Counts one more `kind`, once it is the guest's
+    /// ([`BpfCtxView::push_counted`](super::BpfCtxView::push_counted)).
+    pub(crate) fn add(&mut self, kind: Kind) {
+        self.live[kind as usize] += 1;
     }
 
     /// Counts one `kind` fewer, once it is dropped.
@@ -266,7 +267,9 @@ mod tests {
     fn caps_count_what_is_held() {
         let mut limits = Limits::default();
         limits.check(Kind::Buffer, MAX_BUFFERS).unwrap();
-        limits.add(Kind::Buffer, MAX_BUFFERS);
+        for _ in 0..MAX_BUFFERS {
+            limits.add(Kind::Buffer);
+        }
         let err = limits.check(Kind::Buffer, 1).unwrap_err();
         assert_eq!(err.guest().unwrap().code, ErrorCode::LimitExceeded);
         limits.check(Kind::Link, 1).unwrap();

@@ -136,9 +136,7 @@ impl HostLink for BpfCtxView<'_> {
     }
 
     fn drop(&mut self, this: Resource<BpfLink>) -> wasmtime::Result<()> {
-        self.table.delete(this)?;
-        self.ctx.limits.remove(Kind::Link);
-        Ok(())
+        self.delete_counted(Kind::Link, this)
     }
 }
 

@@ -804,19 +804,13 @@ impl HostBpfMap for BpfCtxView<'_> {
     ) -> BpfResult<Option<Resource<BpfMap>>> {
         self.ctx.limits.check(Kind::Map, 1)?;
         match self.table.get_mut(&this)?.inner_map(&key)? {
-            Some(inner) => {
-                let inner = self.table.push(inner)?;
-                self.ctx.limits.add(Kind::Map, 1);
-                Ok(Some(inner))
-            }
+            Some(inner) => self.push_counted(Kind::Map, inner).map(Some),
             None => Ok(None),
         }
     }
 
     fn drop(&mut self, this: Resource<BpfMap>) -> wasmtime::Result<()> {
-        self.table.delete(this)?;
-        self.ctx.limits.remove(Kind::Map);
-        Ok(())
+        self.delete_counted(Kind::Map, this)
     }
 }
 

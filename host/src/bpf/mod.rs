@@ -4,6 +4,7 @@
 //! backed by and the generated `Host*` trait implemented over it.
 
 mod attach;
+pub mod batch;
 pub mod buffer;
 pub mod calls;
 mod globals;
@@ -19,12 +20,13 @@ mod types;
 
 use std::sync::Arc;
 
-use wasmtime::component::{HasData, Linker, ResourceTable};
+use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
 use crate::bindings::libbpf_log::Level;
 use crate::interrupt::Interrupt;
+use crate::BpfResult;
 use grants::Grants;
-use limits::{KernelMemory, Limits};
+use limits::{KernelMemory, Kind, Limits};
 use policy::Policy;
 use wasm_bpf_btf::RawBtf;
 
@@ -95,6 +97,33 @@ impl BpfCtxView<'_> {
     /// Runs a libbpf call on the guest's behalf, returning what libbpf said.
     pub(crate) fn libbpf<R>(&self, f: impl FnOnce() -> R) -> (R, String) {
         log::capture(self.ctx.log_level, f)
+    }
+
+    /// Hands `value` to the guest as one more `kind`, if the guest's cap
+    /// allows it. With [`Self::delete_counted`], the only way resources
+    /// enter and leave the table, so the counts cannot drift. Callers that
+    /// make something costly (an object, an attachment) check the cap
+    /// first with `limits.check`.
+    pub(crate) fn push_counted<T: Send + 'static>(
+        &mut self,
+        kind: Kind,
+        value: T,
+    ) -> BpfResult<Resource<T>> {
+        self.ctx.limits.check(kind, 1)?;
+        let resource = self.table.push(value)?;
+        self.ctx.limits.add(kind);
+        Ok(resource)
+    }
+
+    /// Takes `this`, a `kind`, back from the guest.
+    pub(crate) fn delete_counted<T: 'static>(
+        &mut self,
+        kind: Kind,
+        this: Resource<T>,
+    ) -> wasmtime::Result<()> {
+        self.table.delete(this)?;
+        self.ctx.limits.remove(kind);
+        Ok(())
     }
 }
 

@@ -169,9 +169,7 @@ impl HostBpfObject for BpfCtxView<'_> {
             }),
             name,
         };
-        let object = self.table.push(object)?;
-        self.ctx.limits.add(Kind::Object, 1);
-        Ok(object)
+        self.push_counted(Kind::Object, object)
     }
 
     fn name(&mut self, this: Resource<BpfObject>) -> wasmtime::Result<String> {
@@ -288,20 +286,16 @@ impl HostBpfObject for BpfCtxView<'_> {
             Ok(links)
         })?;
         tracing::debug!(object = %object.name, links = links.len(), "attached all programs");
-        self.ctx.limits.add(Kind::Link, links.len());
         links
             .into_iter()
-            .map(|link| Ok(self.table.push(link)?))
+            .map(|link| self.push_counted(Kind::Link, link))
             .collect()
     }
 
     fn find_map(&mut self, this: Resource<BpfObject>, name: String) -> BpfResult<Resource<BpfMap>> {
-        self.ctx.limits.check(Kind::Map, 1)?;
         let object = self.table.get(&this)?;
         let map = BpfMap::find(&object.state, name)?;
-        let map = self.table.push(map)?;
-        self.ctx.limits.add(Kind::Map, 1);
-        Ok(map)
+        self.push_counted(Kind::Map, map)
     }
 
     fn find_program(
@@ -309,12 +303,9 @@ impl HostBpfObject for BpfCtxView<'_> {
         this: Resource<BpfObject>,
         name: String,
     ) -> BpfResult<Resource<BpfProgram>> {
-        self.ctx.limits.check(Kind::Program, 1)?;
         let object = self.table.get(&this)?;
         let program = BpfProgram::find(&object.state, name)?;
-        let program = self.table.push(program)?;
-        self.ctx.limits.add(Kind::Program, 1);
-        Ok(program)
+        self.push_counted(Kind::Program, program)
     }
 
     fn maps(&mut self, this: Resource<BpfObject>) -> wasmtime::Result<Vec<MapInfo>> {
@@ -326,9 +317,7 @@ impl HostBpfObject for BpfCtxView<'_> {
     }
 
     fn drop(&mut self, this: Resource<BpfObject>) -> wasmtime::Result<()> {
-        self.table.delete(this)?;
-        self.ctx.limits.remove(Kind::Object);
-        Ok(())
+        self.delete_counted(Kind::Object, this)
     }
 }
 

@@ -258,9 +258,7 @@ impl HostProgram for BpfCtxView<'_> {
             policy.check_section(grants, &program.name, &prog.section().to_string_lossy())?;
             attach(level, &prog)
         })?;
-        let link = self.table.push(link)?;
-        self.ctx.limits.add(Kind::Link, 1);
-        Ok(link)
+        self.push_counted(Kind::Link, link)
     }
 
     fn attach_to(
@@ -284,15 +282,11 @@ impl HostProgram for BpfCtxView<'_> {
                 _ => link,
             })
         })?;
-        let link = self.table.push(link)?;
-        self.ctx.limits.add(Kind::Link, 1);
-        Ok(link)
+        self.push_counted(Kind::Link, link)
     }
 
     fn drop(&mut self, this: Resource<BpfProgram>) -> wasmtime::Result<()> {
-        self.table.delete(this)?;
-        self.ctx.limits.remove(Kind::Program);
-        Ok(())
+        self.delete_counted(Kind::Program, this)
     }
 }
 

@@ -18,6 +18,7 @@ use crate::bindings::program::{
     AttachTarget, HostProgram, TcDirection, TcTarget, XdpMode, XdpTarget,
 };
 use crate::bindings::types::ProgType;
+use crate::bpf::batch;
 use crate::bpf::buffer::BpfBuffer;
 use crate::bpf::link::BpfLink;
 use crate::bpf::map::BpfMap;
@@ -323,15 +324,13 @@ impl Legacy {
                 return Ok(Ok(None));
             }
         }
-        // The host packs each record behind an 8-byte header (length, CPU)
-        // and pads it to 8 bytes (wit/buffer.wit).
-        let at = buffer.offset;
-        let len = buffer.data[at..at + 4]
-            .try_into()
-            .map(u32::from_ne_bytes)
-            .unwrap_or(0) as usize;
-        let record = buffer.data[at + 8..at + 8 + len].to_vec();
-        buffer.offset = at + 8 + len.next_multiple_of(8);
+        let Some((record, _cpu, next)) = batch::record(&buffer.data, buffer.offset) else {
+            // The host wrote the batch; a short one would be its own bug.
+            buffer.left = 0;
+            return Ok(Ok(None));
+        };
+        let record = record.to_vec();
+        buffer.offset = next;
         buffer.left -= 1;
         Ok(Ok(Some(record)))
     }
