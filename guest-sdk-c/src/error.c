@@ -112,6 +112,8 @@ static int errno_of(const wbpf_error_t *e)
 	if (e->errno > 0 && (size_t)e->errno < sizeof(from_linux) / sizeof(from_linux[0]) &&
 	    from_linux[e->errno])
 		return from_linux[e->errno];
+	/* The usual errno of each code, as the host's errno_of_error gives
+	 * legacy modules (host/src/error.rs checks that the two agree). */
 	switch (e->code) {
 	case WASM_BPF_BPF_TYPES_ERROR_CODE_NOT_FOUND:
 	case WASM_BPF_BPF_TYPES_ERROR_CODE_TARGET_NOT_FOUND:

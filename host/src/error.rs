@@ -170,7 +170,8 @@ fn code_of_errno(errno: i32) -> ErrorCode {
 }
 
 /// The errno a libbpf-style caller gets for a guest error: the one behind
-/// it, or the usual one for its kind.
+/// it, or the usual one for its kind (the C SDK's `errno_of` says the
+/// same; a test below checks).
 pub(crate) fn errno_of_error(e: &Error) -> i32 {
     if e.errno > 0 {
         return e.errno;
@@ -207,6 +208,8 @@ fn code_of_kind(kind: libbpf_rs::ErrorKind) -> ErrorCode {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     #[test]
@@ -218,6 +221,112 @@ mod tests {
         assert_eq!(e.code, ErrorCode::TooBig);
         assert_eq!(e.errno, libc::E2BIG);
         assert!(e.message.ends_with("libbpf: map is full"), "{}", e.message);
+    }
+
+    /// Each error code's WIT name; a new code fails to compile here.
+    fn wit_name(code: ErrorCode) -> &'static str {
+        match code {
+            ErrorCode::NotFound => "not-found",
+            ErrorCode::InvalidArgument => "invalid-argument",
+            ErrorCode::WrongPhase => "wrong-phase",
+            ErrorCode::InvalidObject => "invalid-object",
+            ErrorCode::VerifierRejected => "verifier-rejected",
+            ErrorCode::PermissionDenied => "permission-denied",
+            ErrorCode::AlreadyExists => "already-exists",
+            ErrorCode::TooBig => "too-big",
+            ErrorCode::TargetNotFound => "target-not-found",
+            ErrorCode::Unsupported => "unsupported",
+            ErrorCode::Busy => "busy",
+            ErrorCode::LimitExceeded => "limit-exceeded",
+            ErrorCode::Other => "other",
+        }
+    }
+
+    /// The host (for legacy modules) and the C SDK (for libbpf-style C
+    /// guests) both give an error without an errno the usual errno of its
+    /// code; the C SDK's switch must say what the host's table says, for
+    /// every code the WIT declares.
+    #[test]
+    fn the_c_sdk_gives_each_error_code_the_hosts_errno() {
+        let wit = include_str!("../../wit/types.wit");
+        let block = wit
+            .split("enum error-code {")
+            .nth(1)
+            .and_then(|rest| rest.split('}').next())
+            .expect("wit/types.wit declares enum error-code");
+        let declared: Vec<&str> = block
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("//"))
+            .map(|l| l.trim_end_matches(','))
+            .collect();
+        let codes = [
+            ErrorCode::NotFound,
+            ErrorCode::InvalidArgument,
+            ErrorCode::WrongPhase,
+            ErrorCode::InvalidObject,
+            ErrorCode::VerifierRejected,
+            ErrorCode::PermissionDenied,
+            ErrorCode::AlreadyExists,
+            ErrorCode::TooBig,
+            ErrorCode::TargetNotFound,
+            ErrorCode::Unsupported,
+            ErrorCode::Busy,
+            ErrorCode::LimitExceeded,
+            ErrorCode::Other,
+        ];
+        assert_eq!(declared, codes.map(wit_name), "the codes of wit/types.wit");
+
+        // The C switch: `case WASM_BPF_BPF_TYPES_ERROR_CODE_X:` lines, then
+        // the `return EY;` they share; `default:` for the rest.
+        let c = include_str!("../../guest-sdk-c/src/error.c");
+        let switch = c
+            .split("switch (e->code) {")
+            .nth(1)
+            .expect("guest-sdk-c/src/error.c: errno_of's switch");
+        let (mut by_code, mut pending) = (BTreeMap::new(), Vec::new());
+        for line in switch.lines().map(str::trim).take_while(|l| *l != "}") {
+            if let Some(name) = line
+                .strip_prefix("case WASM_BPF_BPF_TYPES_ERROR_CODE_")
+                .and_then(|n| n.strip_suffix(':'))
+            {
+                pending.push(name.to_lowercase().replace('_', "-"));
+            } else if line == "default:" {
+                pending.push("default".into());
+            } else if let Some(errno) = line
+                .strip_prefix("return ")
+                .and_then(|e| e.strip_suffix(';'))
+            {
+                for name in pending.drain(..) {
+                    by_code.insert(name, errno.to_string());
+                }
+            }
+        }
+        let errno_name = |errno: i32| match errno {
+            libc::ENOENT => "ENOENT",
+            libc::EPERM => "EPERM",
+            libc::EEXIST => "EEXIST",
+            libc::E2BIG => "E2BIG",
+            libc::EOPNOTSUPP => "EOPNOTSUPP",
+            libc::EBUSY => "EBUSY",
+            libc::EMFILE => "EMFILE",
+            libc::EACCES => "EACCES",
+            libc::EINVAL => "EINVAL",
+            libc::EIO => "EIO",
+            other => panic!("errno {other} has no name here"),
+        };
+        for code in codes {
+            let host = errno_of_error(&Error {
+                code,
+                errno: 0,
+                message: String::new(),
+            });
+            let c = by_code
+                .get(wit_name(code))
+                .or_else(|| by_code.get("default"))
+                .unwrap_or_else(|| panic!("the C switch has no case for {}", wit_name(code)));
+            assert_eq!(c, errno_name(host), "errno of {}", wit_name(code));
+        }
     }
 
     #[test]
