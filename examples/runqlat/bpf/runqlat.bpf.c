@@ -5,21 +5,16 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "runqlat.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define MAX_SLOTS 26
 #define TASK_RUNNING 0
 
 /* Options, set before load. */
 const volatile bool targ_per_process = false;
 const volatile bool targ_ms = false;
 const volatile pid_t targ_tgid = 0;
-
-struct hist {
-	u32 slots[MAX_SLOTS];
-	char comm[16];
-};
 
 static const struct hist zero_hist = {};
 
