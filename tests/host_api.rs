@@ -706,31 +706,25 @@ fn pinned_maps_need_a_bpffs_grant() {
     assert!(pinned, "no pin in {}", dir.display());
     ok(&second, "before", "Some(7)");
 
-    // Anywhere but bpffs is refused up front.
-    let output = common::wasm_bpf()
-        .args(["run", "--allow-pin", "/tmp"])
-        .arg(common::guest("host-api"))
-        .args(["pin", "7"])
-        .output()
-        .expect("running wasm-bpf");
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("not a directory on bpffs"), "{stderr}");
-    assert!(stderr.contains("mount -t bpf bpf /sys/fs/bpf"), "{stderr}");
-
-    // So is a directory that does not exist, naming the fix.
-    let output = common::wasm_bpf()
-        .args(["run", "--allow-pin", "/sys/fs/bpf/no/such/dir"])
-        .arg(common::guest("host-api"))
-        .args(["pin", "7"])
-        .output()
-        .expect("running wasm-bpf");
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("no such directory") && stderr.contains("mount -t bpf bpf /sys/fs/bpf"),
-        "{stderr}"
-    );
+    // Anywhere but bpffs is refused up front, and so is a directory that
+    // does not exist; both name the fix.
+    for (dir, says) in [
+        ("/tmp", "not a directory on bpffs"),
+        ("/sys/fs/bpf/no/such/dir", "no such directory"),
+    ] {
+        let output = common::wasm_bpf()
+            .args(["run", "--allow-pin", dir])
+            .arg(common::guest("host-api"))
+            .args(["pin", "7"])
+            .output()
+            .expect("running wasm-bpf");
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(says) && stderr.contains("mount -t bpf bpf /sys/fs/bpf"),
+            "{dir}: {stderr}"
+        );
+    }
 }
 
 /// A process the attacks below try to kill: a shell that keeps making

@@ -17,7 +17,6 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 use libbpf_rs::btf::types::Enum;
 use libbpf_rs::{Btf, ObjectBuilder, ProgramType};
-
 use wasm_bpf_btf::RawBtf;
 
 use crate::bpf::calls::{self, Call};
