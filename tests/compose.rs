@@ -8,9 +8,11 @@ mod common;
 use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{assert_freed, bpf_ids, guest, require_kernel, sleep_path, wasm_bpf, Running};
+use common::{
+    assert_freed, bpf_ids, guest, require_kernel, sleep_path, wait_attached, wasm_bpf, Running,
+};
 use serde_json::Value;
 
 fn probe() -> PathBuf {
@@ -35,15 +37,6 @@ fn compose(parts: &[&Path], output: &Path) -> Output {
         .expect("running wasm-bpf compose")
 }
 
-/// Waits until `running` has attached its two programs.
-fn wait_attached(running: &Running) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while bpf_ids(running.pid()).links.len() < 2 {
-        assert!(Instant::now() < deadline, "the probe never attached");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Waits for `running` to end on its own (`-t`), successfully, with
 /// everything it held freed; every line it printed is then in `seen`.
 fn wait_finished(running: &mut Running) {
@@ -66,7 +59,7 @@ fn wait_finished(running: &mut Running) {
 /// Runs `sleep 0.2` and `true` once `running` has attached its programs;
 /// their pids.
 fn spawn_traced(running: &Running) -> (u32, u32) {
-    wait_attached(running);
+    wait_attached(running, 2);
     let mut sleep = Command::new(sleep_path())
         .arg("0.2")
         .spawn()
@@ -493,7 +486,7 @@ fn stats_counts_and_histograms_what_the_filter_passes() {
         stats.to_str().expect("utf-8 path"),
     ];
     let mut running = Running::start(&host_args, &probe(), &["-t", "3"]);
-    wait_attached(&running);
+    wait_attached(&running, 2);
     for _ in 0..3 {
         let status = Command::new(&napper).arg("0.2").status().expect("napping");
         assert!(status.success());
@@ -590,7 +583,7 @@ fn opensnoop_probe_composes_with_filter_and_stats() {
         "STATS_KEY=fname",
     ];
     let mut running = Running::start(&host_args, &app, &["-t", "3"]);
-    wait_attached(&running);
+    wait_attached(&running, 2);
     let missing = dir.path().join("missing");
     for file in [
         Path::new("/etc/hostname"),

@@ -25,6 +25,10 @@ pub enum Command {
     /// Compile a component ahead of time, so that `run` starts it without
     /// compiling (run only files you compiled yourself: they are trusted).
     Compile(CompileArgs),
+    /// Start a project: an app, a probe or a consumer, in Rust or C, that
+    /// builds with one command outside this repository.
+    #[cfg(feature = "tools")]
+    New(crate::new::NewArgs),
     /// Generate source code from a BPF object's BTF.
     #[cfg(feature = "tools")]
     #[command(subcommand)]

@@ -1,6 +1,8 @@
 //! The `wasm-bpf` command.
 
 mod cli;
+#[cfg(feature = "tools")]
+mod new;
 mod policy_file;
 #[cfg(feature = "tools")]
 mod tools;
@@ -31,6 +33,8 @@ fn main() -> ExitCode {
             .and_then(|engine| component::precompile(&engine, &args.component, &args.output))
             .map(|()| 0)
             .map_err(anyhow::Error::from),
+        #[cfg(feature = "tools")]
+        Command::New(args) => new::new(&args).map(|()| 0),
         #[cfg(feature = "tools")]
         Command::Gen(command) => tools::gen(&command).map(|()| 0),
         #[cfg(feature = "tools")]

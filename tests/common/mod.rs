@@ -192,6 +192,15 @@ impl Drop for Running {
     }
 }
 
+/// Waits until `running` holds `links` links: its programs are attached.
+pub fn wait_attached(running: &Running, links: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while bpf_ids(running.pid()).links.len() < links {
+        assert!(Instant::now() < deadline, "it never attached");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// The BPF programs, maps and links a process holds fds to.
 #[derive(Debug, Default)]
 pub struct BpfIds {
