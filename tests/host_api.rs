@@ -913,3 +913,127 @@ fn kernel_memory_is_capped_across_objects_and_buffers() {
         "the kernel counts {memlock} bytes for the guest's maps"
     );
 }
+
+/// The record a probe describes is the one wasm-bpf-btf's model describes:
+/// a struct with a member of every `records::Kind`, decoded in the guest
+/// through the `Described` impl its build script generated (the guest's
+/// `FieldKind`), gives each field the name and WIT type the model's fields
+/// call for (`wit/records.wit`), and the values of the C initializer.
+#[test]
+fn generated_record_descriptions_follow_the_btf_model() {
+    use wasm_bpf_btf::layout::{layout, Item};
+    use wasm_bpf_btf::records::{fields, Kind};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let source = common::root().join("tests/guests/host-api/bpf/described.bpf.c");
+    let built = wasm_bpf_build::BpfBuild::new(source)
+        .out_dir(dir.path())
+        .build()
+        .expect("compiling described.bpf.c");
+    let elf = std::fs::read(&built.object).expect("the object");
+    let model = layout(&elf, &["every_kind".to_string()]).expect("a layout");
+    let every_kind = model
+        .items
+        .iter()
+        .find_map(|item| match item {
+            Item::Composite(c) if c.name == "every_kind" => Some(c),
+            _ => None,
+        })
+        .expect("struct every_kind");
+
+    // The WIT field type of each kind (wit/records.wit); naming every
+    // variant, so a new kind needs a member in the fixture and a line here.
+    let mut seen = std::collections::BTreeSet::new();
+    let bits = |size: &usize| size * 8;
+    let expected: Vec<(String, String)> = fields(&model, every_kind)
+        .into_iter()
+        .map(|f| {
+            let (variant, ty) = match (&f.kind, f.bits) {
+                (Kind::Int { signed, .. }, Some((_, width))) => {
+                    let sign = if *signed { "Signed" } else { "Unsigned" };
+                    ("bitfield", format!("{sign}({width})"))
+                }
+                (Kind::Int { size, signed: true }, None) => {
+                    ("int", format!("Signed({})", bits(size)))
+                }
+                (
+                    Kind::Int {
+                        size,
+                        signed: false,
+                    },
+                    None,
+                ) => ("int", format!("Unsigned({})", bits(size))),
+                (Kind::Bool, _) => ("bool", "Boolean".into()),
+                (Kind::Text { len }, _) => ("text", format!("Text({len})")),
+                (Kind::Enum { values, .. }, _) => {
+                    let names: Vec<_> = values.iter().map(|(n, _)| n).collect();
+                    ("enum", format!("Enumeration({names:?})"))
+                }
+                (Kind::Float { size }, _) => ("float", format!("Float({})", bits(size))),
+                (
+                    Kind::IntList {
+                        signed: true, len, ..
+                    },
+                    _,
+                ) => ("list", format!("SignedList({len})")),
+                (Kind::IntList { len, .. }, _) => ("list", format!("UnsignedList({len})")),
+                (Kind::Bytes { len }, _) => ("bytes", format!("Bytes({len})")),
+            };
+            seen.insert(variant);
+            (f.name, format!("FieldType::{ty}"))
+        })
+        .collect();
+    let every = [
+        "bitfield", "int", "bool", "text", "enum", "float", "list", "bytes",
+    ];
+    assert_eq!(
+        seen,
+        every.into_iter().collect(),
+        "the fixture lacks a kind"
+    );
+
+    let cases = scenario("described");
+    let described: Vec<(String, String)> = cases
+        .iter()
+        .filter_map(|(case, outcome)| {
+            let name = case.strip_prefix("field ")?;
+            let ty = outcome.strip_prefix("ok ")?.split(" = ").next()?;
+            Some((name.to_string(), ty.to_string()))
+        })
+        .collect();
+    let mut expected_sorted = expected.clone();
+    expected_sorted.sort();
+    assert_eq!(
+        described, expected_sorted,
+        "the guest's schema against the model's"
+    );
+
+    let value = |name: &str| {
+        let outcome = &cases[&format!("field {name}")];
+        outcome.split(" = ").nth(1).expect("a value").to_string()
+    };
+    for (name, want) in [
+        ("i32", "Value::Signed(-7)"),
+        ("u64", "Value::Unsigned(1099511627776)"),
+        ("text", "Value::Text(\"hey\")"),
+        ("flag", "Value::Boolean(true)"),
+        ("color", "Value::Enumerator(\"BLUE\")"),
+        ("f32", "Value::Float(1.5)"),
+        ("f64", "Value::Float(-0.25)"),
+        ("shorts", "Value::SignedList([-1, 2, -3])"),
+        ("words", "Value::UnsignedList([9, 4000000000])"),
+        ("pairs", "Value::Bytes([1, 0, 2, 0, 3, 0, 4, 0])"),
+        ("inner.a", "Value::Unsigned(5)"),
+        ("inner.b", "Value::Unsigned(600)"),
+        ("ptr", "Value::Unsigned(0)"),
+        ("low", "Value::Signed(-3)"),
+        ("high", "Value::Unsigned(17)"),
+    ] {
+        assert_eq!(value(name), want, "field {name}");
+    }
+    ok(
+        &cases,
+        "accessors",
+        "(-3, 17, true, 2, 31, Value::Enumerator(\"RED\"))",
+    );
+}

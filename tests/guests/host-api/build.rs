@@ -26,6 +26,10 @@ fn main() {
     wasm_bpf_build::BpfBuild::new("bpf/results.bpf.c")
         .build()
         .expect("building bpf/results.bpf.c");
+    wasm_bpf_build::BpfBuild::new("bpf/described.bpf.c")
+        .types(["every_kind"])
+        .build()
+        .expect("building bpf/described.bpf.c");
     wasm_bpf_build::BpfBuild::new("bpf/rejected.bpf.c")
         .build()
         .expect("building bpf/rejected.bpf.c");

@@ -35,6 +35,10 @@ mod kinds {
     wasm_bpf_guest::include_types!("kinds");
 }
 
+mod described {
+    wasm_bpf_guest::include_types!("described");
+}
+
 fn report<T: Debug>(name: &str, result: Result<T>) {
     match result {
         Ok(value) => println!("case {name} => ok {value:?}"),
@@ -1083,6 +1087,35 @@ fn policy() -> Result<()> {
     Ok(())
 }
 
+/// Each field of `described.bpf.c`'s `every_kind`, as the generated
+/// `Described` impl tells a consumer: `field <name> => ok <type> = <value>`,
+/// decoded from the global's initial value in the object.
+fn described() -> Result<()> {
+    use wasm_bpf_guest::probe::Described as _;
+    let open = Object::open_named(include_object!("described"), "described")?;
+    let value: described::EveryKind = open.global("described")?;
+    let schema = described::EveryKind::schema();
+    for (field, value) in schema.fields.iter().zip(value.values()) {
+        println!("case field {} => ok {:?} = {value:?}", field.name, field.ty);
+    }
+    let mut set = value;
+    set.set_low(2);
+    set.set_high(31);
+    set.color = described::Color::RED;
+    report(
+        "accessors",
+        Ok((
+            value.low(),
+            value.high(),
+            value.color == described::Color::BLUE,
+            set.low(),
+            set.high(),
+            set.values()[4].clone(),
+        )),
+    );
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let scenario = args.get(1).cloned().unwrap_or_default();
@@ -1104,6 +1137,7 @@ fn main() -> Result<()> {
         "pin" => pin(&args[2])?,
         "attacks" => attacks(&args[2], &args[3])?,
         "results" => results()?,
+        "described" => described()?,
         other => panic!("unknown scenario {other:?}"),
     }
     println!("done {scenario}");
