@@ -68,6 +68,33 @@ fn libbpf_calls_keep_libbpfs_conventions() {
         ("rejected-open", "ptr"),
         ("rejected-load", "-EACCES errno=EACCES"),
         ("rejected-log", "verifier log"),
+        // Configured before load as libbpf-tools do: a stack map sized at
+        // run time and read back with a kernel stack, an attach target set
+        // at run time, the verifier's log of a successful load.
+        ("cfg-open", "ptr"),
+        ("cfg-set-value-size", "0"),
+        ("cfg-value-size", "256"),
+        ("cfg-set-type", "0"),
+        ("cfg-set-map-flags", "0"),
+        ("cfg-set-autocreate", "0"),
+        ("cfg-set-initial-value", "0"),
+        // The skeleton's copy of .data follows, so its load keeps it.
+        ("cfg-hits-copy", "1000"),
+        // No program fds in the SDK: wasm_bpf_program__set_attach_target.
+        ("cfg-attach-target-fd", "-EOPNOTSUPP errno=EOPNOTSUPP"),
+        ("cfg-attach-target", "0"),
+        ("cfg-log-level", "0"),
+        ("cfg-log-buf", "0"),
+        ("cfg-set-flags", "0"),
+        ("cfg-flags", "4"),
+        ("cfg-autoload-turned", "0"),
+        ("cfg-load", "0"),
+        ("cfg-set-value-size-loaded", "-EINVAL errno=EINVAL"),
+        ("cfg-log", "verifier log"),
+        ("cfg-attach", "0"),
+        ("cfg-read-data", "0"),
+        ("cfg-hits", "1"),
+        ("cfg-stack", "1"),
     ];
     for (name, outcome) in expect {
         assert_eq!(

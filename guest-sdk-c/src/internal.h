@@ -29,6 +29,11 @@ struct bpf_program {
 	char *name;
 	char *section;
 	bool autoload;
+	__u32 log_level;
+	/* The guest's buffer for the verifier's log (bpf_program__set_log_buf),
+	 * filled after a successful load. */
+	char *log_buf;
+	size_t log_size;
 	wasm_bpf_bpf_program_own_program_t handle;
 };
 
@@ -72,10 +77,17 @@ void wbpf_maps_release(struct bpf_object *obj);
 /* Bytes of a value as lookups return it (all slots for per-CPU maps). */
 size_t wbpf_value_bytes(const struct bpf_map *map);
 
+/* skeleton.c: a section set whole (bpf_map__set_initial_value) is also
+ * the skeleton's copy, which its load sends. */
+void wbpf_skeleton_set_section(struct bpf_object *obj, const struct bpf_map *map,
+			       const void *data, size_t size);
 /* skeleton.c: after a poll, the skeleton's writable data follows the
  * kernel. */
 void wbpf_skeleton_refresh(struct bpf_object *obj);
 
+/* program.c: copies the verifier's log of a loaded program into the
+ * buffer bpf_program__set_log_buf() gave. */
+void wbpf_program_fill_log(struct bpf_program *prog);
 /* program.c */
 struct bpf_link *wbpf_link_new(wasm_bpf_bpf_program_own_link_t handle);
 

@@ -138,6 +138,124 @@ int bpf_map__set_max_entries(struct bpf_map *map, __u32 max_entries)
 	return 0;
 }
 
+/* The map's host resource, or -errno. */
+#define MAP_HANDLE(map, handle)                                                \
+	do {                                                                   \
+		int err_ = (map) ? wbpf_map_handle((map), &(handle)) : wbpf_err(-EINVAL); \
+		if (err_)                                                      \
+			return err_;                                           \
+	} while (0)
+
+int bpf_map__set_value_size(struct bpf_map *map, __u32 size)
+{
+	wasm_bpf_bpf_bpf_map_borrow_bpf_map_t handle;
+	wbpf_error_t e;
+
+	MAP_HANDLE(map, handle);
+	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_set_value_size(handle, size, &e))
+		return wbpf_fail(&e);
+	map->value_size = size;
+	return 0;
+}
+
+int bpf_map__set_key_size(struct bpf_map *map, __u32 size)
+{
+	wasm_bpf_bpf_bpf_map_borrow_bpf_map_t handle;
+	wbpf_error_t e;
+
+	MAP_HANDLE(map, handle);
+	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_set_key_size(handle, size, &e))
+		return wbpf_fail(&e);
+	map->key_size = size;
+	return 0;
+}
+
+int bpf_map__set_type(struct bpf_map *map, __u32 type)
+{
+	/* The host takes any kernel number as `other`. */
+	wasm_bpf_bpf_bpf_map_map_type_t wit = { .tag = WASM_BPF_BPF_TYPES_MAP_TYPE_OTHER,
+						 .val.other = type };
+	wasm_bpf_bpf_bpf_map_borrow_bpf_map_t handle;
+	wbpf_error_t e;
+
+	MAP_HANDLE(map, handle);
+	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_set_map_type(handle, &wit, &e))
+		return wbpf_fail(&e);
+	return 0;
+}
+
+int bpf_map__set_map_flags(struct bpf_map *map, __u32 flags)
+{
+	wasm_bpf_bpf_bpf_map_borrow_bpf_map_t handle;
+	wbpf_error_t e;
+
+	MAP_HANDLE(map, handle);
+	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_set_map_flags(handle, flags, &e))
+		return wbpf_fail(&e);
+	return 0;
+}
+
+int bpf_map__set_map_extra(struct bpf_map *map, __u64 map_extra)
+{
+	wasm_bpf_bpf_bpf_map_borrow_bpf_map_t handle;
+	wbpf_error_t e;
+
+	MAP_HANDLE(map, handle);
+	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_set_map_extra(handle, map_extra, &e))
+		return wbpf_fail(&e);
+	return 0;
+}
+
+int bpf_map__set_numa_node(struct bpf_map *map, __u32 numa_node)
+{
+	wasm_bpf_bpf_bpf_map_borrow_bpf_map_t handle;
+	wbpf_error_t e;
+
+	MAP_HANDLE(map, handle);
+	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_set_numa_node(handle, numa_node, &e))
+		return wbpf_fail(&e);
+	return 0;
+}
+
+int bpf_map__set_initial_value(struct bpf_map *map, const void *data, size_t size)
+{
+	wasm_bpf_bpf_bpf_map_borrow_bpf_map_t handle;
+	bpf_app_list_u8_t value = wbpf_bytes(data, size);
+	wbpf_error_t e;
+
+	MAP_HANDLE(map, handle);
+	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_set_initial_value(handle, &value, &e))
+		return wbpf_fail(&e);
+	wbpf_skeleton_set_section(map->obj, map, data, size);
+	return 0;
+}
+
+int bpf_map__set_autocreate(struct bpf_map *map, bool autocreate)
+{
+	wasm_bpf_bpf_bpf_map_borrow_bpf_map_t handle;
+	wbpf_error_t e;
+
+	MAP_HANDLE(map, handle);
+	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_set_autocreate(handle, autocreate, &e))
+		return wbpf_fail(&e);
+	return 0;
+}
+
+int bpf_map__set_pin_path(struct bpf_map *map, const char *path)
+{
+	wasm_bpf_bpf_bpf_map_borrow_bpf_map_t handle;
+	bpf_app_string_t wit;
+	wbpf_error_t e;
+
+	if (!path)
+		return wbpf_err(-EINVAL);
+	MAP_HANDLE(map, handle);
+	wit = wbpf_str(path);
+	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_set_pin_path(handle, &wit, &e))
+		return wbpf_fail(&e);
+	return 0;
+}
+
 /* Copies an optional host value into `out` (exactly `size` bytes
  * expected); -ENOENT when absent. */
 static int take_value(bpf_app_option_list_u8_t *value, void *out, size_t size)

@@ -151,6 +151,8 @@ int bpf_object__load(struct bpf_object *obj)
 	for (i = 0; i < infos.len && i < obj->map_cnt; i++)
 		obj->maps[i].max_entries = infos.ptr[i].max_entries;
 	wasm_bpf_bpf_object_list_map_info_free(&infos);
+	for (i = 0; i < obj->prog_cnt; i++)
+		wbpf_program_fill_log(&obj->progs[i]);
 	return 0;
 }
 

@@ -66,6 +66,144 @@ int bpf_program__set_autoload(struct bpf_program *prog, bool autoload)
 	return 0;
 }
 
+int bpf_program__set_attach_target(struct bpf_program *prog, int attach_prog_fd,
+				   const char *attach_func_name)
+{
+	/* The SDK has no program fds: wasm_bpf_program__set_attach_target
+	 * names another program as the target. */
+	if (attach_prog_fd)
+		return wbpf_err(-EOPNOTSUPP);
+	return wasm_bpf_program__set_attach_target(prog, NULL, attach_func_name);
+}
+
+int wasm_bpf_program__set_attach_target(struct bpf_program *prog,
+					const struct bpf_program *target,
+					const char *attach_func_name)
+{
+	wasm_bpf_bpf_program_borrow_program_t handle, target_handle;
+	bpf_app_string_t name;
+	wbpf_error_t e;
+	int err = program_handle(prog, &handle);
+
+	if (err)
+		return err;
+	if (target && (err = program_handle(target, &target_handle)))
+		return err;
+	if (attach_func_name)
+		name = wbpf_str(attach_func_name);
+	if (!wasm_bpf_bpf_program_method_program_set_attach_target(
+		    handle, attach_func_name ? &name : NULL, target ? &target_handle : NULL, &e))
+		return wbpf_fail(&e);
+	return 0;
+}
+
+int bpf_program__set_type(struct bpf_program *prog, __u32 type)
+{
+	/* The host takes any kernel number as `other`. */
+	wasm_bpf_bpf_program_prog_type_t wit = { .tag = WASM_BPF_BPF_TYPES_PROG_TYPE_OTHER,
+						  .val.other = type };
+	wasm_bpf_bpf_program_borrow_program_t handle;
+	wbpf_error_t e;
+	int err = program_handle(prog, &handle);
+
+	if (err)
+		return err;
+	if (!wasm_bpf_bpf_program_method_program_set_prog_type(handle, &wit, &e))
+		return wbpf_fail(&e);
+	return 0;
+}
+
+int bpf_program__set_expected_attach_type(struct bpf_program *prog, __u32 type)
+{
+	wasm_bpf_bpf_program_attach_type_t wit = {
+		.tag = WASM_BPF_BPF_TYPES_ATTACH_TYPE_OTHER,
+		.val.other = type,
+	};
+	wasm_bpf_bpf_program_borrow_program_t handle;
+	wbpf_error_t e;
+	int err = program_handle(prog, &handle);
+
+	if (err)
+		return err;
+	if (!wasm_bpf_bpf_program_method_program_set_expected_attach_type(handle, &wit, &e))
+		return wbpf_fail(&e);
+	return 0;
+}
+
+int bpf_program__set_flags(struct bpf_program *prog, __u32 flags)
+{
+	wasm_bpf_bpf_program_borrow_program_t handle;
+	wbpf_error_t e;
+	int err = program_handle(prog, &handle);
+
+	if (err)
+		return err;
+	if (!wasm_bpf_bpf_program_method_program_set_flags(handle, flags, &e))
+		return wbpf_fail(&e);
+	return 0;
+}
+
+__u32 bpf_program__flags(const struct bpf_program *prog)
+{
+	wasm_bpf_bpf_program_borrow_program_t handle;
+
+	if (program_handle(prog, &handle))
+		return 0;
+	return wasm_bpf_bpf_program_method_program_flags(handle);
+}
+
+int bpf_program__set_log_level(struct bpf_program *prog, __u32 log_level)
+{
+	wasm_bpf_bpf_program_borrow_program_t handle;
+	wbpf_error_t e;
+	int err = program_handle(prog, &handle);
+
+	if (err)
+		return err;
+	if (!wasm_bpf_bpf_program_method_program_set_log_level(handle, log_level, &e))
+		return wbpf_fail(&e);
+	prog->log_level = log_level;
+	return 0;
+}
+
+__u32 bpf_program__log_level(const struct bpf_program *prog)
+{
+	return prog ? prog->log_level : 0;
+}
+
+int bpf_program__set_log_buf(struct bpf_program *prog, char *log_buf, size_t log_size)
+{
+	if (!prog || (log_size && !log_buf) || (!log_size && log_buf))
+		return wbpf_err(-EINVAL);
+	prog->log_buf = log_buf;
+	prog->log_size = log_size;
+	return 0;
+}
+
+const char *bpf_program__log_buf(const struct bpf_program *prog, size_t *log_size)
+{
+	if (log_size)
+		*log_size = prog ? prog->log_size : 0;
+	return prog ? prog->log_buf : NULL;
+}
+
+void wbpf_program_fill_log(struct bpf_program *prog)
+{
+	wasm_bpf_bpf_program_borrow_program_t handle;
+	bpf_app_string_t log;
+	size_t len;
+
+	if (!prog->log_buf || !prog->log_level || program_handle(prog, &handle))
+		return;
+	if (!wasm_bpf_bpf_program_method_program_verifier_log(handle, &log))
+		return;
+	/* Cut to the buffer, NUL-terminated, as the kernel fills it. */
+	len = log.len < prog->log_size - 1 ? log.len : prog->log_size - 1;
+	memcpy(prog->log_buf, log.ptr, len);
+	prog->log_buf[len] = '\0';
+	bpf_app_string_free(&log);
+}
+
 int bpf_program__fd(const struct bpf_program *prog)
 {
 	(void)prog;

@@ -88,6 +88,20 @@ int bpf_object__open_skeleton(struct bpf_object_skeleton *s,
 	return 0;
 }
 
+void wbpf_skeleton_set_section(struct bpf_object *obj, const struct bpf_map *map,
+			       const void *data, size_t size)
+{
+	struct bpf_object_skeleton *s = obj->skel;
+	int i;
+
+	for (i = 0; s && i < s->map_cnt; i++) {
+		struct bpf_map_skeleton *m = map_skel(s, i);
+
+		if (*m->map == map && m->mmaped && *m->mmaped)
+			memcpy(*m->mmaped, data, size < m->data_sz ? size : m->data_sz);
+	}
+}
+
 int bpf_object__load_skeleton(struct bpf_object_skeleton *s)
 {
 	int i, j, err;

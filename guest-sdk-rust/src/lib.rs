@@ -42,6 +42,7 @@ mod error;
 mod map;
 mod object;
 pub mod probe;
+mod program;
 mod typed_map;
 pub mod wit_records;
 
@@ -53,9 +54,8 @@ pub use bindings::buffer::BufferKind;
 pub use bindings::libbpf_log::Level as LogLevel;
 pub use bindings::link::Link;
 pub use bindings::program::{
-    AttachTarget, Binary, KprobeTarget, PerfEventKind, PerfEventTarget, Program, ProgramInfo,
-    SampleRate, TcDirection, TcTarget, TracepointTarget, UprobeTarget, UsdtTarget, XdpMode,
-    XdpTarget,
+    AttachTarget, Binary, KprobeTarget, PerfEventKind, PerfEventTarget, ProgramInfo, SampleRate,
+    TcDirection, TcTarget, TracepointTarget, UprobeTarget, UsdtTarget, XdpMode, XdpTarget,
 };
 pub use bindings::types::{AttachType, MapType, ProgType};
 pub use bindings::wasi::io::poll::Pollable;
@@ -63,6 +63,7 @@ pub use buffer::{Batch, Buffer, Record, BATCH_ALIGN, BATCH_HEADER};
 pub use error::{Error, ErrorCode, Result};
 pub use map::Map;
 pub use object::{Object, OpenObject, Phase};
+pub use program::Program;
 pub use typed_map::TypedMap;
 
 /// Chooses which of libbpf's messages reach standard error: `level` and

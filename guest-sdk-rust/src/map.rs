@@ -3,7 +3,7 @@
 use bytemuck::Pod;
 
 use crate::bindings::bpf_map::{BpfMap, LookupFlags};
-use crate::{Error, MapInfo, Result, UpdateFlags};
+use crate::{Error, MapInfo, MapType, Result, UpdateFlags};
 
 /// One map of an object. Keys and values are any [`Pod`] type of the map's
 /// key and value size (generated types, integers, byte arrays); the
@@ -72,6 +72,66 @@ impl Map {
     /// The map's name, type and sizes.
     pub fn info(&self) -> MapInfo {
         self.inner.info()
+    }
+
+    /// Changes the number of entries the map is created with (before
+    /// `load`).
+    pub fn set_max_entries(&self, max_entries: u32) -> Result<()> {
+        Ok(self.inner.set_max_entries(max_entries)?)
+    }
+
+    /// Changes the size of a value, e.g. a stack map's for the depth asked
+    /// for (`bpf_map__set_value_size`; before `load`).
+    pub fn set_value_size(&self, size: u32) -> Result<()> {
+        Ok(self.inner.set_value_size(size)?)
+    }
+
+    /// Changes the size of a key (before `load`).
+    pub fn set_key_size(&self, size: u32) -> Result<()> {
+        Ok(self.inner.set_key_size(size)?)
+    }
+
+    /// Changes the map's type (before `load`).
+    pub fn set_map_type(&self, map_type: MapType) -> Result<()> {
+        Ok(self.inner.set_map_type(map_type)?)
+    }
+
+    /// Replaces the `BPF_F_*` creation flags (before `load`).
+    pub fn set_map_flags(&self, flags: u32) -> Result<()> {
+        Ok(self.inner.set_map_flags(flags)?)
+    }
+
+    /// Sets `map_extra` (a bloom filter's hash count; before `load`).
+    pub fn set_map_extra(&self, extra: u64) -> Result<()> {
+        Ok(self.inner.set_map_extra(extra)?)
+    }
+
+    /// The NUMA node to create the map on, with `BPF_F_NUMA_NODE` (before
+    /// `load`).
+    pub fn set_numa_node(&self, node: u32) -> Result<()> {
+        Ok(self.inner.set_numa_node(node)?)
+    }
+
+    /// Sets a whole section of globals (`.data`, `.rodata`, `.bss`) at once
+    /// (before `load`).
+    pub fn set_initial_value(&self, value: &[u8]) -> Result<()> {
+        Ok(self.inner.set_initial_value(value)?)
+    }
+
+    /// The contents a section of globals starts with (before `load`).
+    pub fn initial_value(&self) -> Result<Vec<u8>> {
+        Ok(self.inner.initial_value()?)
+    }
+
+    /// Whether `load` creates the map (before `load`).
+    pub fn set_autocreate(&self, autocreate: bool) -> Result<()> {
+        Ok(self.inner.set_autocreate(autocreate)?)
+    }
+
+    /// Pins the map at `path`, or reuses the map pinned there, at `load`;
+    /// the path must be under `wasm-bpf run --allow-pin DIR`.
+    pub fn set_pin_path(&self, path: &str) -> Result<()> {
+        Ok(self.inner.set_pin_path(path)?)
     }
 
     /// The value under `key`, or `None`.

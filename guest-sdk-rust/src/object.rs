@@ -4,8 +4,8 @@
 use bytemuck::Pod;
 
 use crate::bindings::object::BpfObject;
-use crate::bindings::program::{Program, ProgramInfo};
-use crate::{AttachTarget, Buffer, Error, Link, Map, MapInfo, Result, TypedMap};
+use crate::bindings::program::ProgramInfo;
+use crate::{AttachTarget, Buffer, Error, Link, Map, MapInfo, Program, Result, TypedMap};
 
 pub use crate::bindings::object::Phase;
 
@@ -62,13 +62,13 @@ impl Object {
 
     /// Attaches the program `name` to the hook its section names.
     pub fn attach(&self, name: &str) -> Result<Link> {
-        Ok(self.program(name)?.attach()?)
+        self.program(name)?.attach()
     }
 
     /// Attaches the program `name` to `target` (a tracepoint, a function of
     /// a granted binary, an interface, a cgroup, ...).
     pub fn attach_to(&self, name: &str, target: &AttachTarget) -> Result<Link> {
-        Ok(self.program(name)?.attach_to(target)?)
+        self.program(name)?.attach_to(target)
     }
 
     /// Attaches the iterator program `name` and runs it once, returning
@@ -90,7 +90,7 @@ impl Object {
 
     /// The program `name`.
     pub fn program(&self, name: &str) -> Result<Program> {
-        Ok(self.inner.find_program(name)?)
+        Ok(Program::new(self.inner.find_program(name)?))
     }
 
     /// A consumer of the ring buffer or perf event array map `name`.
@@ -148,9 +148,16 @@ impl OpenObject {
         Ok(self.inner.find_map(map)?.set_max_entries(max_entries)?)
     }
 
-    /// The map `name`, which before `load` only has its info.
+    /// The map `name`: before `load`, its info and its settings
+    /// ([`Map::set_value_size`] and the other `set_*` calls).
     pub fn map(&self, name: &str) -> Result<Map> {
         Ok(Map::new(self.inner.find_map(name)?))
+    }
+
+    /// The program `name`, to configure before `load`
+    /// ([`Program::set_attach_target`] and the other `set_*` calls).
+    pub fn program(&self, name: &str) -> Result<Program> {
+        Ok(Program::new(self.inner.find_program(name)?))
     }
 
     /// Every map of the object.

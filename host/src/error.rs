@@ -74,6 +74,18 @@ impl BpfError {
         Self::libbpf(what, &libbpf_rs::Error::from_raw_os_error(errno), "")
     }
 
+    /// Adds a line to the message saying what to do about the error.
+    pub(crate) fn hint(self, hint: &str) -> Self {
+        match self {
+            Self::Guest(mut e) => {
+                e.message.push_str("\nhint: ");
+                e.message.push_str(hint);
+                Self::Guest(e)
+            }
+            trap => trap,
+        }
+    }
+
     /// Replaces the error code, keeping errno and message; used where the
     /// operation gives an errno a more precise meaning (ENOENT from an
     /// attach means a missing hook, not a missing key).

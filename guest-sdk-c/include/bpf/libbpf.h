@@ -158,6 +158,28 @@ int bpf_program__set_autoload(struct bpf_program *prog, bool autoload);
 /* -EOPNOTSUPP: the host keeps program fds. */
 int bpf_program__fd(const struct bpf_program *prog);
 
+/* Before load, as libbpf (the types are the kernel's numbers, e.g.
+ * BPF_PROG_TYPE_LSM). A changed program is checked by the host's policy
+ * as it will be loaded. attach_prog_fd must be 0 (the SDK has no program
+ * fds): wasm_bpf_program__set_attach_target() names a loaded program of
+ * another object as the target instead. */
+int bpf_program__set_attach_target(struct bpf_program *prog, int attach_prog_fd,
+				   const char *attach_func_name);
+int wasm_bpf_program__set_attach_target(struct bpf_program *prog,
+					const struct bpf_program *target,
+					const char *attach_func_name);
+int bpf_program__set_type(struct bpf_program *prog, __u32 type);
+int bpf_program__set_expected_attach_type(struct bpf_program *prog, __u32 type);
+int bpf_program__set_flags(struct bpf_program *prog, __u32 flags);
+__u32 bpf_program__flags(const struct bpf_program *prog);
+/* The verifier's log of a successful load goes into the buffer given with
+ * bpf_program__set_log_buf() (cut to its size) when a log level is set;
+ * a failed load's log reaches the print callback, as with libbpf. */
+int bpf_program__set_log_level(struct bpf_program *prog, __u32 log_level);
+__u32 bpf_program__log_level(const struct bpf_program *prog);
+int bpf_program__set_log_buf(struct bpf_program *prog, char *log_buf, size_t log_size);
+const char *bpf_program__log_buf(const struct bpf_program *prog, size_t *log_size);
+
 /* Attaches where the program's section says (tp/, tp_btf/, raw_tp/,
  * uprobe/PATH:FUNC, usdt/, iter/, ...). */
 struct bpf_link *bpf_program__attach(const struct bpf_program *prog);
@@ -225,8 +247,20 @@ int bpf_map__fd(const struct bpf_map *map);
 __u32 bpf_map__key_size(const struct bpf_map *map);
 __u32 bpf_map__value_size(const struct bpf_map *map);
 __u32 bpf_map__max_entries(const struct bpf_map *map);
-/* Before load only. */
+/* Before load only, as libbpf; what they make is checked at load by the
+ * host's policy and limits like the object's own declarations. Types are
+ * the kernel's numbers (BPF_MAP_TYPE_*). bpf_map__set_pin_path() pins (or
+ * reuses a pin) only inside the run's --allow-pin directory. */
 int bpf_map__set_max_entries(struct bpf_map *map, __u32 max_entries);
+int bpf_map__set_value_size(struct bpf_map *map, __u32 size);
+int bpf_map__set_key_size(struct bpf_map *map, __u32 size);
+int bpf_map__set_type(struct bpf_map *map, __u32 type);
+int bpf_map__set_map_flags(struct bpf_map *map, __u32 flags);
+int bpf_map__set_map_extra(struct bpf_map *map, __u64 map_extra);
+int bpf_map__set_numa_node(struct bpf_map *map, __u32 numa_node);
+int bpf_map__set_initial_value(struct bpf_map *map, const void *data, size_t size);
+int bpf_map__set_autocreate(struct bpf_map *map, bool autocreate);
+int bpf_map__set_pin_path(struct bpf_map *map, const char *path);
 /* The libbpf 1.x map calls with explicit sizes: -EINVAL when a size is
  * not the map's. */
 int bpf_map__lookup_elem(const struct bpf_map *map, const void *key, size_t key_sz,

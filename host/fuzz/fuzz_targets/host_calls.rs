@@ -32,6 +32,7 @@ use wasm_bpf::bindings::buffer::{BufferOptions, HostBuffer};
 use wasm_bpf::bindings::libbpf_log::{Host as _, Level};
 use wasm_bpf::bindings::link::HostLink;
 use wasm_bpf::bindings::object::HostBpfObject;
+use wasm_bpf::bindings::types::{AttachType, MapType, ProgType};
 use wasm_bpf::bindings::program::{
     AttachTarget, Binary, HostProgram, KprobeTarget, PerfEventKind, PerfEventTarget, SampleRate,
     TcDirection, TcTarget, TracepointTarget, UprobeTarget, UsdtTarget, XdpMode, XdpTarget,
@@ -328,7 +329,7 @@ fn calls(view: &mut BpfCtxView<'_>, c: &mut Choices<'_>) {
         if c.0.is_empty() {
             break;
         }
-        match c.byte() % 24 {
+        match c.byte() % 26 {
             0 => {
                 let elf = match c.byte() % 8 {
                     0 => {
@@ -633,6 +634,62 @@ fn calls(view: &mut BpfCtxView<'_>, c: &mut Choices<'_>) {
                 // even a drop of the wrong type ends the resource. (A
                 // component cannot make one: its handles are typed.)
                 h.live.remove(&rep);
+            }
+            // The settings of an opened map, with any values: load checks
+            // what they make (policy, size caps) as it checks declarations.
+            24 => {
+                let (m, valid) = h.pick(c, Kind::Map);
+                let m = || borrow(m);
+                let result = match c.byte() % 9 {
+                    0 => HostBpfMap::set_value_size(view, m(), c.u32()),
+                    1 => HostBpfMap::set_key_size(view, m(), c.u32()),
+                    2 => HostBpfMap::set_map_type(view, m(), MapType::Other(c.u32() % 40)),
+                    3 => HostBpfMap::set_map_flags(view, m(), c.u32()),
+                    4 => HostBpfMap::set_map_extra(view, m(), u64::from(c.u32())),
+                    5 => HostBpfMap::set_numa_node(view, m(), c.u32()),
+                    6 => HostBpfMap::set_initial_value(view, m(), c.bytes()),
+                    7 => HostBpfMap::set_autocreate(view, m(), c.flag()),
+                    _ => {
+                        let path = match c.byte() % 3 {
+                            0 => "/sys/fs/bpf/../tmp/x".to_string(),
+                            1 => format!("/sys/fs/bpf/{}", c.name()),
+                            _ => c.string(),
+                        };
+                        HostBpfMap::set_pin_path(view, m(), path)
+                    }
+                };
+                settle("map setting", valid, result);
+                settle("initial-value", valid, HostBpfMap::initial_value(view, m()));
+            }
+            // The settings of an opened program; an attach target may name
+            // another program handle, live or not.
+            25 => {
+                let (p, valid) = h.pick(c, Kind::Program);
+                let result = match c.byte() % 5 {
+                    0 => {
+                        let function = c.flag().then(|| c.name());
+                        let (other, other_valid) = h.pick(c, Kind::Program);
+                        let target = c.flag().then(|| borrow(other));
+                        let valid = valid && (target.is_none() || other_valid);
+                        settle(
+                            "set-attach-target",
+                            valid,
+                            HostProgram::set_attach_target(view, borrow(p), function, target),
+                        );
+                        Ok(())
+                    }
+                    1 => HostProgram::set_prog_type(view, borrow(p), ProgType::Other(c.u32() % 40)),
+                    2 => HostProgram::set_expected_attach_type(
+                        view,
+                        borrow(p),
+                        AttachType::Other(c.u32() % 64),
+                    ),
+                    3 => HostProgram::set_flags(view, borrow(p), c.u32()),
+                    _ => HostProgram::set_log_level(view, borrow(p), c.u32() % 8),
+                };
+                settle("program setting", valid, result);
+                settle_plain("flags", valid, HostProgram::flags(view, borrow(p)));
+                settle_plain("verifier-log", valid, HostProgram::verifier_log(view, borrow(p)));
             }
             _ => unreachable!(),
         }

@@ -7,15 +7,15 @@
 use std::ffi::OsStr;
 use std::os::fd::{AsFd as _, AsRawFd as _};
 
-use libbpf_rs::{AsRawLibbpf as _, MapCore as _, MapFlags, MapHandle, MapType};
+use libbpf_rs::{AsRawLibbpf as _, MapCore as _, MapFlags, MapHandle, MapType, OpenMapMut};
 use wasmtime::component::Resource;
 
 use super::limits::{self, Kind};
 use super::object::{lock, not_found, with_loaded, with_opened, ObjectState, SharedObject};
-use super::types::map_type;
-use super::BpfCtxView;
+use super::types::{map_type, raw_map_type};
+use super::{libbpf_result, BpfCtxView};
 use crate::bindings::bpf_map::{Entries, Host, HostBpfMap, LookupFlags, MapInfo, UpdateFlags};
-use crate::bindings::types::ErrorCode;
+use crate::bindings::types::{ErrorCode, MapType as WitMapType};
 use crate::{BpfError, BpfResult};
 
 /// The host side of a guest's `bpf-map`.
@@ -71,6 +71,14 @@ fn value_len(handle: &MapHandle) -> usize {
 fn unknown(name: &str, state: &ObjectState) -> BpfError {
     let known: Vec<String> = BpfMap::all(state).into_iter().map(|m| m.name).collect();
     not_found("map", name, &known)
+}
+
+/// The error for configuring an inner map, which exists already.
+fn inner_map_fixed(what: &str) -> BpfError {
+    BpfError::new(
+        ErrorCode::WrongPhase,
+        format!("{what}: an inner map already exists in the kernel; its settings are fixed"),
+    )
 }
 
 fn map_flags(mode: UpdateFlags) -> MapFlags {
@@ -400,6 +408,50 @@ fn check_len(what: &str, len: usize, want: usize) -> BpfResult<()> {
 }
 
 impl BpfMap {
+    /// Runs `f`, the `set-*` call `what`, on the map while its object is
+    /// opened.
+    fn configure(
+        &self,
+        what: &str,
+        f: impl FnOnce(&mut OpenMapMut<'_>) -> Result<(), libbpf_rs::Error>,
+    ) -> BpfResult<()> {
+        let object = self.object.as_ref().ok_or_else(|| inner_map_fixed(what))?;
+        with_opened(object, what, |open| {
+            let mut map = open
+                .maps_mut()
+                .find(|m| m.name() == OsStr::new(&self.name))
+                .ok_or_else(|| not_found("map", &self.name, &[]))?;
+            f(&mut map)
+                .map_err(|e| BpfError::libbpf(&format!("{what} of map `{}`", self.name), &e, ""))
+        })
+    }
+
+    /// The contents a section of globals starts with.
+    fn initial_value(&self) -> BpfResult<Vec<u8>> {
+        let object = self
+            .object
+            .as_ref()
+            .ok_or_else(|| inner_map_fixed("initial-value"))?;
+        with_opened(object, "initial-value", |open| {
+            let map = open
+                .maps()
+                .find(|m| m.name() == OsStr::new(&self.name))
+                .ok_or_else(|| not_found("map", &self.name, &[]))?;
+            map.initial_value().map(<[u8]>::to_vec).ok_or_else(|| {
+                BpfError::with_errno(
+                    ErrorCode::InvalidArgument,
+                    libc::EINVAL,
+                    format!(
+                        "map `{}` has no initial value: only sections of globals \
+                         (.data, .rodata, .bss) have one; set other maps' entries \
+                         with update after load",
+                        self.name
+                    ),
+                )
+            })
+        })
+    }
+
     /// The object the map belongs to, if it has one.
     pub(crate) fn object(&self) -> Option<&SharedObject> {
         self.object.as_ref()
@@ -504,6 +556,13 @@ impl BpfMap {
                 .maps()
                 .find(|m| m.name() == OsStr::new(&self.name))
                 .ok_or_else(|| not_found("map", &self.name, &[]))?;
+            if !map.autocreate() {
+                return Err(BpfError::with_errno(
+                    ErrorCode::NotFound,
+                    libc::ENOENT,
+                    format!("{what}: it was not created (its autocreate was off at load)"),
+                ));
+            }
             MapHandle::try_from(&map).map_err(|e| BpfError::libbpf(&what, &e, ""))
         })
     }
@@ -692,20 +751,73 @@ impl HostBpfMap for BpfCtxView<'_> {
     }
 
     fn set_max_entries(&mut self, this: Resource<BpfMap>, max_entries: u32) -> BpfResult<()> {
-        let map = self.table.get(&this)?;
-        let Some(object) = &map.object else {
-            return Err(BpfError::new(
-                ErrorCode::WrongPhase,
-                "an inner map already exists in the kernel; its size is fixed",
-            ));
-        };
-        with_opened(object, "set-max-entries", |open| {
-            open.maps_mut()
-                .find(|m| m.name() == OsStr::new(&map.name))
-                .ok_or_else(|| not_found("map", &map.name, &[]))?
-                .set_max_entries(max_entries)
-                .map_err(|e| BpfError::libbpf("set-max-entries", &e, ""))
+        self.table
+            .get(&this)?
+            .configure("set-max-entries", |m| m.set_max_entries(max_entries))
+    }
+
+    fn set_value_size(&mut self, this: Resource<BpfMap>, size: u32) -> BpfResult<()> {
+        self.table
+            .get(&this)?
+            .configure("set-value-size", |m| m.set_value_size(size))
+    }
+
+    fn set_key_size(&mut self, this: Resource<BpfMap>, size: u32) -> BpfResult<()> {
+        self.table
+            .get(&this)?
+            .configure("set-key-size", |m| m.set_key_size(size))
+    }
+
+    fn set_map_type(&mut self, this: Resource<BpfMap>, map_type: WitMapType) -> BpfResult<()> {
+        let raw = raw_map_type(map_type);
+        self.table.get(&this)?.configure("set-map-type", |m| {
+            // SAFETY: the map belongs to an opened object, locked by
+            // `configure`.
+            let ret = unsafe { libbpf_sys::bpf_map__set_type(m.as_libbpf_object().as_ptr(), raw) };
+            libbpf_result(ret)
         })
+    }
+
+    fn set_map_flags(&mut self, this: Resource<BpfMap>, flags: u32) -> BpfResult<()> {
+        self.table
+            .get(&this)?
+            .configure("set-map-flags", |m| m.set_map_flags(flags))
+    }
+
+    fn set_map_extra(&mut self, this: Resource<BpfMap>, extra: u64) -> BpfResult<()> {
+        self.table
+            .get(&this)?
+            .configure("set-map-extra", |m| m.set_map_extra(extra))
+    }
+
+    fn set_numa_node(&mut self, this: Resource<BpfMap>, node: u32) -> BpfResult<()> {
+        self.table
+            .get(&this)?
+            .configure("set-numa-node", |m| m.set_numa_node(node))
+    }
+
+    fn set_initial_value(&mut self, this: Resource<BpfMap>, value: Vec<u8>) -> BpfResult<()> {
+        let map = self.table.get(&this)?;
+        let size = map.initial_value()?.len();
+        check_len("initial value", value.len(), size)?;
+        map.configure("set-initial-value", |m| m.set_initial_value(&value))
+    }
+
+    fn initial_value(&mut self, this: Resource<BpfMap>) -> BpfResult<Vec<u8>> {
+        self.table.get(&this)?.initial_value()
+    }
+
+    fn set_autocreate(&mut self, this: Resource<BpfMap>, autocreate: bool) -> BpfResult<()> {
+        self.table
+            .get(&this)?
+            .configure("set-autocreate", |m| m.set_autocreate(autocreate))
+    }
+
+    fn set_pin_path(&mut self, this: Resource<BpfMap>, path: String) -> BpfResult<()> {
+        // Where it may pin is checked at `load`, with every other pin.
+        self.table
+            .get(&this)?
+            .configure("set-pin-path", |m| m.set_pin_path(&path))
     }
 
     fn lookup(

@@ -146,3 +146,12 @@ pub fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> wasmtime::
     b::object::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     b::libbpf_log::add_to_linker::<T, HasBpf>(linker, T::bpf)
 }
+
+/// A libbpf call's `0` or `-errno` as a libbpf-rs result.
+pub(crate) fn libbpf_result(ret: i32) -> Result<(), libbpf_rs::Error> {
+    if ret < 0 {
+        Err(libbpf_rs::Error::from_raw_os_error(-ret))
+    } else {
+        Ok(())
+    }
+}

@@ -4,6 +4,8 @@
 //! resources taken from it, so they work across `load` and keep the object
 //! alive however the guest orders its drops.
 
+use std::collections::BTreeMap;
+use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use libbpf_rs::{AsRawLibbpf as _, Object, ObjectBuilder, OpenObject};
@@ -34,10 +36,36 @@ pub(crate) enum ObjectState {
 pub(crate) struct Shared {
     state: Mutex<ObjectState>,
     charge: OnceLock<Charge>,
+    /// Fds that libbpf holds by number until `load`: the programs other
+    /// objects lend as attach targets (`set-attach-target`), duplicated so
+    /// that dropping those objects cannot hand their numbers to anything
+    /// else.
+    lent: Mutex<Vec<OwnedFd>>,
+    /// The verifier's logs of the programs loaded with a log level.
+    logs: Mutex<BTreeMap<String, String>>,
 }
 
 /// The object's state, shared by the resources taken from it.
 pub(crate) type SharedObject = Arc<Shared>;
+
+impl Shared {
+    /// Keeps `fd` open until the object is dropped.
+    pub(crate) fn lend(&self, fd: OwnedFd) {
+        self.lent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(fd);
+    }
+
+    /// The verifier's log of program `name`'s load, if it asked for one.
+    pub(crate) fn verifier_log(&self, name: &str) -> Option<String> {
+        self.logs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .cloned()
+    }
+}
 
 /// Locks an object. A poisoned lock means a host panic already happened;
 /// the state itself is still consistent, so it is used as is.
@@ -112,6 +140,39 @@ fn phase_name(phase: Phase) -> &'static str {
     }
 }
 
+/// A buffer of `size` bytes for the verifier's log of each program that
+/// asked for one (`set-log-level`), which libbpf fills on success too.
+fn log_buffers(open: &mut OpenObject, size: usize) -> Vec<(String, Vec<u8>)> {
+    let mut buffers = Vec::new();
+    for prog in open.progs_mut().filter(|p| p.autoload()) {
+        // SAFETY: the pointer comes from a live program.
+        if unsafe { libbpf_sys::bpf_program__log_level(prog.as_libbpf_object().as_ptr()) } == 0 {
+            continue;
+        }
+        let mut buf = vec![0u8; size];
+        // SAFETY: the object is not loaded yet. The buffer's heap memory
+        // does not move with the Vec, and `load` keeps the Vecs alive
+        // until the object's load returns; libbpf reads the pointer only
+        // while loading, which a loaded object never does again.
+        unsafe {
+            libbpf_sys::bpf_program__set_log_buf(
+                prog.as_libbpf_object().as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len() as u64,
+            );
+        }
+        buffers.push((prog.name().to_string_lossy().into_owned(), buf));
+    }
+    buffers
+}
+
+/// The text the kernel wrote into a log buffer, up to its NUL.
+fn log_text(buf: &mut Vec<u8>) -> String {
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    buf.truncate(end);
+    String::from_utf8_lossy(buf).into_owned()
+}
+
 /// The host side of a guest's `bpf-object`.
 pub struct BpfObject {
     state: SharedObject,
@@ -166,6 +227,8 @@ impl HostBpfObject for BpfCtxView<'_> {
             state: Arc::new(Shared {
                 state: Mutex::new(ObjectState::Opened(open)),
                 charge: OnceLock::new(),
+                lent: Mutex::default(),
+                logs: Mutex::default(),
             }),
             name,
         };
@@ -201,7 +264,7 @@ impl HostBpfObject for BpfCtxView<'_> {
     fn load(&mut self, this: Resource<BpfObject>) -> BpfResult<()> {
         let object = self.table.get(&this)?;
         let mut state = lock(&object.state);
-        let open = match std::mem::replace(&mut *state, ObjectState::Failed) {
+        let mut open = match std::mem::replace(&mut *state, ObjectState::Failed) {
             ObjectState::Opened(open) => open,
             other => {
                 let err = other.wrong_phase("load", Phase::Opened);
@@ -238,19 +301,41 @@ impl HostBpfObject for BpfCtxView<'_> {
         self.ctx
             .policy
             .check_programs(&open, &mut self.ctx.kernel_btf)?;
-        let (loaded, log) = self.libbpf(|| open.load());
+        let mut logs = log_buffers(&mut open, self.ctx.result_bytes);
+        let (loaded, mut log) = self.libbpf(|| open.load());
+        let logs: BTreeMap<String, String> = logs
+            .iter_mut()
+            .map(|(name, buf)| (name.clone(), log_text(buf)))
+            .collect();
         match loaded {
             Ok(obj) => {
                 tracing::debug!(object = %object.name, "loaded BPF object");
                 *state = ObjectState::Loaded(obj);
                 let _ = object.state.charge.set(charge);
+                *object
+                    .state
+                    .logs
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = logs;
                 Ok(())
             }
             Err(e) => {
-                let err = BpfError::libbpf("loading the BPF object", &e, &log);
                 // libbpf prints the verifier's log between these markers
-                // when the kernel rejects a program.
-                if log.contains("BEGIN PROG LOAD LOG") {
+                // when the kernel rejects a program, unless the program
+                // has a buffer of its own.
+                for (name, text) in logs.iter().filter(|(_, text)| !text.is_empty()) {
+                    log.push_str(&format!(
+                        "prog '{name}': -- BEGIN PROG LOAD LOG --\n{text}-- END PROG LOAD LOG --\n"
+                    ));
+                }
+                let err = BpfError::libbpf("loading the BPF object", &e, &log);
+                if err.guest().is_some_and(|g| g.errno == libc::ENOSPC) && !logs.is_empty() {
+                    Err(err.recode(ErrorCode::TooBig).hint(&format!(
+                        "a verifier log did not fit in {} bytes (a quarter of --max-memory): \
+                         lower the program's log level or raise --max-memory",
+                        self.ctx.result_bytes
+                    )))
+                } else if log.contains("BEGIN PROG LOAD LOG") {
                     Err(err.recode(ErrorCode::VerifierRejected))
                 } else {
                     Err(err)

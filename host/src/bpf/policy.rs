@@ -5,7 +5,7 @@
 //! that would allow it, and is logged.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Component, Path};
 use std::str::FromStr;
 
 use libbpf_rs::{AsRawLibbpf as _, MapType, OpenMap, OpenObject, ProgramType};
@@ -161,6 +161,26 @@ pub(crate) fn pin_path(map: &OpenMap<'_>) -> Option<String> {
     })
 }
 
+/// Whether `pin` lies inside `dir`, reached without `..` or symbolic
+/// links (which the kernel would follow), so the map is pinned or found
+/// where the check saw it.
+fn pin_inside(dir: &Path, pin: &Path) -> bool {
+    let Ok(rest) = pin.strip_prefix(dir) else {
+        return false;
+    };
+    let mut at = dir.to_path_buf();
+    for part in rest.components() {
+        let Component::Normal(name) = part else {
+            return false;
+        };
+        at.push(name);
+        if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            return false;
+        }
+    }
+    at != dir
+}
+
 /// Whether a section auto-attaches to kernel functions.
 pub(crate) fn is_kprobe_section(section: &str) -> bool {
     ["kprobe", "kretprobe", "ksyscall", "kretsyscall"]
@@ -202,7 +222,7 @@ impl Policy {
             let inside = self
                 .pin_dir
                 .as_deref()
-                .is_some_and(|dir| Path::new(&*pin).starts_with(dir));
+                .is_some_and(|dir| pin_inside(dir, Path::new(&*pin)));
             if !inside {
                 return Err(refuse(
                     format!("map `{name}` pinned by name (at {pin})"),

@@ -1,9 +1,10 @@
 //! The `program` resource: one program of an object, by name.
 
 use std::ffi::OsStr;
-use std::os::fd::{AsFd as _, AsRawFd as _};
+use std::os::fd::{AsFd as _, AsRawFd as _, OwnedFd};
+use std::sync::Arc;
 
-use libbpf_rs::{AsRawLibbpf, Program, ProgramMut, ProgramType};
+use libbpf_rs::{AsRawLibbpf, OpenProgramMut, Program, ProgramMut, ProgramType};
 use wasmtime::component::Resource;
 
 use super::attach::{self, Failure};
@@ -11,11 +12,11 @@ use super::limits::Kind;
 use super::link::{Attachment, BpfLink};
 use super::object::{lock, not_found, with_loaded, with_opened, ObjectState, SharedObject};
 use super::policy;
-use super::types::{attach_type, prog_type};
-use super::{log, BpfCtxView};
+use super::types::{attach_type, prog_type, raw_attach_type, raw_prog_type};
+use super::{libbpf_result, log, BpfCtxView};
 use crate::bindings::libbpf_log::Level;
 use crate::bindings::program::{AttachTarget, Host, HostProgram, ProgramInfo};
-use crate::bindings::types::{AttachType, ErrorCode};
+use crate::bindings::types::{AttachType, ErrorCode, ProgType};
 use crate::{BpfError, BpfResult};
 
 /// The host side of a guest's `program`: the object it belongs to and its
@@ -138,6 +139,60 @@ impl BpfProgram {
         }
     }
 
+    /// Runs `f`, the `set-*` call `what`, on the program while its object
+    /// is opened.
+    fn configure(
+        &self,
+        what: &str,
+        f: impl FnOnce(&mut OpenProgramMut<'_>) -> Result<(), libbpf_rs::Error>,
+    ) -> BpfResult<()> {
+        with_opened(&self.object, what, |open| {
+            let mut prog = open
+                .progs_mut()
+                .find(|p| p.name() == OsStr::new(&self.name))
+                .ok_or_else(|| not_found("program", &self.name, &[]))?;
+            f(&mut prog).map_err(|e| {
+                BpfError::libbpf(&format!("{what} of program `{}`", self.name), &e, "")
+            })
+        })
+    }
+
+    /// A duplicate of this loaded program's fd, for `borrower` (a program
+    /// of another object) to name it as its attach target.
+    fn lend_fd(&self, borrower: &BpfProgram) -> BpfResult<OwnedFd> {
+        if Arc::ptr_eq(&self.object, &borrower.object) {
+            return Err(BpfError::new(
+                ErrorCode::InvalidArgument,
+                format!(
+                    "program `{}` cannot be the attach target of `{}`: they are of the same \
+                     object, which is not loaded yet; load the target's object first",
+                    self.name, borrower.name
+                ),
+            ));
+        }
+        with_loaded(&self.object, "set-attach-target (of its target)", |obj| {
+            let prog = obj
+                .progs()
+                .find(|p| p.name() == OsStr::new(&self.name))
+                .ok_or_else(|| not_found("program", &self.name, &[]))?;
+            if prog.as_fd().as_raw_fd() < 0 {
+                return Err(BpfError::new(
+                    ErrorCode::InvalidArgument,
+                    format!(
+                        "program `{}` was not loaded (its autoload is off)",
+                        self.name
+                    ),
+                ));
+            }
+            prog.as_fd().try_clone_to_owned().map_err(|e| {
+                BpfError::os(
+                    "duplicating the target's fd",
+                    e.raw_os_error().unwrap_or(libc::EIO),
+                )
+            })
+        })
+    }
+
     fn info_of(state: &ObjectState, name: &str) -> BpfResult<ProgramInfo> {
         Self::all(state)
             .into_iter()
@@ -236,14 +291,114 @@ impl HostProgram for BpfCtxView<'_> {
     }
 
     fn set_autoload(&mut self, this: Resource<BpfProgram>, autoload: bool) -> BpfResult<()> {
-        let program = self.table.get(&this)?;
-        with_opened(&program.object, "set-autoload", |open| {
-            open.progs_mut()
-                .find(|p| p.name() == OsStr::new(&program.name))
-                .ok_or_else(|| not_found("program", &program.name, &[]))?
-                .set_autoload(autoload);
+        self.table.get(&this)?.configure("set-autoload", |p| {
+            p.set_autoload(autoload);
             Ok(())
         })
+    }
+
+    fn set_attach_target(
+        &mut self,
+        this: Resource<BpfProgram>,
+        function: Option<String>,
+        target: Option<Resource<BpfProgram>>,
+    ) -> BpfResult<()> {
+        let program = self.table.get(&this)?;
+        let lent = match target {
+            Some(target) => Some(self.table.get(&target)?.lend_fd(program)?),
+            None if function.is_none() => {
+                return Err(BpfError::new(
+                    ErrorCode::InvalidArgument,
+                    "set-attach-target needs a function, a target program, or both",
+                ))
+            }
+            None => None,
+        };
+        let fd = lent.as_ref().map_or(0, |fd| fd.as_raw_fd());
+        let named = function.clone().unwrap_or_default();
+        program
+            .configure("set-attach-target", |p| p.set_attach_target(fd, function))
+            .map_err(|e| match e.guest().map(|g| g.errno) {
+                Some(libc::ESRCH | libc::ENOENT) => {
+                    let whose = if lent.is_some() {
+                        "the target program's"
+                    } else {
+                        "the kernel's"
+                    };
+                    e.recode(ErrorCode::TargetNotFound).hint(&format!(
+                        "{whose} BTF has no function or tracepoint `{named}` of this program's kind"
+                    ))
+                }
+                _ => e,
+            })?;
+        if let Some(fd) = lent {
+            program.object.lend(fd);
+        }
+        Ok(())
+    }
+
+    fn set_prog_type(&mut self, this: Resource<BpfProgram>, prog_type: ProgType) -> BpfResult<()> {
+        let raw = raw_prog_type(prog_type);
+        self.table.get(&this)?.configure("set-prog-type", |p| {
+            // SAFETY: the program belongs to an opened object, locked by
+            // `configure`.
+            libbpf_result(unsafe {
+                libbpf_sys::bpf_program__set_type(p.as_libbpf_object().as_ptr(), raw)
+            })
+        })
+    }
+
+    fn set_expected_attach_type(
+        &mut self,
+        this: Resource<BpfProgram>,
+        attach_type: AttachType,
+    ) -> BpfResult<()> {
+        let raw = raw_attach_type(attach_type);
+        self.table
+            .get(&this)?
+            .configure("set-expected-attach-type", |p| {
+                // SAFETY: as in set-prog-type.
+                libbpf_result(unsafe {
+                    libbpf_sys::bpf_program__set_expected_attach_type(
+                        p.as_libbpf_object().as_ptr(),
+                        raw,
+                    )
+                })
+            })
+    }
+
+    fn set_flags(&mut self, this: Resource<BpfProgram>, flags: u32) -> BpfResult<()> {
+        self.table.get(&this)?.configure("set-flags", |p| {
+            p.set_flags(flags);
+            Ok(())
+        })
+    }
+
+    fn flags(&mut self, this: Resource<BpfProgram>) -> wasmtime::Result<u32> {
+        let program = self.table.get(&this)?;
+        let flags = |prog: &dyn AsRawLibbpf<LibbpfType = libbpf_sys::bpf_program>| {
+            // SAFETY: the pointer comes from a live program.
+            unsafe { libbpf_sys::bpf_program__flags(prog.as_libbpf_object().as_ptr()) }
+        };
+        let name = OsStr::new(&program.name);
+        Ok(match &*lock(&program.object) {
+            ObjectState::Opened(open) => open.progs().find(|p| p.name() == name).map(|p| flags(&p)),
+            ObjectState::Loaded(obj) => obj.progs().find(|p| p.name() == name).map(|p| flags(&p)),
+            ObjectState::Failed => None,
+        }
+        .unwrap_or(0))
+    }
+
+    fn set_log_level(&mut self, this: Resource<BpfProgram>, level: u32) -> BpfResult<()> {
+        self.table.get(&this)?.configure("set-log-level", |p| {
+            p.set_log_level(level);
+            Ok(())
+        })
+    }
+
+    fn verifier_log(&mut self, this: Resource<BpfProgram>) -> wasmtime::Result<Option<String>> {
+        let program = self.table.get(&this)?;
+        Ok(program.object.verifier_log(&program.name))
     }
 
     fn attach(&mut self, this: Resource<BpfProgram>) -> BpfResult<Resource<BpfLink>> {

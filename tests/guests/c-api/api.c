@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "api.h"
 #include "api.skel.h"
 #include "rejected.skel.h"
+#include "configure.skel.h"
 
 #define MARKER_LEN 77
 #define MARKER_TOKEN 0x52454b52414d4350ULL /* "PCMARKER" */
@@ -204,6 +206,48 @@ static void rejected(void)
 	rejected_bpf__destroy(skel);
 }
 
+/* Configuring an opened object as libbpf-tools do (the Rust test guest's
+ * configure fixture): a stack map sized at run time, an attach target set
+ * at run time, a map's type and flags changed, the verifier's log. */
+static void configure(void)
+{
+	static char log[1 << 16];
+	struct configure_bpf *skel = configure_bpf__open();
+	__u64 data[2] = { (__u64)-1, 1000 }, ips[32] = { 0 };
+	__u32 id;
+
+	pointer("cfg-open", skel);
+	if (!skel)
+		return;
+	result("cfg-set-value-size", bpf_map__set_value_size(skel->maps.stacks, sizeof(ips)));
+	result("cfg-value-size", bpf_map__value_size(skel->maps.stacks));
+	/* BPF_MAP_TYPE_LRU_HASH, BPF_F_NO_COMMON_LRU */
+	result("cfg-set-type", bpf_map__set_type(skel->maps.table, 9));
+	result("cfg-set-map-flags", bpf_map__set_map_flags(skel->maps.table, 2));
+	result("cfg-set-autocreate", bpf_map__set_autocreate(skel->maps.spare, false));
+	result("cfg-set-initial-value", bpf_map__set_initial_value(skel->maps.data, data, sizeof(data)));
+	result("cfg-hits-copy", (long)skel->data->hits);
+	result("cfg-attach-target-fd", bpf_program__set_attach_target(skel->progs.on_enter, 3, "sys_enter"));
+	result("cfg-attach-target", bpf_program__set_attach_target(skel->progs.on_enter, 0, "sys_enter"));
+	result("cfg-log-level", bpf_program__set_log_level(skel->progs.on_enter, 1));
+	result("cfg-log-buf", bpf_program__set_log_buf(skel->progs.on_enter, log, sizeof(log)));
+	/* BPF_F_TEST_RND_HI32 */
+	result("cfg-set-flags", bpf_program__set_flags(skel->progs.on_enter, 4));
+	result("cfg-flags", bpf_program__flags(skel->progs.on_enter));
+	result("cfg-autoload-turned", bpf_program__set_autoload(skel->progs.turned, false));
+	result("cfg-load", configure_bpf__load(skel));
+	result("cfg-set-value-size-loaded", bpf_map__set_value_size(skel->maps.stacks, 8));
+	printf("case cfg-log => %s\n", strstr(log, "processed ") ? "verifier log" : log);
+	result("cfg-attach", configure_bpf__attach(skel));
+	usleep(20000);
+	result("cfg-read-data", wasm_bpf_skeleton__read_data(skel->skeleton));
+	result("cfg-hits", skel->data->hits > 1000);
+	id = (__u32)skel->data->last_stack;
+	result("cfg-stack", bpf_map__lookup_elem(skel->maps.stacks, &id, sizeof(id), ips,
+						 sizeof(ips), 0) ?: ips[0] >= 0xffff800000000000ULL);
+	configure_bpf__destroy(skel);
+}
+
 int main(int argc, char **argv)
 {
 	static const char garbage[] = "\x7f" "ELF but not really";
@@ -231,6 +275,7 @@ int main(int argc, char **argv)
 	buffers(skel);
 	api_bpf__destroy(skel);
 	rejected();
+	configure();
 	printf("done api\n");
 	return 0;
 }

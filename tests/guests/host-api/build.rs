@@ -30,6 +30,12 @@ fn main() {
         .types(["every_kind"])
         .build()
         .expect("building bpf/described.bpf.c");
+    wasm_bpf_build::BpfBuild::new("bpf/configure.bpf.c")
+        .build()
+        .expect("building bpf/configure.bpf.c");
+    wasm_bpf_build::BpfBuild::new("bpf/freplace.bpf.c")
+        .build()
+        .expect("building bpf/freplace.bpf.c");
     wasm_bpf_build::BpfBuild::new("bpf/rejected.bpf.c")
         .build()
         .expect("building bpf/rejected.bpf.c");

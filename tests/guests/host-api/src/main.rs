@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use wasm_bpf_guest::bindings::object::BpfObject;
 use wasm_bpf_guest::{
-    c_str, include_object, AttachTarget, AttachType, Binary, Buffer, KprobeTarget, Object,
-    OpenObject, Result, TracepointTarget, UpdateFlags, UprobeTarget, XdpMode, XdpTarget,
+    c_str, include_object, AttachTarget, AttachType, Binary, Buffer, KprobeTarget, MapType, Object,
+    OpenObject, ProgType, Result, TracepointTarget, UpdateFlags, UprobeTarget, XdpMode, XdpTarget,
 };
 
 wasm_bpf_guest::include_types!("api");
@@ -687,8 +687,7 @@ fn attach(granted: &str, function: &str) -> Result<()> {
                 category: "syscalls".into(),
                 name: "sys_enter_getpid".into(),
             }))
-            .map(|l| l.program_name())
-            .map_err(Into::into),
+            .map(|l| l.program_name()),
     );
     report(
         "tracepoint-missing",
@@ -697,8 +696,7 @@ fn attach(granted: &str, function: &str) -> Result<()> {
                 category: "syscalls".into(),
                 name: "no_such_event".into(),
             }))
-            .map(|_| ())
-            .map_err(Into::into),
+            .map(|_| ()),
     );
     report(
         "wrong-program-type",
@@ -706,8 +704,7 @@ fn attach(granted: &str, function: &str) -> Result<()> {
             category: "syscalls".into(),
             name: "sys_enter_getpid".into(),
         }))
-        .map(|_| ())
-        .map_err(Into::into),
+        .map(|_| ()),
     );
     report(
         "kprobe",
@@ -716,8 +713,7 @@ fn attach(granted: &str, function: &str) -> Result<()> {
                 function: "do_unlinkat".into(),
                 retprobe: false,
             }))
-            .map(|_| ())
-            .map_err(Into::into),
+            .map(|_| ()),
     );
     let uprobe = |binary: Binary| {
         obj.program("on_kernel_function")?
@@ -729,7 +725,6 @@ fn attach(granted: &str, function: &str) -> Result<()> {
                 retprobe: false,
             }))
             .map(|l| l.is_attached())
-            .map_err(Into::into)
     };
     report("uprobe-granted", uprobe(Binary::Path(granted.into())));
     report(
@@ -748,8 +743,7 @@ fn attach(granted: &str, function: &str) -> Result<()> {
                 interface: "nosuchif0".into(),
                 mode: XdpMode::Generic,
             }))
-            .map(|_| ())
-            .map_err(Into::into),
+            .map(|_| ()),
     );
     let cgroup = obj.attach_to("count_sockets", &AttachTarget::Cgroup("/cgroup".into()))?;
     // The test keeps a process creating sockets in the granted cgroup.
@@ -1116,6 +1110,193 @@ fn described() -> Result<()> {
     Ok(())
 }
 
+/// Configuring an opened object as libbpf tools do before `load` (each
+/// call a case), then what the kernel made of it.
+fn configure() -> Result<()> {
+    const DEPTH: u32 = 32;
+    let open = Object::open_named(include_object!("configure"), "cfg")?;
+    let stacks = open.map("stacks")?;
+    report("stack-value-size-before", Ok(stacks.info().value_size));
+    report("set-value-size", stacks.set_value_size(DEPTH * 8));
+    report("stack-value-size", Ok(stacks.info().value_size));
+    let table = open.map("table")?;
+    report("set-map-type", table.set_map_type(MapType::LruHash));
+    // BPF_F_NO_COMMON_LRU: an LRU list per CPU.
+    report("set-map-flags", table.set_map_flags(2));
+    report("set-numa-node", table.set_numa_node(0));
+    report("set-key-size", table.set_key_size(4));
+    report("set-autocreate", open.map("spare")?.set_autocreate(false));
+    let data = open.map("cfg.data")?;
+    let initial = data.initial_value()?;
+    report("initial-value", Ok(initial.len()));
+    let mut changed = initial.clone();
+    // `hits` follows `last_stack` in .data: start it at 1000.
+    changed[8..16].copy_from_slice(&1000u64.to_ne_bytes());
+    report("set-initial-value", data.set_initial_value(&changed));
+    report(
+        "set-initial-value-short",
+        data.set_initial_value(&changed[..4]),
+    );
+    report(
+        "initial-value-of-hash",
+        table.initial_value().map(|v| v.len()),
+    );
+    let on_enter = open.program("on_enter")?;
+    report(
+        "set-attach-target-none",
+        on_enter.set_attach_target(None, None),
+    );
+    report(
+        "set-attach-target-missing",
+        on_enter.set_attach_target(Some("no_such_tracepoint"), None),
+    );
+    report(
+        "set-attach-target",
+        on_enter.set_attach_target(Some("sys_enter"), None),
+    );
+    report("set-log-level", on_enter.set_log_level(1));
+    // BPF_F_TEST_RND_HI32: a verifier test flag any program may carry.
+    report("set-flags", on_enter.set_flags(4));
+    report("flags", Ok(on_enter.flags()));
+    report(
+        "set-autoload-turned",
+        open.program("turned")?.set_autoload(false),
+    );
+
+    let obj = open.load()?;
+    report("set-value-size-loaded", stacks.set_value_size(8));
+    report("map-type", Ok(obj.map("table")?.info().map_type));
+    report("map-flags", Ok(obj.map("table")?.info().map_flags));
+    report(
+        "spare-created",
+        obj.map("spare")?.lookup::<u32, u64>(&0).map(|_| ()),
+    );
+    let log = on_enter.verifier_log().unwrap_or_default();
+    report(
+        "verifier-log",
+        Ok(log.contains("processed ") && log.contains(" insns")),
+    );
+    report(
+        "verifier-log-none",
+        Ok(obj.program("turned")?.verifier_log()),
+    );
+    let hits_before: u64 = obj.global("hits")?;
+    report("initial-hits", Ok(hits_before));
+    let _link = on_enter.attach()?;
+    std::thread::sleep(Duration::from_millis(20));
+    let id: i64 = obj.global("last_stack")?;
+    let hits: u64 = obj.global("hits")?;
+    report("hits", Ok(hits > hits_before));
+    let stack = obj
+        .map("stacks")?
+        .stack(u32::try_from(id).unwrap_or(u32::MAX))?;
+    report(
+        "stack",
+        Ok(stack.is_some_and(|ips| {
+            !ips.is_empty()
+                && ips.len() <= DEPTH as usize
+                && ips.iter().all(|&ip| ip >= 0xffff_8000_0000_0000)
+        })),
+    );
+
+    // The policy sees the program as it will be loaded: a tracepoint
+    // program made an LSM one needs --allow lsm.
+    let open = Object::open_named(include_object!("configure"), "turned")?;
+    open.program("on_enter")?.set_autoload(false)?;
+    open.map("stacks")?.set_value_size(8)?;
+    let turned = open.program("turned")?;
+    report("set-prog-type", turned.set_prog_type(ProgType::Lsm));
+    report(
+        "set-expected-attach-type",
+        turned.set_expected_attach_type(AttachType::LsmMac),
+    );
+    report(
+        "set-attach-target-lsm",
+        turned.set_attach_target(Some("file_open"), None),
+    );
+    report("load-turned", open.load().map(|_| ()));
+    Ok(())
+}
+
+/// A program replacing a function of another object's loaded program:
+/// what `pick` returns to `caller` before, while and after the
+/// replacement is attached.
+fn freplace() -> Result<()> {
+    let settle = || std::thread::sleep(Duration::from_millis(50));
+    let open = Object::open_named(include_object!("freplace"), "target")?;
+    open.program("replacement")?.set_autoload(false)?;
+    let target = open.load()?;
+    let caller = target.program("caller")?;
+    let _caller_link = caller.attach()?;
+    settle();
+    report("before", target.global::<i32>("picked"));
+
+    let open = Object::open_named(include_object!("freplace"), "replacer")?;
+    open.program("caller")?.set_autoload(false)?;
+    let replacement = open.program("replacement")?;
+    report(
+        "same-object",
+        replacement.set_attach_target(Some("pick"), Some(&open.program("caller")?)),
+    );
+    report(
+        "set-attach-target",
+        replacement.set_attach_target(Some("pick"), Some(&caller)),
+    );
+    let loaded = open.load();
+    report(
+        "load-replacer",
+        loaded.as_ref().map(|_| ()).map_err(Clone::clone),
+    );
+    let Ok(replacer) = loaded else {
+        return Ok(());
+    };
+    let link = replacer.program("replacement")?.attach()?;
+    settle();
+    report("replaced", target.global::<i32>("picked"));
+    drop(link);
+    settle();
+    report("restored", target.global::<i32>("picked"));
+    Ok(())
+}
+
+/// The configure fixture with only its `table` map in use, pinned at
+/// `path` (set-pin-path).
+fn pinned_table(path: &str) -> Result<Result<Object>> {
+    let open = Object::open_named(include_object!("configure"), "pinpath")?;
+    open.map("stacks")?.set_value_size(8)?;
+    open.program("on_enter")?.set_autoload(false)?;
+    open.program("turned")?.set_autoload(false)?;
+    open.map("table")?.set_pin_path(path)?;
+    Ok(open.load())
+}
+
+/// `pin-path DIR`: pins outside DIR (`..`, a symbolic link) are refused;
+/// one inside is made, and a second object reuses it.
+fn pin_path(dir: &str) -> Result<()> {
+    for (case, path) in [
+        ("escape", format!("{dir}/../escaped_table")),
+        ("symlink", format!("{dir}/link/table")),
+    ] {
+        report(case, pinned_table(&path)?.map(|_| ()));
+    }
+    let path = format!("{dir}/custom_table");
+    let first = pinned_table(&path)?;
+    report("custom", first.as_ref().map(|_| ()).map_err(Clone::clone));
+    if let Ok(obj) = first {
+        report(
+            "store",
+            obj.map("table")?
+                .update(&0u32, &42u64, UpdateFlags::empty()),
+        );
+    }
+    let second = pinned_table(&path)?;
+    report(
+        "reused",
+        second.and_then(|obj| obj.map("table")?.lookup::<u32, u64>(&0)),
+    );
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let scenario = args.get(1).cloned().unwrap_or_default();
@@ -1138,6 +1319,9 @@ fn main() -> Result<()> {
         "attacks" => attacks(&args[2], &args[3])?,
         "results" => results()?,
         "described" => described()?,
+        "configure" => configure()?,
+        "pin-path" => pin_path(&args[2])?,
+        "freplace" => freplace()?,
         other => panic!("unknown scenario {other:?}"),
     }
     println!("done {scenario}");
