@@ -8,11 +8,8 @@ mod common;
 use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Duration;
 
-use common::{
-    assert_freed, bpf_ids, guest, require_kernel, sleep_path, wait_attached, wasm_bpf, Running,
-};
+use common::{guest, require_kernel, sleep_path, wait_attached, wait_finished, wasm_bpf, Running};
 use serde_json::Value;
 
 fn probe() -> PathBuf {
@@ -35,25 +32,6 @@ fn compose(parts: &[&Path], output: &Path) -> Output {
         .arg(output)
         .output()
         .expect("running wasm-bpf compose")
-}
-
-/// Waits for `running` to end on its own (`-t`), successfully, with
-/// everything it held freed; every line it printed is then in `seen`.
-fn wait_finished(running: &mut Running) {
-    let ids = bpf_ids(running.pid());
-    let status = running
-        .wait_exit(Duration::from_secs(20))
-        .expect("the probe did not stop after -t");
-    assert!(
-        status.success(),
-        "exit {status:?}, stderr: {}",
-        running.stderr()
-    );
-    while running
-        .wait_line(Duration::from_millis(200), |_| true)
-        .is_some()
-    {}
-    assert_freed(&ids);
 }
 
 /// Runs `sleep 0.2` and `true` once `running` has attached its programs;

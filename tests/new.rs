@@ -6,9 +6,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Duration;
 
-use common::{assert_freed, bpf_ids, require_kernel, root, wait_attached, wasm_bpf, Running};
+use common::{require_kernel, root, wait_attached, wait_finished, wasm_bpf, Running};
 
 /// Runs `wasm-bpf new NAME ARGS` in `parent`; the project's directory.
 fn new_project(parent: &Path, name: &str, args: &[&str]) -> PathBuf {
@@ -115,23 +114,9 @@ fn exec_marker(running: &Running, marker: &Path) {
     assert!(status.success());
 }
 
-/// Waits for `running` to end on its own (`-t`), successfully, having
-/// freed what it held; every line it printed is then in `seen`.
+/// Waits for `running` to end on its own (`-t`); every line it printed.
 fn finished(mut running: Running) -> Vec<String> {
-    let ids = bpf_ids(running.pid());
-    let status = running
-        .wait_exit(Duration::from_secs(30))
-        .expect("it did not stop after -t");
-    assert!(
-        status.success(),
-        "exit {status:?}, stderr: {}",
-        running.stderr()
-    );
-    while running
-        .wait_line(Duration::from_millis(200), |_| true)
-        .is_some()
-    {}
-    assert_freed(&ids);
+    wait_finished(&mut running);
     std::mem::take(&mut running.seen)
 }
 

@@ -124,7 +124,11 @@ __u32 bpf_map__max_entries(const struct bpf_map *map)
 	return map ? map->max_entries : 0;
 }
 
-int bpf_map__set_max_entries(struct bpf_map *map, __u32 max_entries)
+/* A setter of one number, such as the WIT's `set-value-size`. */
+typedef bool (*map_setter_t)(wasm_bpf_bpf_bpf_map_borrow_bpf_map_t map, uint32_t value,
+			     wbpf_error_t *err);
+
+static int map_set(struct bpf_map *map, map_setter_t set, uint32_t value)
 {
 	wasm_bpf_bpf_bpf_map_borrow_bpf_map_t handle;
 	wbpf_error_t e;
@@ -132,10 +136,46 @@ int bpf_map__set_max_entries(struct bpf_map *map, __u32 max_entries)
 
 	if (err)
 		return err;
-	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_set_max_entries(handle, max_entries, &e))
+	if (!set(handle, value, &e))
 		return wbpf_fail(&e);
-	map->max_entries = max_entries;
 	return 0;
+}
+
+int bpf_map__set_max_entries(struct bpf_map *map, __u32 max_entries)
+{
+	int err = map_set(map, wasm_bpf_bpf_bpf_map_method_bpf_map_set_max_entries, max_entries);
+
+	if (!err)
+		map->max_entries = max_entries;
+	return err;
+}
+
+int bpf_map__set_value_size(struct bpf_map *map, __u32 size)
+{
+	int err = map_set(map, wasm_bpf_bpf_bpf_map_method_bpf_map_set_value_size, size);
+
+	if (!err)
+		map->value_size = size;
+	return err;
+}
+
+int bpf_map__set_key_size(struct bpf_map *map, __u32 size)
+{
+	int err = map_set(map, wasm_bpf_bpf_bpf_map_method_bpf_map_set_key_size, size);
+
+	if (!err)
+		map->key_size = size;
+	return err;
+}
+
+int bpf_map__set_map_flags(struct bpf_map *map, __u32 flags)
+{
+	return map_set(map, wasm_bpf_bpf_bpf_map_method_bpf_map_set_map_flags, flags);
+}
+
+int bpf_map__set_numa_node(struct bpf_map *map, __u32 numa_node)
+{
+	return map_set(map, wasm_bpf_bpf_bpf_map_method_bpf_map_set_numa_node, numa_node);
 }
 
 /* The map's host resource, or -errno. */
@@ -145,30 +185,6 @@ int bpf_map__set_max_entries(struct bpf_map *map, __u32 max_entries)
 		if (err_)                                                      \
 			return err_;                                           \
 	} while (0)
-
-int bpf_map__set_value_size(struct bpf_map *map, __u32 size)
-{
-	wasm_bpf_bpf_bpf_map_borrow_bpf_map_t handle;
-	wbpf_error_t e;
-
-	MAP_HANDLE(map, handle);
-	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_set_value_size(handle, size, &e))
-		return wbpf_fail(&e);
-	map->value_size = size;
-	return 0;
-}
-
-int bpf_map__set_key_size(struct bpf_map *map, __u32 size)
-{
-	wasm_bpf_bpf_bpf_map_borrow_bpf_map_t handle;
-	wbpf_error_t e;
-
-	MAP_HANDLE(map, handle);
-	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_set_key_size(handle, size, &e))
-		return wbpf_fail(&e);
-	map->key_size = size;
-	return 0;
-}
 
 int bpf_map__set_type(struct bpf_map *map, __u32 type)
 {
@@ -184,17 +200,6 @@ int bpf_map__set_type(struct bpf_map *map, __u32 type)
 	return 0;
 }
 
-int bpf_map__set_map_flags(struct bpf_map *map, __u32 flags)
-{
-	wasm_bpf_bpf_bpf_map_borrow_bpf_map_t handle;
-	wbpf_error_t e;
-
-	MAP_HANDLE(map, handle);
-	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_set_map_flags(handle, flags, &e))
-		return wbpf_fail(&e);
-	return 0;
-}
-
 int bpf_map__set_map_extra(struct bpf_map *map, __u64 map_extra)
 {
 	wasm_bpf_bpf_bpf_map_borrow_bpf_map_t handle;
@@ -202,17 +207,6 @@ int bpf_map__set_map_extra(struct bpf_map *map, __u64 map_extra)
 
 	MAP_HANDLE(map, handle);
 	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_set_map_extra(handle, map_extra, &e))
-		return wbpf_fail(&e);
-	return 0;
-}
-
-int bpf_map__set_numa_node(struct bpf_map *map, __u32 numa_node)
-{
-	wasm_bpf_bpf_bpf_map_borrow_bpf_map_t handle;
-	wbpf_error_t e;
-
-	MAP_HANDLE(map, handle);
-	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_set_numa_node(handle, numa_node, &e))
 		return wbpf_fail(&e);
 	return 0;
 }

@@ -66,6 +66,23 @@ int bpf_program__set_autoload(struct bpf_program *prog, bool autoload)
 	return 0;
 }
 
+/* A setter of one number, such as the WIT's `set-flags`. */
+typedef bool (*program_setter_t)(wasm_bpf_bpf_program_borrow_program_t prog, uint32_t value,
+				 wasm_bpf_bpf_program_error_t *err);
+
+static int program_set(struct bpf_program *prog, program_setter_t set, uint32_t value)
+{
+	wasm_bpf_bpf_program_borrow_program_t handle;
+	wbpf_error_t e;
+	int err = program_handle(prog, &handle);
+
+	if (err)
+		return err;
+	if (!set(handle, value, &e))
+		return wbpf_fail(&e);
+	return 0;
+}
+
 int bpf_program__set_attach_target(struct bpf_program *prog, int attach_prog_fd,
 				   const char *attach_func_name)
 {
@@ -132,15 +149,7 @@ int bpf_program__set_expected_attach_type(struct bpf_program *prog, __u32 type)
 
 int bpf_program__set_flags(struct bpf_program *prog, __u32 flags)
 {
-	wasm_bpf_bpf_program_borrow_program_t handle;
-	wbpf_error_t e;
-	int err = program_handle(prog, &handle);
-
-	if (err)
-		return err;
-	if (!wasm_bpf_bpf_program_method_program_set_flags(handle, flags, &e))
-		return wbpf_fail(&e);
-	return 0;
+	return program_set(prog, wasm_bpf_bpf_program_method_program_set_flags, flags);
 }
 
 __u32 bpf_program__flags(const struct bpf_program *prog)
@@ -154,16 +163,11 @@ __u32 bpf_program__flags(const struct bpf_program *prog)
 
 int bpf_program__set_log_level(struct bpf_program *prog, __u32 log_level)
 {
-	wasm_bpf_bpf_program_borrow_program_t handle;
-	wbpf_error_t e;
-	int err = program_handle(prog, &handle);
+	int err = program_set(prog, wasm_bpf_bpf_program_method_program_set_log_level, log_level);
 
-	if (err)
-		return err;
-	if (!wasm_bpf_bpf_program_method_program_set_log_level(handle, log_level, &e))
-		return wbpf_fail(&e);
-	prog->log_level = log_level;
-	return 0;
+	if (!err)
+		prog->log_level = log_level;
+	return err;
 }
 
 __u32 bpf_program__log_level(const struct bpf_program *prog)

@@ -192,6 +192,25 @@ impl Drop for Running {
     }
 }
 
+/// Waits for `running` to end on its own (a guest's `-t`), successfully,
+/// with everything it held freed; every line it printed is then in `seen`.
+pub fn wait_finished(running: &mut Running) {
+    let ids = bpf_ids(running.pid());
+    let status = running
+        .wait_exit(Duration::from_secs(30))
+        .expect("it did not stop after -t");
+    assert!(
+        status.success(),
+        "exit {status:?}, stderr: {}",
+        running.stderr()
+    );
+    while running
+        .wait_line(Duration::from_millis(200), |_| true)
+        .is_some()
+    {}
+    assert_freed(&ids);
+}
+
 /// Waits until `running` holds `links` links: its programs are attached.
 pub fn wait_attached(running: &Running, links: usize) {
     let deadline = Instant::now() + Duration::from_secs(20);
