@@ -61,7 +61,7 @@ fn bad_input_gets_typed_errors_and_the_guest_goes_on() {
         &["malformed BTF", "loop"],
     );
     // libbpf prints the section name, which is not UTF-8: the host goes on.
-    ok(&c, "non-utf8-section", "\"bpf_object\"");
+    ok(&c, "non-utf8-section", "\"api\"");
     err(
         &c,
         "garbage-elf",
@@ -1047,6 +1047,8 @@ fn generated_record_descriptions_follow_the_btf_model() {
 #[test]
 fn opened_objects_are_configured_before_load() {
     let c = scenario("configure");
+    // Named after its source file, as libbpf tools name objects.
+    ok(&c, "default-name", "\"configure\"");
     ok(&c, "stack-value-size-before", "0");
     ok(&c, "set-value-size", "()");
     ok(&c, "stack-value-size", "256");
@@ -1205,4 +1207,39 @@ fn attach_targets_can_be_programs_of_other_objects() {
     ok(&c, "load-replacer", "()");
     ok(&c, "replaced", "42");
     ok(&c, "restored", "2");
+}
+
+/// Each attach failure names its real cause, and a hint applied as printed
+/// gets past the check: a section without `binary:function` gets libbpf's
+/// complaint (not a policy refusal), a binary reached through a symbolic
+/// link (`/proc/self/exe`) the directory of the file it resolves to, a
+/// section with no hook the advice to attach with a target.
+#[test]
+fn attach_errors_name_the_cause_and_hints_work_when_applied() {
+    let c = scenario("sections");
+    err(
+        &c,
+        "no_colon",
+        "InvalidArgument",
+        libc::EINVAL,
+        &["missing ':function"],
+    );
+    err(
+        &c,
+        "no_hook",
+        "Unsupported",
+        libc::EOPNOTSUPP,
+        &["names no hook", "attach-to"],
+    );
+    let refusal = &c["self_exe"];
+    assert!(refusal.contains("not allowed for this guest"), "{refusal}");
+    let hint = refusal
+        .split("`wasm-bpf run ")
+        .nth(1)
+        .and_then(|h| h.split('`').next())
+        .unwrap_or_else(|| panic!("no hint in {refusal}"));
+    let flags: Vec<&str> = hint.split_whitespace().collect();
+    assert_eq!(flags.first(), Some(&"--dir"), "{hint}");
+    let (_, granted) = common::scenario_with(&flags, &["sections"]);
+    ok(&granted, "self_exe", "()");
 }

@@ -10,7 +10,8 @@
 //! * [`layout`]: the structs, unions, enums, maps and global variables of
 //!   the object's BTF, with the layout the kernel side uses;
 //! * [`records`]: a struct of the layout as the flat fields of a
-//!   self-describing record.
+//!   self-describing record;
+//! * [`source_name`]: the name of the C source the object came from.
 //!
 //! The runtime (`wasm-bpf`) depends on this crate only; the Rust
 //! (`wasm-bpf-build`) and C (`wasm-bpf-cgen`) generators render the
@@ -21,6 +22,8 @@ pub mod elf;
 pub mod layout;
 mod raw;
 pub mod records;
+mod source;
 
 pub use btf_check::check_type_chains;
 pub use raw::{Header, RawBtf};
+pub use source::source_name;

@@ -95,6 +95,19 @@ impl RawBtf {
         })
     }
 
+    /// The string at `offset` of the BTF's string section.
+    pub fn string(&self, offset: u32) -> Option<String> {
+        // SAFETY: the BTF is live; libbpf checks the offset and returns
+        // NULL or a NUL-terminated string it owns.
+        let s = unsafe { libbpf_sys::btf__str_by_offset(self.0.as_ptr(), offset) };
+        // SAFETY: as above.
+        (!s.is_null()).then(|| {
+            unsafe { std::ffi::CStr::from_ptr(s) }
+                .to_string_lossy()
+                .into_owned()
+        })
+    }
+
     /// The name of function `id`, if `id` is a function.
     pub fn func_name(&self, id: u32) -> Option<String> {
         (self.header(id)?.kind == libbpf_sys::BTF_KIND_FUNC)

@@ -334,3 +334,33 @@ fn records_flatten_nested_structs_and_read_text_and_lists() {
         ]
     );
 }
+
+/// The object's name comes from the source file named in its line
+/// information (`-g`), without directory and `.bpf.c`; without line
+/// information there is none.
+#[test]
+fn source_names_come_from_line_information() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let c = dir.path().join("exec_log.bpf.c");
+    let o = dir.path().join("exec_log.bpf.o");
+    std::fs::write(
+        &c,
+        format!("{PRELUDE}SEC(\"tp/x/y\") int f(void *ctx) {{ return 0; }}\n"),
+    )
+    .expect("writing the source");
+    let clang = std::env::var("CLANG").unwrap_or_else(|_| "clang-19".into());
+    for (debug, want) in [(true, Some("exec_log".to_string())), (false, None)] {
+        let status = Command::new(&clang)
+            .args(["-O2", "-target", "bpf", "-c"])
+            .args(debug.then_some("-g"))
+            .arg(&c)
+            .arg("-o")
+            .arg(&o)
+            .status()
+            .expect("running clang");
+        assert!(status.success());
+        let elf = std::fs::read(&o).expect("reading the object");
+        assert_eq!(wasm_bpf_btf::source_name(&elf), want, "debug {debug}");
+    }
+    assert_eq!(wasm_bpf_btf::source_name(b"\x7fELF garbage"), None);
+}

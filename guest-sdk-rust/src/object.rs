@@ -34,7 +34,8 @@ fn read_pod<T: Pod>(name: &str, bytes: &[u8]) -> Result<T> {
 
 impl Object {
     /// Opens an ELF BPF object (`include_object!` gives its bytes). The
-    /// object takes its name from the ELF; see [`open_named`](Self::open_named).
+    /// object is named after its source file (`bootstrap` for
+    /// `bootstrap.bpf.c`); see [`open_named`](Self::open_named).
     pub fn open(elf: &[u8]) -> Result<OpenObject> {
         Ok(OpenObject {
             inner: BpfObject::open(elf, None)?,

@@ -203,7 +203,12 @@ impl HostBpfObject for BpfCtxView<'_> {
         wasm_bpf_btf::check_type_chains(&elf)
             .map_err(|e| BpfError::new(ErrorCode::InvalidObject, format!("{e:#}")))?;
         let mut builder = ObjectBuilder::default();
-        let name = name.unwrap_or_else(|| "bpf_object".to_string());
+        // As libbpf tools name an object: after its source file, which the
+        // line information names (libbpf's own default names the buffer's
+        // address).
+        let name = name
+            .or_else(|| wasm_bpf_btf::source_name(&elf))
+            .unwrap_or_else(|| "bpf_object".to_string());
         builder
             .name(&name)
             .map_err(|e| BpfError::libbpf("invalid object name", &e, ""))?;

@@ -198,7 +198,9 @@ pub(crate) fn section_binary(section: &str) -> Option<&str> {
     if !probe {
         return None;
     }
-    let path = rest.split(':').next()?;
+    // Without `:` there is no `binary:function`: libbpf refuses the
+    // section itself, which says more than a policy refusal would.
+    let (path, _) = rest.split_once(':')?;
     (!path.is_empty()).then_some(path)
 }
 
@@ -336,20 +338,36 @@ impl Policy {
                 format!("attaching kprobe program `{name}`")
             })?;
         }
-        if let Some(path) = section_binary(section) {
-            if !Path::new(path).is_absolute() || !grants.holds_host_path(Path::new(path)) {
-                return Err(refuse(
-                    format!("program `{name}` probing `{path}` (named in its section)"),
-                    format!(
-                        "--dir {}",
-                        Path::new(path)
-                            .parent()
-                            .map_or(path.into(), |p| p.display().to_string())
-                    ),
-                ));
-            }
+        let Some(path) = section_binary(section) else {
+            return Ok(());
+        };
+        let binary = Path::new(path);
+        if binary.is_absolute() && grants.holds_host_path(binary) {
+            return Ok(());
         }
-        Ok(())
+        let what = format!("program `{name}` probing `{path}` (named in its section)");
+        // The grant that passes the check: the directory of the file the
+        // path resolves to, symbolic links followed as the check follows
+        // them (`/proc/self/exe` is the host's own binary).
+        match binary.canonicalize() {
+            Ok(file) if binary.is_absolute() => Err(refuse(
+                what,
+                format!("--dir {}", file.parent().unwrap_or(&file).display()),
+            )),
+            _ if !binary.is_absolute() => Err(BpfError::with_errno(
+                ErrorCode::PermissionDenied,
+                libc::EPERM,
+                format!(
+                    "{what}: a binary named without its directory is not searched for; name \
+                     it by its absolute path, or attach with attach-to and a granted path"
+                ),
+            )),
+            _ => Err(BpfError::with_errno(
+                ErrorCode::TargetNotFound,
+                libc::ENOENT,
+                format!("{what}: no such file on this machine"),
+            )),
+        }
     }
 
     /// Checks an `attach-to` target.
@@ -404,6 +422,7 @@ mod tests {
         );
         assert_eq!(section_binary("usdt//bin/app:prov:name"), Some("/bin/app"));
         assert_eq!(section_binary("uprobe"), None);
+        assert_eq!(section_binary("uretprobe/readline"), None);
         assert_eq!(section_binary("tp/sched/sched_switch"), None);
         assert!(is_kprobe_section("kretprobe/do_unlinkat"));
         assert!(!is_kprobe_section("tp_btf/sched_switch"));

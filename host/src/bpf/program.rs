@@ -221,7 +221,19 @@ fn tracefs_mounted() -> bool {
 pub(crate) fn attach(level: Option<Level>, prog: &ProgramMut<'_>) -> BpfResult<BpfLink> {
     let name = prog.name().to_string_lossy().into_owned();
     let iterator = expected_attach_type(prog) == libbpf_sys::BPF_TRACE_ITER;
-    let link = attach_with(level, prog, || Ok(vec![Attachment::Libbpf(prog.attach()?)]))?;
+    let link =
+        attach_with(level, prog, || Ok(vec![Attachment::Libbpf(prog.attach()?)])).map_err(|e| {
+            match e.guest().map(|g| g.errno) {
+                // libbpf's "operation not supported" means the section names no
+                // hook (`perf_event`, `tc`, `socket`, a bare `uprobe`).
+                Some(libc::EOPNOTSUPP) => e.recode(ErrorCode::Unsupported).hint(&format!(
+                    "section `{}` names no hook to attach to: attach program `{name}` with \
+                 attach-to and a target (a perf event, an interface, a binary, ...)",
+                    prog.section().to_string_lossy()
+                )),
+                _ => e,
+            }
+        })?;
     let link = BpfLink::of(link, name);
     Ok(if iterator { link.iterator() } else { link })
 }

@@ -36,6 +36,9 @@ fn main() {
     wasm_bpf_build::BpfBuild::new("bpf/freplace.bpf.c")
         .build()
         .expect("building bpf/freplace.bpf.c");
+    wasm_bpf_build::BpfBuild::new("bpf/sections.bpf.c")
+        .build()
+        .expect("building bpf/sections.bpf.c");
     wasm_bpf_build::BpfBuild::new("bpf/rejected.bpf.c")
         .build()
         .expect("building bpf/rejected.bpf.c");

@@ -1114,6 +1114,10 @@ fn described() -> Result<()> {
 /// call a case), then what the kernel made of it.
 fn configure() -> Result<()> {
     const DEPTH: u32 = 32;
+    report(
+        "default-name",
+        Object::open(include_object!("configure")).map(|o| o.as_raw().name()),
+    );
     let open = Object::open_named(include_object!("configure"), "cfg")?;
     let stacks = open.map("stacks")?;
     report("stack-value-size-before", Ok(stacks.info().value_size));
@@ -1259,6 +1263,15 @@ fn freplace() -> Result<()> {
     Ok(())
 }
 
+/// Attaching by sections whose failure must be explained rightly.
+fn sections() -> Result<()> {
+    let obj = Object::open(include_object!("sections"))?.load()?;
+    for program in ["no_colon", "self_exe", "no_hook"] {
+        report(program, obj.attach(program).map(|_| ()));
+    }
+    Ok(())
+}
+
 /// The configure fixture with only its `table` map in use, pinned at
 /// `path` (set-pin-path).
 fn pinned_table(path: &str) -> Result<Result<Object>> {
@@ -1322,6 +1335,7 @@ fn main() -> Result<()> {
         "configure" => configure()?,
         "pin-path" => pin_path(&args[2])?,
         "freplace" => freplace()?,
+        "sections" => sections()?,
         other => panic!("unknown scenario {other:?}"),
     }
     println!("done {scenario}");

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Sections whose attach fails for a reason the error must name rightly:
+ * no `binary:function`, a binary through a symbolic link, no hook at all. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+SEC("uretprobe/readline")
+int no_colon(void *ctx)
+{
+	return 0;
+}
+
+/* The host's own binary, through /proc's link. */
+SEC("uprobe//proc/self/exe:main")
+int self_exe(void *ctx)
+{
+	return 0;
+}
+
+SEC("perf_event")
+int no_hook(void *ctx)
+{
+	return 0;
+}
