@@ -88,3 +88,19 @@ fn a_legacy_module_gets_the_same_policy() {
     );
     assert_eq!(cases.get("attach").map(String::as_str), Some("0"));
 }
+
+/// A module whose main returns -1 exits with status 255, as natively; it
+/// did not trap.
+#[test]
+fn a_legacy_modules_negative_return_is_an_exit_status() {
+    common::require_kernel();
+    let out = common::wasm_bpf()
+        .arg("run")
+        .arg(common::guest("legacy"))
+        .arg("fail")
+        .output()
+        .expect("running wasm-bpf");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(255), "stderr: {stderr}");
+    assert!(!stderr.contains("trap"), "reported as a trap: {stderr}");
+}

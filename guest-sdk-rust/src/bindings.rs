@@ -15,9 +15,15 @@ wit_bindgen::generate!({
             import wasi:clocks/monotonic-clock@0.2.12;
         }
     ",
-    path: "../wit",
+    // `wit` links to the repository's `wit/`; `cargo package` copies it into
+    // the crate, so the SDK builds outside this repository too.
+    path: "wit",
     world: "wasm-bpf:guest-sdk/sdk",
     generate_all,
+    // Kinds, infos and errors compare and hash, as a loader matching on
+    // them expects; the record values carry floats, which do not.
+    additional_derives: [PartialEq, Eq, Hash],
+    additional_derives_ignore: ["value", "record"],
 });
 
 pub use self::wasm_bpf::bpf::*;

@@ -131,4 +131,23 @@ mod tests {
         assert_eq!(c_str(b"no-nul"), "no-nul");
         assert_eq!(c_str(b"a\xffb\0"), "a\u{fffd}b");
     }
+
+    #[test]
+    fn kinds_and_infos_compare_and_hash() {
+        use std::collections::HashSet;
+        let kinds: HashSet<MapType> = [MapType::Hash, MapType::Other(1), MapType::Hash].into();
+        assert_eq!(kinds.len(), 2);
+        assert_ne!(ProgType::Kprobe, ProgType::Tracepoint);
+        assert_eq!(Some(AttachType::TraceIter), Some(AttachType::TraceIter));
+        let info = MapInfo {
+            name: "rb".into(),
+            map_type: MapType::Ringbuf,
+            key_size: 0,
+            value_size: 0,
+            max_entries: 4096,
+            map_flags: 0,
+            per_cpu_slots: 0,
+        };
+        assert_eq!(info.clone(), info);
+    }
 }

@@ -181,6 +181,22 @@ fn pin_inside(dir: &Path, pin: &Path) -> bool {
     at != dir
 }
 
+/// Why this kernel cannot run programs of `hook` at all, if it cannot.
+fn kernel_lacks(hook: Hook) -> Option<&'static str> {
+    match hook {
+        Hook::Kprobe if !super::attach::kprobes_available() => {
+            Some("this kernel has no kprobes (built without CONFIG_KPROBES)")
+        }
+        Hook::Lsm => std::fs::read_to_string("/sys/kernel/security/lsm")
+            .ok()
+            .filter(|lsms| !lsms.split(',').any(|l| l.trim() == "bpf"))
+            .map(|_| {
+                "this kernel runs no BPF LSM programs (`bpf` is not in /sys/kernel/security/lsm)"
+            }),
+        _ => None,
+    }
+}
+
 /// Whether a section auto-attaches to kernel functions.
 pub(crate) fn is_kprobe_section(section: &str) -> bool {
     ["kprobe", "kretprobe", "ksyscall", "kretsyscall"]
@@ -209,7 +225,13 @@ impl Policy {
         if self.hooks.contains(&hook) {
             return Ok(());
         }
-        Err(refuse(what(), format!("--allow {}", hook.name())))
+        let err = refuse(what(), format!("--allow {}", hook.name()));
+        // A grant that would only meet the kernel's own refusal is named
+        // with it, so nobody grants in vain.
+        Err(match kernel_lacks(hook) {
+            Some(why) => err.hint(&format!("{why}, so it would fail with the grant too")),
+            None => err,
+        })
     }
 
     /// Checks the maps `load` would create, before it creates any: pins

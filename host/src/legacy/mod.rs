@@ -64,6 +64,17 @@ pub async fn run(
         .with_context(|| format!("compiling module {}", config.component.name()))?;
     let mut linker = Linker::<LegacyHost>::new(engine);
     wasmtime_wasi::p1::add_to_linker_async(&mut linker, |host| &mut host.wasi)?;
+    // wasmtime-wasi traps on an exit status past 125; a C module's
+    // `return -1` from main is status 255 natively, and an exit here too.
+    linker.allow_shadowing(true);
+    linker.func_wrap(
+        "wasi_snapshot_preview1",
+        "proc_exit",
+        |_: wasmtime::Caller<'_, LegacyHost>, status: u32| -> wasmtime::Result<()> {
+            Err(wasmtime_wasi::I32Exit((status & 0xff) as i32).into())
+        },
+    )?;
+    linker.allow_shadowing(false);
     abi::add_to_linker(&mut linker)?;
     let host = LegacyHost {
         wasi: guest::wasi_builder(config)?.build_p1(),
