@@ -1226,8 +1226,10 @@ fn attach_targets_can_be_programs_of_other_objects() {
 /// Each attach failure names its real cause, and a hint applied as printed
 /// gets past the check: a section without `binary:function` gets libbpf's
 /// complaint (not a policy refusal), a binary reached through a symbolic
-/// link (`/proc/self/exe`) the directory of the file it resolves to, a
-/// section with no hook the advice to attach with a target.
+/// link (`/proc/self/exe`) and a library named by soname (`libc.so.6`,
+/// found where libbpf looks) the directory of the file they resolve to, a
+/// section with no hook the advice to attach with a target. Granted, the
+/// libc uprobe counts the host's own mallocs.
 #[test]
 fn attach_errors_name_the_cause_and_hints_work_when_applied() {
     let c = scenario("sections");
@@ -1245,15 +1247,26 @@ fn attach_errors_name_the_cause_and_hints_work_when_applied() {
         libc::EOPNOTSUPP,
         &["names no hook", "attach-to"],
     );
-    let refusal = &c["self_exe"];
-    assert!(refusal.contains("not allowed for this guest"), "{refusal}");
-    let hint = refusal
-        .split("`wasm-bpf run ")
-        .nth(1)
-        .and_then(|h| h.split('`').next())
-        .unwrap_or_else(|| panic!("no hint in {refusal}"));
-    let flags: Vec<&str> = hint.split_whitespace().collect();
-    assert_eq!(flags.first(), Some(&"--dir"), "{hint}");
+    let mut flags = Vec::new();
+    for (case, file) in [("self_exe", "wasm-bpf"), ("libc_malloc", "libc.so.6")] {
+        let refusal = &c[case];
+        assert!(refusal.contains("not allowed for this guest"), "{refusal}");
+        assert!(
+            refusal.contains(&format!("/{file}")),
+            "{case} names no file: {refusal}"
+        );
+        let hint = refusal
+            .split("`wasm-bpf run ")
+            .nth(1)
+            .and_then(|h| h.split('`').next())
+            .unwrap_or_else(|| panic!("no hint in {refusal}"));
+        let words: Vec<String> = hint.split_whitespace().map(String::from).collect();
+        assert_eq!(words.first().map(String::as_str), Some("--dir"), "{hint}");
+        flags.extend(words);
+    }
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     let (_, granted) = common::scenario_with(&flags, &["sections"]);
     ok(&granted, "self_exe", "()");
+    ok(&granted, "libc_malloc", "()");
+    ok(&granted, "mallocs", "true");
 }

@@ -12,7 +12,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::path::Path;
 
 use anyhow::{Context as _, Result};
 use libbpf_rs::btf::types::Enum;
@@ -72,10 +71,10 @@ fn grants(ty: ProgramType, attach: u32, section: &str, dangerous: &BTreeSet<&str
     }
     needs.extend(dangerous.iter().map(|h| format!("--allow-helper {h}")));
     match policy::section_binary(section) {
-        Some(path) => {
-            let dir = Path::new(path).parent().unwrap_or(Path::new(path));
-            needs.push(format!("--dir {}", dir.display()));
-        }
+        Some(path) => needs.push(match policy::resolve_binary(path) {
+            Some(file) => format!("--dir {}", file.parent().unwrap_or(&file).display()),
+            None => format!("--dir DIR (where `{path}` is; not found on this machine)"),
+        }),
         None if ["uprobe", "uretprobe", "usdt"]
             .iter()
             .any(|p| section.starts_with(p)) =>

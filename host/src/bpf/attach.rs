@@ -76,6 +76,79 @@ pub(crate) fn attach(
     }
 }
 
+/// The hook a `uprobe`/`uretprobe`/`usdt` section names after its binary.
+pub(crate) enum SectionHook<'a> {
+    Uprobe {
+        retprobe: bool,
+        function: Option<&'a str>,
+        offset: usize,
+    },
+    Usdt {
+        provider: &'a str,
+        name: &'a str,
+    },
+}
+
+/// The hook of a section such as `uprobe/libc.so.6:malloc+0x10`,
+/// `uretprobe//bin/bash:readline`, `uprobe/app:0x1234` or
+/// `usdt/app:provider:name`, as libbpf reads them.
+pub(crate) fn section_hook(section: &str) -> Option<SectionHook<'_>> {
+    let (kind, rest) = section.split_once('/')?;
+    let (_, spec) = rest.split_once(':')?;
+    let number = |s: &str| match s.strip_prefix("0x") {
+        Some(hex) => usize::from_str_radix(hex, 16).ok(),
+        None => s.parse().ok(),
+    };
+    match kind {
+        "uprobe" | "uprobe.s" | "uretprobe" | "uretprobe.s" => {
+            let (function, offset) = match spec.split_once('+') {
+                Some((function, offset)) => (Some(function), number(offset)?),
+                None if spec.starts_with("0x") => (None, number(spec)?),
+                None => (Some(spec), 0),
+            };
+            Some(SectionHook::Uprobe {
+                retprobe: kind.starts_with("uretprobe"),
+                function: function.filter(|f| !f.is_empty()),
+                offset,
+            })
+        }
+        "usdt" | "usdt.s" => {
+            let (provider, name) = spec.split_once(':')?;
+            Some(SectionHook::Usdt { provider, name })
+        }
+        _ => None,
+    }
+}
+
+/// Attaches `prog` to the hook its section names in `binary`, the file the
+/// policy checked, rather than letting libbpf find the section's binary
+/// again.
+pub(crate) fn section_probe(
+    prog: &ProgramMut<'_>,
+    binary: &std::path::Path,
+) -> Option<Result<Vec<Attachment>, Failure>> {
+    let section = prog.section().to_string_lossy().into_owned();
+    let link = match section_hook(&section)? {
+        SectionHook::Uprobe {
+            retprobe,
+            function,
+            offset,
+        } => {
+            let opts = UprobeOpts {
+                retprobe,
+                func_name: function.map(String::from),
+                ..Default::default()
+            };
+            prog.attach_uprobe_with_opts(-1, binary, offset, opts)
+        }
+        SectionHook::Usdt { provider, name } => prog.attach_usdt(-1, binary, provider, name),
+    };
+    Some(
+        link.map(|l| vec![Attachment::Libbpf(l)])
+            .map_err(Failure::from),
+    )
+}
+
 /// Why an attach failed: a ready guest error, a libbpf error or a failed
 /// system call, the latter two still to be explained.
 pub(crate) enum Failure {
@@ -375,6 +448,38 @@ pub(crate) fn kprobes_available() -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::{section_hook, SectionHook};
+
+    #[test]
+    fn section_hooks_read_as_libbpf_reads_them() {
+        let uprobe = |s| match section_hook(s) {
+            Some(SectionHook::Uprobe {
+                retprobe,
+                function,
+                offset,
+            }) => Some((retprobe, function, offset)),
+            _ => None,
+        };
+        assert_eq!(
+            uprobe("uprobe/libc.so.6:malloc"),
+            Some((false, Some("malloc"), 0))
+        );
+        assert_eq!(
+            uprobe("uretprobe.s//bin/bash:readline+0x10"),
+            Some((true, Some("readline"), 16))
+        );
+        assert_eq!(uprobe("uprobe/app:0x1234"), Some((false, None, 0x1234)));
+        assert_eq!(uprobe("uretprobe/readline"), None);
+        assert_eq!(uprobe("uprobe.multi/libc.so.6:mall*"), None);
+        assert!(matches!(
+            section_hook("usdt/app:prov:probe"),
+            Some(SectionHook::Usdt {
+                provider: "prov",
+                name: "probe"
+            })
+        ));
+    }
+
     #[test]
     fn online_cpus_lists_this_machine() {
         let cpus = super::online_cpus().unwrap();

@@ -359,12 +359,12 @@ impl HostBpfObject for BpfCtxView<'_> {
                 if !prog.autoload() || !program::autoattach(&prog) {
                     continue;
                 }
-                policy.check_section(
+                let binary = policy.check_section(
                     grants,
                     &prog.name().to_string_lossy(),
                     &prog.section().to_string_lossy(),
                 )?;
-                match program::attach(level, &prog) {
+                match program::attach(level, &prog, binary.as_deref()) {
                     Ok(link) => links.push(link),
                     Err(e) if e.guest().is_some_and(|g| g.errno == libc::EOPNOTSUPP) => continue,
                     Err(e) => return Err(e),

@@ -5,7 +5,7 @@
 //! that would allow it, and is logged.
 
 use std::collections::BTreeSet;
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
 
 use libbpf_rs::{AsRawLibbpf as _, MapType, OpenMap, OpenObject, ProgramType};
@@ -197,6 +197,41 @@ fn kernel_lacks(hook: Hook) -> Option<&'static str> {
     }
 }
 
+/// Where a binary named without a directory is looked for, as libbpf's
+/// `resolve_full_path` does, less the host's `LD_LIBRARY_PATH` and `PATH`
+/// (the host's environment is not the guest's to choose).
+fn search_dirs(name: &str) -> Vec<String> {
+    let arch = std::env::consts::ARCH;
+    if name.ends_with(".so") || name.contains(".so.") {
+        vec![
+            "/usr/lib64".into(),
+            "/usr/lib".into(),
+            format!("/lib/{arch}-linux-gnu"),
+            format!("/usr/lib/{arch}-linux-gnu"),
+        ]
+    } else {
+        ["/usr/bin", "/usr/sbin", "/bin", "/sbin"]
+            .map(String::from)
+            .to_vec()
+    }
+}
+
+/// The file a section's binary is on this machine, symbolic links
+/// resolved: an absolute path as it is, a name without a directory
+/// (`libc.so.6`) searched for as libbpf would; `None` for a relative path
+/// or a missing file.
+pub(crate) fn resolve_binary(path: &str) -> Option<PathBuf> {
+    let candidate = if path.contains('/') {
+        Some(PathBuf::from(path)).filter(|_| path.starts_with('/'))
+    } else {
+        search_dirs(path)
+            .iter()
+            .map(|dir| Path::new(dir).join(path))
+            .find(|file| file.is_file())
+    };
+    candidate?.canonicalize().ok()
+}
+
 /// Whether a section auto-attaches to kernel functions.
 pub(crate) fn is_kprobe_section(section: &str) -> bool {
     ["kprobe", "kretprobe", "ksyscall", "kretsyscall"]
@@ -349,47 +384,46 @@ impl Policy {
     }
 
     /// Checks an attach by section name (`section` of program `name`).
+    /// For a section naming a binary (`uprobe/PATH:FUNC`, `usdt/...`),
+    /// returns the file it was checked as, which the attach must use: a
+    /// library named without a directory (`libc.so.6`) is searched for as
+    /// libbpf searches, and symbolic links are resolved once, here.
     pub(crate) fn check_section(
         &self,
         grants: &Grants,
         name: &str,
         section: &str,
-    ) -> BpfResult<()> {
+    ) -> BpfResult<Option<PathBuf>> {
         if is_kprobe_section(section) {
             self.need_hook(Hook::Kprobe, || {
                 format!("attaching kprobe program `{name}`")
             })?;
         }
         let Some(path) = section_binary(section) else {
-            return Ok(());
+            return Ok(None);
         };
-        let binary = Path::new(path);
-        if binary.is_absolute() && grants.holds_host_path(binary) {
-            return Ok(());
-        }
         let what = format!("program `{name}` probing `{path}` (named in its section)");
-        // The grant that passes the check: the directory of the file the
-        // path resolves to, symbolic links followed as the check follows
-        // them (`/proc/self/exe` is the host's own binary).
-        match binary.canonicalize() {
-            Ok(file) if binary.is_absolute() => Err(refuse(
-                what,
-                format!("--dir {}", file.parent().unwrap_or(&file).display()),
-            )),
-            _ if !binary.is_absolute() => Err(BpfError::with_errno(
-                ErrorCode::PermissionDenied,
-                libc::EPERM,
-                format!(
-                    "{what}: a binary named without its directory is not searched for; name \
-                     it by its absolute path, or attach with attach-to and a granted path"
-                ),
-            )),
-            _ => Err(BpfError::with_errno(
+        let Some(file) = resolve_binary(path) else {
+            let searched = if path.contains('/') {
+                "a relative path is not resolved; name the file by its absolute path".to_string()
+            } else {
+                format!("searched {}", search_dirs(path).join(", "))
+            };
+            return Err(BpfError::with_errno(
                 ErrorCode::TargetNotFound,
                 libc::ENOENT,
-                format!("{what}: no such file on this machine"),
-            )),
+                format!("{what}: no such file on this machine ({searched})"),
+            ));
+        };
+        if grants.holds_host_path(&file) {
+            return Ok(Some(file));
         }
+        // The grant that passes this check: the directory of the file the
+        // path resolves to (`/proc/self/exe` is the host's own binary).
+        Err(refuse(
+            format!("{what}, which is {}", file.display()),
+            format!("--dir {}", file.parent().unwrap_or(&file).display()),
+        ))
     }
 
     /// Checks an `attach-to` target.

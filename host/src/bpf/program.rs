@@ -217,23 +217,31 @@ fn tracefs_mounted() -> bool {
     .any(|p| std::path::Path::new(p).exists())
 }
 
-/// Attaches `prog` to the hook its section names.
-pub(crate) fn attach(level: Option<Level>, prog: &ProgramMut<'_>) -> BpfResult<BpfLink> {
+/// Attaches `prog` to the hook its section names; a uprobe or USDT
+/// section to `binary`, the file the policy checked it as.
+pub(crate) fn attach(
+    level: Option<Level>,
+    prog: &ProgramMut<'_>,
+    binary: Option<&std::path::Path>,
+) -> BpfResult<BpfLink> {
     let name = prog.name().to_string_lossy().into_owned();
     let iterator = expected_attach_type(prog) == libbpf_sys::BPF_TRACE_ITER;
-    let link =
-        attach_with(level, prog, || Ok(vec![Attachment::Libbpf(prog.attach()?)])).map_err(|e| {
-            match e.guest().map(|g| g.errno) {
-                // libbpf's "operation not supported" means the section names no
-                // hook (`perf_event`, `tc`, `socket`, a bare `uprobe`).
-                Some(libc::EOPNOTSUPP) => e.recode(ErrorCode::Unsupported).hint(&format!(
-                    "section `{}` names no hook to attach to: attach program `{name}` with \
-                 attach-to and a target (a perf event, an interface, a binary, ...)",
-                    prog.section().to_string_lossy()
-                )),
-                _ => e,
-            }
-        })?;
+    let attached = attach_with(level, prog, || {
+        match binary.and_then(|binary| attach::section_probe(prog, binary)) {
+            Some(attached) => attached,
+            None => Ok(vec![Attachment::Libbpf(prog.attach()?)]),
+        }
+    });
+    let link = attached.map_err(|e| match e.guest().map(|g| g.errno) {
+        // libbpf's "operation not supported" means the section names no
+        // hook (`perf_event`, `tc`, `socket`, a bare `uprobe`).
+        Some(libc::EOPNOTSUPP) => e.recode(ErrorCode::Unsupported).hint(&format!(
+            "section `{}` names no hook to attach to: attach program `{name}` with \
+             attach-to and a target (a perf event, an interface, a binary, ...)",
+            prog.section().to_string_lossy()
+        )),
+        _ => e,
+    })?;
     let link = BpfLink::of(link, name);
     Ok(if iterator { link.iterator() } else { link })
 }
@@ -422,8 +430,9 @@ impl HostProgram for BpfCtxView<'_> {
                 .progs_mut()
                 .find(|p| p.name() == OsStr::new(&program.name))
                 .ok_or_else(|| not_found("program", &program.name, &[]))?;
-            policy.check_section(grants, &program.name, &prog.section().to_string_lossy())?;
-            attach(level, &prog)
+            let section = prog.section().to_string_lossy().into_owned();
+            let binary = policy.check_section(grants, &program.name, &section)?;
+            attach(level, &prog, binary.as_deref())
         })?;
         self.push_counted(Kind::Link, link)
     }

@@ -24,3 +24,13 @@ int no_hook(void *ctx)
 {
 	return 0;
 }
+
+long mallocs = 0;
+
+/* A library by soname, found where libbpf would look for it. */
+SEC("uprobe/libc.so.6:malloc")
+int libc_malloc(void *ctx)
+{
+	__sync_fetch_and_add(&mallocs, 1);
+	return 0;
+}

@@ -1269,6 +1269,16 @@ fn sections() -> Result<()> {
     for program in ["no_colon", "self_exe", "no_hook"] {
         report(program, obj.attach(program).map(|_| ()));
     }
+    let malloc = obj.attach("libc_malloc");
+    report(
+        "libc_malloc",
+        malloc.as_ref().map(|_| ()).map_err(Clone::clone),
+    );
+    if malloc.is_ok() {
+        // The host allocates as it serves these calls.
+        std::thread::sleep(Duration::from_millis(50));
+        report("mallocs", obj.global::<i64>("mallocs").map(|n| n > 0));
+    }
     Ok(())
 }
 
