@@ -14,6 +14,8 @@ fn libbpf_calls_keep_libbpfs_conventions() {
         // Objects: NULL with errno, libbpf's own error numbers.
         ("open-garbage", "NULL errno=LIBBPF_ERRNO__FORMAT"),
         ("open-file-missing", "NULL errno=ENOTCAPABLE"),
+        // btf_custom_path is honoured: a guest path outside the grants.
+        ("open-btf-ungranted", "NULL errno=EACCES"),
         ("open", "ptr"),
         ("attach-before-load", "-EINVAL errno=EINVAL"),
         ("load", "0"),

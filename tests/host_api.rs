@@ -1270,3 +1270,83 @@ fn attach_errors_name_the_cause_and_hints_work_when_applied() {
     ok(&granted, "libc_malloc", "()");
     ok(&granted, "mallocs", "true");
 }
+
+/// A kernel BTF file given at open (through a `--dir` grant) or for the
+/// run (`--kernel-btf`) is what libbpf relocates against: the running
+/// kernel's BTF copied to a file loads a CO-RE object; the BTF of another
+/// object, which has no `task_struct.real_parent`, fails its relocation;
+/// a file that is not BTF and one outside the grants are refused.
+#[test]
+fn kernel_btf_files_are_what_co_re_relocates_against() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy("/sys/kernel/btf/vmlinux", dir.path().join("vmlinux")).expect("copying BTF");
+    std::fs::write(dir.path().join("garbage"), "not BTF").expect("writing");
+    let other = wasm_bpf_build::BpfBuild::new(
+        common::root().join("tests/guests/host-api/bpf/sections.bpf.c"),
+    )
+    .out_dir(dir.path())
+    .build()
+    .expect("compiling sections.bpf.c");
+    let grant = format!("{}::/btf", dir.path().display());
+    let load = |host_args: &[&str], args: &[&str]| {
+        let mut all = vec!["kernel-btf"];
+        all.extend(args);
+        common::scenario_with(host_args, &all).1
+    };
+    ok(&load(&["--dir", &grant], &["/btf/vmlinux"]), "load", "()");
+    err(
+        &load(&["--dir", &grant], &["/btf/sections.bpf.o"]),
+        "load",
+        "VerifierRejected",
+        libc::EINVAL,
+        &[
+            "failed to resolve CO-RE relocation",
+            "task_struct.real_parent",
+        ],
+    );
+    err(
+        &load(&["--dir", &grant], &["/btf/garbage"]),
+        "load",
+        "InvalidArgument",
+        libc::EINVAL,
+        &["not BTF"],
+    );
+    err(
+        &load(&[], &["/etc/passwd"]),
+        "load",
+        "PermissionDenied",
+        libc::EACCES,
+        &["not inside a directory"],
+    );
+
+    let vmlinux = dir.path().join("vmlinux");
+    ok(
+        &load(&["--kernel-btf", vmlinux.to_str().expect("utf-8")], &[]),
+        "load",
+        "()",
+    );
+    err(
+        &load(
+            &["--kernel-btf", other.object.to_str().expect("utf-8")],
+            &[],
+        ),
+        "load",
+        "VerifierRejected",
+        libc::EINVAL,
+        &["task_struct.real_parent"],
+    );
+    let garbage = dir.path().join("garbage");
+    let out = common::wasm_bpf()
+        .args(["run", "--kernel-btf"])
+        .arg(&garbage)
+        .arg(common::guest("host-api"))
+        .arg("kernel-btf")
+        .output()
+        .expect("running wasm-bpf");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--kernel-btf") && stderr.contains("not BTF"),
+        "{stderr}"
+    );
+}

@@ -27,6 +27,21 @@ pub fn check_type_chains(elf: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The raw BTF to use as a kernel's, from `file`: raw BTF as
+/// `/sys/kernel/btf/vmlinux` and BTFHub's files hold it, or an ELF file
+/// with a `.BTF` section. Fails unless libbpf parses it and its chains of
+/// typedefs and qualifiers end.
+pub fn check_kernel_btf(file: &[u8]) -> Result<Vec<u8>> {
+    let raw = crate::elf::section(file, ".BTF").unwrap_or(file);
+    let Some(btf) = RawBtf::parse(raw) else {
+        bail!("not BTF: neither raw BTF (as /sys/kernel/btf/vmlinux) nor an ELF file with a .BTF section");
+    };
+    if let Some(id) = find_loop(&btf) {
+        bail!("malformed BTF: the typedefs and qualifiers from type {id} loop");
+    }
+    Ok(raw.to_vec())
+}
+
 /// A type whose chain of typedefs and qualifiers loops, walking each type
 /// once: 0 unseen, 1 on the current chain, 2 known to end.
 fn find_loop(btf: &RawBtf) -> Option<u32> {

@@ -24,6 +24,6 @@ mod raw;
 pub mod records;
 mod source;
 
-pub use btf_check::check_type_chains;
+pub use btf_check::{check_kernel_btf, check_type_chains};
 pub use raw::{Header, RawBtf};
 pub use source::source_name;

@@ -31,7 +31,11 @@ impl RawBtf {
     /// The `.BTF` section of the ELF object `elf`; `None` if it has none
     /// or libbpf cannot parse it.
     pub fn of_object(elf: &[u8]) -> Option<Self> {
-        let raw = crate::elf::section(elf, ".BTF")?;
+        Self::parse(crate::elf::section(elf, ".BTF")?)
+    }
+
+    /// Raw BTF bytes; `None` if libbpf cannot parse them.
+    pub fn parse(raw: &[u8]) -> Option<Self> {
         let size = u32::try_from(raw.len()).ok()?;
         // SAFETY: libbpf copies `size` bytes from `raw` and returns an
         // owned BTF, NULL or an error pointer.

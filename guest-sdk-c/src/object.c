@@ -9,7 +9,7 @@
 static bool unsupported_opts(const struct bpf_object_open_opts *opts)
 {
 	return opts->relaxed_maps || opts->pin_root_path || opts->kconfig ||
-	       opts->btf_custom_path || opts->kernel_log_buf || opts->kernel_log_level;
+	       opts->kernel_log_buf || opts->kernel_log_level;
 }
 
 static int fill_maps(struct bpf_object *obj)
@@ -82,9 +82,14 @@ struct bpf_object *bpf_object__open_mem(const void *obj_buf, size_t obj_buf_sz,
 		return wbpf_err_ptr(-EINVAL);
 	if (opts && unsupported_opts(opts))
 		return wbpf_err_ptr(-EOPNOTSUPP);
-	name = wbpf_str(opts ? opts->object_name : NULL);
-	if (!wasm_bpf_bpf_object_static_bpf_object_open(&elf, name.ptr ? &name : NULL, &handle,
-							&e))
+	/* btf_custom_path is a guest path, inside the run's --dir grants. */
+	wasm_bpf_bpf_object_open_options_t options = {
+		.name = { .is_some = opts && opts->object_name,
+			  .val = wbpf_str(opts ? opts->object_name : NULL) },
+		.kernel_btf = { .is_some = opts && opts->btf_custom_path,
+				.val = wbpf_str(opts ? opts->btf_custom_path : NULL) },
+	};
+	if (!wasm_bpf_bpf_object_static_bpf_object_open_with(&elf, &options, &handle, &e))
 		return wbpf_err_ptr(wbpf_fail(&e));
 	obj = calloc(1, sizeof(*obj));
 	if (!obj) {

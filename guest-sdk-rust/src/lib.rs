@@ -62,7 +62,7 @@ pub use bindings::wasi::io::poll::Pollable;
 pub use buffer::{Batch, Buffer, Record, BATCH_ALIGN, BATCH_HEADER};
 pub use error::{Error, ErrorCode, Result};
 pub use map::Map;
-pub use object::{Object, OpenObject, Phase};
+pub use object::{Object, OpenObject, OpenOptions, Phase};
 pub use program::Program;
 pub use typed_map::TypedMap;
 

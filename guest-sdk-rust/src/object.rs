@@ -7,7 +7,7 @@ use crate::bindings::object::BpfObject;
 use crate::bindings::program::ProgramInfo;
 use crate::{AttachTarget, Buffer, Error, Link, Map, MapInfo, Program, Result, TypedMap};
 
-pub use crate::bindings::object::Phase;
+pub use crate::bindings::object::{OpenOptions, Phase};
 
 /// An object opened from ELF bytes and not yet loaded: set globals,
 /// toggle autoload, resize maps, then [`load`](Self::load).
@@ -47,6 +47,15 @@ impl Object {
     pub fn open_named(elf: &[u8], name: &str) -> Result<OpenObject> {
         Ok(OpenObject {
             inner: BpfObject::open(elf, Some(name))?,
+        })
+    }
+
+    /// Opens an ELF BPF object with `options`: a name, and a kernel BTF
+    /// file (a guest path under a `--dir` grant, raw BTF as BTFHub ships
+    /// it) for kernels built without their own.
+    pub fn open_with(elf: &[u8], options: &OpenOptions) -> Result<OpenObject> {
+        Ok(OpenObject {
+            inner: BpfObject::open_with(elf, options)?,
         })
     }
 

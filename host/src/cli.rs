@@ -158,6 +158,13 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_cache: bool,
 
+    /// A kernel BTF file (raw BTF, as BTFHub ships, or an ELF file with
+    /// `.BTF`) to relocate every object against, for kernels built
+    /// without `/sys/kernel/btf/vmlinux`; an object's own
+    /// `open-options.kernel-btf` wins.
+    #[arg(long, value_name = "FILE")]
+    pub kernel_btf: Option<PathBuf>,
+
     /// The component to run (a .wasm file, or a .cwasm file from `wasm-bpf
     /// compile`), then the arguments passed to it; everything after the component goes to the guest, `-h` included.
     #[arg(

@@ -93,6 +93,9 @@ pub struct RunConfig {
     pub policy: Policy,
     /// Where compiled components are cached; `None` compiles every time.
     pub cache_dir: Option<PathBuf>,
+    /// A kernel BTF file for CO-RE relocations, instead of the running
+    /// kernel's (for kernels built without BTF).
+    pub kernel_btf: Option<PathBuf>,
 }
 
 /// How a guest run ended.
@@ -220,13 +223,17 @@ pub(crate) fn wasi_builder(config: &RunConfig) -> Result<WasiCtxBuilder> {
 }
 
 /// The guest's BPF state, as `config` grants it.
-pub(crate) fn bpf_ctx(config: &RunConfig, interrupt: &Arc<Interrupt>) -> BpfCtx {
-    BpfCtx::new(
+pub(crate) fn bpf_ctx(config: &RunConfig, interrupt: &Arc<Interrupt>) -> Result<BpfCtx> {
+    let ctx = BpfCtx::new(
         Arc::clone(interrupt),
         Grants::new(&config.dirs),
         config.policy.clone(),
     )
-    .max_memory(config.max_memory)
+    .max_memory(config.max_memory);
+    match &config.kernel_btf {
+        Some(path) => ctx.kernel_btf(path),
+        None => Ok(ctx),
+    }
 }
 
 /// Makes a busy guest yield at every epoch tick, so that the interrupt

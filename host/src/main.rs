@@ -137,6 +137,7 @@ fn run_command(args: &RunArgs) -> Result<i32> {
         } else {
             component::default_cache_dir()
         },
+        kernel_btf: args.kernel_btf.clone(),
     };
     let outcome = run::run(&config)?;
     match &outcome {

@@ -89,7 +89,7 @@ async fn run_async(config: &RunConfig) -> Result<Outcome> {
 
     let host = Host {
         wasi: wasi_builder(config)?.build(),
-        bpf: bpf_ctx(config, &interrupt),
+        bpf: bpf_ctx(config, &interrupt)?,
         table: ResourceTable::new(),
         memory: MemoryCap::new(config.max_memory),
     };

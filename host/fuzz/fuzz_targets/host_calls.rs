@@ -31,7 +31,7 @@ use wasm_bpf::bindings::bpf_map::{HostBpfMap, LookupFlags, UpdateFlags};
 use wasm_bpf::bindings::buffer::{BufferOptions, HostBuffer};
 use wasm_bpf::bindings::libbpf_log::{Host as _, Level};
 use wasm_bpf::bindings::link::HostLink;
-use wasm_bpf::bindings::object::HostBpfObject;
+use wasm_bpf::bindings::object::{HostBpfObject, OpenOptions};
 use wasm_bpf::bindings::types::{AttachType, MapType, ProgType};
 use wasm_bpf::bindings::program::{
     AttachTarget, Binary, HostProgram, KprobeTarget, PerfEventKind, PerfEventTarget, SampleRate,
@@ -350,7 +350,19 @@ fn calls(view: &mut BpfCtxView<'_>, c: &mut Choices<'_>) {
                     n => objects()[usize::from(n) % OBJECTS.len()].clone(),
                 };
                 let name = c.flag().then(|| c.name());
-                if let Some(o) = settle("open", true, HostBpfObject::open(view, elf, name)) {
+                let opened = if c.flag() {
+                    // Kernel BTF paths the grants hold or not, files that
+                    // are BTF or not.
+                    let kernel_btf = Some(match c.byte() % 3 {
+                        0 => "/sys/kernel/btf/vmlinux".to_string(),
+                        1 => "/proc/self/exe".to_string(),
+                        _ => c.string(),
+                    });
+                    HostBpfObject::open_with(view, elf, OpenOptions { name, kernel_btf })
+                } else {
+                    HostBpfObject::open(view, elf, name)
+                };
+                if let Some(o) = settle("open", true, opened) {
                     h.made(&o, Kind::Object);
                 }
             }

@@ -9,6 +9,7 @@ pub mod buffer;
 pub mod calls;
 mod globals;
 pub mod grants;
+mod kernel_btf;
 pub mod limits;
 pub mod link;
 pub(crate) mod log;
@@ -50,6 +51,9 @@ pub struct BpfCtx {
     pub(crate) kernel_btf: Option<RawBtf>,
     /// Most bytes one host call builds for the guest.
     pub(crate) result_bytes: usize,
+    /// The run's kernel BTF (`--kernel-btf`), checked, for objects that
+    /// name none of their own.
+    pub(crate) kernel_btf_file: Option<Vec<u8>>,
 }
 
 impl BpfCtx {
@@ -66,7 +70,18 @@ impl BpfCtx {
             policy,
             kernel_btf: None,
             result_bytes: limits::DEFAULT_RESULT_BYTES,
+            kernel_btf_file: None,
         }
+    }
+
+    /// Relocates objects against the kernel BTF in the file `path` (raw
+    /// BTF or an ELF file with `.BTF`) instead of the running kernel's,
+    /// unless an object names its own.
+    pub fn kernel_btf(mut self, path: &std::path::Path) -> wasmtime::Result<Self> {
+        let what = format!("--kernel-btf {}", path.display());
+        let raw = kernel_btf::check(&what, &kernel_btf::read(&what, path)?)?;
+        self.kernel_btf_file = Some(raw);
+        Ok(self)
     }
 
     /// Caps what one host call builds for the guest to what a guest of

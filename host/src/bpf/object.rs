@@ -11,13 +11,14 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use libbpf_rs::{AsRawLibbpf as _, Object, ObjectBuilder, OpenObject};
 use wasmtime::component::Resource;
 
+use super::kernel_btf::{self, KernelBtfFile};
 use super::limits::{Charge, Kind};
 use super::link::BpfLink;
 use super::map::BpfMap;
 use super::program::{self, BpfProgram};
 use super::{globals, BpfCtxView};
 use crate::bindings::bpf_map::MapInfo;
-use crate::bindings::object::{Host, HostBpfObject, Phase};
+use crate::bindings::object::{Host, HostBpfObject, OpenOptions, Phase};
 use crate::bindings::program::ProgramInfo;
 use crate::bindings::types::ErrorCode;
 use crate::{BpfError, BpfResult};
@@ -39,7 +40,7 @@ pub(crate) struct Shared {
     /// Fds that libbpf holds by number until `load`: the programs other
     /// objects lend as attach targets (`set-attach-target`), duplicated so
     /// that dropping those objects cannot hand their numbers to anything
-    /// else.
+    /// else, and the kernel BTF file libbpf reads at load.
     lent: Mutex<Vec<OwnedFd>>,
     /// The verifier's logs of the programs loaded with a log level.
     logs: Mutex<BTreeMap<String, String>>,
@@ -198,6 +199,15 @@ impl BpfObject {
 
 impl HostBpfObject for BpfCtxView<'_> {
     fn open(&mut self, elf: Vec<u8>, name: Option<String>) -> BpfResult<Resource<BpfObject>> {
+        let options = OpenOptions {
+            name,
+            kernel_btf: None,
+        };
+        self.open_with(elf, options)
+    }
+
+    fn open_with(&mut self, elf: Vec<u8>, options: OpenOptions) -> BpfResult<Resource<BpfObject>> {
+        let OpenOptions { name, kernel_btf } = options;
         self.ctx.limits.check(Kind::Object, 1)?;
         // libbpf would spin forever on such BTF.
         wasm_bpf_btf::check_type_chains(&elf)
@@ -219,6 +229,25 @@ impl HostBpfObject for BpfCtxView<'_> {
                 .pin_root_path(dir)
                 .map_err(|e| BpfError::libbpf("setting the pin directory", &e, ""))?;
         }
+        let btf_file = match kernel_btf {
+            Some(guest) => {
+                let path = self.ctx.grants.resolve("kernel BTF file", &guest)?;
+                let what = format!("kernel BTF `{guest}`");
+                let raw = kernel_btf::check(&what, &kernel_btf::read(&what, &path)?)?;
+                Some(KernelBtfFile::new(&raw)?)
+            }
+            None => self
+                .ctx
+                .kernel_btf_file
+                .as_deref()
+                .map(KernelBtfFile::new)
+                .transpose()?,
+        };
+        if let Some(file) = &btf_file {
+            builder
+                .btf_custom_path(file.path())
+                .map_err(|e| BpfError::libbpf("setting the kernel BTF", &e, ""))?;
+        }
         let (opened, log) = self.libbpf(|| builder.open_memory(&elf));
         let open = opened.map_err(|e| {
             let err = BpfError::libbpf("opening the BPF object", &e, &log);
@@ -232,7 +261,8 @@ impl HostBpfObject for BpfCtxView<'_> {
             state: Arc::new(Shared {
                 state: Mutex::new(ObjectState::Opened(open)),
                 charge: OnceLock::new(),
-                lent: Mutex::default(),
+                // libbpf reads the kernel BTF at load, by its path.
+                lent: Mutex::new(btf_file.map(KernelBtfFile::into_fd).into_iter().collect()),
                 logs: Mutex::default(),
             }),
             name,

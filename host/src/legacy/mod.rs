@@ -78,7 +78,7 @@ pub async fn run(
     abi::add_to_linker(&mut linker)?;
     let host = LegacyHost {
         wasi: guest::wasi_builder(config)?.build_p1(),
-        bpf: guest::bpf_ctx(config, interrupt),
+        bpf: guest::bpf_ctx(config, interrupt)?,
         table: wasmtime::component::ResourceTable::new(),
         legacy: Legacy::default(),
         memory: MemoryCap::new(config.max_memory),

@@ -257,6 +257,15 @@ int main(int argc, char **argv)
 
 	pointer("open-garbage", bpf_object__open_mem(garbage, sizeof(garbage), NULL));
 	pointer("open-file-missing", bpf_object__open_file("/nope.bpf.o", NULL));
+	{
+		/* A guest path, which the host resolves through the run's
+		 * --dir grants (none here). */
+		LIBBPF_OPTS(bpf_object_open_opts, btf_opts, .btf_custom_path = "/nope/vmlinux");
+		size_t size;
+		const void *elf = api_bpf__elf_bytes(&size);
+
+		pointer("open-btf-ungranted", bpf_object__open_mem(elf, size, &btf_opts));
+	}
 
 	skel = api_bpf__open();
 	pointer("open", skel);

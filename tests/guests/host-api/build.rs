@@ -39,6 +39,9 @@ fn main() {
     wasm_bpf_build::BpfBuild::new("bpf/sections.bpf.c")
         .build()
         .expect("building bpf/sections.bpf.c");
+    wasm_bpf_build::BpfBuild::new("bpf/core.bpf.c")
+        .build()
+        .expect("building bpf/core.bpf.c");
     wasm_bpf_build::BpfBuild::new("bpf/rejected.bpf.c")
         .build()
         .expect("building bpf/rejected.bpf.c");

@@ -1263,6 +1263,18 @@ fn freplace() -> Result<()> {
     Ok(())
 }
 
+/// `kernel-btf [PATH]`: loads a CO-RE object relocated against the kernel
+/// BTF file PATH (a guest path), or the run's (`--kernel-btf`).
+fn kernel_btf(path: Option<&String>) -> Result<()> {
+    let options = wasm_bpf_guest::OpenOptions {
+        name: None,
+        kernel_btf: path.cloned(),
+    };
+    let loaded = Object::open_with(include_object!("core"), &options).and_then(|o| o.load());
+    report("load", loaded.map(|_| ()));
+    Ok(())
+}
+
 /// Attaching by sections whose failure must be explained rightly.
 fn sections() -> Result<()> {
     let obj = Object::open(include_object!("sections"))?.load()?;
@@ -1346,6 +1358,7 @@ fn main() -> Result<()> {
         "pin-path" => pin_path(&args[2])?,
         "freplace" => freplace()?,
         "sections" => sections()?,
+        "kernel-btf" => kernel_btf(args.get(2))?,
         other => panic!("unknown scenario {other:?}"),
     }
     println!("done {scenario}");
