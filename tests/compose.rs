@@ -586,3 +586,99 @@ fn opensnoop_probe_composes_with_filter_and_stats() {
     let missing = missing.to_string_lossy();
     assert!(rows.contains(&vec![missing.as_ref(), "1"]), "{out}");
 }
+
+/// An object written for no wasm-bpf guest, run with no code of its own:
+/// the `loader` example loads and attaches it and sends its ring buffer's
+/// `struct open_rec`, decoded from the object's BTF, to `json`; the record
+/// of a file this test opens comes out with its fields.
+#[test]
+fn any_object_runs_with_the_loader_and_no_code_of_its_own() {
+    require_kernel();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = dir.path().join("open_rec.bpf.c");
+    std::fs::write(
+        &source,
+        r#"
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct open_rec {
+	u32 pid;
+	int flags;
+	char comm[16];
+	char path[96];
+};
+
+struct open_rec _rec = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 16);
+} recs SEC(".maps");
+
+SEC("tp/syscalls/sys_enter_openat")
+int on_openat(struct trace_event_raw_sys_enter *ctx)
+{
+	struct open_rec *r = bpf_ringbuf_reserve(&recs, sizeof(*r), 0);
+
+	if (!r)
+		return 0;
+	r->pid = bpf_get_current_pid_tgid() >> 32;
+	r->flags = (int)ctx->args[2];
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	bpf_probe_read_user_str(r->path, sizeof(r->path), (const char *)ctx->args[1]);
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+"#,
+    )
+    .expect("writing the source");
+    wasm_bpf_build::BpfBuild::new(&source)
+        .out_dir(dir.path())
+        .build()
+        .expect("compiling open_rec.bpf.c");
+    let marker = dir.path().join("opened-by-the-test");
+    std::fs::write(&marker, "x").expect("writing the marker");
+
+    let grant = format!("{}::/objs", dir.path().display());
+    let sink = json();
+    let host_args = ["--dir", &grant, "--sink", sink.to_str().expect("utf-8")];
+    let running = Running::start(
+        &host_args,
+        &guest("loader"),
+        &["--type", "open_rec", "-t", "3", "/objs/open_rec.bpf.o"],
+    );
+    wait_attached(&running, 1);
+    let mut cat = Command::new("cat").arg(&marker).spawn().expect("cat");
+    let pid = cat.id();
+    assert!(cat.wait().expect("cat").success());
+    let records = records(running);
+    let path = marker.to_str().expect("utf-8");
+    let ours: Vec<_> = records
+        .iter()
+        .filter(|r| r.get("pid").and_then(Value::as_u64) == Some(u64::from(pid)))
+        .filter(|r| r.get("path").and_then(Value::as_str) == Some(path))
+        .collect();
+    assert_eq!(ours.len(), 1, "cat's open of {path} once: {records:?}");
+    assert_eq!(ours[0].get("comm").and_then(Value::as_str), Some("cat"));
+    let keys: Vec<&str> = ours[0].keys().map(String::as_str).collect();
+    assert_eq!(keys, ["pid", "flags", "comm", "path"]);
+
+    // A struct the object lacks: the error names the ones it has, before
+    // anything is loaded.
+    let out = wasm_bpf()
+        .arg("run")
+        .args(host_args)
+        .arg(guest("loader"))
+        .args(["--type", "nope", "/objs/open_rec.bpf.o"])
+        .output()
+        .expect("running the loader");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("no struct `nope`") && stderr.contains("open_rec"),
+        "{stderr}"
+    );
+}

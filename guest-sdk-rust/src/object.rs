@@ -103,6 +103,12 @@ impl Object {
         Ok(Program::new(self.inner.find_program(name)?))
     }
 
+    /// How struct `name` of the object's BTF reads as a self-describing
+    /// record, for a loader with no types generated for the object.
+    pub fn record_layout(&self, name: &str) -> Result<crate::probe::Layout> {
+        Ok(crate::probe::Layout::new(self.inner.record_layout(name)?))
+    }
+
     /// A consumer of the ring buffer or perf event array map `name`.
     pub fn buffer(&self, name: &str) -> Result<Buffer> {
         Buffer::open(&self.map(name)?)
@@ -168,6 +174,12 @@ impl OpenObject {
     /// ([`Program::set_attach_target`] and the other `set_*` calls).
     pub fn program(&self, name: &str) -> Result<Program> {
         Ok(Program::new(self.inner.find_program(name)?))
+    }
+
+    /// How struct `name` of the object's BTF reads as a self-describing
+    /// record (see [`Object::record_layout`]).
+    pub fn record_layout(&self, name: &str) -> Result<crate::probe::Layout> {
+        Ok(crate::probe::Layout::new(self.inner.record_layout(name)?))
     }
 
     /// Every map of the object.

@@ -80,22 +80,107 @@ pub trait Described: Pod {
 
     /// The record type, as sinks receive it.
     fn schema() -> Schema {
-        Schema {
-            name: Self::NAME.into(),
-            fields: Self::FIELDS
-                .iter()
-                .map(|f| Field {
-                    name: f.name.into(),
-                    ty: field_type(f),
-                })
-                .collect(),
-        }
+        schema_of(Self::NAME, Self::FIELDS)
     }
 
     /// The field values of this struct.
     fn values(&self) -> Vec<Value> {
-        let bytes = bytemuck::bytes_of(self);
-        Self::FIELDS.iter().map(|f| value(f, bytes)).collect()
+        values_of(Self::FIELDS, bytemuck::bytes_of(self))
+    }
+}
+
+fn schema_of(name: &str, fields: &[FieldLayout]) -> Schema {
+    Schema {
+        name: name.into(),
+        fields: fields
+            .iter()
+            .map(|f| Field {
+                name: f.name.into(),
+                ty: field_type(f),
+            })
+            .collect(),
+    }
+}
+
+fn values_of(fields: &[FieldLayout], bytes: &[u8]) -> Vec<Value> {
+    fields.iter().map(|f| value(f, bytes)).collect()
+}
+
+/// The layout of a struct that only the object's BTF describes, read at
+/// run time (`Object::record_layout`): how a generic loader, with no types
+/// generated for the object, sends its events as records.
+///
+/// Its tables live as long as the program: they are leaked once, as a
+/// generated type's are compiled in.
+#[derive(Debug, Clone, Copy)]
+pub struct Layout {
+    name: &'static str,
+    size: usize,
+    fields: &'static [FieldLayout],
+}
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+impl Layout {
+    pub(crate) fn new(wit: crate::bindings::object::RecordLayout) -> Self {
+        use crate::bindings::object::FieldKind as Wit;
+        let fields = wit.fields.into_iter().map(|f| FieldLayout {
+            name: leak(f.name),
+            offset: f.offset as usize,
+            bits: f.bits.map(|(bit, width)| (bit as usize, width)),
+            kind: match f.kind {
+                Wit::Int(i) => FieldKind::Int {
+                    size: i.size.into(),
+                    signed: i.signed,
+                },
+                Wit::Boolean => FieldKind::Bool,
+                Wit::Text(len) => FieldKind::Text { len: len as usize },
+                Wit::Enumeration(e) => FieldKind::Enum {
+                    size: e.size.into(),
+                    signed: e.signed,
+                    values: Box::leak(
+                        e.values
+                            .into_iter()
+                            .map(|(name, v)| (leak(name), v))
+                            .collect::<Box<[_]>>(),
+                    ),
+                },
+                Wit::Float(size) => FieldKind::Float { size: size.into() },
+                Wit::IntList(l) => FieldKind::IntList {
+                    size: l.size.into(),
+                    signed: l.signed,
+                    len: l.len as usize,
+                },
+                Wit::Bytes(len) => FieldKind::Bytes { len: len as usize },
+            },
+        });
+        Self {
+            name: leak(wit.name),
+            size: wit.size as usize,
+            fields: Box::leak(fields.collect::<Box<[_]>>()),
+        }
+    }
+
+    /// The struct's C name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The struct's size in bytes: a record shorter than this is not one.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The record type, as sinks receive it.
+    pub fn schema(&self) -> Schema {
+        schema_of(self.name, self.fields)
+    }
+
+    /// The field values of one record's bytes.
+    pub fn values(&self, bytes: &[u8]) -> Vec<Value> {
+        values_of(self.fields, bytes)
     }
 }
 
@@ -203,6 +288,44 @@ fn value(f: &FieldLayout, bytes: &[u8]) -> Value {
     }
 }
 
+/// The consumer a generic loader was composed with, receiving records of
+/// one [`Layout`].
+pub struct LayoutSink {
+    layout: Layout,
+}
+
+impl LayoutSink {
+    /// Tells the consumer which records come (see [`Sink::start`]).
+    pub fn start(layout: Layout) -> Result<Self, String> {
+        sink::start(&[layout.schema()])?;
+        Ok(Self { layout })
+    }
+
+    /// Sends a batch of records, each the bytes of one struct, in order;
+    /// bytes shorter than the layout's size are skipped (they are not one).
+    pub fn send<'a>(&self, records: impl IntoIterator<Item = &'a [u8]>) {
+        push(
+            records
+                .into_iter()
+                .filter(|bytes| bytes.len() >= self.layout.size)
+                .map(|bytes| self.layout.values(bytes)),
+        );
+    }
+
+    /// Ends the stream: the consumer flushes and prints its totals.
+    pub fn finish(self) {
+        sink::finish();
+    }
+}
+
+/// Sends one batch of records of schema 0.
+fn push(values: impl Iterator<Item = Vec<Value>>) {
+    let records: Vec<Record> = values.map(|values| Record { schema: 0, values }).collect();
+    if !records.is_empty() {
+        sink::push(&records);
+    }
+}
+
 /// The consumer this probe was composed with, receiving records of `T`.
 pub struct Sink<T> {
     _records: PhantomData<T>,
@@ -220,16 +343,7 @@ impl<T: Described> Sink<T> {
 
     /// Sends a batch of records, in order.
     pub fn send<'a>(&self, records: impl IntoIterator<Item = &'a T>) {
-        let records: Vec<Record> = records
-            .into_iter()
-            .map(|r| Record {
-                schema: 0,
-                values: r.values(),
-            })
-            .collect();
-        if !records.is_empty() {
-            sink::push(&records);
-        }
+        push(records.into_iter().map(Described::values));
     }
 
     /// Ends the stream: the consumer flushes and prints its totals.

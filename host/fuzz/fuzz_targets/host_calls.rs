@@ -363,6 +363,9 @@ fn calls(view: &mut BpfCtxView<'_>, c: &mut Choices<'_>) {
                     HostBpfObject::open(view, elf, name)
                 };
                 if let Some(o) = settle("open", true, opened) {
+                    let name = c.name();
+                    let layout = HostBpfObject::record_layout(view, borrow(o.rep()), name);
+                    settle("record-layout", true, layout);
                     h.made(&o, Kind::Object);
                 }
             }

@@ -17,6 +17,7 @@ pub mod map;
 pub mod object;
 pub mod policy;
 pub mod program;
+mod record_layout;
 mod types;
 
 use std::sync::Arc;

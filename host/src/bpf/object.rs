@@ -16,9 +16,9 @@ use super::limits::{Charge, Kind};
 use super::link::BpfLink;
 use super::map::BpfMap;
 use super::program::{self, BpfProgram};
-use super::{globals, BpfCtxView};
+use super::{globals, record_layout, BpfCtxView};
 use crate::bindings::bpf_map::MapInfo;
-use crate::bindings::object::{Host, HostBpfObject, OpenOptions, Phase};
+use crate::bindings::object::{Host, HostBpfObject, OpenOptions, Phase, RecordLayout};
 use crate::bindings::program::ProgramInfo;
 use crate::bindings::types::ErrorCode;
 use crate::{BpfError, BpfResult};
@@ -178,6 +178,8 @@ fn log_text(buf: &mut Vec<u8>) -> String {
 pub struct BpfObject {
     state: SharedObject,
     name: String,
+    /// The ELF bytes, for the BTF model (`record-layout`).
+    elf: Vec<u8>,
 }
 
 impl BpfObject {
@@ -266,6 +268,7 @@ impl HostBpfObject for BpfCtxView<'_> {
                 logs: Mutex::default(),
             }),
             name,
+            elf,
         };
         self.push_counted(Kind::Object, object)
     }
@@ -426,6 +429,14 @@ impl HostBpfObject for BpfCtxView<'_> {
         let object = self.table.get(&this)?;
         let program = BpfProgram::find(&object.state, name)?;
         self.push_counted(Kind::Program, program)
+    }
+
+    fn record_layout(
+        &mut self,
+        this: Resource<BpfObject>,
+        name: String,
+    ) -> BpfResult<RecordLayout> {
+        record_layout::record_layout(&self.table.get(&this)?.elf, &name)
     }
 
     fn maps(&mut self, this: Resource<BpfObject>) -> wasmtime::Result<Vec<MapInfo>> {

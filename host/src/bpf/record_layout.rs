@@ -1,0 +1,109 @@
+//! `bpf-object.record-layout`: a struct of an object's BTF as the fields of
+//! a self-describing record, read by the host's BTF model
+//! (`wasm-bpf-btf`), for guests with no code generated for the object.
+
+use wasm_bpf_btf::layout::{layout, Item, Layout};
+use wasm_bpf_btf::records::{fields, Kind};
+
+use crate::bindings::object::{
+    EnumKind, FieldKind, FieldLayout, IntKind, IntListKind, RecordLayout,
+};
+use crate::bindings::types::ErrorCode;
+use crate::{BpfError, BpfResult};
+
+/// The structs a guest would likely mean: those of the object's globals
+/// and map keys and values (`struct event _event`), not every kernel type
+/// its BTF mentions.
+fn likely_structs(elf: &[u8]) -> Vec<String> {
+    layout(elf, &[]).map_or_else(|_| Vec::new(), |model| composites(&model))
+}
+
+fn composites(model: &Layout) -> Vec<String> {
+    model
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Composite(c) if !c.is_union && !c.name.is_empty() => Some(c.name.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn kind(kind: &Kind) -> FieldKind {
+    let byte = |n: usize| u8::try_from(n).unwrap_or(u8::MAX);
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    match kind {
+        Kind::Int { size, signed } => FieldKind::Int(IntKind {
+            size: byte(*size),
+            signed: *signed,
+        }),
+        Kind::Bool => FieldKind::Boolean,
+        Kind::Text { len } => FieldKind::Text(count(*len)),
+        Kind::Enum {
+            size,
+            signed,
+            values,
+        } => FieldKind::Enumeration(EnumKind {
+            size: byte(*size),
+            signed: *signed,
+            values: values.clone(),
+        }),
+        Kind::Float { size } => FieldKind::Float(byte(*size)),
+        Kind::IntList { size, signed, len } => FieldKind::IntList(IntListKind {
+            size: byte(*size),
+            signed: *signed,
+            len: count(*len),
+        }),
+        Kind::Bytes { len } => FieldKind::Bytes(count(*len)),
+    }
+}
+
+/// The record layout of struct `name` of the object `elf`.
+pub(crate) fn record_layout(elf: &[u8], name: &str) -> BpfResult<RecordLayout> {
+    let model = layout(elf, &[name.to_string()]).map_err(|e| {
+        let known = likely_structs(elf);
+        if known.iter().any(|k| k == name) {
+            return BpfError::new(
+                ErrorCode::InvalidObject,
+                format!("struct `{name}` cannot be read as a record: {e:#}"),
+            );
+        }
+        let message = if known.is_empty() {
+            format!("no struct `{name}` in the object's BTF: {e:#}")
+        } else {
+            format!(
+                "no struct `{name}` in the object's BTF (the structs of its globals and \\
+                 maps: {})",
+                known.join(", ")
+            )
+        };
+        BpfError::new(ErrorCode::NotFound, message)
+    })?;
+    let c = model
+        .items
+        .iter()
+        .find_map(|item| match item {
+            Item::Composite(c) if c.name == name && !c.is_union => Some(c),
+            _ => None,
+        })
+        .ok_or_else(|| {
+            BpfError::new(
+                ErrorCode::NotFound,
+                format!("`{name}` is not a struct of the object (a union or an enum?)"),
+            )
+        })?;
+    let offset = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    Ok(RecordLayout {
+        name: c.name.clone(),
+        size: offset(c.size),
+        fields: fields(&model, c)
+            .iter()
+            .map(|f| FieldLayout {
+                name: f.name.clone(),
+                offset: offset(f.offset),
+                bits: f.bits.map(|(bit, width)| (offset(bit), width)),
+                kind: kind(&f.kind),
+            })
+            .collect(),
+    })
+}
