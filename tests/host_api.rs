@@ -1149,6 +1149,14 @@ fn opened_objects_are_configured_before_load() {
         libc::EPERM,
         &["lsm program `turned`", "--allow lsm"],
     );
+    ok(&c, "set-map-extra", "()");
+    err(
+        &c,
+        "load-bloom-16",
+        "InvalidArgument",
+        libc::EINVAL,
+        &["bloom"],
+    );
 }
 
 /// A map pinned where the guest says (set-pin-path) must land inside the

@@ -3,7 +3,8 @@
  * do: a stack map whose value size (the stack depth) user space sets, a
  * program whose attach target user space names, a map whose type and
  * flags user space changes, a map user space does not create, and a
- * program user space turns into another kind. */
+ * program user space turns into another kind, a bloom filter user space
+ * gives its number of hash functions. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -25,6 +26,14 @@ struct {
 	__type(key, u32);
 	__type(value, u64);
 } table SEC(".maps");
+
+/* Its number of hash functions (map_extra) comes from user space; the
+ * kernel takes 1 to 15. */
+struct {
+	__uint(type, BPF_MAP_TYPE_BLOOM_FILTER);
+	__uint(max_entries, 16);
+	__type(value, u32);
+} bloom SEC(".maps");
 
 /* Used by no program; user space decides it is not created. */
 struct {

@@ -1130,6 +1130,7 @@ fn configure() -> Result<()> {
     report("set-numa-node", table.set_numa_node(0));
     report("set-key-size", table.set_key_size(4));
     report("set-autocreate", open.map("spare")?.set_autocreate(false));
+    report("set-map-extra", open.map("bloom")?.set_map_extra(5));
     let data = open.map("cfg.data")?;
     let initial = data.initial_value()?;
     report("initial-value", Ok(initial.len()));
@@ -1219,6 +1220,14 @@ fn configure() -> Result<()> {
         turned.set_attach_target(Some("file_open"), None),
     );
     report("load-turned", open.load().map(|_| ()));
+
+    // map_extra reaches the kernel: 16 hash functions are past its limit.
+    let open = Object::open_named(include_object!("configure"), "bloom")?;
+    open.program("on_enter")?.set_autoload(false)?;
+    open.program("turned")?.set_autoload(false)?;
+    open.map("stacks")?.set_value_size(8)?;
+    open.map("bloom")?.set_map_extra(16)?;
+    report("load-bloom-16", open.load().map(|_| ()));
     Ok(())
 }
 
