@@ -1255,6 +1255,14 @@ fn attach_errors_name_the_cause_and_hints_work_when_applied() {
         libc::EOPNOTSUPP,
         &["names no hook", "attach-to"],
     );
+    // libbpf attaches uprobe.multi itself, looking the library up again.
+    err(
+        &c,
+        "libc_multi",
+        "PermissionDenied",
+        libc::EPERM,
+        &["real path", "/libc.so.6`"],
+    );
     let mut flags = Vec::new();
     for (case, file) in [("self_exe", "wasm-bpf"), ("libc_malloc", "libc.so.6")] {
         let refusal = &c[case];

@@ -415,6 +415,20 @@ impl Policy {
                 format!("{what}: no such file on this machine ({searched})"),
             ));
         };
+        // Sections the host cannot attach itself (`uprobe.multi`) are
+        // attached by libbpf, which looks the binary up again by the name
+        // in the section: only a name that is already the file holds.
+        if super::attach::section_hook(section).is_none() && Path::new(path) != file {
+            return Err(BpfError::with_errno(
+                ErrorCode::PermissionDenied,
+                libc::EPERM,
+                format!(
+                    "{what}: libbpf looks up this section's binary itself, so it must name the \
+                     file by its real path, `{}`",
+                    file.display()
+                ),
+            ));
+        }
         if grants.holds_host_path(&file) {
             return Ok(Some(file));
         }

@@ -1287,7 +1287,7 @@ fn kernel_btf(path: Option<&String>) -> Result<()> {
 /// Attaching by sections whose failure must be explained rightly.
 fn sections() -> Result<()> {
     let obj = Object::open(include_object!("sections"))?.load()?;
-    for program in ["no_colon", "self_exe", "no_hook"] {
+    for program in ["no_colon", "self_exe", "no_hook", "libc_multi"] {
         report(program, obj.attach(program).map(|_| ()));
     }
     let malloc = obj.attach("libc_malloc");
