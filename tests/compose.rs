@@ -668,15 +668,12 @@ int on_openat(struct trace_event_raw_sys_enter *ctx)
 
     // A struct the object lacks: the error names the ones it has, before
     // anything is loaded.
-    let out = wasm_bpf()
-        .arg("run")
-        .args(host_args)
-        .arg(guest("loader"))
-        .args(["--type", "nope", "/objs/open_rec.bpf.o"])
-        .output()
-        .expect("running the loader");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let (code, stderr) = common::run_to_end(
+        &host_args,
+        &guest("loader"),
+        &["--type", "nope", "/objs/open_rec.bpf.o"],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains("no struct `nope`") && stderr.contains("open_rec"),
         "{stderr}"

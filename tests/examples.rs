@@ -289,14 +289,8 @@ fn uprobe_shows_arguments_and_return_values() {
 #[test]
 fn uprobe_refuses_a_binary_outside_its_grants() {
     require_kernel();
-    let output = wasm_bpf()
-        .arg("run")
-        .arg(guest("uprobe"))
-        .arg("/usr/bin/true")
-        .output()
-        .expect("running uprobe");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let (code, stderr) = common::run_to_end(&[], &guest("uprobe"), &["/usr/bin/true"]);
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains("not inside a directory the guest was granted") && stderr.contains("--dir"),
         "{stderr}"

@@ -1150,6 +1150,28 @@ fn opened_objects_are_configured_before_load() {
         &["lsm program `turned`", "--allow lsm"],
     );
     ok(&c, "set-map-extra", "()");
+    ok(&c, "set-attach-target-fentry", "()");
+    err(
+        &c,
+        "load-fentry",
+        "PermissionDenied",
+        libc::EPERM,
+        &["fentry program `on_enter`", "--allow fentry"],
+    );
+    err(
+        &c,
+        "load-struct-ops",
+        "PermissionDenied",
+        libc::EPERM,
+        &["struct_ops map `spare`", "--allow struct_ops"],
+    );
+    err(
+        &c,
+        "load-huge-stack",
+        "LimitExceeded",
+        0,
+        &["map `stacks`", "at most 1 GiB"],
+    );
     err(
         &c,
         "load-bloom-16",
@@ -1335,6 +1357,31 @@ fn kernel_btf_files_are_what_co_re_relocates_against() {
         &["not inside a directory"],
     );
 
+    // BTF whose typedefs loop would hang libbpf: refused before it reads it.
+    let looping = common::root()
+        .join("guest-sdk-rust/build/tests/fuzz-regressions/typedef-loop-hangs-libbpf.bpf.o");
+    std::fs::copy(looping, dir.path().join("looping.o")).expect("copying the looping BTF");
+    err(
+        &load(&["--dir", &grant], &["/btf/looping.o"]),
+        "load",
+        "InvalidArgument",
+        libc::EINVAL,
+        &["loop"],
+    );
+
+    // An object's own file is capped at a quarter of --max-memory.
+    let capped = load(
+        &["--dir", &grant, "--max-memory", "16MiB"],
+        &["/btf/vmlinux"],
+    );
+    err(
+        &capped,
+        "load",
+        "TooBig",
+        libc::EFBIG,
+        &["larger than 4194304 bytes", "--max-memory"],
+    );
+
     let vmlinux = dir.path().join("vmlinux");
     ok(
         &load(&["--kernel-btf", vmlinux.to_str().expect("utf-8")], &[]),
@@ -1352,15 +1399,13 @@ fn kernel_btf_files_are_what_co_re_relocates_against() {
         &["task_struct.real_parent"],
     );
     let garbage = dir.path().join("garbage");
-    let out = common::wasm_bpf()
-        .args(["run", "--kernel-btf"])
-        .arg(&garbage)
-        .arg(common::guest("host-api"))
-        .arg("kernel-btf")
-        .output()
-        .expect("running wasm-bpf");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let garbage = garbage.to_str().expect("utf-8");
+    let (code, stderr) = common::run_to_end(
+        &["--kernel-btf", garbage],
+        &common::guest("host-api"),
+        &["kernel-btf"],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains("--kernel-btf") && stderr.contains("not BTF"),
         "{stderr}"

@@ -94,13 +94,7 @@ fn a_legacy_module_gets_the_same_policy() {
 #[test]
 fn a_legacy_modules_negative_return_is_an_exit_status() {
     common::require_kernel();
-    let out = common::wasm_bpf()
-        .arg("run")
-        .arg(common::guest("legacy"))
-        .arg("fail")
-        .output()
-        .expect("running wasm-bpf");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(255), "stderr: {stderr}");
+    let (code, stderr) = common::run_to_end(&[], &common::guest("legacy"), &["fail"]);
+    assert_eq!(code, Some(255), "stderr: {stderr}");
     assert!(!stderr.contains("trap"), "reported as a trap: {stderr}");
 }

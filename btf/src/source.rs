@@ -30,7 +30,8 @@ fn first_file_offset(ext: &[u8]) -> Option<u32> {
     // The line info: rec_size, then per section sec_name_off, num_info and
     // num_info records of insn_off, file_name_off, line_off, line_col.
     let rec_size = u32_at(ext, start)?;
-    if line_len < 4 + 8 + rec_size || rec_size < 16 || u32_at(ext, start + 8)? == 0 {
+    let first_record_end = rec_size.checked_add(4 + 8)?;
+    if line_len < first_record_end || rec_size < 16 || u32_at(ext, start.checked_add(8)?)? == 0 {
         return None;
     }
     u32_at(ext, start.checked_add(12 + 4)?)

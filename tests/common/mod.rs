@@ -85,6 +85,22 @@ pub fn wasm_bpf() -> Command {
     Command::new(built("release/wasm-bpf"))
 }
 
+/// Runs `wasm-bpf run [host_args] <component> [args]` to its end; its exit
+/// code and standard error.
+pub fn run_to_end(host_args: &[&str], component: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = wasm_bpf()
+        .arg("run")
+        .args(host_args)
+        .arg(component)
+        .args(args)
+        .output()
+        .expect("running wasm-bpf");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// A running `wasm-bpf run`, its stdout read line by line.
 pub struct Running {
     pub child: Child,

@@ -15,37 +15,31 @@ use rustix::fs::{memfd_create, MemfdFlags};
 use crate::bindings::types::ErrorCode;
 use crate::{BpfError, BpfResult};
 
-/// The largest kernel BTF file read: a vmlinux's is 5–10 MiB, and the
-/// host reads the file whole.
+/// The largest kernel BTF file the run's `--kernel-btf` may name: a
+/// vmlinux's is 5–10 MiB. A guest's own is capped lower, at what one host
+/// call may build for it.
 pub(crate) const MAX_BYTES: u64 = 64 << 20;
 
 /// The bytes of the kernel BTF file at host path `path` (`what` names it),
-/// at most [`MAX_BYTES`].
-pub(crate) fn read(what: &str, path: &std::path::Path) -> BpfResult<Vec<u8>> {
+/// at most `max`.
+pub(crate) fn read(what: &str, path: &std::path::Path, max: u64) -> BpfResult<Vec<u8>> {
     use std::io::Read as _;
-    let file = File::open(path).map_err(|e| {
+    let failed = |step: &str, e: std::io::Error| {
         BpfError::os(
-            &format!("opening {what}"),
+            &format!("{step} {what}"),
             e.raw_os_error().unwrap_or(libc::EIO),
         )
-    })?;
+    };
+    let file = File::open(path).map_err(|e| failed("opening", e))?;
     let mut bytes = Vec::new();
-    file.take(MAX_BYTES + 1)
+    file.take(max.saturating_add(1))
         .read_to_end(&mut bytes)
-        .map_err(|e| {
-            BpfError::os(
-                &format!("reading {what}"),
-                e.raw_os_error().unwrap_or(libc::EIO),
-            )
-        })?;
-    if bytes.len() as u64 > MAX_BYTES {
+        .map_err(|e| failed("reading", e))?;
+    if bytes.len() as u64 > max {
         return Err(BpfError::with_errno(
             ErrorCode::TooBig,
             libc::EFBIG,
-            format!(
-                "{what} is larger than {} MiB, which no kernel's BTF is",
-                MAX_BYTES >> 20
-            ),
+            format!("{what} is larger than {max} bytes"),
         ));
     }
     Ok(bytes)

@@ -53,8 +53,8 @@ pub struct BpfCtx {
     /// Most bytes one host call builds for the guest.
     pub(crate) result_bytes: usize,
     /// The run's kernel BTF (`--kernel-btf`), checked, for objects that
-    /// name none of their own.
-    pub(crate) kernel_btf_file: Option<Vec<u8>>,
+    /// name none of their own: one memory file all of them use.
+    pub(crate) kernel_btf_file: Option<kernel_btf::KernelBtfFile>,
 }
 
 impl BpfCtx {
@@ -80,8 +80,10 @@ impl BpfCtx {
     /// unless an object names its own.
     pub fn kernel_btf(mut self, path: &std::path::Path) -> wasmtime::Result<Self> {
         let what = format!("--kernel-btf {}", path.display());
-        let raw = kernel_btf::check(&what, &kernel_btf::read(&what, path)?)?;
-        self.kernel_btf_file = Some(raw);
+        let bytes = kernel_btf::read(&what, path, kernel_btf::MAX_BYTES)
+            .map_err(|e| e.hint("a kernel's BTF is 5-10 MiB"))?;
+        let raw = kernel_btf::check(&what, &bytes)?;
+        self.kernel_btf_file = Some(kernel_btf::KernelBtfFile::new(&raw)?);
         Ok(self)
     }
 

@@ -141,15 +141,21 @@ fn phase_name(phase: Phase) -> &'static str {
     }
 }
 
-/// A buffer of `size` bytes for the verifier's log of each program that
-/// asked for one (`set-log-level`), which libbpf fills on success too.
-fn log_buffers(open: &mut OpenObject, size: usize) -> Vec<(String, Vec<u8>)> {
+/// A buffer for the verifier's log of each program that asked for one
+/// (`set-log-level`), which libbpf fills on success too. The buffers share
+/// `budget` bytes, so that many programs asking for logs cannot make the
+/// host hold many times what one call may build for the guest.
+fn log_buffers(open: &mut OpenObject, budget: usize) -> Vec<(String, Vec<u8>)> {
+    // SAFETY: the pointers come from live programs.
+    let wants_log =
+        |p: &libbpf_rs::OpenProgramMut<'_>| unsafe { libbpf_sys::bpf_program__log_level(p.as_libbpf_object().as_ptr()) } != 0;
+    let logged = open
+        .progs_mut()
+        .filter(|p| p.autoload() && wants_log(p))
+        .count();
+    let size = budget / logged.max(1);
     let mut buffers = Vec::new();
-    for prog in open.progs_mut().filter(|p| p.autoload()) {
-        // SAFETY: the pointer comes from a live program.
-        if unsafe { libbpf_sys::bpf_program__log_level(prog.as_libbpf_object().as_ptr()) } == 0 {
-            continue;
-        }
+    for prog in open.progs_mut().filter(|p| p.autoload() && wants_log(p)) {
         let mut buf = vec![0u8; size];
         // SAFETY: the object is not loaded yet. The buffer's heap memory
         // does not move with the Vec, and `load` keeps the Vecs alive
@@ -231,21 +237,25 @@ impl HostBpfObject for BpfCtxView<'_> {
                 .pin_root_path(dir)
                 .map_err(|e| BpfError::libbpf("setting the pin directory", &e, ""))?;
         }
-        let btf_file = match kernel_btf {
+        // A guest's own file, capped at what one call may build for it,
+        // or the run's; libbpf reads it at load, by its path.
+        let own_btf = match kernel_btf {
             Some(guest) => {
                 let path = self.ctx.grants.resolve("kernel BTF file", &guest)?;
                 let what = format!("kernel BTF `{guest}`");
-                let raw = kernel_btf::check(&what, &kernel_btf::read(&what, &path)?)?;
+                let cap = self.ctx.result_bytes as u64;
+                let bytes = kernel_btf::read(&what, &path, cap).map_err(|e| {
+                    e.hint(
+                        "an object's own kernel BTF may take a quarter of --max-memory: raise \
+                         it, or give the file to the whole run with --kernel-btf",
+                    )
+                })?;
+                let raw = kernel_btf::check(&what, &bytes)?;
                 Some(KernelBtfFile::new(&raw)?)
             }
-            None => self
-                .ctx
-                .kernel_btf_file
-                .as_deref()
-                .map(KernelBtfFile::new)
-                .transpose()?,
+            None => None,
         };
-        if let Some(file) = &btf_file {
+        if let Some(file) = own_btf.as_ref().or(self.ctx.kernel_btf_file.as_ref()) {
             builder
                 .btf_custom_path(file.path())
                 .map_err(|e| BpfError::libbpf("setting the kernel BTF", &e, ""))?;
@@ -263,8 +273,7 @@ impl HostBpfObject for BpfCtxView<'_> {
             state: Arc::new(Shared {
                 state: Mutex::new(ObjectState::Opened(open)),
                 charge: OnceLock::new(),
-                // libbpf reads the kernel BTF at load, by its path.
-                lent: Mutex::new(btf_file.map(KernelBtfFile::into_fd).into_iter().collect()),
+                lent: Mutex::new(own_btf.map(KernelBtfFile::into_fd).into_iter().collect()),
                 logs: Mutex::default(),
             }),
             name,
@@ -341,6 +350,14 @@ impl HostBpfObject for BpfCtxView<'_> {
             .check_programs(&open, &mut self.ctx.kernel_btf)?;
         let mut logs = log_buffers(&mut open, self.ctx.result_bytes);
         let (loaded, mut log) = self.libbpf(|| open.load());
+        // Loaded, the kernel holds what the lent fds named (an attach
+        // target program) and libbpf has read the kernel BTF.
+        object
+            .state
+            .lent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
         let logs: BTreeMap<String, String> = logs
             .iter_mut()
             .map(|(name, buf)| (name.clone(), log_text(buf)))
@@ -369,8 +386,9 @@ impl HostBpfObject for BpfCtxView<'_> {
                 let err = BpfError::libbpf("loading the BPF object", &e, &log);
                 if err.guest().is_some_and(|g| g.errno == libc::ENOSPC) && !logs.is_empty() {
                     Err(err.recode(ErrorCode::TooBig).hint(&format!(
-                        "a verifier log did not fit in {} bytes (a quarter of --max-memory): \
-                         lower the program's log level or raise --max-memory",
+                        "a verifier log did not fit: the logs of one load share {} bytes (a \
+                         quarter of --max-memory); lower the log level, ask fewer programs \
+                         for logs, or raise --max-memory",
                         self.ctx.result_bytes
                     )))
                 } else if log.contains("BEGIN PROG LOAD LOG") {

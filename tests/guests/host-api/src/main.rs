@@ -1221,6 +1221,38 @@ fn configure() -> Result<()> {
     );
     report("load-turned", open.load().map(|_| ()));
 
+    // Settings are checked at load as declarations are: a map made a
+    // struct_ops map needs its grant, a stack map made huge the size cap.
+    let open = Object::open_named(include_object!("configure"), "hostile")?;
+    open.program("turned")?.set_autoload(false)?;
+    open.program("on_enter")?
+        .set_attach_target(Some("sys_enter"), None)?;
+    open.map("stacks")?.set_value_size(8)?;
+    open.map("spare")?.set_map_type(MapType::StructOps)?;
+    report("load-struct-ops", open.load().map(|_| ()));
+    let open = Object::open_named(include_object!("configure"), "hostile")?;
+    open.program("turned")?.set_autoload(false)?;
+    open.program("on_enter")?
+        .set_attach_target(Some("sys_enter"), None)?;
+    // A tp_btf program made an fentry one needs --allow fentry.
+    let open = Object::open_named(include_object!("configure"), "hostile")?;
+    open.program("turned")?.set_autoload(false)?;
+    open.map("stacks")?.set_value_size(8)?;
+    let on_enter = open.program("on_enter")?;
+    on_enter.set_expected_attach_type(AttachType::TraceFentry)?;
+    report(
+        "set-attach-target-fentry",
+        on_enter.set_attach_target(Some("do_unlinkat"), None),
+    );
+    report("load-fentry", open.load().map(|_| ()));
+    let open = Object::open_named(include_object!("configure"), "hostile")?;
+    open.program("turned")?.set_autoload(false)?;
+    open.program("on_enter")?
+        .set_attach_target(Some("sys_enter"), None)?;
+    // 64 entries of 64 MiB: 4 GiB.
+    open.map("stacks")?.set_value_size(64 << 20)?;
+    report("load-huge-stack", open.load().map(|_| ()));
+
     // map_extra reaches the kernel: 16 hash functions are past its limit.
     let open = Object::open_named(include_object!("configure"), "bloom")?;
     open.program("on_enter")?.set_autoload(false)?;
