@@ -12,7 +12,12 @@
 set -u
 
 APT="clang-19 llvm-19 lld-19 libelf-dev zlib1g-dev pkg-config make bpftool \
-wasi-libc libclang-rt-19-dev-wasm32 iproute2 systemtap-sdt-dev"
+wasi-libc libclang-rt-19-dev-wasm32 iproute2 systemtap-sdt-dev \
+docker-registry skopeo apache2-utils openssl python3-venv"
+# A second registry client for the interop tests: the oras Python package,
+# pinned, in a venv of the build's own.
+ORAS_VERSION=0.2.25
+ORAS_VENV="$(cd "$(dirname "$0")/.." && pwd)/target/tools/oras"
 SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
 
 fs_type() { stat -f -c %T "$1" 2>/dev/null; }
@@ -28,6 +33,7 @@ has_tracefs() { [ -d /sys/kernel/tracing/events ]; }
 has_bpffs() { [ "$(fs_type /sys/fs/bpf)" = bpf_fs ]; }
 has_cgroup2() { grep -q ' cgroup2 ' /proc/self/mounts; }
 has_netns() { ip netns list >/dev/null 2>&1; }
+has_oras() { "$ORAS_VENV/bin/python" -c "import oras.version as v; assert v.__version__ == '$ORAS_VERSION'" 2>/dev/null; }
 has_nightly() { rustup toolchain list 2>/dev/null | grep -q '^nightly'; }
 
 make_apt() {
@@ -40,6 +46,7 @@ make_apt() {
 make_wasm_target() { rustup target add wasm32-wasip2; }
 make_tracefs() { $SUDO mount -t tracefs tracefs /sys/kernel/tracing; }
 make_bpffs() { $SUDO mount -t bpf bpf /sys/fs/bpf; }
+make_oras() { python3 -m venv "$ORAS_VENV" && "$ORAS_VENV/bin/pip" install -q "oras==$ORAS_VERSION"; }
 make_cgroup2() { $SUDO mkdir -p /sys/fs/cgroup && $SUDO mount -t cgroup2 none /sys/fs/cgroup; }
 
 # name | check | make (empty: cannot be made here) | why
@@ -52,6 +59,7 @@ ITEMS=(
 	"bpffs at /sys/fs/bpf|has_bpffs|make_bpffs|pinned maps (--allow-pin)"
 	"cgroup2 mounted|has_cgroup2|make_cgroup2|cgroup programs"
 	"network namespaces (ip netns)|has_netns||XDP, tc and socket filter tests on veth"
+	"oras $ORAS_VERSION (PyPI) in target/tools/oras|has_oras|make_oras|registry interop tests"
 	"nightly toolchain|has_nightly||cargo-fuzz (the fuzz smoke run is skipped without it)"
 )
 

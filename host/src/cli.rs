@@ -48,6 +48,36 @@ pub enum Command {
     /// result runs with `wasm-bpf run` like any guest.
     #[command(override_usage = "wasm-bpf compose <PROBE> [STAGE]... <CONSUMER> -o <OUTPUT>")]
     Compose(ComposeArgs),
+    /// Push an app (a component, or a core module of the original ABI) to
+    /// a registry as a CNCF Wasm OCI artifact, with what `inspect` reports
+    /// as an annotation.
+    #[cfg(feature = "registry")]
+    Push(crate::images::PushArgs),
+    /// Pull an app from a registry into the local store, and compile it,
+    /// so that `run REF` starts warm and works offline.
+    #[cfg(feature = "registry")]
+    Pull(crate::images::PullArgs),
+    /// Sign an app in its registry with cosign's key-based scheme (a
+    /// `sha256-DIGEST.sig` tag next to it).
+    #[cfg(feature = "registry")]
+    Sign(crate::images::SignArgs),
+    /// Check that an app in its registry is signed by one of the keys.
+    #[cfg(feature = "registry")]
+    Verify(crate::images::VerifyArgs),
+    /// List the apps in the local store.
+    #[cfg(feature = "registry")]
+    Images,
+    /// Write apps of the local store, with their signatures, to a tar of
+    /// an OCI image layout, for a machine with no registry.
+    #[cfg(feature = "registry")]
+    Export(crate::images::ExportArgs),
+    /// Read apps from a tar `export` wrote (or any OCI image layout tar of
+    /// Wasm artifacts) into the local store.
+    #[cfg(feature = "registry")]
+    Import(crate::images::ImportArgs),
+    /// Remove apps from the local store.
+    #[cfg(feature = "registry")]
+    Rmi(crate::images::RmiArgs),
 }
 
 #[derive(Debug, Args)]
@@ -63,8 +93,14 @@ pub struct ComposeArgs {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The component (or core module) to inspect.
-    pub component: PathBuf,
+    /// The component (or core module) to inspect: a file, or a registry
+    /// reference, read from the store or else from the registry's
+    /// metadata without pulling the app.
+    pub component: String,
+
+    #[cfg(feature = "registry")]
+    #[command(flatten)]
+    pub registry: crate::images::RegistryArgs,
 }
 
 #[derive(Debug, Args)]
@@ -165,8 +201,31 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub kernel_btf: Option<PathBuf>,
 
-    /// The component to run (a .wasm file, or a .cwasm file from `wasm-bpf
-    /// compile`), then the arguments passed to it; everything after the component goes to the guest, `-h` included.
+    /// Say where the app came from (a file, or a registry reference and
+    /// the digest the store holds for it).
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    /// When `run REF` contacts the registry: `missing` (only when the
+    /// store lacks REF), `always`, or `never` (the store only).
+    #[cfg(feature = "registry")]
+    #[arg(long, value_enum, default_value_t = crate::images::PullPolicy::Missing)]
+    pub pull: crate::images::PullPolicy,
+
+    #[cfg(feature = "registry")]
+    #[command(flatten)]
+    pub registry: crate::images::RegistryArgs,
+
+    #[cfg(feature = "registry")]
+    #[command(flatten)]
+    pub trust: crate::images::TrustArgs,
+
+    /// The component to run, then the arguments passed to it; everything
+    /// after the component goes to the guest, `-h` included. It is a file
+    /// (a .wasm file, or a .cwasm file from `wasm-bpf compile`) when a file
+    /// of that name exists, a registry reference otherwise when it starts
+    /// with a registry host (`localhost:5000/tools/bootstrap:1.0`,
+    /// `ghcr.io/org/app@sha256:...`).
     #[arg(
         value_name = "COMPONENT [ARGS]...",
         required = true,
@@ -182,11 +241,11 @@ impl RunArgs {
         self.max_memory_flag.is_some()
     }
 
-    /// The component file and the guest's arguments.
-    pub fn split(&self) -> (PathBuf, &[String]) {
+    /// The component (a file or a reference) and the guest's arguments.
+    pub fn split(&self) -> (&str, &[String]) {
         match self.component_and_args.split_first() {
-            Some((component, args)) => (component.into(), args),
-            None => (PathBuf::new(), &[]),
+            Some((component, args)) => (component, args),
+            None => ("", &[]),
         }
     }
 }

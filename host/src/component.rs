@@ -7,20 +7,14 @@
 //! its BPF programs.)
 
 use std::hash::{Hash as _, Hasher};
-use std::io::Write as _;
-use std::os::fd::{AsRawFd as _, OwnedFd};
-use std::path::{Component as PathPart, Path, PathBuf};
-
-use rustix::fs::{
-    fstat, mkdirat, openat, renameat, unlinkat, AtFlags, FileType, Mode, OFlags, Stat,
-};
-use rustix::process::geteuid;
+use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
-use wasmtime::bail;
 use wasmtime::component::Component;
 use wasmtime::error::Context as _;
 use wasmtime::{Engine, Precompiled, Result};
+
+use crate::trusted_dir::{fd_path, TrustedDir};
 
 /// Where compiled components are cached: `$XDG_CACHE_HOME/wasm-bpf`, or
 /// `~/.cache/wasm-bpf`.
@@ -89,7 +83,7 @@ pub fn load(
 }
 
 fn load_cached(engine: &Engine, wasm: &[u8], dir: &Path) -> Result<Component> {
-    let dir = match CacheDir::open(dir) {
+    let dir = match TrustedDir::open(dir) {
         Ok(dir) => dir,
         Err(e) => {
             tracing::warn!("not using the compile cache: {e:#}; compiling in memory");
@@ -120,121 +114,6 @@ fn load_cached(engine: &Engine, wasm: &[u8], dir: &Path) -> Result<Component> {
     }
     // SAFETY: these bytes were compiled by this engine just now.
     unsafe { Component::deserialize(engine, &compiled) }
-}
-
-fn fd_path(file: &OwnedFd) -> PathBuf {
-    PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()))
-}
-
-/// The compile cache's directory, opened only if no one but this user (or
-/// root) can change what is in it. A `wasm-bpf run` as root with a user's
-/// `$HOME` or `$XDG_CACHE_HOME` would otherwise map code that user
-/// planted, or follow their symbolic links when writing.
-struct CacheDir(OwnedFd);
-
-/// Whether a directory or file with `stat` is this user's (or root's) and
-/// writable by no one else. A root-owned sticky directory (`/tmp`) may lie
-/// on the way: others can add entries there but not replace root's or ours.
-fn trusted(stat: &Stat, on_the_way: bool) -> bool {
-    let owner = stat.st_uid == geteuid().as_raw() || stat.st_uid == 0;
-    let others_write = stat.st_mode & 0o022 != 0;
-    let root_sticky = stat.st_uid == 0 && stat.st_mode & 0o1000 != 0;
-    owner && (!others_write || (on_the_way && root_sticky))
-}
-
-impl CacheDir {
-    /// Opens `path`, creating what is missing of it (mode 0700), without
-    /// following a symbolic link anywhere on the way.
-    fn open(path: &Path) -> Result<Self> {
-        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        if !path.is_absolute() {
-            bail!("{} is not an absolute path", path.display());
-        }
-        let mut dir = rustix::fs::open("/", flags, Mode::empty()).context("opening /")?;
-        let parts: Vec<_> = path.components().skip(1).collect();
-        let mut at = PathBuf::from("/");
-        for (i, part) in parts.iter().enumerate() {
-            let PathPart::Normal(name) = part else {
-                bail!("{} is not a plain path", path.display());
-            };
-            at.push(name);
-            let next = match openat(&dir, *name, flags, Mode::empty()) {
-                Err(rustix::io::Errno::NOENT) => {
-                    match mkdirat(&dir, *name, Mode::RWXU) {
-                        Ok(()) | Err(rustix::io::Errno::EXIST) => {}
-                        Err(e) => {
-                            return Err(e).with_context(|| format!("creating {}", at.display()))
-                        }
-                    }
-                    openat(&dir, *name, flags, Mode::empty())
-                }
-                other => other,
-            }
-            .with_context(|| {
-                format!("opening {} (a symbolic link is not followed)", at.display())
-            })?;
-            let stat = fstat(&next).with_context(|| format!("reading {}", at.display()))?;
-            if !trusted(&stat, i + 1 < parts.len()) {
-                bail!(
-                    "{} belongs to uid {} or is writable by others (mode {:o})",
-                    at.display(),
-                    stat.st_uid,
-                    stat.st_mode & 0o7777
-                );
-            }
-            dir = next;
-        }
-        Ok(Self(dir))
-    }
-
-    /// The entry `name`, if there is one that is a regular file this user
-    /// (or root) wrote.
-    fn entry(&self, name: &str) -> Result<Option<OwnedFd>> {
-        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let file = match openat(&self.0, name, flags, Mode::empty()) {
-            Ok(file) => file,
-            Err(rustix::io::Errno::NOENT) => return Ok(None),
-            Err(e) => return Err(e).context("opening it (a symbolic link is not followed)"),
-        };
-        let stat = fstat(&file).context("reading it")?;
-        let regular = FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile;
-        if !regular || !trusted(&stat, false) {
-            bail!(
-                "not a regular file of this user's, or writable by others (uid {}, mode {:o})",
-                stat.st_uid,
-                stat.st_mode & 0o7777
-            );
-        }
-        Ok(Some(file))
-    }
-
-    /// Writes entry `name` whole or not at all: concurrent runs see either
-    /// no file or a complete one. The temporary file is created exclusively
-    /// (never through a link someone left there).
-    fn store(&self, name: &str, compiled: &[u8]) -> Result<()> {
-        let partial = format!(".{name}.{}.partial", std::process::id());
-        let flags =
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let create = || openat(&self.0, &partial, flags, Mode::RUSR | Mode::WUSR);
-        let file = match create() {
-            // Left by an earlier run of this pid that died mid-write.
-            Err(rustix::io::Errno::EXIST) => {
-                unlinkat(&self.0, &partial, AtFlags::empty())
-                    .with_context(|| format!("removing {partial}"))?;
-                create()
-            }
-            other => other,
-        }
-        .with_context(|| format!("creating {partial}"))?;
-        let written = std::fs::File::from(file).write_all(compiled);
-        let renamed = written
-            .context("writing")
-            .and_then(|()| renameat(&self.0, &partial, &self.0, name).context("renaming"));
-        if renamed.is_err() {
-            let _ = unlinkat(&self.0, &partial, AtFlags::empty());
-        }
-        renamed.with_context(|| format!("storing {name}"))
-    }
 }
 
 /// Compiles the component at `input` ahead of time into `output`, which

@@ -11,11 +11,12 @@
 //! `run` checks the exact instructions the kernel receives.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
+use std::fmt;
 
 use anyhow::{Context as _, Result};
 use libbpf_rs::btf::types::Enum;
 use libbpf_rs::{Btf, ObjectBuilder, ProgramType};
+use serde::{Deserialize, Serialize};
 use wasm_bpf_btf::RawBtf;
 
 use crate::bpf::calls::{self, Call};
@@ -98,14 +99,63 @@ fn grants(ty: ProgramType, attach: u32, section: &str, dangerous: &BTreeSet<&str
     needs
 }
 
-/// A report on one embedded object.
+/// What `inspect` found: the embedded objects and the grants they need.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Report {
+    pub objects: Vec<ObjectReport>,
+    /// Every grant the objects need, as `wasm-bpf run` flags.
+    pub grants: BTreeSet<String>,
+}
+
+/// One embedded object.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ObjectReport {
+    /// The byte in the component where the object starts.
+    pub offset: usize,
+    pub size: usize,
+    /// Why the object is unusable (libbpf could not open it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub programs: Vec<ProgramReport>,
+    #[serde(default)]
+    pub maps: Vec<MapReport>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProgramReport {
+    pub name: String,
+    pub section: String,
+    #[serde(rename = "type")]
+    pub prog_type: String,
+    pub helpers: Vec<String>,
+    /// Whether `helpers` counts those of every subprogram it may call.
+    #[serde(default)]
+    pub with_subprograms: bool,
+    #[serde(default)]
+    pub kfuncs: Vec<String>,
+    pub needs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MapReport {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub map_type: String,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    #[serde(default)]
+    pub pinned: bool,
+}
+
+/// The report on one embedded object.
 fn object_report(
-    out: &mut String,
     index: usize,
     offset: usize,
     elf: &[u8],
     helpers: &BTreeMap<u32, String>,
-) -> Result<BTreeSet<String>> {
+) -> Result<ObjectReport> {
     wasm_bpf_btf::check_type_chains(elf)
         .with_context(|| format!("object {index} at byte {offset}"))?;
     let mut builder = ObjectBuilder::default();
@@ -115,15 +165,17 @@ fn object_report(
     let (opened, _log) = log::capture(None, || builder.open_memory(elf));
     let open = opened
         .with_context(|| format!("object {index} at byte {offset} is not a usable BPF object"))?;
-    let _ = writeln!(out, "object {index}: {} bytes at byte {offset}", elf.len());
+    let mut report = ObjectReport {
+        offset,
+        size: elf.len(),
+        ..ObjectReport::default()
+    };
     // Subprograms are in .text; libbpf appends the ones a program calls
     // only when it loads, so a program that calls any function is counted
     // with every subprogram's helpers and every kfunc of the object.
     let subprograms = calls::insns_of(wasm_bpf_btf::elf::section(elf, ".text").unwrap_or(&[]));
     let kfuncs = RawBtf::of_object(elf).map_or_else(BTreeSet::new, |btf| btf.extern_funcs());
-    let mut all = BTreeSet::new();
     for prog in open.progs() {
-        let name = prog.name().to_string_lossy();
         let section = prog.section().to_string_lossy();
         let attach = expected_attach_type(&prog);
         let reaches = calls::calls_functions(prog.insns());
@@ -144,85 +196,120 @@ fn object_report(
         let mut dangerous = calls::dangerous_helpers(prog.insns());
         dangerous.extend(calls::dangerous_helpers(reached));
         let mut needs = grants(prog.prog_type(), attach, &section, &dangerous);
-        let _ = writeln!(
-            out,
-            "  program {name}: section {section}, type {:?}",
-            prog.prog_type()
+        let may_call: Vec<String> = if reaches {
+            kfuncs.iter().cloned().collect()
+        } else {
+            Vec::new()
+        };
+        needs.extend(
+            may_call
+                .iter()
+                .filter(|k| !calls::kfunc_is_read_only(k))
+                .map(|k| format!("--allow-kfunc {k}")),
         );
-        if !used.is_empty() {
-            let _ = writeln!(
-                out,
-                "    helpers{}: {}",
-                if reaches && !subprograms.is_empty() {
-                    " (its own and its subprograms')"
-                } else {
-                    ""
-                },
-                used.into_iter().collect::<Vec<_>>().join(", ")
-            );
-        }
-        if reaches && !kfuncs.is_empty() {
-            let _ = writeln!(
-                out,
-                "    may call kfuncs: {}",
-                kfuncs.iter().cloned().collect::<Vec<_>>().join(", ")
-            );
-            needs.extend(
-                kfuncs
-                    .iter()
-                    .filter(|k| !calls::kfunc_is_read_only(k))
-                    .map(|k| format!("--allow-kfunc {k}")),
-            );
-        }
-        if !needs.is_empty() {
-            let _ = writeln!(out, "    needs: {}", needs.join(", "));
-        }
-        all.extend(needs);
+        report.programs.push(ProgramReport {
+            name: prog.name().to_string_lossy().into_owned(),
+            section: section.into_owned(),
+            prog_type: format!("{:?}", prog.prog_type()),
+            helpers: used.into_iter().collect(),
+            with_subprograms: reaches && !subprograms.is_empty(),
+            kfuncs: may_call,
+            needs,
+        });
     }
     for map in open.maps() {
-        let _ = writeln!(
-            out,
-            "  map {}: {:?}, key {} bytes, value {} bytes, {} entries",
-            map.name().to_string_lossy(),
-            map.map_type(),
-            map.key_size(),
-            map.value_size(),
-            map.max_entries()
-        );
-        if policy::pin_path(&map).is_some() {
-            let _ = writeln!(out, "    pinned by name; needs: --allow-pin DIR");
-            all.insert("--allow-pin DIR".to_string());
-        }
+        report.maps.push(MapReport {
+            name: map.name().to_string_lossy().into_owned(),
+            map_type: format!("{:?}", map.map_type()),
+            key_size: map.key_size(),
+            value_size: map.value_size(),
+            max_entries: map.max_entries(),
+            pinned: policy::pin_path(&map).is_some(),
+        });
     }
-    Ok(all)
+    Ok(report)
 }
 
 /// The report for the component (or core module) `bytes`.
-pub fn inspect(bytes: &[u8]) -> Result<String> {
+pub fn inspect(bytes: &[u8]) -> Result<Report> {
     let objects = embedded_objects(bytes);
     if objects.is_empty() {
         anyhow::bail!("no embedded BPF object found (objects are found by their ELF header; one loaded from a file or built at run time is not)");
     }
     let helpers = helper_names();
-    let mut out = String::new();
-    let mut needs = BTreeSet::new();
+    let mut report = Report::default();
     for (index, (offset, elf)) in objects.into_iter().enumerate() {
-        match object_report(&mut out, index + 1, offset, elf, &helpers) {
-            Ok(object_needs) => needs.extend(object_needs),
+        let object = match object_report(index + 1, offset, elf, &helpers) {
+            Ok(object) => object,
             // An embedded object a guest could not open either.
-            Err(e) => {
-                let _ = writeln!(out, "object {}: not usable: {e:#}", index + 1);
+            Err(e) => ObjectReport {
+                offset,
+                size: elf.len(),
+                error: Some(format!("{e:#}")),
+                ..ObjectReport::default()
+            },
+        };
+        report
+            .grants
+            .extend(object.programs.iter().flat_map(|p| p.needs.iter().cloned()));
+        if object.maps.iter().any(|m| m.pinned) {
+            report.grants.insert("--allow-pin DIR".to_string());
+        }
+        report.objects.push(object);
+    }
+    Ok(report)
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, object) in self.objects.iter().enumerate() {
+            let index = index + 1;
+            if let Some(error) = &object.error {
+                writeln!(out, "object {index}: not usable: {error}")?;
+                continue;
+            }
+            writeln!(
+                out,
+                "object {index}: {} bytes at byte {}",
+                object.size, object.offset
+            )?;
+            for prog in &object.programs {
+                writeln!(
+                    out,
+                    "  program {}: section {}, type {}",
+                    prog.name, prog.section, prog.prog_type
+                )?;
+                if !prog.helpers.is_empty() {
+                    let whose = if prog.with_subprograms {
+                        " (its own and its subprograms')"
+                    } else {
+                        ""
+                    };
+                    writeln!(out, "    helpers{whose}: {}", prog.helpers.join(", "))?;
+                }
+                if !prog.kfuncs.is_empty() {
+                    writeln!(out, "    may call kfuncs: {}", prog.kfuncs.join(", "))?;
+                }
+                if !prog.needs.is_empty() {
+                    writeln!(out, "    needs: {}", prog.needs.join(", "))?;
+                }
+            }
+            for map in &object.maps {
+                writeln!(
+                    out,
+                    "  map {}: {}, key {} bytes, value {} bytes, {} entries",
+                    map.name, map.map_type, map.key_size, map.value_size, map.max_entries
+                )?;
+                if map.pinned {
+                    writeln!(out, "    pinned by name; needs: --allow-pin DIR")?;
+                }
             }
         }
+        if self.grants.is_empty() {
+            writeln!(out, "grants needed: none (tracing only)")
+        } else {
+            let grants: Vec<_> = self.grants.iter().map(String::as_str).collect();
+            writeln!(out, "grants needed: {}", grants.join(" "))
+        }
     }
-    if needs.is_empty() {
-        out.push_str("grants needed: none (tracing only)\n");
-    } else {
-        let _ = writeln!(
-            out,
-            "grants needed: {}",
-            needs.into_iter().collect::<Vec<_>>().join(" ")
-        );
-    }
-    Ok(out)
 }

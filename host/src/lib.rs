@@ -15,6 +15,8 @@
 //!   component.
 //! * [`inspect`]: the BPF objects a component embeds and the grants it
 //!   needs.
+//! * [`registry`]: apps shared through OCI registries, and the local store
+//!   `run REF` reads.
 //! * [`bindings`]: the generated `Host*` traits of the interfaces, which
 //!   [`BpfCtxView`] implements, for hosts that call them directly.
 
@@ -28,7 +30,10 @@ pub mod inspect;
 pub mod interrupt;
 mod legacy;
 pub mod memory;
+#[cfg(feature = "registry")]
+pub mod registry;
 pub mod run;
+mod trusted_dir;
 
 pub use bpf::{add_to_linker, BpfCtx, BpfCtxView, BpfView};
 pub use error::{BpfError, BpfResult};

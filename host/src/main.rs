@@ -1,6 +1,8 @@
 //! The `wasm-bpf` command.
 
 mod cli;
+#[cfg(feature = "registry")]
+mod images;
 #[cfg(feature = "tools")]
 mod new;
 mod policy_file;
@@ -41,6 +43,22 @@ fn main() -> ExitCode {
         Command::Componentize(args) => tools::componentize(&args).map(|()| 0),
         Command::Inspect(args) => inspect(&args).map(|()| 0),
         Command::Compose(args) => compose(&args).map(|()| 0),
+        #[cfg(feature = "registry")]
+        Command::Push(args) => images::push(&args).map(|()| 0),
+        #[cfg(feature = "registry")]
+        Command::Pull(args) => images::pull(&args).map(|()| 0),
+        #[cfg(feature = "registry")]
+        Command::Sign(args) => images::sign(&args).map(|()| 0),
+        #[cfg(feature = "registry")]
+        Command::Verify(args) => images::verify(&args).map(|()| 0),
+        #[cfg(feature = "registry")]
+        Command::Images => images::images().map(|()| 0),
+        #[cfg(feature = "registry")]
+        Command::Export(args) => images::export(&args).map(|()| 0),
+        #[cfg(feature = "registry")]
+        Command::Import(args) => images::import(&args).map(|()| 0),
+        #[cfg(feature = "registry")]
+        Command::Rmi(args) => images::rmi(&args).map(|()| 0),
     };
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
@@ -102,17 +120,22 @@ fn run_command(args: &RunArgs) -> Result<i32> {
             None => (spec.into(), spec.clone()),
         })
         .collect();
-    let (path, guest_args) = args.split();
-    let program_name = path
+    let (app, guest_args) = args.split();
+    let source = app_source(args, app)?;
+    let program_name = Path::new(app)
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     let component = if args.sinks.is_empty() {
-        Source::File(path)
+        source
     } else {
+        let probe = compose::Part {
+            path: source.name().into_owned().into(),
+            bytes: source.bytes()?.into_owned(),
+        };
         Source::Bytes {
-            name: format!("{} composed with its --sink", path.display()),
-            bytes: composed(&path, &args.sinks)?,
+            name: format!("{} composed with its --sink", source.name()),
+            bytes: composed(&probe, &args.sinks)?,
         }
     };
     let config = RunConfig {
@@ -167,8 +190,20 @@ fn bpffs_dir(dir: &std::path::Path) -> Result<std::path::PathBuf> {
     Ok(dir)
 }
 
+#[cfg(feature = "registry")]
+use images::app_source;
+
+/// Without registries, `run` takes files only.
+#[cfg(not(feature = "registry"))]
+fn app_source(args: &RunArgs, app: &str) -> Result<Source> {
+    if args.verbose {
+        eprintln!("wasm-bpf: running the file {app}");
+    }
+    Ok(Source::File(app.into()))
+}
+
 /// The chain `probe`, then `sinks` (stages, the consumer last), composed.
-fn composed(probe: &Path, sinks: &[PathBuf]) -> Result<Vec<u8>> {
+fn composed(probe: &compose::Part, sinks: &[PathBuf]) -> Result<Vec<u8>> {
     let Some((consumer, stages)) = sinks.split_last() else {
         anyhow::bail!("composing needs a probe and a consumer");
     };
@@ -176,25 +211,25 @@ fn composed(probe: &Path, sinks: &[PathBuf]) -> Result<Vec<u8>> {
         .iter()
         .map(|p| compose::Part::read(p))
         .collect::<Result<Vec<_>>>()?;
-    compose::compose(
-        &compose::Part::read(probe)?,
-        &stages,
-        &compose::Part::read(consumer)?,
-    )
+    compose::compose(probe, &stages, &compose::Part::read(consumer)?)
 }
 
 fn compose(args: &ComposeArgs) -> Result<()> {
     let (probe, sinks) = args.parts.split_first().context("no probe given")?;
-    let bytes = composed(probe, sinks)?;
+    let bytes = composed(&compose::Part::read(probe)?, sinks)?;
     std::fs::write(&args.output, bytes)
         .with_context(|| format!("writing {}", args.output.display()))
 }
 
 fn inspect(args: &InspectArgs) -> Result<()> {
-    let bytes = std::fs::read(&args.component)
-        .with_context(|| format!("reading {}", args.component.display()))?;
+    #[cfg(feature = "registry")]
+    if !Path::new(&args.component).exists() && wasm_bpf::registry::names_registry(&args.component) {
+        return images::inspect(&args.component, &args.registry);
+    }
+    let bytes =
+        std::fs::read(&args.component).with_context(|| format!("reading {}", args.component))?;
     let report = wasm_bpf::inspect::inspect(&bytes)
-        .with_context(|| format!("inspecting {}", args.component.display()))?;
+        .with_context(|| format!("inspecting {}", args.component))?;
     print!("{report}");
     Ok(())
 }

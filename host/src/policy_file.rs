@@ -16,6 +16,12 @@
 //! max-memory = "128MiB"
 //! max-kernel-memory = "256MiB"
 //! timeout = "30s"
+//! # Apps from registries (`run REF`; `pull --policy` reads these too).
+//! insecure-registry = ["localhost:5000"]
+//! registry-ca = ["/etc/wasm-bpf/ca.pem"]
+//! verify-keys = ["/etc/wasm-bpf/release.pub"]
+//! allowed-images = ["ghcr.io/org/*", "localhost:5000/tools/app@sha256:..."]
+//! allow-unsigned = false
 //! ```
 
 use std::path::Path;
@@ -46,14 +52,34 @@ struct PolicyFile {
     max_memory: Option<String>,
     max_kernel_memory: Option<String>,
     timeout: Option<String>,
+    #[cfg(feature = "registry")]
+    #[serde(default)]
+    insecure_registry: Vec<String>,
+    #[cfg(feature = "registry")]
+    #[serde(default)]
+    registry_ca: Vec<std::path::PathBuf>,
+    #[cfg(feature = "registry")]
+    #[serde(default)]
+    verify_keys: Vec<std::path::PathBuf>,
+    #[cfg(feature = "registry")]
+    #[serde(default)]
+    allowed_images: Vec<String>,
+    #[cfg(feature = "registry")]
+    #[serde(default)]
+    allow_unsigned: bool,
+}
+
+fn read(path: &Path) -> Result<PolicyFile> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("policy file {}", path.display()))
 }
 
 /// Adds the grants of the policy file at `path` to `args`.
 pub fn apply(path: &Path, args: &mut RunArgs) -> Result<()> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let file: PolicyFile =
-        toml::from_str(&text).with_context(|| format!("policy file {}", path.display()))?;
+    let file = read(path)?;
+    #[cfg(feature = "registry")]
+    add_registry(&file, &mut args.registry, &mut args.trust);
     let in_file = |key: &str| format!("policy file {}: `{key}`", path.display());
     for hook in &file.allow {
         args.allow.push(
@@ -88,4 +114,32 @@ pub fn apply(path: &Path, args: &mut RunArgs) -> Result<()> {
             Some(humantime::parse_duration(&timeout).with_context(|| in_file("timeout"))?);
     }
     Ok(())
+}
+
+/// Adds the registry settings and trust of the policy file at `path`.
+#[cfg(feature = "registry")]
+pub fn apply_registry(
+    path: &Path,
+    registry: &mut crate::images::RegistryArgs,
+    trust: &mut crate::images::TrustArgs,
+) -> Result<()> {
+    add_registry(&read(path)?, registry, trust);
+    Ok(())
+}
+
+#[cfg(feature = "registry")]
+fn add_registry(
+    file: &PolicyFile,
+    registry: &mut crate::images::RegistryArgs,
+    trust: &mut crate::images::TrustArgs,
+) {
+    registry
+        .insecure
+        .extend(file.insecure_registry.iter().cloned());
+    registry.ca_files.extend(file.registry_ca.iter().cloned());
+    trust.verify_keys.extend(file.verify_keys.iter().cloned());
+    trust
+        .allowed_images
+        .extend(file.allowed_images.iter().cloned());
+    trust.allow_unsigned |= file.allow_unsigned;
 }

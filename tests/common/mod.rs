@@ -15,6 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub mod registry;
+
 /// The workspace root.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -113,12 +115,19 @@ pub struct Running {
 impl Running {
     /// Starts `wasm-bpf run [host_args] <component> [guest_args]`.
     pub fn start(host_args: &[&str], component: &Path, guest_args: &[&str]) -> Self {
-        require_kernel();
-        let mut child = wasm_bpf()
+        let mut command = wasm_bpf();
+        command
             .arg("run")
             .args(host_args)
             .arg(component)
-            .args(guest_args)
+            .args(guest_args);
+        Self::spawn(command)
+    }
+
+    /// Starts `command`, a `wasm-bpf run` made by the caller.
+    pub fn spawn(mut command: Command) -> Self {
+        require_kernel();
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
