@@ -9,7 +9,9 @@ use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{guest, require_kernel, sleep_path, wait_attached, wait_finished, wasm_bpf, Running};
+use common::{
+    guest, require_kernel, sleep_path, wait_attached, wait_ended, wait_finished, wasm_bpf, Running,
+};
 use serde_json::Value;
 
 fn probe() -> PathBuf {
@@ -441,19 +443,31 @@ fn typed_probe_with(probe: &Path, consumer: &Path) {
 }
 
 /// `stats` after `filter`: counts by `comm` and a log2 histogram of
-/// `duration_ns`, printed when the probe finishes. The traced program is
-/// a copy of sleep with a name of its own, so that other tests' processes
-/// do not count.
+/// `duration_ns`, printed when the probe finishes: after its `-t`, or at
+/// Ctrl-C (the host asks the probe to stop, the probe calls `finish`). The
+/// traced program is a copy of sleep with a name of its own, so that other
+/// tests' processes do not count.
 #[test]
 fn stats_counts_and_histograms_what_the_filter_passes() {
+    stats_report(false);
+}
+
+#[test]
+fn stats_reports_at_ctrl_c() {
+    stats_report(true);
+}
+
+fn stats_report(at_ctrl_c: bool) {
     require_kernel();
     let dir = tempfile::tempdir().expect("temp dir");
-    let napper = dir.path().join("statsnap");
+    // A name of each test's own: the two run side by side.
+    let name = if at_ctrl_c { "statsint" } else { "statsnap" };
+    let napper = dir.path().join(name);
     std::fs::copy(sleep_path(), &napper).expect("copying sleep");
     let (filter, stats) = (filter(), guest("stats"));
     let host_args = [
         "--env",
-        "FILTER=comm == \"statsnap\"",
+        &format!("FILTER=comm == \"{name}\""),
         "--env",
         "STATS_KEY=comm",
         "--env",
@@ -463,13 +477,19 @@ fn stats_counts_and_histograms_what_the_filter_passes() {
         "--sink",
         stats.to_str().expect("utf-8 path"),
     ];
-    let mut running = Running::start(&host_args, &probe(), &["-t", "3"]);
+    let probe_args: &[&str] = if at_ctrl_c { &[] } else { &["-t", "3"] };
+    let mut running = Running::start(&host_args, &probe(), probe_args);
     wait_attached(&running, 2);
     for _ in 0..3 {
         let status = Command::new(&napper).arg("0.2").status().expect("napping");
         assert!(status.success());
     }
-    wait_finished(&mut running);
+    if at_ctrl_c {
+        running.signal(libc::SIGINT);
+        wait_ended(&mut running, Some(130));
+    } else {
+        wait_finished(&mut running);
+    }
     let out = running.seen.join("\n");
     let words = |line: &str| {
         line.split_whitespace()
@@ -479,7 +499,7 @@ fn stats_counts_and_histograms_what_the_filter_passes() {
     let lines: Vec<Vec<String>> = running.seen.iter().map(|l| words(l)).collect();
     // 3 execs and 3 exits, nothing else.
     assert!(lines.contains(&words("COMM COUNT")), "{out}");
-    assert!(lines.contains(&words("statsnap 6")), "{out}");
+    assert!(lines.contains(&words(&format!("{name} 6"))), "{out}");
     let bucket = |low: &str| {
         lines
             .iter()

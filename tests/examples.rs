@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{assert_freed, bpf_ids, guest, require_kernel, root, wasm_bpf, Running};
+use common::{assert_freed, bpf_ids, guest, require_kernel, root, wait_ended, wasm_bpf, Running};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -242,6 +242,26 @@ fn runqlat_prints_a_histogram_with_samples_with(name: &str) {
     }
     // A machine running this test switches tasks many times a second.
     assert!(total > 10, "{name}: almost no samples:\n{stdout}");
+}
+
+/// Without an interval runqlat prints one histogram, when stopped, as the
+/// original does at Ctrl-C.
+#[test]
+fn runqlat_without_an_interval_prints_its_histogram_at_ctrl_c() {
+    let mut running = Running::start(&[], &guest("runqlat"), &[]);
+    let started = running.wait_line(Duration::from_secs(20), |l| l.starts_with("Tracing"));
+    assert!(started.is_some(), "{}", running.stderr());
+    // Scheduling goes on meanwhile: the histogram will not be empty.
+    std::thread::sleep(Duration::from_millis(500));
+    running.signal(libc::SIGINT);
+    wait_ended(&mut running, Some(130));
+    let stdout = running.seen.join("\n");
+    assert_eq!(
+        stdout.matches("usecs               : count").count(),
+        1,
+        "{stdout}"
+    );
+    assert!(stdout.contains(" -> "), "{stdout}");
 }
 
 /// Builds the uprobe example's target program into a fresh directory.

@@ -8,14 +8,17 @@ use std::time::Duration;
 
 use common::{assert_freed, assert_no_map_named, bpf_ids, guest, require_kernel, Running};
 
-/// One way to end a run: the test guest's `end` mode, host options, a
-/// signal to send once it is ready, and the exit code it must end with
-/// (`None`: killed by a signal).
+/// One way to end a run (a guest that ignores the request to stop gets a
+/// short grace period, to keep the matrix quick): the test guest's `end` mode, host options, a
+/// signal to send once it is ready (and a second one once it says it
+/// lingers after the first), and the exit code it must end with (`None`:
+/// killed by a signal).
 struct Path {
     tag: &'static str,
     mode: &'static str,
     host_args: &'static [&'static str],
     signal: Option<i32>,
+    second: Option<i32>,
     code: Option<i32>,
     stderr_has: &'static str,
 }
@@ -26,6 +29,7 @@ const PATHS: &[Path] = &[
         mode: "ok",
         host_args: &[],
         signal: None,
+        second: None,
         code: Some(0),
         stderr_has: "",
     },
@@ -34,6 +38,7 @@ const PATHS: &[Path] = &[
         mode: "exit",
         host_args: &[],
         signal: None,
+        second: None,
         code: Some(3),
         stderr_has: "",
     },
@@ -42,6 +47,7 @@ const PATHS: &[Path] = &[
         mode: "trap",
         host_args: &[],
         signal: None,
+        second: None,
         code: Some(134),
         stderr_has: "trapping on purpose",
     },
@@ -50,6 +56,7 @@ const PATHS: &[Path] = &[
         mode: "oob",
         host_args: &[],
         signal: None,
+        second: None,
         code: Some(134),
         stderr_has: "out of bounds memory access",
     },
@@ -58,30 +65,34 @@ const PATHS: &[Path] = &[
         mode: "hog",
         host_args: &["--max-memory", "16MiB"],
         signal: None,
+        second: None,
         code: Some(134),
         stderr_has: "over its limit",
     },
     Path {
         tag: "in",
         mode: "wait",
-        host_args: &[],
+        host_args: &["--grace", "500ms"],
         signal: Some(libc::SIGINT),
+        second: None,
         code: Some(130),
         stderr_has: "",
     },
     Path {
         tag: "te",
         mode: "wait",
-        host_args: &[],
+        host_args: &["--grace", "500ms"],
         signal: Some(libc::SIGTERM),
+        second: None,
         code: Some(143),
         stderr_has: "",
     },
     Path {
         tag: "to",
         mode: "wait",
-        host_args: &["--timeout", "300ms"],
+        host_args: &["--timeout", "300ms", "--grace", "500ms"],
         signal: None,
+        second: None,
         code: Some(124),
         stderr_has: "timeout",
     },
@@ -90,7 +101,47 @@ const PATHS: &[Path] = &[
         mode: "wait",
         host_args: &[],
         signal: Some(libc::SIGKILL),
+        second: None,
         code: None,
+        stderr_has: "",
+    },
+    // Asked to stop, the guest finishes within the grace period.
+    Path {
+        tag: "gi",
+        mode: "graceful",
+        host_args: &[],
+        signal: Some(libc::SIGINT),
+        second: None,
+        code: Some(130),
+        stderr_has: "stopped",
+    },
+    Path {
+        tag: "gt",
+        mode: "graceful",
+        host_args: &["--timeout", "300ms"],
+        signal: None,
+        second: None,
+        code: Some(124),
+        stderr_has: "stopped",
+    },
+    // It ignores the request: stopped where it is when the grace ends,
+    Path {
+        tag: "gl",
+        mode: "linger",
+        host_args: &["--grace", "300ms"],
+        signal: Some(libc::SIGTERM),
+        second: None,
+        code: Some(143),
+        stderr_has: "",
+    },
+    // or at a second signal, long before an hour's grace ends.
+    Path {
+        tag: "g2",
+        mode: "linger",
+        host_args: &["--grace", "1h"],
+        signal: Some(libc::SIGINT),
+        second: Some(libc::SIGINT),
+        code: Some(130),
         stderr_has: "",
     },
 ];
@@ -127,6 +178,13 @@ fn end_run(path: &Path, run: usize) {
     if let Some(signal) = path.signal {
         guest.signal(signal);
     }
+    if let Some(signal) = path.second {
+        let lingering = guest.wait_line(Duration::from_secs(20), |l| {
+            l == format!("lingering {object}")
+        });
+        assert!(lingering.is_some(), "{}: {}", path.tag, guest.stderr());
+        guest.signal(signal);
+    }
     let status = guest
         .wait_exit(Duration::from_secs(20))
         .unwrap_or_else(|| panic!("{}: still running", path.tag));
@@ -148,7 +206,8 @@ fn no_exit_path_leaks_anything() {
 }
 
 /// The same for a module of the original wasm-bpf ABI, which holds its
-/// objects through the same host: a trap, an exit code, SIGINT while it
+/// objects through the same host: SIGINT answered (poll's -EINTR ends its
+/// loop and it has a last word), a trap, an exit code, SIGINT while it
 /// waits in a buffer poll, the timeout, and SIGKILL.
 #[test]
 fn no_exit_path_of_a_legacy_module_leaks_anything() {
@@ -158,14 +217,21 @@ fn no_exit_path_of_a_legacy_module_leaks_anything() {
         mode,
         host_args,
         signal,
+        second: None,
         code,
         stderr_has: "",
     };
     let paths = [
+        end("graceful", &[], Some(libc::SIGINT), Some(130)),
         end("trap", &[], None, Some(134)),
         end("exit", &[], None, Some(3)),
-        end("wait", &[], Some(libc::SIGINT), Some(130)),
-        end("wait", &["--timeout", "300ms"], None, Some(124)),
+        end("wait", &["--grace", "500ms"], Some(libc::SIGINT), Some(130)),
+        end(
+            "wait",
+            &["--timeout", "300ms", "--grace", "500ms"],
+            None,
+            Some(124),
+        ),
         end("wait", &[], Some(libc::SIGKILL), None),
     ];
     for _ in 0..runs() {
@@ -190,6 +256,10 @@ fn no_exit_path_of_a_legacy_module_leaks_anything() {
                 .wait_exit(Duration::from_secs(20))
                 .unwrap_or_else(|| panic!("{mode}: still running"));
             assert_eq!(status.code(), code, "{mode}: {status}");
+            if mode == "graceful" {
+                let stderr = module.stderr();
+                assert!(stderr.contains("stopped legacy"), "{stderr}");
+            }
             assert_freed(&ids);
         }
     }

@@ -2,10 +2,12 @@
 /* bootstrap: prints every process start (EXEC) and exit (EXIT) on the
  * machine. libbpf-bootstrap's bootstrap.c as a wasm-bpf C guest: the same
  * skeleton calls and ring buffer loop; argp became getopt_long (wasi-libc
- * has no argp) and the signal handler went (the host stops the guest).
+ * has no argp) and the signal handler went: the host's stop request (Ctrl-C,
+ * --timeout) reaches the loop as poll's -EINTR, as SIGINT does natively.
  *
  *     wasm-bpf run bootstrap-c.wasm [-d MIN-DURATION-MS] [-v]
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +150,11 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	for (;;) {
 		err = ring_buffer__poll(rb, 100 /* timeout, ms */);
+		/* Ctrl-C will cause -EINTR */
+		if (err == -EINTR) {
+			err = 0;
+			break;
+		}
 		if (err < 0) {
 			printf("Error polling ring buffer: %d\n", err);
 			break;

@@ -132,6 +132,8 @@ static int errno_of(const wbpf_error_t *e)
 		return EMFILE;
 	case WASM_BPF_BPF_TYPES_ERROR_CODE_VERIFIER_REJECTED:
 		return EACCES;
+	case WASM_BPF_BPF_TYPES_ERROR_CODE_STOPPING:
+		return EINTR;
 	case WASM_BPF_BPF_TYPES_ERROR_CODE_OTHER:
 		return EIO;
 	default:
@@ -143,7 +145,9 @@ int wbpf_fail(wbpf_error_t *e)
 {
 	int err = errno_of(e);
 
-	if (print_fn != default_print)
+	/* The host's stop request is no failure to report: a poll returns
+	 * -EINTR, as natively after SIGINT, and libbpf says nothing then. */
+	if (print_fn != default_print && e->code != WASM_BPF_BPF_TYPES_ERROR_CODE_STOPPING)
 		print(LIBBPF_WARN, "libbpf: %.*s\n", (int)e->message.len,
 		      (const char *)e->message.ptr);
 	wasm_bpf_bpf_types_error_free(e);

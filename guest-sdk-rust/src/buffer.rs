@@ -88,9 +88,22 @@ impl Buffer {
     }
 
     /// Waits up to `timeout` (forever for `None`) for records and returns
-    /// all that are ready. An empty batch means the timeout passed.
+    /// all that are ready. An empty batch means the timeout passed. Once
+    /// the host asks the guest to stop, it returns what is still queued,
+    /// then the error for which [`Error::is_stopping`](crate::Error::is_stopping) holds.
     pub fn poll(&mut self, timeout: Option<Duration>) -> Result<Batch> {
         self.poll_max(timeout, 0)
+    }
+
+    /// [`poll`](Self::poll) for a loop that runs until the guest is asked
+    /// to stop: `None` then, after the last queued record has been
+    /// returned.
+    pub fn next_batch(&mut self, timeout: Option<Duration>) -> Result<Option<Batch>> {
+        match self.poll(timeout) {
+            Ok(batch) => Ok(Some(batch)),
+            Err(e) if e.is_stopping() => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// A [`Pollable`](crate::Pollable) that is ready while records wait,

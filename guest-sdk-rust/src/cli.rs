@@ -8,7 +8,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Runs the tool `name`: `parse` reads the arguments (`Ok(None)` when they
 /// ask for help), `run` does the work. Help prints `usage` (exit 0); an
 /// argument error prints it after the error (exit 1); a failure of `run`
-/// is printed with its causes (`{:#}`, exit 1).
+/// is printed with its causes (`{:#}`, exit 1), unless the host had asked
+/// the guest to stop: the failure is then most likely that request (a
+/// `poll` returning `stopping`), and the host reports how the run ended.
 pub fn main<A, E: Display, R: Display>(
     name: &str,
     usage: &str,
@@ -28,6 +30,7 @@ pub fn main<A, E: Display, R: Display>(
     };
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(_) if crate::is_stopping() => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{name}: {e:#}");
             ExitCode::FAILURE

@@ -20,6 +20,13 @@ pub struct Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// Whether this is the `stopping` error: the host asked the guest to
+    /// stop (see [`crate::stopping`]), so it should print its final
+    /// output and return.
+    pub fn is_stopping(&self) -> bool {
+        self.code == ErrorCode::Stopping
+    }
+
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Self {
             code: ErrorCode::InvalidArgument,

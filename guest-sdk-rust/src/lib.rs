@@ -15,11 +15,14 @@
 //! let obj = open.load()?;
 //! let _links = obj.attach_all()?;
 //! let mut events = obj.buffer("rb")?;
-//! loop {
-//!     for record in &events.poll(Some(Duration::from_millis(100)))? {
+//! // Until Ctrl-C (or `--timeout`): then the loop ends, and the guest has
+//! // the grace period to print a final report.
+//! while let Some(batch) = events.next_batch(None)? {
+//!     for record in &batch {
 //!         println!("{} bytes", record.bytes().len());
 //!     }
 //! }
+//! # Ok(())
 //! # }
 //! ```
 //!
@@ -86,6 +89,28 @@ pub fn wait_any(pollables: &[&Pollable]) -> Vec<usize> {
 pub fn timer(after: std::time::Duration) -> Pollable {
     let nanos = u64::try_from(after.as_nanos()).unwrap_or(u64::MAX);
     bindings::wasi::clocks::monotonic_clock::subscribe_duration(nanos)
+}
+
+/// A pollable that turns ready once the host asks the guest to stop (the
+/// first SIGINT or SIGTERM, or `--timeout`), to wait on with
+/// [`wait_any`] together with buffers and timers. The guest then has the
+/// grace period (`wasm-bpf run --grace`) to print its final output.
+pub fn stopping() -> Pollable {
+    bindings::lifecycle::stopping()
+}
+
+/// Whether the host has asked the guest to stop.
+pub fn is_stopping() -> bool {
+    bindings::lifecycle::is_stopping()
+}
+
+/// Sleeps for `duration`, or less if the host asks the guest to stop:
+/// `false` then (a `while sleep(interval) { ... }` loop ends).
+/// `std::thread::sleep` would sleep through the request.
+pub fn sleep(duration: std::time::Duration) -> bool {
+    let (timer, stop) = (timer(duration), stopping());
+    wait_any(&[&timer, &stop]);
+    !stop.ready()
 }
 
 /// Ends the guest with exit status `code`, which becomes `wasm-bpf run`'s

@@ -119,6 +119,13 @@ pub struct RunArgs {
     #[arg(long, value_parser = humantime::parse_duration)]
     pub timeout: Option<Duration>,
 
+    /// How long a guest asked to stop (the first SIGINT or SIGTERM, or the
+    /// timeout) has to print its final output before it is stopped where
+    /// it is; a second signal stops it at once (default 2s; 0 stops at
+    /// once).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub grace: Option<Duration>,
+
     /// Let the guest use a kind of kernel hook beyond tracing: kprobe,
     /// fentry (fentry/fexit/fmod_ret), lsm, struct_ops or cgroup (the
     /// cgroup program types and sock_ops).

@@ -200,6 +200,7 @@ pub(crate) fn errno_of_error(e: &Error) -> i32 {
         ErrorCode::InvalidArgument | ErrorCode::WrongPhase | ErrorCode::InvalidObject => {
             libc::EINVAL
         }
+        ErrorCode::Stopping => libc::EINTR,
         ErrorCode::Other => libc::EIO,
     }
 }
@@ -250,6 +251,7 @@ mod tests {
             ErrorCode::Unsupported => "unsupported",
             ErrorCode::Busy => "busy",
             ErrorCode::LimitExceeded => "limit-exceeded",
+            ErrorCode::Stopping => "stopping",
             ErrorCode::Other => "other",
         }
     }
@@ -285,6 +287,7 @@ mod tests {
             ErrorCode::Unsupported,
             ErrorCode::Busy,
             ErrorCode::LimitExceeded,
+            ErrorCode::Stopping,
             ErrorCode::Other,
         ];
         assert_eq!(declared, codes.map(wit_name), "the codes of wit/types.wit");
@@ -325,6 +328,7 @@ mod tests {
             libc::EACCES => "EACCES",
             libc::EINVAL => "EINVAL",
             libc::EIO => "EIO",
+            libc::EINTR => "EINTR",
             other => panic!("errno {other} has no name here"),
         };
         for code in codes {

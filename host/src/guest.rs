@@ -21,7 +21,7 @@ use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder};
 
 use crate::bpf::grants::Grants;
 use crate::bpf::policy::Policy;
-use crate::interrupt::{Cause, Interrupt};
+use crate::interrupt::{Cause, Stop};
 use crate::BpfCtx;
 
 /// How often the engine's epoch advances; a busy guest yields this often.
@@ -85,8 +85,11 @@ pub struct RunConfig {
     pub env: Vec<(String, String)>,
     /// Host directories the guest may open, with the path it sees them at.
     pub dirs: Vec<(PathBuf, String)>,
-    /// Stop the guest after this long.
+    /// Stop the guest after this long, counted from when it starts.
     pub timeout: Option<Duration>,
+    /// How long a guest asked to stop (a signal, the timeout) has to
+    /// finish before it is stopped where it is.
+    pub grace: Duration,
     /// Most bytes of linear memory the guest may have.
     pub max_memory: usize,
     /// What the guest may load and attach beyond tracing.
@@ -157,31 +160,52 @@ impl Drop for EpochTicker {
     }
 }
 
-/// Fires the interrupt on SIGINT or SIGTERM, or once the timeout passes,
-/// from threads of their own: the runtime's thread may be blocked in a
-/// buffer's `epoll_wait`. Dropping it stops both threads.
+/// Asks the guest to stop on SIGINT or SIGTERM, or once the timeout
+/// passes, and forces the stop after the grace period or at a second
+/// signal; from threads of their own, as the runtime's thread may be
+/// blocked in a buffer's `epoll_wait`. Dropping it stops the watching.
 pub(crate) struct Watchers {
     signals: signal_hook::iterator::Handle,
     _timer: Option<mpsc::Sender<()>>,
 }
 
+/// Asks the guest to stop, and forces it once `grace` has passed.
+fn begin_stop(stop: &Arc<Stop>, cause: Cause, grace: Duration) {
+    stop.request(cause, grace);
+    if !grace.is_zero() {
+        let stop = Arc::clone(stop);
+        std::thread::spawn(move || {
+            std::thread::sleep(grace);
+            stop.forced.fire(cause);
+        });
+    }
+}
+
 impl Watchers {
-    pub(crate) fn start(interrupt: &Arc<Interrupt>, timeout: Option<Duration>) -> Result<Self> {
+    pub(crate) fn start(
+        stop: &Arc<Stop>,
+        timeout: Option<Duration>,
+        grace: Duration,
+    ) -> Result<Self> {
         let mut signals = Signals::new([SIGINT, SIGTERM]).context("handling SIGINT and SIGTERM")?;
         let handle = signals.handle();
-        let on_signal = Arc::clone(interrupt);
+        let on_signal = Arc::clone(stop);
         std::thread::spawn(move || {
             for signal in signals.forever() {
-                on_signal.fire(Cause::Signal(signal));
+                if on_signal.requested.cause().is_some() {
+                    on_signal.forced.fire(Cause::Signal(signal));
+                } else {
+                    begin_stop(&on_signal, Cause::Signal(signal), grace);
+                }
             }
         });
         let timer = timeout.map(|timeout| {
             // Dropping the sender ends the wait early, and the thread.
             let (cancel, cancelled) = mpsc::channel::<()>();
-            let on_timeout = Arc::clone(interrupt);
+            let on_timeout = Arc::clone(stop);
             std::thread::spawn(move || {
                 if cancelled.recv_timeout(timeout) == Err(RecvTimeoutError::Timeout) {
-                    on_timeout.fire(Cause::Timeout);
+                    begin_stop(&on_timeout, Cause::Timeout, grace);
                 }
             });
             cancel
@@ -223,9 +247,9 @@ pub(crate) fn wasi_builder(config: &RunConfig) -> Result<WasiCtxBuilder> {
 }
 
 /// The guest's BPF state, as `config` grants it.
-pub(crate) fn bpf_ctx(config: &RunConfig, interrupt: &Arc<Interrupt>) -> Result<BpfCtx> {
+pub(crate) fn bpf_ctx(config: &RunConfig, stop: &Arc<Stop>) -> Result<BpfCtx> {
     let ctx = BpfCtx::new(
-        Arc::clone(interrupt),
+        Arc::clone(stop),
         Grants::new(&config.dirs),
         config.policy.clone(),
     )
@@ -236,7 +260,7 @@ pub(crate) fn bpf_ctx(config: &RunConfig, interrupt: &Arc<Interrupt>) -> Result<
     }
 }
 
-/// Makes a busy guest yield at every epoch tick, so that the interrupt
+/// Makes a busy guest yield at every epoch tick, so that a forced stop
 /// can win the race in [`finish`].
 pub(crate) fn yield_on_epochs<T>(store: &mut Store<T>) {
     store.set_epoch_deadline(1);
@@ -244,21 +268,28 @@ pub(crate) fn yield_on_epochs<T>(store: &mut Store<T>) {
 }
 
 /// Runs the guest's entry point `guest` (its exit status, or the trap)
-/// until it ends or the interrupt fires, whichever is first.
+/// until it ends or the stop is forced, whichever is first. A run that was
+/// asked to stop ends as its cause says (130, 143, 124), whether the guest
+/// finished in the grace period or was stopped.
 pub(crate) async fn finish(
     guest: impl std::future::Future<Output = Result<i32>>,
-    interrupt: &Interrupt,
+    stop: &Stop,
 ) -> Outcome {
-    tokio::select! {
+    let outcome = tokio::select! {
         result = guest => match result {
             Ok(code) => Outcome::Exited(code),
-            Err(e) => match (e.downcast_ref::<I32Exit>(), interrupt.cause()) {
+            Err(e) => match (e.downcast_ref::<I32Exit>(), stop.forced.cause()) {
                 (Some(exit), _) => Outcome::Exited(exit.0),
-                // A trap from a wait the interrupt ended.
+                // A trap from a wait the forced stop ended.
                 (None, Some(cause)) => cause.into(),
                 (None, None) => Outcome::Trapped(e),
             },
         },
-        cause = interrupt.fired() => cause.into(),
+        cause = stop.forced.fired() => cause.into(),
+    };
+    match (outcome, stop.requested.cause()) {
+        (Outcome::Trapped(e), _) => Outcome::Trapped(e),
+        (_, Some(cause)) => cause.into(),
+        (outcome, None) => outcome,
     }
 }

@@ -1,6 +1,13 @@
 //! Stopping a running guest from outside: a signal or the timeout.
 //!
-//! A guest can be in one of three places when asked to stop: computing in
+//! A stop has two steps ([`Stop`]). First the guest is asked: the
+//! `lifecycle.stopping` pollable turns ready and `buffer.poll` returns the
+//! `stopping` error once no record is left, so a tool can print its final
+//! report, as a native one does in its SIGINT handler. Then, when the
+//! grace period ends or a second signal comes, it is forced: the guest is
+//! stopped wherever it is.
+//!
+//! A guest can be in one of three places when forced to stop: computing in
 //! wasm (it yields to the runtime at every epoch tick), waiting in WASI (a
 //! future on the runtime), or waiting in `buffer.poll` (blocked in
 //! `epoll_wait` on the runtime's own thread, which keeps event delivery as
@@ -10,6 +17,7 @@
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::Duration;
 
 use rustix::event::{eventfd, EventfdFlags};
 use tokio::sync::Notify;
@@ -86,6 +94,31 @@ impl Interrupt {
     /// The fd a waiting host call adds to its wait set.
     pub(crate) fn fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
+    }
+}
+
+/// A run's stop, in two steps: `requested` (the guest should finish) and
+/// `forced` (the guest is stopped where it is).
+#[derive(Debug)]
+pub struct Stop {
+    pub requested: Interrupt,
+    pub forced: Interrupt,
+}
+
+impl Stop {
+    pub fn new() -> std::io::Result<Self> {
+        Ok(Self {
+            requested: Interrupt::new()?,
+            forced: Interrupt::new()?,
+        })
+    }
+
+    /// Asks the guest to stop and, with no grace period, forces it too.
+    pub fn request(&self, cause: Cause, grace: Duration) {
+        self.requested.fire(cause);
+        if grace.is_zero() {
+            self.forced.fire(cause);
+        }
     }
 }
 

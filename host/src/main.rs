@@ -9,8 +9,9 @@ mod policy_file;
 #[cfg(feature = "tools")]
 mod tools;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::Parser as _;
@@ -122,10 +123,20 @@ fn run_command(args: &RunArgs) -> Result<i32> {
         .collect();
     let (app, guest_args) = args.split();
     let source = app_source(args, app)?;
-    let program_name = Path::new(app)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    // argv[0]: the file's stem, or a reference's repository's last part
+    // (`bootstrap` for `localhost:5000/tools/bootstrap:1.0`).
+    let program_name = match &source {
+        Source::File(path) => path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        Source::Bytes { .. } => app
+            .rsplit('/')
+            .next()
+            .and_then(|last| last.split([':', '@']).next())
+            .unwrap_or_default()
+            .to_string(),
+    };
     let component = if args.sinks.is_empty() {
         source
     } else {
@@ -145,6 +156,7 @@ fn run_command(args: &RunArgs) -> Result<i32> {
         env,
         dirs,
         timeout: args.timeout,
+        grace: args.grace.unwrap_or(Duration::from_secs(2)),
         max_memory: usize::try_from(args.max_memory.as_u64()).unwrap_or(usize::MAX),
         policy: Policy {
             hooks: args.allow.iter().copied().collect(),
@@ -223,7 +235,9 @@ fn compose(args: &ComposeArgs) -> Result<()> {
 
 fn inspect(args: &InspectArgs) -> Result<()> {
     #[cfg(feature = "registry")]
-    if !Path::new(&args.component).exists() && wasm_bpf::registry::names_registry(&args.component) {
+    if !std::path::Path::new(&args.component).exists()
+        && wasm_bpf::registry::names_registry(&args.component)
+    {
         return images::inspect(&args.component, &args.registry);
     }
     let bytes =

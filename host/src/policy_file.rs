@@ -2,7 +2,7 @@
 //! kept in a TOML file next to the application. The keys are the flags'
 //! names; a file and flags together grant the union, and a flag given on
 //! the command line overrides the file's `allow-pin`, `max-memory`,
-//! `max-kernel-memory` or `timeout`.
+//! `max-kernel-memory`, `timeout` or `grace`.
 //!
 //! ```toml
 //! allow = ["kprobe"]
@@ -16,6 +16,7 @@
 //! max-memory = "128MiB"
 //! max-kernel-memory = "256MiB"
 //! timeout = "30s"
+//! grace = "5s"
 //! # Apps from registries (`run REF`; `pull --policy` reads these too).
 //! insecure-registry = ["localhost:5000"]
 //! registry-ca = ["/etc/wasm-bpf/ca.pem"]
@@ -52,6 +53,7 @@ struct PolicyFile {
     max_memory: Option<String>,
     max_kernel_memory: Option<String>,
     timeout: Option<String>,
+    grace: Option<String>,
     #[cfg(feature = "registry")]
     #[serde(default)]
     insecure_registry: Vec<String>,
@@ -108,6 +110,9 @@ pub fn apply(path: &Path, args: &mut RunArgs) -> Result<()> {
             .parse()
             .map_err(anyhow::Error::msg)
             .with_context(|| in_file("max-kernel-memory"))?;
+    }
+    if let (Some(grace), None) = (file.grace, args.grace) {
+        args.grace = Some(humantime::parse_duration(&grace).with_context(|| in_file("grace"))?);
     }
     if let (Some(timeout), None) = (file.timeout, args.timeout) {
         args.timeout =

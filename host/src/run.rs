@@ -3,11 +3,13 @@
 //! handed to [`crate::legacy`]. Both run on [`crate::guest`].
 //!
 //! The guest runs as a future on a single-threaded tokio runtime and races
-//! the run's [`Interrupt`], which SIGINT, SIGTERM or the timeout fire from
-//! threads of their own. Whichever ends first wins: a guest computing in
-//! wasm yields at every epoch tick, one waiting in WASI is dropped there,
-//! one waiting in a buffer's `poll` is woken and trapped. Dropping the
-//! store then frees every link, buffer, map and object the guest held.
+//! the run's [`Stop`], which SIGINT, SIGTERM or the timeout request, and
+//! the grace period's end or a second signal force, from threads of their
+//! own. Asked, the guest sees `lifecycle.stopping` and `poll` returning
+//! `stopping`; forced, whichever is first wins: a guest computing in wasm
+//! yields at every epoch tick, one waiting in WASI is dropped there, one
+//! waiting in a buffer's `poll` is woken and trapped. Dropping the store
+//! then frees every link, buffer, map and object the guest held.
 
 use std::sync::Arc;
 
@@ -20,7 +22,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::component;
 use crate::guest::{bpf_ctx, finish, wasi_builder, yield_on_epochs, EpochTicker, Watchers};
 pub use crate::guest::{engine, Outcome, RunConfig, Source};
-use crate::interrupt::Interrupt;
+use crate::interrupt::Stop;
 use crate::memory::MemoryCap;
 use crate::{BpfCtx, BpfCtxView, BpfView};
 
@@ -60,15 +62,15 @@ pub fn run(config: &RunConfig) -> Result<Outcome> {
 }
 
 async fn run_async(config: &RunConfig) -> Result<Outcome> {
-    let interrupt = Arc::new(Interrupt::new().context("creating the interrupt eventfd")?);
-    let _watchers = Watchers::start(&interrupt, config.timeout)?;
+    let stop = Arc::new(Stop::new().context("creating the stop's eventfds")?);
+    let _watchers = Watchers::start(&stop, config.timeout, config.grace)?;
 
     let engine = engine()?;
     tracing::debug!("engine ready");
     let source = &config.component;
     let bytes = source.bytes()?;
     if crate::legacy::is_core_module(&bytes) {
-        return crate::legacy::run(&engine, &bytes, config, &interrupt).await;
+        return crate::legacy::run(&engine, &bytes, config, &stop).await;
     }
     let component = component::load(&engine, &bytes, source.path(), config.cache_dir.as_deref())
         .with_context(|| format!("loading component {}", source.name()))?;
@@ -89,7 +91,7 @@ async fn run_async(config: &RunConfig) -> Result<Outcome> {
 
     let host = Host {
         wasi: wasi_builder(config)?.build(),
-        bpf: bpf_ctx(config, &interrupt)?,
+        bpf: bpf_ctx(config, &stop)?,
         table: ResourceTable::new(),
         memory: MemoryCap::new(config.max_memory),
     };
@@ -106,7 +108,7 @@ async fn run_async(config: &RunConfig) -> Result<Outcome> {
         let status = command.wasi_cli_run().call_run(&mut store).await?;
         Ok(if status.is_ok() { 0 } else { 1 })
     };
-    let outcome = finish(guest, &interrupt).await;
+    let outcome = finish(guest, &stop).await;
     tracing::debug!(?outcome, "guest ended; freeing its resources");
     // Dropping the store drops the resource table: links detach, buffers
     // stop, maps and objects close.

@@ -91,9 +91,12 @@ fn run(args: &Args) -> anyhow::Result<()> {
     // 3. Each batch of events goes to the consumer as one typed call.
     let end = args.time.map(|t| Instant::now() + t);
     while end.is_none_or(|end| Instant::now() < end) {
-        let batch = events
-            .poll(Some(Duration::from_millis(100)))
-            .context("error polling ring buffer")?;
+        let Some(batch) = events
+            .next_batch(Some(Duration::from_millis(100)))
+            .context("error polling ring buffer")?
+        else {
+            break;
+        };
         let records = batch
             .iter()
             .map(|record| record.decode::<Event>().map(records::Event::from))

@@ -95,12 +95,15 @@ fn run(args: &Args) -> anyhow::Result<()> {
         "{:<8} {:<5} {:<16} {:<7} {:<7} FILENAME/EXIT CODE",
         "TIME", "EVENT", "COMM", "PID", "PPID"
     );
-    loop {
-        let batch = events.poll(None).context("error polling ring buffer")?;
+    while let Some(batch) = events
+        .next_batch(None)
+        .context("error polling ring buffer")?
+    {
         for record in &batch {
             print_event(record.decode()?);
         }
     }
+    Ok(())
 }
 
 fn main() -> ExitCode {

@@ -84,8 +84,10 @@ fn run(args: &Args) -> anyhow::Result<()> {
         "PCOMM", "PID", "PPID", "RET"
     );
     let mut lost = 0;
-    loop {
-        let batch = events.poll(None).context("error polling perf buffer")?;
+    while let Some(batch) = events
+        .next_batch(None)
+        .context("error polling perf buffer")?
+    {
         if batch.lost() > lost {
             eprintln!("Lost {} events", batch.lost() - lost);
             lost = batch.lost();
@@ -113,6 +115,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
             );
         }
     }
+    Ok(())
 }
 
 fn main() -> ExitCode {

@@ -114,9 +114,12 @@ fn run(args: &Args) -> anyhow::Result<()> {
 
     let end = args.time.map(|t| Instant::now() + t);
     while end.is_none_or(|end| Instant::now() < end) {
-        let batch = events
-            .poll(Some(Duration::from_millis(100)))
-            .context("error polling the buffer")?;
+        let Some(batch) = events
+            .next_batch(Some(Duration::from_millis(100)))
+            .context("error polling the buffer")?
+        else {
+            break;
+        };
         sink.send(batch.iter().map(|record| record.bytes()));
     }
     sink.finish();

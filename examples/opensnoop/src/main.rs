@@ -78,9 +78,12 @@ fn run(args: &Args) -> anyhow::Result<()> {
     println!("{:<6} {:<16} {:>3} {:>3} PATH", "PID", "COMM", "FD", "ERR");
     let deadline = args.duration.map(|d| Instant::now() + d);
     while deadline.is_none_or(|d| Instant::now() < d) {
-        let batch = events
-            .poll(Some(Duration::from_millis(100)))
-            .context("error polling ring buffer")?;
+        let Some(batch) = events
+            .next_batch(Some(Duration::from_millis(100)))
+            .context("error polling ring buffer")?
+        else {
+            break;
+        };
         for record in &batch {
             let e: &Event = record.decode()?;
             let comm = c_str(&e.comm);

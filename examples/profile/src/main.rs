@@ -113,8 +113,11 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let mut events = obj.buffer("events").context("failed to open ring buffer")?;
     let symbols = kernel_symbols();
 
-    loop {
-        for record in &events.poll(None).context("error polling ring buffer")? {
+    while let Some(batch) = events
+        .next_batch(None)
+        .context("error polling ring buffer")?
+    {
+        for record in &batch {
             let e: &StacktraceEvent = record.decode()?;
             println!(
                 "COMM: {} (pid={}) @ CPU {}",
@@ -129,6 +132,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
             println!();
         }
     }
+    Ok(())
 }
 
 fn main() -> ExitCode {

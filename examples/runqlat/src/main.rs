@@ -1,5 +1,6 @@
 //! runqlat: run queue latency (time from wakeup to running on a CPU) as a
-//! log2 histogram, printed every interval. bcc's libbpf-tools runqlat as a
+//! log2 histogram, printed every interval and when stopped (Ctrl-C, or
+//! `--timeout`). bcc's libbpf-tools runqlat as a
 //! wasm-bpf component, on BTF-enabled tracepoints (`tp_btf`).
 //!
 //!     wasm-bpf run runqlat.wasm [-m] [-P] [-p PID] [-T] [INTERVAL [COUNT]]
@@ -17,7 +18,8 @@ const USAGE: &str = "\
 Usage: runqlat [-m] [-P] [-p PID] [-T] [INTERVAL [COUNT]]
 
 Summarize run queue (scheduler) latency as a histogram, every INTERVAL
-seconds (default 1), COUNT times (default: until stopped).
+seconds, COUNT times (default: until stopped), and once more when stopped
+(without INTERVAL: only then).
 
   -m, --milliseconds   Millisecond histogram
   -P, --pids           Print a histogram per process ID
@@ -30,7 +32,7 @@ struct Args {
     per_process: bool,
     pid: Option<i32>,
     timestamp: bool,
-    interval: u64,
+    interval: Option<u64>,
     count: Option<u64>,
 }
 
@@ -41,7 +43,7 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
         per_process: false,
         pid: None,
         timestamp: false,
-        interval: 1,
+        interval: None,
         count: None,
     };
     let mut positional = 0;
@@ -54,7 +56,7 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
             Short('T') | Long("timestamp") => args.timestamp = true,
             Short('h') | Long("help") => return Ok(None),
             Value(v) if positional == 0 => {
-                args.interval = v.parse()?;
+                args.interval = Some(v.parse()?);
                 positional += 1;
             }
             Value(v) if positional == 1 => {
@@ -106,9 +108,12 @@ fn run(args: &Args) -> anyhow::Result<()> {
 
     println!("Tracing run queue latency... Hit Ctrl-C to end.");
     let unit = if args.millis { "msecs" } else { "usecs" };
+    let interval = args.interval.map_or(Duration::MAX, Duration::from_secs);
     let mut printed = 0;
-    while args.count.is_none_or(|c| printed < c) {
-        std::thread::sleep(Duration::from_secs(args.interval));
+    loop {
+        // The host's stop request ends the sleep early, as SIGINT ends the
+        // original's: the histogram so far is printed, then the tool ends.
+        let stopped = !wasm_bpf_guest::sleep(interval);
         println!();
         if args.timestamp {
             println!("{:<8}", wasm_bpf_guest::cli::time_of_day());
@@ -123,6 +128,9 @@ fn run(args: &Args) -> anyhow::Result<()> {
             print_log2_hist(&hist.slots, unit);
         }
         printed += 1;
+        if stopped || args.count.is_some_and(|c| printed >= c) {
+            break;
+        }
     }
     Ok(())
 }

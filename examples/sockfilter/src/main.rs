@@ -70,7 +70,9 @@ fn run(args: &Args) -> anyhow::Result<()> {
     println!("Counting IPv4 packets on {}...", args.interface);
     let mut reports = 0;
     while args.count.is_none_or(|c| reports < c) {
-        std::thread::sleep(Duration::from_secs(1));
+        if !wasm_bpf_guest::sleep(Duration::from_secs(1)) {
+            break;
+        }
         let line: Vec<String> = counts
             .lookup_batch::<u32, u64>()?
             .into_iter()

@@ -89,7 +89,9 @@ fn run(args: &Args) -> anyhow::Result<()> {
     );
     let mut reports = 0;
     while args.count.is_none_or(|c| reports < c) {
-        std::thread::sleep(Duration::from_secs(1));
+        if !wasm_bpf_guest::sleep(Duration::from_secs(1)) {
+            break;
+        }
         let mut line = Vec::new();
         for proto in 0..256u32 {
             let per_cpu: Vec<Counter> = counts.lookup_per_cpu(&proto)?.unwrap_or_default();

@@ -85,8 +85,11 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let mut events = obj.buffer("events").context("failed to open ring buffer")?;
 
     println!("Successfully started! Tracing {}...", args.binary);
-    loop {
-        for record in &events.poll(None).context("error polling ring buffer")? {
+    while let Some(batch) = events
+        .next_batch(None)
+        .context("error polling ring buffer")?
+    {
+        for record in &batch {
             let e: &Event = record.decode()?;
             let pid = e.pid;
             match e.kind {
@@ -101,6 +104,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
 }
 
 fn main() -> ExitCode {

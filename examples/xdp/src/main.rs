@@ -78,7 +78,9 @@ fn run(args: &Args) -> anyhow::Result<()> {
     );
     let mut reports = 0;
     while args.count.is_none_or(|c| reports < c) {
-        std::thread::sleep(Duration::from_secs(1));
+        if !wasm_bpf_guest::sleep(Duration::from_secs(1)) {
+            break;
+        }
         let total = |verdict: u32| -> anyhow::Result<u64> {
             let per_cpu: Vec<u64> = verdicts.lookup_per_cpu(&verdict)?.unwrap_or_default();
             Ok(per_cpu.iter().sum())

@@ -9,6 +9,7 @@ pub const WORLD: &str = "bpf-app";
 
 const PACKAGE: &[(&str, &str)] = &[
     ("buffer.wit", include_str!("../../../wit/buffer.wit")),
+    ("lifecycle.wit", include_str!("../../../wit/lifecycle.wit")),
     ("link.wit", include_str!("../../../wit/link.wit")),
     ("log.wit", include_str!("../../../wit/log.wit")),
     ("map.wit", include_str!("../../../wit/map.wit")),

@@ -39,7 +39,7 @@ use wasm_bpf::bindings::program::{
 };
 use wasm_bpf::bpf::grants::Grants;
 use wasm_bpf::bpf::policy::Policy;
-use wasm_bpf::interrupt::Interrupt;
+use wasm_bpf::interrupt::Stop;
 use wasm_bpf::{BpfCtx, BpfCtxView, BpfError, BpfResult};
 use wasmtime::component::{Resource, ResourceTable};
 
@@ -714,8 +714,8 @@ fn calls(view: &mut BpfCtxView<'_>, c: &mut Choices<'_>) {
 fuzz_target!(|data: &[u8]| {
     let _ = objects();
     let before = bpf_fds();
-    let interrupt = Arc::new(Interrupt::new().expect("an eventfd"));
-    let mut ctx = BpfCtx::new(interrupt, Grants::new(&[]), Policy::default());
+    let stop = Arc::new(Stop::new().expect("eventfds"));
+    let mut ctx = BpfCtx::new(stop, Grants::new(&[]), Policy::default());
     let mut table = ResourceTable::new();
     calls(
         &mut BpfCtxView {

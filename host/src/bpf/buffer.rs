@@ -29,7 +29,7 @@ use super::object::SharedObject;
 use super::BpfCtxView;
 use crate::bindings::buffer::{Batch, BufferKind, BufferOptions, Host, HostBuffer};
 use crate::bindings::types::ErrorCode;
-use crate::interrupt::Interrupt;
+use crate::interrupt::Stop;
 use crate::{BpfError, BpfResult};
 
 /// Records consumed per libbpf call while filling a batch.
@@ -101,13 +101,14 @@ pub struct BpfBuffer {
     /// so that later waits do not register again. Declared before
     /// `wait_set`, so it is deregistered before that fd closes.
     registered: Option<AsyncFd<RawFd>>,
-    /// What `poll` waits on: the consumer's fds and the interrupt.
+    /// What `poll` waits on: the consumer's fds and both steps of the
+    /// run's stop.
     wait_set: OwnedFd,
     /// Room for one event per fd of the wait set.
     events: Vec<epoll::Event>,
     /// Perf buffers: the CPUs whose buffers the last wait found readable.
     woken: Vec<usize>,
-    interrupt: Arc<Interrupt>,
+    stop: Arc<Stop>,
     pending: Rc<RefCell<Pending>>,
     /// An fd of our own keeps the map, and so the consumer's epoll
     /// registration, alive even if the guest drops the map and the object.
@@ -134,16 +135,12 @@ fn io_error(what: &str, err: rustix::io::Errno) -> BpfError {
     )
 }
 
-/// An epoll set of the fds that signal records, and the interrupt's
-/// eventfd, with the number of fds in it. The fds go in directly, not
-/// libbpf's epoll fd that holds them: one level of epoll less per wake-up.
-/// An event's data is 0 for the interrupt and the ring, and `1 + cpu` for
-/// a perf buffer's per-CPU fd, so that only woken CPUs are read.
-fn wait_set(
-    consumer: &Consumer,
-    map: &MapHandle,
-    interrupt: &Interrupt,
-) -> BpfResult<(OwnedFd, usize)> {
+/// An epoll set of the fds that signal records, and the stop's eventfds,
+/// with the number of fds in it. The fds go in directly, not libbpf's epoll
+/// fd that holds them: one level of epoll less per wake-up. An event's data
+/// is 0 for the stop and the ring, and `1 + cpu` for a perf buffer's
+/// per-CPU fd, so that only woken CPUs are read.
+fn wait_set(consumer: &Consumer, map: &MapHandle, stop: &Stop) -> BpfResult<(OwnedFd, usize)> {
     let set = epoll::create(epoll::CreateFlags::CLOEXEC)
         .map_err(|e| io_error("creating the wait set", e))?;
     let add = |fd: BorrowedFd<'_>, data: u64| {
@@ -155,12 +152,13 @@ fn wait_set(
         )
         .map_err(|e| io_error("filling the wait set", e))
     };
-    add(interrupt.fd(), 0)?;
+    add(stop.requested.fd(), 0)?;
+    add(stop.forced.fd(), 0)?;
     let fds = match consumer {
         // A ring buffer map's fd is readable while records are unread.
         Consumer::Ring(_) => {
             add(map.as_fd(), 0)?;
-            2
+            3
         }
         Consumer::Perf(perf) => {
             for cpu in 0..perf.buffer_cnt() {
@@ -171,7 +169,7 @@ fn wait_set(
                 // call; the epoll set keeps its own reference to the file.
                 add(unsafe { BorrowedFd::borrow_raw(raw) }, 1 + cpu as u64)?;
             }
-            1 + perf.buffer_cnt()
+            2 + perf.buffer_cnt()
         }
     };
     Ok((set, fds))
@@ -201,11 +199,19 @@ fn interrupted() -> BpfError {
     ))
 }
 
+fn stopping() -> BpfError {
+    BpfError::with_errno(
+        ErrorCode::Stopping,
+        libc::EINTR,
+        "the host asked the guest to stop (a signal or --timeout) and no record is left",
+    )
+}
+
 impl BpfBuffer {
     fn open(
         map: &mut BpfMap,
         options: &BufferOptions,
-        interrupt: &Arc<Interrupt>,
+        stop: &Arc<Stop>,
         memory: &KernelMemory,
     ) -> BpfResult<Self> {
         let handle = map.handle()?;
@@ -256,14 +262,14 @@ impl BpfBuffer {
                 ))
             }
         };
-        let (wait_set, fds) = wait_set(&consumer, &own, interrupt)?;
+        let (wait_set, fds) = wait_set(&consumer, &own, stop)?;
         Ok(Self {
             registered: None,
             wait_set,
             events: Vec::with_capacity(fds),
             woken: Vec::with_capacity(fds),
             consumer,
-            interrupt: Arc::clone(interrupt),
+            stop: Arc::clone(stop),
             pending,
             _map: own,
             _object: map.object().cloned(),
@@ -324,7 +330,7 @@ impl BpfBuffer {
     /// Blocks until the wait set is ready or `timeout` passes, noting which
     /// perf buffers woke it. `poll` is a synchronous host call, so it
     /// blocks the guest's thread here rather than yielding to the async
-    /// runtime; the interrupt's eventfd in the wait set ends the wait on
+    /// runtime; the stop's eventfds in the wait set end the wait on
     /// SIGINT, SIGTERM or the timeout. Guests that want to wait on several
     /// things at once use the buffer's pollable instead.
     fn wait(&mut self, timeout: Option<Duration>) -> BpfResult<()> {
@@ -354,16 +360,22 @@ impl BpfBuffer {
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut waited = false;
         loop {
-            if self.interrupt.cause().is_some() {
+            if self.stop.forced.cause().is_some() {
                 return Err(interrupted());
             }
-            self.fill(max, waited)?;
+            // Asked to stop, the guest gets what is queued, every CPU's,
+            // then `stopping` rather than a wait.
+            let stopping_now = self.stop.requested.cause().is_some();
+            self.fill(max, waited && !stopping_now)?;
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             {
                 let mut pending = self.pending.borrow_mut();
                 if pending.count > 0 || pending.lost > 0 || left == Some(Duration::ZERO) {
                     return Ok(pending.take(max));
                 }
+            }
+            if stopping_now {
+                return Err(stopping());
             }
             self.wait(left)?;
             waited = true;
@@ -392,9 +404,9 @@ impl Pollable for BpfBuffer {
             }
         }
         loop {
-            // An error or an interrupted run makes the buffer "ready": the
+            // An error or a stopping run makes the buffer "ready": the
             // guest's next `poll` reports it.
-            if self.fill(usize::MAX, false).is_err() || self.interrupt.cause().is_some() {
+            if self.fill(usize::MAX, false).is_err() || self.stop.requested.cause().is_some() {
                 return;
             }
             {
@@ -419,11 +431,11 @@ impl HostBuffer for BpfCtxView<'_> {
         options: BufferOptions,
     ) -> BpfResult<Resource<BpfBuffer>> {
         self.ctx.limits.check(Kind::Buffer, 1)?;
-        let interrupt = Arc::clone(&self.ctx.interrupt);
+        let stop = Arc::clone(&self.ctx.stop);
         let buffer = BpfBuffer::open(
             self.table.get_mut(&map)?,
             &options,
-            &interrupt,
+            &stop,
             &self.ctx.kernel_memory,
         )?;
         self.push_counted(Kind::Buffer, buffer)

@@ -10,6 +10,7 @@ pub mod calls;
 mod globals;
 pub mod grants;
 mod kernel_btf;
+pub mod lifecycle;
 pub mod limits;
 pub mod link;
 pub(crate) mod log;
@@ -25,7 +26,7 @@ use std::sync::Arc;
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
 use crate::bindings::libbpf_log::Level;
-use crate::interrupt::Interrupt;
+use crate::interrupt::Stop;
 use crate::BpfResult;
 use grants::Grants;
 use limits::{KernelMemory, Kind, Limits};
@@ -36,8 +37,9 @@ use wasm_bpf_btf::RawBtf;
 pub struct BpfCtx {
     /// Which libbpf messages reach the guest's stderr.
     pub(crate) log_level: Option<Level>,
-    /// Stops the guest's waits when the run is interrupted.
-    pub(crate) interrupt: Arc<Interrupt>,
+    /// The run's stop: asked for, the guest's waits end; forced, the
+    /// guest traps where it waits.
+    pub(crate) stop: Arc<Stop>,
     /// The directories whose files attach targets may name.
     pub(crate) grants: Grants,
     /// What the guest holds, against the per-guest caps.
@@ -58,13 +60,13 @@ pub struct BpfCtx {
 }
 
 impl BpfCtx {
-    /// State for one guest, which `interrupt` can stop while it waits in a
+    /// State for one guest, which `stop` ends while it waits in a
     /// buffer's `poll`, whose attach targets may name files under the
     /// directories of `grants`, and which may do what `policy` grants.
-    pub fn new(interrupt: Arc<Interrupt>, grants: Grants, policy: Policy) -> Self {
+    pub fn new(stop: Arc<Stop>, grants: Grants, policy: Policy) -> Self {
         Self {
             log_level: Some(Level::Info),
-            interrupt,
+            stop,
             grants,
             limits: Limits::default(),
             kernel_memory: KernelMemory::new(policy.max_kernel_memory),
@@ -162,7 +164,8 @@ pub fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> wasmtime::
     b::link::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     b::buffer::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     b::object::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
-    b::libbpf_log::add_to_linker::<T, HasBpf>(linker, T::bpf)
+    b::libbpf_log::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
+    b::lifecycle::add_to_linker::<T, HasBpf>(linker, T::bpf)
 }
 
 /// A libbpf call's `0` or `-errno` as a libbpf-rs result.

@@ -20,7 +20,7 @@ use wasmtime::{Engine, Linker, Module, Result, Store};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 use crate::guest::{self, EpochTicker, Outcome, RunConfig};
-use crate::interrupt::Interrupt;
+use crate::interrupt::Stop;
 use crate::memory::MemoryCap;
 use crate::{BpfCtx, BpfCtxView};
 use state::Legacy;
@@ -58,7 +58,7 @@ pub async fn run(
     engine: &Engine,
     bytes: &[u8],
     config: &RunConfig,
-    interrupt: &Arc<Interrupt>,
+    stop: &Arc<Stop>,
 ) -> Result<Outcome> {
     let module = Module::new(engine, bytes)
         .with_context(|| format!("compiling module {}", config.component.name()))?;
@@ -78,7 +78,7 @@ pub async fn run(
     abi::add_to_linker(&mut linker)?;
     let host = LegacyHost {
         wasi: guest::wasi_builder(config)?.build_p1(),
-        bpf: guest::bpf_ctx(config, interrupt)?,
+        bpf: guest::bpf_ctx(config, stop)?,
         table: wasmtime::component::ResourceTable::new(),
         legacy: Legacy::default(),
         memory: MemoryCap::new(config.max_memory),
@@ -100,7 +100,7 @@ pub async fn run(
         start.call_async(&mut store, ()).await?;
         Ok(0)
     };
-    let outcome = guest::finish(guest, interrupt).await;
+    let outcome = guest::finish(guest, stop).await;
     // As for components: dropping the store frees every link, buffer, map
     // and object the module held.
     drop(store);

@@ -76,6 +76,12 @@ fn borrow<T: 'static>(resource: &Resource<T>) -> Resource<T> {
 /// A guest-visible failure as `-errno` (logged); a trap stays a trap.
 fn failed(what: &str, err: BpfError) -> Result<i32> {
     match err {
+        // The run's end, which the module answers as the original tools
+        // do SIGINT: poll's -EINTR ends their loop.
+        BpfError::Guest(e) if e.code == crate::bindings::types::ErrorCode::Stopping => {
+            tracing::debug!("{what}: {}", e.message);
+            Ok(-errno_of_error(&e))
+        }
         BpfError::Guest(e) => {
             tracing::warn!("{what}: {}", e.message);
             Ok(-errno_of_error(&e))

@@ -4,6 +4,7 @@
  *
  *     wasm-bpf run {{ident}}.wasm [-p PPID] [-t SECONDS] [-v]
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,11 @@ int main(int argc, char **argv)
 	end = env.seconds ? now() + env.seconds : 0;
 	while (!end || now() < end) {
 		err = ring_buffer__poll(rb, 100 /* timeout, ms */);
+		/* Ctrl-C (the host's request to stop) ends the loop. */
+		if (err == -EINTR) {
+			err = 0;
+			break;
+		}
 		if (err < 0) {
 			fprintf(stderr, "Error polling ring buffer: %d\n", err);
 			break;

@@ -74,9 +74,12 @@ fn run(args: &Args) -> anyhow::Result<()> {
     println!("{:<7} {:<7} {:<16} FILENAME", "PID", "PPID", "COMM");
     let end = args.time.map(|t| Instant::now() + t);
     while end.is_none_or(|end| Instant::now() < end) {
-        let batch = events
-            .poll(Some(Duration::from_millis(100)))
-            .context("error polling ring buffer")?;
+        let Some(batch) = events
+            .next_batch(Some(Duration::from_millis(100)))
+            .context("error polling ring buffer")?
+        else {
+            break;
+        };
         for record in &batch {
             let e: &Event = record.decode()?;
             println!(

@@ -98,6 +98,16 @@ static int end(const char *mode)
 		__builtin_trap();
 	if (!strcmp(mode, "exit"))
 		return 3;
+	/* As the original tools end on SIGINT: poll's -EINTR once the host
+	 * asks the module to stop (the ABI's errnos are the kernel's: 4, not
+	 * wasi-libc's), then a final word within the grace period. */
+	if (!strcmp(mode, "graceful")) {
+		while (wasm_bpf_buffer_poll(obj, rb, (int32_t)on_event, (uint32_t)&seen, buf,
+					    sizeof(buf), 100) != -4)
+			;
+		fprintf(stderr, "stopped legacy\n");
+		return 0;
+	}
 	for (;;)
 		wasm_bpf_buffer_poll(obj, rb, (int32_t)on_event, (uint32_t)&seen, buf, sizeof(buf),
 				     -1);

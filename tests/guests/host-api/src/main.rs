@@ -468,7 +468,7 @@ fn storm(kind: &str, speed: &str, tgid: &str, stall: &str) -> Result<()> {
 fn end(how: &str, name: &str) -> Result<()> {
     let obj = open_api(name, 999)?.load()?;
     let _links = obj.attach_all()?;
-    let _buffer = obj.buffer("ring")?;
+    let mut buffer = obj.buffer("ring")?;
     println!("ready {name}");
     // Time for the test to note what the host holds before the end.
     std::thread::sleep(Duration::from_millis(300));
@@ -493,6 +493,20 @@ fn end(how: &str, name: &str) -> Result<()> {
         "wait" => loop {
             std::thread::sleep(Duration::from_secs(1));
         },
+        // Polls until the host asks it to stop, then has its last word.
+        "graceful" => {
+            while buffer.next_batch(None)?.is_some() {}
+            eprintln!("stopped {name}");
+            Ok(())
+        }
+        // Sees the request and carries on: the host must force the stop.
+        "linger" => {
+            wasm_bpf_guest::wait_any(&[&wasm_bpf_guest::stopping()]);
+            println!("lingering {name}");
+            loop {
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
         _ => Ok(()),
     }
 }
