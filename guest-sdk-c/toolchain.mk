@@ -10,8 +10,11 @@ CLANG     ?= clang-19
 OUT       ?= $(ROOT)/target/wasm32-wasi/c/$(NAME)
 GUESTDIR  ?= $(ROOT)/target/wasm32-wasip2/guest
 CFLAGS    ?= -O2 -Wall -Wextra -Wno-unused-parameter
-WASM_CC   := $(CLANG) --target=wasm32-wasi --sysroot=/usr
+# wasi-libc's emulated signal(): tools install their SIGINT handler as
+# natively, and the SDK runs it when the host asks the guest to stop.
+WASM_CC   := $(CLANG) --target=wasm32-wasi --sysroot=/usr -D_WASI_EMULATED_SIGNAL
 # A reactor: a command's exports run its constructors and destructors
 # around every call (src/run.c calls main() once instead). wasi-libc's
 # libc.a carries DWARF, which the component does not need.
-WASM_LD   := -fuse-ld=/usr/bin/wasm-ld-19 -mexec-model=reactor -Wl,--strip-debug
+WASM_LD   := -fuse-ld=/usr/bin/wasm-ld-19 -mexec-model=reactor -Wl,--strip-debug \
+	-lwasi-emulated-signal

@@ -245,10 +245,18 @@ fn runqlat_prints_a_histogram_with_samples_with(name: &str) {
 }
 
 /// Without an interval runqlat prints one histogram, when stopped, as the
-/// original does at Ctrl-C.
+/// original does at Ctrl-C: the Rust one through the SDK's `sleep`, the C
+/// one through its own SIGINT handler, which the C SDK runs, and `sleep()`
+/// returning early.
 #[test]
 fn runqlat_without_an_interval_prints_its_histogram_at_ctrl_c() {
-    let mut running = Running::start(&[], &guest("runqlat"), &[]);
+    for name in ["runqlat", "runqlat-c"] {
+        runqlat_at_ctrl_c(name);
+    }
+}
+
+fn runqlat_at_ctrl_c(name: &str) {
+    let mut running = Running::start(&[], &guest(name), &[]);
     let started = running.wait_line(Duration::from_secs(20), |l| l.starts_with("Tracing"));
     assert!(started.is_some(), "{}", running.stderr());
     // Scheduling goes on meanwhile: the histogram will not be empty.
@@ -259,9 +267,9 @@ fn runqlat_without_an_interval_prints_its_histogram_at_ctrl_c() {
     assert_eq!(
         stdout.matches("usecs               : count").count(),
         1,
-        "{stdout}"
+        "{name}: {stdout}"
     );
-    assert!(stdout.contains(" -> "), "{stdout}");
+    assert!(stdout.contains(" -> "), "{name}: {stdout}");
 }
 
 /// Builds the uprobe example's target program into a fresh directory.

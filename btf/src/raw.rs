@@ -81,6 +81,15 @@ impl RawBtf {
         })
     }
 
+    /// The size in bytes of type `id` as libbpf resolves it (through
+    /// typedefs, qualifiers, variables and arrays); `None` for types with
+    /// no size.
+    pub fn resolve_size(&self, id: u32) -> Option<i64> {
+        // SAFETY: the BTF is live; libbpf checks `id` and bounds its walk.
+        let size = unsafe { libbpf_sys::btf__resolve_size(self.0.as_ptr(), id) };
+        (size >= 0).then_some(size)
+    }
+
     /// The name of type `id`, if it has one.
     fn name(&self, id: u32) -> Option<String> {
         // SAFETY: as in `header`.

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* runqlat: run queue latency (time from wakeup to running on a CPU) as a
- * log2 histogram, printed every interval. bcc's libbpf-tools runqlat.c as
- * a wasm-bpf C guest: the same skeleton calls and the same map walk with
- * bpf_map_get_next_key(); argp became getopt_long.
+ * log2 histogram, printed every interval and at Ctrl-C. bcc's libbpf-tools
+ * runqlat.c as a wasm-bpf C guest: the same skeleton calls, map walk with
+ * bpf_map_get_next_key() and SIGINT handler (the SDK runs it when the host
+ * asks the guest to stop, and sleep() returns early); argp became
+ * getopt_long.
  *
  *     wasm-bpf run runqlat-c.wasm [-m] [-P] [-p PID] [-T] [INTERVAL [COUNT]]
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -29,11 +32,14 @@ static struct env {
 	.times = 99999999,
 };
 
+static volatile bool exiting;
+
 static const char usage[] =
 	"Usage: runqlat [-m] [-P] [-p PID] [-T] [INTERVAL [COUNT]]\n"
 	"\n"
 	"Summarize run queue (scheduler) latency as a histogram, every INTERVAL\n"
-	"seconds (default 1), COUNT times (default: until stopped).\n"
+	"seconds, COUNT times (default: until stopped), and once more when\n"
+	"stopped (without INTERVAL: only then).\n"
 	"\n"
 	"  -m, --milliseconds   Millisecond histogram\n"
 	"  -P, --pids           Print a histogram per process ID\n"
@@ -65,11 +71,15 @@ static long number(const char *arg, const char *what)
 	return value;
 }
 
+static void sig_handler(int sig)
+{
+	exiting = true;
+}
+
 static void parse_args(int argc, char **argv)
 {
 	int opt;
 
-	env.interval = 1;
 	while ((opt = getopt_long(argc, argv, "mPp:Tvh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
@@ -223,6 +233,8 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 
+	signal(SIGINT, sig_handler);
+
 	printf("Tracing run queue latency... Hit Ctrl-C to end.\n");
 
 	/* main: poll */
@@ -242,7 +254,7 @@ int main(int argc, char **argv)
 		if (err)
 			break;
 
-		if (--env.times == 0)
+		if (exiting || --env.times == 0)
 			break;
 	}
 

@@ -145,9 +145,12 @@ int wbpf_fail(wbpf_error_t *e)
 {
 	int err = errno_of(e);
 
-	/* The host's stop request is no failure to report: a poll returns
-	 * -EINTR, as natively after SIGINT, and libbpf says nothing then. */
-	if (print_fn != default_print && e->code != WASM_BPF_BPF_TYPES_ERROR_CODE_STOPPING)
+	/* The host's stop request is no failure to report: the tool's SIGINT
+	 * handler runs and a poll returns -EINTR, as natively after SIGINT,
+	 * and libbpf says nothing then. */
+	if (e->code == WASM_BPF_BPF_TYPES_ERROR_CODE_STOPPING)
+		wbpf_deliver_stop();
+	else if (print_fn != default_print)
 		print(LIBBPF_WARN, "libbpf: %.*s\n", (int)e->message.len,
 		      (const char *)e->message.ptr);
 	wasm_bpf_bpf_types_error_free(e);

@@ -56,6 +56,8 @@ struct bpf_link {
 /* error.c: turns a host error into libbpf's convention. Frees `e`, hands
  * its message to the print callback, sets errno; returns -errno. */
 int wbpf_fail(wbpf_error_t *e);
+/* Runs the tool's SIGINT handler, once: the host asked the guest to stop. */
+void wbpf_deliver_stop(void);
 /* Sets errno to -err (err < 0) and returns err. */
 int wbpf_err(int err);
 /* NULL with errno set to -err. */
