@@ -301,3 +301,44 @@ fn perf_buffer_storm_reports_what_it_lost() {
     // went on after the consumer resumed, on the same CPU.
     assert!(t.lost > 0 && t.lost <= t.perf_failed, "{t:?}");
 }
+
+/// Asked to stop in the middle of a storm, a consumer gets one more batch
+/// and then `stopping`, so it ends at once: a producer that never pauses
+/// cannot hold it until the grace period (here an hour) runs out.
+#[test]
+fn asked_to_stop_mid_storm_a_consumer_ends_at_once() {
+    require_kernel();
+    let tgid = std::process::id().to_string();
+    let mut guest = Running::start(
+        &["--grace", "1h"],
+        &guest("host-api"),
+        // The slow consumer: it never catches up, so the ring is never
+        // empty while the load runs.
+        &["storm", "ring", "slow", &tgid, "0"],
+    );
+    let ready = guest.wait_line(Duration::from_secs(20), |l| l == "ready storm");
+    assert!(ready.is_some(), "not ready: {}", guest.stderr());
+    let ids = bpf_ids(guest.pid());
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = {
+        let stop = Arc::clone(&stop);
+        thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                // SAFETY: getppid has no preconditions.
+                unsafe { libc::getppid() };
+            }
+        })
+    };
+    // Records are flowing: the guest reports them.
+    let tick = guest.wait_line(Duration::from_secs(10), |l| {
+        parse_tick(l).is_some_and(|t| t.received > 0)
+    });
+    assert!(tick.is_some(), "no records: {}", guest.stderr());
+    guest.signal(libc::SIGINT);
+    let status = guest.wait_exit(Duration::from_secs(10));
+    stop.store(true, Ordering::Relaxed);
+    load.join().expect("load thread");
+    let status = status.expect("still running 10 s after SIGINT, with an hour's grace");
+    assert_eq!(status.code(), Some(130), "{}", guest.stderr());
+    assert_freed(&ids);
+}

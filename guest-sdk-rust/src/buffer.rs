@@ -89,8 +89,9 @@ impl Buffer {
 
     /// Waits up to `timeout` (forever for `None`) for records and returns
     /// all that are ready. An empty batch means the timeout passed. Once
-    /// the host asks the guest to stop, it returns what is still queued,
-    /// then the error for which [`Error::is_stopping`](crate::Error::is_stopping) holds.
+    /// the host asks the guest to stop, it returns one more batch of what
+    /// is queued, then the error for which
+    /// [`Error::is_stopping`](crate::Error::is_stopping) holds.
     pub fn poll(&mut self, timeout: Option<Duration>) -> Result<Batch> {
         self.poll_max(timeout, 0)
     }

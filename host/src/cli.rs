@@ -115,7 +115,8 @@ pub struct RunArgs {
     #[arg(long = "dir", value_name = "HOST[::GUEST]")]
     pub dirs: Vec<String>,
 
-    /// Stop the guest after this long (e.g. 10s, 1m30s) and exit 124.
+    /// Ask the guest to stop after this long (e.g. 10s, 1m30s), as a
+    /// signal would, and exit 124.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub timeout: Option<Duration>,
 

@@ -109,6 +109,8 @@ pub struct BpfBuffer {
     /// Perf buffers: the CPUs whose buffers the last wait found readable.
     woken: Vec<usize>,
     stop: Arc<Stop>,
+    /// Whether the last batch since the stop request was read.
+    drained: bool,
     pending: Rc<RefCell<Pending>>,
     /// An fd of our own keeps the map, and so the consumer's epoll
     /// registration, alive even if the guest drops the map and the object.
@@ -270,6 +272,7 @@ impl BpfBuffer {
             woken: Vec::with_capacity(fds),
             consumer,
             stop: Arc::clone(stop),
+            drained: false,
             pending,
             _map: own,
             _object: map.object().cloned(),
@@ -363,10 +366,10 @@ impl BpfBuffer {
             if self.stop.forced.cause().is_some() {
                 return Err(interrupted());
             }
-            // Asked to stop, the guest gets what is queued, every CPU's,
-            // then `stopping` rather than a wait.
-            let stopping_now = self.stop.requested.cause().is_some();
-            self.fill(max, waited && !stopping_now)?;
+            if self.stop.requested.cause().is_some() {
+                return self.last_batch(max);
+            }
+            self.fill(max, waited)?;
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             {
                 let mut pending = self.pending.borrow_mut();
@@ -374,12 +377,24 @@ impl BpfBuffer {
                     return Ok(pending.take(max));
                 }
             }
-            if stopping_now {
-                return Err(stopping());
-            }
             self.wait(left)?;
             waited = true;
         }
+    }
+
+    /// Asked to stop, the guest gets one more batch of what is queued,
+    /// every CPU's (read once, so a producer that never pauses cannot keep
+    /// it from ending), then `stopping` rather than a wait.
+    fn last_batch(&mut self, max: usize) -> BpfResult<Batch> {
+        if !self.drained {
+            self.drained = true;
+            self.fill(max, false)?;
+        }
+        let mut pending = self.pending.borrow_mut();
+        if pending.count > 0 || pending.lost > 0 {
+            return Ok(pending.take(max));
+        }
+        Err(stopping())
     }
 }
 
