@@ -60,6 +60,13 @@ fn bad_input_gets_typed_errors_and_the_guest_goes_on() {
         0,
         &["malformed BTF", "loop"],
     );
+    err(
+        &c,
+        "oversized-btf",
+        "InvalidObject",
+        0,
+        &["malformed BTF", "2 GiB or more"],
+    );
     // libbpf prints the section name, which is not UTF-8: the host goes on.
     ok(&c, "non-utf8-section", "\"api\"");
     err(

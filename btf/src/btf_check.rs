@@ -94,7 +94,9 @@ mod tests {
     /// type, which made libbpf hand back an error code as an object.
     #[test]
     fn a_type_of_2_gib_or_more_is_refused() {
-        let elf = include_bytes!("../tests/malformed/kcfg-size-overflow.o");
+        let elf = include_bytes!(
+            "../../guest-sdk-rust/build/tests/fuzz-regressions/kcfg-extern-size-overflow-crashes-libbpf.bpf.o"
+        );
         let e = super::check_type_chains(elf).unwrap_err();
         assert!(e.to_string().contains("2 GiB or more"), "{e}");
     }

@@ -225,10 +225,8 @@ pub fn pull(args: &PullArgs) -> Result<()> {
 
 /// Whether `name` is a signature entry (`...:sha256-HEX.sig`).
 fn is_signature(name: &str) -> bool {
-    name.ends_with(".sig")
-        && name
-            .rsplit_once(':')
-            .is_some_and(|(_, tag)| tag.starts_with("sha256-"))
+    name.rsplit_once(':')
+        .is_some_and(|(_, tag)| signature::is_tag(tag))
 }
 
 pub fn images() -> Result<()> {
@@ -255,7 +253,7 @@ pub fn images() -> Result<()> {
         println!(
             "{:<50} {:<19} {:>10} {:<6}  {grants}",
             entry.name,
-            &digest[..19.min(digest.len())],
+            digest.get(..19).unwrap_or(digest),
             size,
             if signed { "yes" } else { "no" }
         );
@@ -399,7 +397,8 @@ pub fn inspect(text: &str, registry_args: &RegistryArgs) -> Result<()> {
             print!("{report}");
         }
         None => println!(
-            "no report: the artifact was not pushed by wasm-bpf;              `wasm-bpf pull` it and inspect the file to see its objects"
+            "no report: the artifact was not pushed by wasm-bpf; \
+             `wasm-bpf pull` it and inspect the file to see its objects"
         ),
     }
     Ok(())
@@ -431,8 +430,9 @@ pub fn app_source(args: &RunArgs, arg: &str) -> Result<Source> {
             store.path().display()
         ),
         None => {
+            // `run` compiles (and caches) the component itself next.
             let registry = args.registry.registry()?;
-            pull_into(&registry, &store, &reference, &trust, !args.no_cache)?;
+            pull_into(&registry, &store, &reference, &trust, false)?;
             store
                 .app(&name)?
                 .with_context(|| format!("{name} vanished from the store"))?

@@ -9,33 +9,28 @@ use std::io::{Read, Write};
 
 use anyhow::{bail, ensure, Context as _, Result};
 use oci_client::manifest::OciImageManifest;
-use serde::Deserialize;
 
 use super::artifact::{check_blob, check_digest_form, digest, Manifest, CONFIG_MEDIA_TYPE};
 use super::signature;
-use super::store::Store;
+use super::store::{Index, Store, OCI_LAYOUT, REF_NAME};
 
 /// The largest archive an import reads: a few apps and their signatures.
 const MAX_ARCHIVE: u64 = 2 * super::artifact::MAX_COMPONENT;
 const MAX_ENTRIES: usize = 4096;
-const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
 /// Writes the apps stored as `names` of `store`, and what each needs
 /// (blobs, signatures), to `out` as a tar of an OCI image layout.
 pub fn export(store: &Store, names: &[String], out: impl Write) -> Result<()> {
+    let stored = store.entries()?;
+    let find = |name: &str| stored.iter().find(|e| e.name == name).cloned();
     let mut entries = Vec::new();
     for name in names {
-        let entry = store
-            .entries()?
-            .into_iter()
-            .find(|e| &e.name == name)
-            .with_context(|| format!("{name} is not in the store (pull it first)"))?;
+        let entry =
+            find(name).with_context(|| format!("{name} is not in the store (pull it first)"))?;
         let reference = super::reference(name)?;
         let signatures = super::signature_name(&reference, &entry.manifest.digest)?;
         entries.push(entry);
-        if let Some(signed) = store.entries()?.into_iter().find(|e| e.name == signatures) {
-            entries.push(signed);
-        }
+        entries.extend(find(&signatures));
     }
     let mut tar = tar::Builder::new(out);
     let mut add = |path: &str, bytes: &[u8]| -> Result<()> {
@@ -46,7 +41,7 @@ pub fn export(store: &Store, names: &[String], out: impl Write) -> Result<()> {
         tar.append_data(&mut header, path, bytes)
             .with_context(|| format!("writing {path}"))
     };
-    add("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+    add("oci-layout", OCI_LAYOUT)?;
     let mut written = std::collections::BTreeSet::new();
     for entry in &entries {
         for blob in store.manifest_blobs(&entry.manifest.digest)? {
@@ -55,11 +50,7 @@ pub fn export(store: &Store, names: &[String], out: impl Write) -> Result<()> {
             }
         }
     }
-    let index = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": entries.iter().map(|e| &e.manifest).collect::<Vec<_>>(),
-    });
+    let index = Index::of(entries.into_iter().map(|e| e.manifest).collect());
     add("index.json", &serde_json::to_vec_pretty(&index)?)?;
     tar.into_inner()
         .context("finishing the archive")?
@@ -69,11 +60,6 @@ pub fn export(store: &Store, names: &[String], out: impl Write) -> Result<()> {
 
 fn blob_path(digest: &str) -> String {
     format!("blobs/{}", digest.replacen(':', "/", 1))
-}
-
-#[derive(Deserialize)]
-struct Index {
-    manifests: Vec<oci_client::manifest::OciDescriptor>,
 }
 
 /// Reads the archive `input` into `store`; the names imported.
@@ -141,9 +127,8 @@ pub fn import(store: &Store, input: impl Read) -> Result<Vec<String>> {
             }
             needed.push(app.layer);
         } else {
-            let tag = reference.tag().unwrap_or_default();
             ensure!(
-                tag.starts_with("sha256-") && tag.ends_with(".sig"),
+                reference.tag().is_some_and(signature::is_tag),
                 "{name} is neither a Wasm artifact nor a signature"
             );
             needed.extend(signature::layers(bytes).with_context(|| name.clone())?);

@@ -14,7 +14,7 @@ use oci_client::manifest::{OciDescriptor, OCI_IMAGE_MEDIA_TYPE};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 
-use super::artifact::{check_blob, digest, Artifact, Manifest, MAX_METADATA};
+use super::artifact::{check_blob, check_digest_form, digest, Artifact, Manifest, MAX_METADATA};
 use super::auth;
 use super::signature::{self, Signatures};
 
@@ -227,15 +227,15 @@ impl Registry {
         }))
     }
 
-    /// Pushes `signatures` of manifest `digest` to `reference`'s
+    /// Pushes `signatures` of manifest `signed` to `reference`'s
     /// repository, replacing the tag's earlier content.
     pub fn push_signatures(
         &self,
         reference: &Reference,
-        digest: &str,
+        signed: &str,
         signatures: &Signatures,
     ) -> Result<()> {
-        let tag = signature_reference(reference, digest)?;
+        let tag = signature_reference(reference, signed)?;
         let auth = self.auth(&tag)?;
         let client = &self.client;
         self.runtime
@@ -249,9 +249,7 @@ impl Registry {
                     .map(|(_, payload)| payload)
                     .chain([&signatures.config]);
                 for blob in blobs {
-                    client
-                        .push_blob(&tag, blob.clone(), &super::artifact::digest(blob))
-                        .await?;
+                    client.push_blob(&tag, blob.clone(), &digest(blob)).await?;
                 }
                 client
                     .push_manifest_raw(
@@ -275,7 +273,7 @@ impl Registry {
             descriptor.digest,
             descriptor.size
         );
-        super::artifact::check_digest_form(&descriptor.digest)?;
+        check_digest_form(&descriptor.digest)?;
         self.blob(reference, descriptor)
     }
 

@@ -37,6 +37,13 @@ pub fn tag(manifest_digest: &str) -> Result<String> {
     Ok(format!("{}.sig", manifest_digest.replace(':', "-")))
 }
 
+/// Whether `tag` is one of signatures (`sha256-HEX.sig`).
+pub fn is_tag(tag: &str) -> bool {
+    tag.strip_prefix("sha256-")
+        .and_then(|rest| rest.strip_suffix(".sig"))
+        .is_some_and(|hex| check_digest_form(&format!("sha256:{hex}")).is_ok())
+}
+
 /// The simple signing payload.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Payload {
@@ -273,5 +280,7 @@ mod tests {
             tag(&signed).unwrap(),
             format!("{}.sig", signed.replace(':', "-"))
         );
+        assert!(is_tag(&tag(&signed).unwrap()));
+        assert!(!is_tag("sha256-x.sig") && !is_tag("1.0"));
     }
 }

@@ -23,18 +23,31 @@ use super::artifact::{check_digest_form, digest, Manifest};
 use super::signature::{self, Signatures};
 use crate::trusted_dir::TrustedDir;
 
-/// The annotation naming an `index.json` entry's reference.
-const REF_NAME: &str = "org.opencontainers.image.ref.name";
+/// The `oci-layout` file.
+pub(super) const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 
-/// `index.json`.
+/// The annotation naming an `index.json` entry's reference.
+pub(super) const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+/// `index.json` (an export archive's too).
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Index {
+pub(super) struct Index {
     schema_version: u8,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     media_type: Option<String>,
     #[serde(default)]
-    manifests: Vec<OciDescriptor>,
+    pub manifests: Vec<OciDescriptor>,
+}
+
+impl Index {
+    pub(super) fn of(manifests: Vec<OciDescriptor>) -> Self {
+        Self {
+            schema_version: 2,
+            media_type: Some(OCI_IMAGE_INDEX_MEDIA_TYPE.into()),
+            manifests,
+        }
+    }
 }
 
 /// One stored reference.
@@ -77,8 +90,7 @@ impl Store {
         let root = TrustedDir::open(path).with_context(context)?;
         let blobs = TrustedDir::open(&path.join("blobs/sha256")).with_context(context)?;
         if root.entry("oci-layout").with_context(context)?.is_none() {
-            root.store("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)
-                .with_context(context)?;
+            root.store("oci-layout", OCI_LAYOUT).with_context(context)?;
         }
         Ok(Self {
             path: path.to_path_buf(),
@@ -125,20 +137,11 @@ impl Store {
         Ok(bytes)
     }
 
-    pub fn has_blob(&self, digest: &str) -> bool {
-        check_digest_form(digest).is_ok()
-            && matches!(self.blobs.entry(&digest["sha256:".len()..]), Ok(Some(_)))
-    }
-
     fn index(&self) -> Result<Index> {
         match self.root.read("index.json")? {
             Some(bytes) => serde_json::from_slice(&bytes)
                 .with_context(|| format!("{}/index.json", self.path.display())),
-            None => Ok(Index {
-                schema_version: 2,
-                media_type: Some(OCI_IMAGE_INDEX_MEDIA_TYPE.into()),
-                manifests: Vec::new(),
-            }),
+            None => Ok(Index::of(Vec::new())),
         }
     }
 
@@ -333,7 +336,7 @@ mod tests {
         let removed = store.remove(|name, _| name == "localhost:1/t:1").unwrap();
         assert_eq!(removed, ["localhost:1/t:1"]);
         assert!(store.entries().unwrap().is_empty());
-        assert!(!store.has_blob(&manifest.config.digest));
-        assert!(!store.has_blob(&artifact.manifest_digest));
+        assert!(store.blob(&manifest.config.digest).is_err());
+        assert!(store.blob(&artifact.manifest_digest).is_err());
     }
 }

@@ -184,6 +184,12 @@ fn errors() -> Result<()> {
         "../../../../guest-sdk-rust/build/tests/fuzz-regressions/typedef-loop-hangs-libbpf.bpf.o"
     );
     report("looping-btf", Object::open(looping).map(|_| ()));
+    // Found by fuzzing: a `.kconfig` extern of a 4 GiB type made libbpf
+    // hand back an error code as an object, which crashed the host.
+    let oversized = include_bytes!(
+        "../../../../guest-sdk-rust/build/tests/fuzz-regressions/kcfg-extern-size-overflow-crashes-libbpf.bpf.o"
+    );
+    report("oversized-btf", Object::open(oversized).map(|_| ()));
     // Found by fuzzing: libbpf prints section names, and a name that is
     // not UTF-8 made libbpf-rs's print callback abort the host.
     report(
