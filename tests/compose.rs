@@ -466,6 +466,10 @@ fn stats_report(at_ctrl_c: bool) {
     std::fs::copy(sleep_path(), &napper).expect("copying sleep");
     let (filter, stats) = (filter(), guest("stats"));
     let host_args = [
+        // The table must come from the probe's own stop, however slow
+        // the machine: an hour's grace.
+        "--grace",
+        "1h",
         "--env",
         &format!("FILTER=comm == \"{name}\""),
         "--env",

@@ -109,7 +109,8 @@ const PATHS: &[Path] = &[
     Path {
         tag: "gi",
         mode: "graceful",
-        host_args: &[],
+        // Long enough that no machine is too slow to finish in it.
+        host_args: &["--grace", "1h"],
         signal: Some(libc::SIGINT),
         second: None,
         code: Some(130),
@@ -118,7 +119,7 @@ const PATHS: &[Path] = &[
     Path {
         tag: "gt",
         mode: "graceful",
-        host_args: &["--timeout", "300ms"],
+        host_args: &["--timeout", "300ms", "--grace", "1h"],
         signal: None,
         second: None,
         code: Some(124),
@@ -222,7 +223,12 @@ fn no_exit_path_of_a_legacy_module_leaks_anything() {
         stderr_has: "",
     };
     let paths = [
-        end("graceful", &[], Some(libc::SIGINT), Some(130)),
+        end(
+            "graceful",
+            &["--grace", "1h"],
+            Some(libc::SIGINT),
+            Some(130),
+        ),
         end("trap", &[], None, Some(134)),
         end("exit", &[], None, Some(3)),
         end("wait", &["--grace", "500ms"], Some(libc::SIGINT), Some(130)),
