@@ -119,6 +119,57 @@ fn a_missing_component_is_a_clear_error() {
     );
 }
 
+/// `--log-format json`: every message of the host's own is one JSON
+/// object on a line of its own, for a log collector; the guest's output
+/// is not touched.
+#[test]
+fn host_messages_are_json_lines_when_asked() {
+    require_kernel();
+    let output = wasm_bpf()
+        .args(["--log-format", "json", "run", "-v", "--timeout", "1s"])
+        .arg(guest("bootstrap"))
+        .output()
+        .expect("running wasm-bpf");
+    assert_eq!(output.status.code(), Some(124));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let messages: Vec<(String, String)> = stderr
+        .lines()
+        .map(|line| {
+            let object: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+            let field = |name: &str| object[name].as_str().unwrap_or_default().to_string();
+            assert!(!field("timestamp").is_empty(), "{line}");
+            (field("level"), field("message"))
+        })
+        .collect();
+    let bootstrap = guest("bootstrap");
+    assert_eq!(
+        messages,
+        [
+            (
+                "INFO".into(),
+                format!("running the file {}", bootstrap.display())
+            ),
+            ("INFO".into(), "timeout reached, guest stopped".into()),
+        ],
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("TIME     EVENT"));
+
+    let output = wasm_bpf()
+        .args(["run", "--log-format", "json", "/nonexistent/app.wasm"])
+        .output()
+        .expect("running wasm-bpf");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let error: serde_json::Value = serde_json::from_str(stderr.trim()).expect("one JSON line");
+    assert_eq!(error["level"], "ERROR", "{stderr}");
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("loading component /nonexistent/app.wasm"),
+        "{stderr}"
+    );
+}
+
 /// Core modules run as modules of the original wasm-bpf ABI, which are
 /// WASI commands.
 #[test]

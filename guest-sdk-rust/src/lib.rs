@@ -43,6 +43,7 @@ mod buffer;
 pub mod cli;
 mod error;
 mod map;
+pub mod metrics;
 mod object;
 pub mod probe;
 mod program;

@@ -16,6 +16,9 @@ wasmtime::component::bindgen!({
         "wasm-bpf:bpf/program.program": crate::bpf::program::BpfProgram,
         "wasm-bpf:bpf/link.link": crate::bpf::link::BpfLink,
         "wasm-bpf:bpf/buffer.buffer": crate::bpf::buffer::BpfBuffer,
+        "wasm-bpf:bpf/metrics.counter": crate::bpf::metrics::Counter,
+        "wasm-bpf:bpf/metrics.gauge": crate::bpf::metrics::Gauge,
+        "wasm-bpf:bpf/metrics.histogram": crate::bpf::metrics::Histogram,
         // Buffers hand out WASI's own pollables, so `wasi:io/poll` waits on
         // them together with clocks and streams.
         "wasi:io/poll": wasmtime_wasi::p2::bindings::io::poll,

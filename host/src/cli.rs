@@ -12,6 +12,12 @@ use wasm_bpf::bpf::policy::Hook;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// How the host writes its own messages on stderr: `text`, or `json`
+    /// (one object per line, for log collectors). The guest's output is
+    /// passed through as it is.
+    #[arg(long, global = true, value_enum, default_value_t = crate::messages::LogFormat::Text)]
+    pub log_format: crate::messages::LogFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -208,6 +214,20 @@ pub struct RunArgs {
     /// `open-options.kernel-btf` wins.
     #[arg(long, value_name = "FILE")]
     pub kernel_btf: Option<PathBuf>,
+
+    /// Serve Prometheus metrics on http://ADDR/metrics (the host's figures
+    /// for the app and the app's own) and a readiness check on /healthz.
+    /// PORT or :PORT listens on 127.0.0.1; ADDRESS:PORT where it says
+    /// (0.0.0.0:9100 in a pod).
+    #[arg(long, value_name = "ADDR", value_parser = wasm_bpf::metrics::server::parse_address)]
+    pub metrics: Option<std::net::SocketAddr>,
+
+    /// With --metrics: turn the kernel's BPF statistics on and serve each
+    /// of the app's programs' run count and run time. While they are on,
+    /// every BPF program on the machine pays about 20 ns a run (two clock
+    /// reads); it needs CAP_SYS_ADMIN.
+    #[arg(long, requires = "metrics")]
+    pub program_stats: bool,
 
     /// Say where the app came from (a file, or a registry reference and
     /// the digest the store holds for it).

@@ -219,6 +219,26 @@ fn code_of_kind(kind: libbpf_rs::ErrorKind) -> ErrorCode {
     }
 }
 
+/// Each error code's WIT name; a new code fails to compile here.
+pub(crate) fn wit_name(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::NotFound => "not-found",
+        ErrorCode::InvalidArgument => "invalid-argument",
+        ErrorCode::WrongPhase => "wrong-phase",
+        ErrorCode::InvalidObject => "invalid-object",
+        ErrorCode::VerifierRejected => "verifier-rejected",
+        ErrorCode::PermissionDenied => "permission-denied",
+        ErrorCode::AlreadyExists => "already-exists",
+        ErrorCode::TooBig => "too-big",
+        ErrorCode::TargetNotFound => "target-not-found",
+        ErrorCode::Unsupported => "unsupported",
+        ErrorCode::Busy => "busy",
+        ErrorCode::LimitExceeded => "limit-exceeded",
+        ErrorCode::Stopping => "stopping",
+        ErrorCode::Other => "other",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -234,26 +254,6 @@ mod tests {
         assert_eq!(e.code, ErrorCode::TooBig);
         assert_eq!(e.errno, libc::E2BIG);
         assert!(e.message.ends_with("libbpf: map is full"), "{}", e.message);
-    }
-
-    /// Each error code's WIT name; a new code fails to compile here.
-    fn wit_name(code: ErrorCode) -> &'static str {
-        match code {
-            ErrorCode::NotFound => "not-found",
-            ErrorCode::InvalidArgument => "invalid-argument",
-            ErrorCode::WrongPhase => "wrong-phase",
-            ErrorCode::InvalidObject => "invalid-object",
-            ErrorCode::VerifierRejected => "verifier-rejected",
-            ErrorCode::PermissionDenied => "permission-denied",
-            ErrorCode::AlreadyExists => "already-exists",
-            ErrorCode::TooBig => "too-big",
-            ErrorCode::TargetNotFound => "target-not-found",
-            ErrorCode::Unsupported => "unsupported",
-            ErrorCode::Busy => "busy",
-            ErrorCode::LimitExceeded => "limit-exceeded",
-            ErrorCode::Stopping => "stopping",
-            ErrorCode::Other => "other",
-        }
     }
 
     /// The host (for legacy modules) and the C SDK (for libbpf-style C

@@ -22,6 +22,7 @@ use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder};
 use crate::bpf::grants::Grants;
 use crate::bpf::policy::Policy;
 use crate::interrupt::{Cause, Stop};
+use crate::metrics::Metrics;
 use crate::BpfCtx;
 
 /// How often the engine's epoch advances; a busy guest yields this often.
@@ -99,6 +100,8 @@ pub struct RunConfig {
     /// A kernel BTF file for CO-RE relocations, instead of the running
     /// kernel's (for kernels built without BTF).
     pub kernel_btf: Option<PathBuf>,
+    /// Where the run counts what `--metrics` serves.
+    pub metrics: Arc<Metrics>,
 }
 
 /// How a guest run ended.
@@ -253,7 +256,8 @@ pub(crate) fn bpf_ctx(config: &RunConfig, stop: &Arc<Stop>) -> Result<BpfCtx> {
         Grants::new(&config.dirs),
         config.policy.clone(),
     )
-    .max_memory(config.max_memory);
+    .max_memory(config.max_memory)
+    .metrics(Arc::clone(&config.metrics));
     match &config.kernel_btf {
         Some(path) => ctx.kernel_btf(path),
         None => Ok(ctx),

@@ -410,7 +410,7 @@ pub fn inspect(text: &str, registry_args: &RegistryArgs) -> Result<()> {
 pub fn app_source(args: &RunArgs, arg: &str) -> Result<Source> {
     if Path::new(arg).exists() || !registry::names_registry(arg) {
         if args.verbose {
-            eprintln!("wasm-bpf: running the file {arg}");
+            crate::messages::notice(&format!("running the file {arg}"));
         }
         return Ok(Source::File(arg.into()));
     }
@@ -443,10 +443,10 @@ pub fn app_source(args: &RunArgs, arg: &str) -> Result<Source> {
     registry::check_stored(&store, &reference, &digest, &trust)
         .with_context(|| format!("refusing to run {name}"))?;
     if args.verbose {
-        eprintln!(
-            "wasm-bpf: running {name} ({digest}) from the store {}",
+        crate::messages::notice(&format!(
+            "running {name} ({digest}) from the store {}",
             store.path().display()
-        );
+        ));
     }
     Ok(Source::Bytes {
         name: format!("{name} ({digest})"),

@@ -15,6 +15,7 @@
 //!   component.
 //! * [`inspect`]: the BPF objects a component embeds and the grants it
 //!   needs.
+//! * [`metrics`]: what `run --metrics` serves to Prometheus.
 //! * [`registry`]: apps shared through OCI registries, and the local store
 //!   `run REF` reads.
 //! * [`bindings`]: the generated `Host*` traits of the interfaces, which
@@ -30,6 +31,7 @@ pub mod inspect;
 pub mod interrupt;
 mod legacy;
 pub mod memory;
+pub mod metrics;
 #[cfg(feature = "registry")]
 pub mod registry;
 pub mod run;

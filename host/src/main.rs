@@ -3,6 +3,7 @@
 mod cli;
 #[cfg(feature = "registry")]
 mod images;
+mod messages;
 #[cfg(feature = "tools")]
 mod new;
 mod policy_file;
@@ -11,12 +12,13 @@ mod tools;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::Parser as _;
-use tracing_subscriber::EnvFilter;
 use wasm_bpf::bpf::policy::Policy;
+use wasm_bpf::metrics::{self, Metrics, ProgramStats};
 use wasm_bpf::run::{self, Outcome, RunConfig, Source};
 use wasm_bpf::{component, compose};
 
@@ -24,12 +26,7 @@ use cli::{Cli, Command, ComposeArgs, InspectArgs, RunArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,libbpf=off")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    messages::init(cli.log_format);
     let result = match cli.command {
         Command::Run(mut args) => prepare(&mut args).and_then(|()| run_command(&args)),
         Command::Compile(args) => run::engine()
@@ -64,7 +61,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            messages::error(&format!("{e:#}"));
             ExitCode::FAILURE
         }
     }
@@ -149,6 +146,12 @@ fn run_command(args: &RunArgs) -> Result<i32> {
             bytes: composed(&probe, &args.sinks)?,
         }
     };
+    let program_stats = match args.program_stats {
+        true => Some(ProgramStats::enable().context(
+            "--program-stats: turning on the kernel's BPF statistics (it needs CAP_SYS_ADMIN)",
+        )?),
+        false => None,
+    };
     let config = RunConfig {
         component,
         program_name,
@@ -173,11 +176,25 @@ fn run_command(args: &RunArgs) -> Result<i32> {
             component::default_cache_dir()
         },
         kernel_btf: args.kernel_btf.clone(),
+        metrics: Arc::new(Metrics::new(program_stats)),
+    };
+    let _server = match args.metrics {
+        Some(address) => {
+            let server = metrics::server::Server::start(address, Arc::clone(&config.metrics))?;
+            if args.verbose {
+                messages::notice(&format!(
+                    "serving metrics on http://{}/metrics",
+                    server.address()
+                ));
+            }
+            Some(server)
+        }
+        None => None,
     };
     let outcome = run::run(&config)?;
     match &outcome {
-        Outcome::Trapped(e) => eprintln!("error: the guest trapped: {e:?}"),
-        Outcome::TimedOut => eprintln!("wasm-bpf: timeout reached, guest stopped"),
+        Outcome::Trapped(e) => messages::error(&format!("the guest trapped: {e:?}")),
+        Outcome::TimedOut => messages::notice("timeout reached, guest stopped"),
         Outcome::Signaled(_) | Outcome::Exited(_) => {}
     }
     Ok(outcome.exit_code())
@@ -209,7 +226,7 @@ use images::app_source;
 #[cfg(not(feature = "registry"))]
 fn app_source(args: &RunArgs, app: &str) -> Result<Source> {
     if args.verbose {
-        eprintln!("wasm-bpf: running the file {app}");
+        messages::notice(&format!("running the file {app}"));
     }
     Ok(Source::File(app.into()))
 }

@@ -2,6 +2,7 @@
 //! every table of every instance together, so that a module with several
 //! memories, or one huge `table.grow`, stays under it.
 
+use prometheus_client::metrics::gauge::Gauge;
 use wasmtime::ResourceLimiter;
 
 /// What one table element is counted as: wasmtime keeps a pointer-sized
@@ -16,11 +17,23 @@ pub struct MemoryCap {
     /// Bytes of memories and tables granted so far (an upper bound: a
     /// growth granted here that wasmtime then fails to make stays counted).
     used: usize,
+    /// Where `used` is published (`wasm_bpf_guest_memory_bytes`).
+    gauge: Gauge,
 }
 
 impl MemoryCap {
     pub fn new(max: usize) -> Self {
-        Self { max, used: 0 }
+        Self {
+            max,
+            used: 0,
+            gauge: Gauge::default(),
+        }
+    }
+
+    /// Publishes the memory granted to `gauge`.
+    pub fn reporting(mut self, gauge: Gauge) -> Self {
+        self.gauge = gauge;
+        self
     }
 
     fn grow(&mut self, what: &str, current: usize, desired: usize) -> wasmtime::Result<bool> {
@@ -35,6 +48,7 @@ impl MemoryCap {
             ));
         }
         self.used = total;
+        self.gauge.set(i64::try_from(total).unwrap_or(i64::MAX));
         Ok(true)
     }
 }

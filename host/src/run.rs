@@ -93,7 +93,7 @@ async fn run_async(config: &RunConfig) -> Result<Outcome> {
         wasi: wasi_builder(config)?.build(),
         bpf: bpf_ctx(config, &stop)?,
         table: ResourceTable::new(),
-        memory: MemoryCap::new(config.max_memory),
+        memory: MemoryCap::new(config.max_memory).reporting(config.metrics.guest_memory()),
     };
     let mut store = Store::new(&engine, host);
     store.limiter(|host| &mut host.memory);

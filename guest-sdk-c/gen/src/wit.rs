@@ -13,6 +13,7 @@ const PACKAGE: &[(&str, &str)] = &[
     ("link.wit", include_str!("../../../wit/link.wit")),
     ("log.wit", include_str!("../../../wit/log.wit")),
     ("map.wit", include_str!("../../../wit/map.wit")),
+    ("metrics.wit", include_str!("../../../wit/metrics.wit")),
     ("object.wit", include_str!("../../../wit/object.wit")),
     ("program.wit", include_str!("../../../wit/program.wit")),
     ("types.wit", include_str!("../../../wit/types.wit")),

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use libbpf_rs::{
     MapCore as _, MapHandle, MapType, PerfBuffer, PerfBufferBuilder, RingBuffer, RingBufferBuilder,
 };
+use prometheus_client::metrics::counter::Counter;
 use rustix::buffer::spare_capacity;
 use rustix::event::{epoll, Timespec};
 use rustix::io::Errno;
@@ -30,6 +31,7 @@ use super::BpfCtxView;
 use crate::bindings::buffer::{Batch, BufferKind, BufferOptions, Host, HostBuffer};
 use crate::bindings::types::ErrorCode;
 use crate::interrupt::Stop;
+use crate::metrics::{BufferLabels, Metrics};
 use crate::{BpfError, BpfResult};
 
 /// Records consumed per libbpf call while filling a batch.
@@ -120,6 +122,9 @@ pub struct BpfBuffer {
     _object: Option<SharedObject>,
     /// A perf buffer's own pages, charged likewise.
     _pages: Option<Charge>,
+    /// The run's counts of records handed over and lost.
+    received: Counter,
+    lost: Counter,
 }
 
 // SAFETY: the only values that are not `Send` are the `Rc`s to `pending`:
@@ -215,6 +220,7 @@ impl BpfBuffer {
         options: &BufferOptions,
         stop: &Arc<Stop>,
         memory: &KernelMemory,
+        metrics: &Metrics,
     ) -> BpfResult<Self> {
         let handle = map.handle()?;
         let own = MapHandle::try_from(handle)
@@ -265,7 +271,16 @@ impl BpfBuffer {
             }
         };
         let (wait_set, fds) = wait_set(&consumer, &own, stop)?;
+        let (received, lost) = metrics.buffer(&BufferLabels {
+            map: own.name().to_string_lossy().into_owned(),
+            kind: match consumer {
+                Consumer::Ring(_) => "ring",
+                Consumer::Perf(_) => "perf",
+            },
+        });
         Ok(Self {
+            received,
+            lost,
             registered: None,
             wait_set,
             events: Vec::with_capacity(fds),
@@ -360,6 +375,13 @@ impl BpfBuffer {
     }
 
     fn poll(&mut self, timeout: Option<Duration>, max: usize) -> BpfResult<Batch> {
+        let batch = self.next_batch(timeout, max)?;
+        self.received.inc_by(batch.count.into());
+        self.lost.inc_by(batch.lost);
+        Ok(batch)
+    }
+
+    fn next_batch(&mut self, timeout: Option<Duration>, max: usize) -> BpfResult<Batch> {
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut waited = false;
         loop {
@@ -452,6 +474,7 @@ impl HostBuffer for BpfCtxView<'_> {
             &options,
             &stop,
             &self.ctx.kernel_memory,
+            &self.ctx.metrics,
         )?;
         self.push_counted(Kind::Buffer, buffer)
     }
@@ -471,10 +494,12 @@ impl HostBuffer for BpfCtxView<'_> {
             n => n as usize,
         };
         let timeout = timeout_ms.map(|ms| Duration::from_millis(ms.into()));
+        self.ctx.metrics.guest_waits();
         self.table.get_mut(&this)?.poll(timeout, max)
     }
 
     fn subscribe(&mut self, this: Resource<BpfBuffer>) -> wasmtime::Result<Resource<DynPollable>> {
+        self.ctx.metrics.guest_waits();
         wasmtime_wasi::p2::subscribe(self.table, this)
     }
 

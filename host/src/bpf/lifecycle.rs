@@ -22,6 +22,7 @@ impl Pollable for Stopping {
 
 impl Host for BpfCtxView<'_> {
     fn stopping(&mut self) -> wasmtime::Result<Resource<DynPollable>> {
+        self.ctx.metrics.guest_waits();
         let stopping = self.table.push(Stopping(Arc::clone(&self.ctx.stop)))?;
         wasmtime_wasi::p2::subscribe(self.table, stopping)
     }

@@ -15,6 +15,7 @@ pub(crate) enum Kind {
     Program,
     Link,
     Buffer,
+    Metric,
 }
 
 /// Most BPF objects a guest may have open at once.
@@ -28,6 +29,8 @@ pub const MAX_PROGRAMS: usize = 1024;
 pub const MAX_LINKS: usize = 1024;
 /// Most ring and perf buffers a guest may consume at once.
 pub const MAX_BUFFERS: usize = 64;
+/// Most metric handles (`metrics.declare-*`) a guest may hold at once.
+pub const MAX_METRIC_HANDLES: usize = 1024;
 /// Most pages per CPU of one perf buffer (4 MiB with 4 KiB pages).
 pub const MAX_PERF_PAGES: u32 = 1024;
 /// Most kernel memory one map may be created with, as
@@ -184,7 +187,7 @@ impl Drop for Charge {
 /// How many of each capped resource a guest holds.
 #[derive(Default)]
 pub struct Limits {
-    live: [usize; 5],
+    live: [usize; 6],
 }
 
 impl Kind {
@@ -195,6 +198,7 @@ impl Kind {
             Self::Program => MAX_PROGRAMS,
             Self::Link => MAX_LINKS,
             Self::Buffer => MAX_BUFFERS,
+            Self::Metric => MAX_METRIC_HANDLES,
         }
     }
 
@@ -205,6 +209,7 @@ impl Kind {
             Self::Program => "programs",
             Self::Link => "links",
             Self::Buffer => "buffers",
+            Self::Metric => "metric handles",
         }
     }
 }
@@ -230,6 +235,11 @@ impl Limits {
     /// ([`BpfCtxView::push_counted`](super::BpfCtxView::push_counted)).
     pub(crate) fn add(&mut self, kind: Kind) {
         self.live[kind as usize] += 1;
+    }
+
+    /// How many of `kind` the guest holds.
+    pub(crate) fn held(&self, kind: Kind) -> usize {
+        self.live[kind as usize]
     }
 
     /// Counts one `kind` fewer, once it is dropped.

@@ -15,6 +15,7 @@ pub mod limits;
 pub mod link;
 pub(crate) mod log;
 pub mod map;
+pub mod metrics;
 pub mod object;
 pub mod policy;
 pub mod program;
@@ -27,6 +28,7 @@ use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
 use crate::bindings::libbpf_log::Level;
 use crate::interrupt::Stop;
+use crate::metrics::Metrics;
 use crate::BpfResult;
 use grants::Grants;
 use limits::{KernelMemory, Kind, Limits};
@@ -57,6 +59,8 @@ pub struct BpfCtx {
     /// The run's kernel BTF (`--kernel-btf`), checked, for objects that
     /// name none of their own: one memory file all of them use.
     pub(crate) kernel_btf_file: Option<kernel_btf::KernelBtfFile>,
+    /// What `--metrics` serves: the host's counts and the guest's own.
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 impl BpfCtx {
@@ -74,7 +78,14 @@ impl BpfCtx {
             kernel_btf: None,
             result_bytes: limits::DEFAULT_RESULT_BYTES,
             kernel_btf_file: None,
+            metrics: Arc::default(),
         }
+    }
+
+    /// Counts into `metrics` (by default, metrics no one reads).
+    pub fn metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Relocates objects against the kernel BTF in the file `path` (raw
@@ -132,6 +143,7 @@ impl BpfCtxView<'_> {
         self.ctx.limits.check(kind, 1)?;
         let resource = self.table.push(value)?;
         self.ctx.limits.add(kind);
+        self.counted(kind);
         Ok(resource)
     }
 
@@ -143,7 +155,15 @@ impl BpfCtxView<'_> {
     ) -> wasmtime::Result<()> {
         self.table.delete(this)?;
         self.ctx.limits.remove(kind);
+        self.counted(kind);
         Ok(())
+    }
+
+    /// Tells the metrics what changed that they follow.
+    fn counted(&self, kind: Kind) {
+        if let Kind::Link = kind {
+            self.ctx.metrics.links_held(self.ctx.limits.held(kind));
+        }
     }
 }
 
@@ -165,7 +185,8 @@ pub fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> wasmtime::
     b::buffer::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     b::object::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     b::libbpf_log::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
-    b::lifecycle::add_to_linker::<T, HasBpf>(linker, T::bpf)
+    b::lifecycle::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
+    b::metrics::add_to_linker::<T, HasBpf>(linker, T::bpf)
 }
 
 /// A libbpf call's `0` or `-errno` as a libbpf-rs result.

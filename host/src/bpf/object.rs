@@ -5,7 +5,7 @@
 //! alive however the guest orders its drops.
 
 use std::collections::BTreeMap;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd as _, OwnedFd};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use libbpf_rs::{AsRawLibbpf as _, Object, ObjectBuilder, OpenObject};
@@ -365,6 +365,10 @@ impl HostBpfObject for BpfCtxView<'_> {
         match loaded {
             Ok(obj) => {
                 tracing::debug!(object = %object.name, "loaded BPF object");
+                for program in obj.progs() {
+                    let metrics = &self.ctx.metrics;
+                    metrics.program_loaded(program.as_fd(), &program.name().to_string_lossy());
+                }
                 *state = ObjectState::Loaded(obj);
                 let _ = object.state.charge.set(charge);
                 *object

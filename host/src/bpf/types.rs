@@ -30,7 +30,12 @@ macro_rules! kinds {
 impl Host for BpfCtxView<'_> {
     fn convert_error(&mut self, err: BpfError) -> wasmtime::Result<Error> {
         match err {
-            BpfError::Guest(e) => Ok(e),
+            BpfError::Guest(e) => {
+                self.ctx
+                    .metrics
+                    .host_call_error(crate::error::wit_name(e.code));
+                Ok(e)
+            }
             BpfError::Trap(t) => Err(t),
         }
     }

@@ -81,7 +81,7 @@ pub async fn run(
         bpf: guest::bpf_ctx(config, stop)?,
         table: wasmtime::component::ResourceTable::new(),
         legacy: Legacy::default(),
-        memory: MemoryCap::new(config.max_memory),
+        memory: MemoryCap::new(config.max_memory).reporting(config.metrics.guest_memory()),
     };
     let mut store = Store::new(engine, host);
     store.limiter(|host| &mut host.memory);

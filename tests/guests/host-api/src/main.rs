@@ -1393,6 +1393,60 @@ fn pin_path(dir: &str) -> Result<()> {
     Ok(())
 }
 
+/// Declares and updates metrics as a careless or hostile guest would,
+/// reporting each call; then, attaching nothing, waits to be stopped, so
+/// that the test can scrape what the host serves meanwhile.
+fn metrics() -> Result<()> {
+    use wasm_bpf_guest::metrics::{Counter, Gauge, Histogram};
+    let declared = |r: Result<Counter>| r.map(|_| ());
+    report("bad-name", declared(Counter::new("bad name", "", &[])));
+    report("reserved", declared(Counter::new("wasm_bpf_maps", "", &[])));
+    report(
+        "help-newline",
+        declared(Counter::new("fine", "one\nfake_metric 1", &[])),
+    );
+    report(
+        "label-le",
+        Histogram::new("h", "", &["le"], &[1.0]).map(|_| ()),
+    );
+    report(
+        "bounds",
+        Histogram::new("h", "", &[], &[2.0, 1.0]).map(|_| ()),
+    );
+    let hostile = Counter::new("hostile_total", "Hostile label values", &["v"])?;
+    report("injected", hostile.inc(&["x\"} 1\nfake_metric 1\n"], 2));
+    report("arity", hostile.inc(&[], 1));
+    report("redeclared", Gauge::new("hostile", "", &[]).map(|_| ()));
+    let series = Gauge::new("series", "One series per number", &["n"])?;
+    let mut made = 0u32;
+    let full = loop {
+        match series.set(&[&made.to_string()], f64::from(made)) {
+            Ok(()) => made += 1,
+            Err(e) => break e,
+        }
+    };
+    println!("case series-made => ok {made}");
+    report("series-full", Err::<(), _>(full));
+    let mut handles = Vec::new();
+    let most = loop {
+        match Counter::new("hostile", "Hostile label values", &["v"]) {
+            Ok(handle) => handles.push(handle),
+            Err(e) => break e,
+        }
+    };
+    // With the two handles held above.
+    println!("case handles-made => ok {}", handles.len() + 2);
+    report("handles-full", Err::<(), _>(most));
+    drop(handles);
+    report(
+        "handle-again",
+        declared(Counter::new("hostile", "Hostile label values", &["v"])),
+    );
+    println!("ready metrics");
+    wasm_bpf_guest::wait_any(&[&wasm_bpf_guest::stopping()]);
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let scenario = args.get(1).cloned().unwrap_or_default();
@@ -1420,6 +1474,7 @@ fn main() -> Result<()> {
         "freplace" => freplace()?,
         "sections" => sections()?,
         "kernel-btf" => kernel_btf(args.get(2))?,
+        "metrics" => metrics()?,
         other => panic!("unknown scenario {other:?}"),
     }
     println!("done {scenario}");

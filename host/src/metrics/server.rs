@@ -1,0 +1,196 @@
+//! The HTTP endpoint of `wasm-bpf run --metrics ADDR`: `GET /metrics` for
+//! Prometheus, `GET /healthz` for probes (200 once the app is ready, 503
+//! before).
+//!
+//! It runs on a thread and async runtime of its own: the guest's thread
+//! may be computing or blocked in a wait, and a scrape must not wait for
+//! it. Connections are few and short, so a small cap on them and on the
+//! time to send a request's head keeps a slow or hostile client from
+//! holding the endpoint.
+
+use std::convert::Infallible;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::sync::{oneshot, Semaphore};
+
+use super::Metrics;
+
+/// Most connections served at once; more wait to be accepted.
+const MAX_CONNECTIONS: usize = 32;
+/// How long a client has to send a request's head.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The endpoint, served until dropped.
+pub struct Server {
+    address: SocketAddr,
+    _shutdown: oneshot::Sender<()>,
+}
+
+impl Server {
+    /// Listens on `address` and serves `metrics` there. The socket is
+    /// bound before this returns, so a port in use is an error here, not
+    /// a silent thread's.
+    pub fn start(address: SocketAddr, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(address)
+            .with_context(|| format!("--metrics {address}: listening"))?;
+        let address = listener
+            .local_addr()
+            .context("--metrics: reading the address")?;
+        listener
+            .set_nonblocking(true)
+            .context("--metrics: setting up the socket")?;
+        let (shutdown, stopped) = oneshot::channel();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("--metrics: starting the server's runtime")?;
+        std::thread::Builder::new()
+            .name("metrics".into())
+            .spawn(move || runtime.block_on(serve(listener, metrics, stopped)))
+            .context("--metrics: starting the server's thread")?;
+        Ok(Self {
+            address,
+            _shutdown: shutdown,
+        })
+    }
+
+    /// Where it listens (with the port the kernel chose for port 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+}
+
+async fn serve(listener: TcpListener, metrics: Arc<Metrics>, mut stopped: oneshot::Receiver<()>) {
+    let listener = match tokio::net::TcpListener::from_std(listener) {
+        Ok(listener) => listener,
+        Err(e) => {
+            tracing::error!("--metrics: {e}");
+            return;
+        }
+    };
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::debug!("--metrics: accepting: {e}");
+                    continue;
+                }
+            },
+            _ = &mut stopped => return,
+        };
+        let metrics = Arc::clone(&metrics);
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let metrics = Arc::clone(&metrics);
+                async move { Ok::<_, Infallible>(respond(&metrics, &request)) }
+            });
+            let served = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+            if let Err(e) = served {
+                tracing::debug!("--metrics: serving {peer}: {e}");
+            }
+            drop(slot);
+        });
+    }
+}
+
+fn text(status: StatusCode, content_type: &'static str, body: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+fn respond(metrics: &Metrics, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+    const PLAIN: &str = "text/plain; charset=utf-8";
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        return text(StatusCode::METHOD_NOT_ALLOWED, PLAIN, "GET only\n".into());
+    }
+    match request.uri().path() {
+        "/metrics" => {
+            let openmetrics = request
+                .headers()
+                .get_all(ACCEPT)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .any(|v| v.contains("application/openmetrics-text"));
+            let content_type = if openmetrics {
+                OPENMETRICS
+            } else {
+                PROMETHEUS_TEXT
+            };
+            match metrics.encode(openmetrics) {
+                Ok(body) => text(StatusCode::OK, content_type, body),
+                Err(_) => text(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    PLAIN,
+                    "encoding the metrics failed\n".into(),
+                ),
+            }
+        }
+        "/healthz" if metrics.ready() => text(StatusCode::OK, PLAIN, "ok\n".into()),
+        "/healthz" => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            PLAIN,
+            "not ready: the app has not attached a program and begun waiting for events\n".into(),
+        ),
+        _ => text(
+            StatusCode::NOT_FOUND,
+            PLAIN,
+            "not found: /metrics and /healthz are served\n".into(),
+        ),
+    }
+}
+
+/// Reads `--metrics`'s value: `PORT` or `:PORT` listens on loopback
+/// (127.0.0.1), `HOST:PORT` where it says (`0.0.0.0:9100` in a pod).
+pub fn parse_address(spec: &str) -> Result<SocketAddr, String> {
+    let port = spec.strip_prefix(':').unwrap_or(spec);
+    if let Ok(port) = port.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    spec.parse().map_err(|_| {
+        format!("`{spec}` is not PORT, :PORT or ADDRESS:PORT (e.g. 9100, 0.0.0.0:9100, [::1]:9100)")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_alone_means_loopback() {
+        assert_eq!(parse_address("9100").unwrap().to_string(), "127.0.0.1:9100");
+        assert_eq!(
+            parse_address(":9100").unwrap().to_string(),
+            "127.0.0.1:9100"
+        );
+        assert_eq!(
+            parse_address("0.0.0.0:80").unwrap().to_string(),
+            "0.0.0.0:80"
+        );
+        assert_eq!(parse_address("[::1]:80").unwrap().to_string(), "[::1]:80");
+        assert!(parse_address("localhost").is_err());
+    }
+}
