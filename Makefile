@@ -23,7 +23,7 @@ EXAMPLES   := $(notdir $(patsubst %/Cargo.toml,%,$(wildcard examples/*/Cargo.tom
 C_GUESTS   := $(patsubst %/Makefile,%,$(wildcard examples/*/Makefile tests/guests/*/Makefile))
 GUESTS     := $(addprefix -p ,$(EXAMPLES) host-api bench bench-probe bench-sink bad-sink)
 
-.PHONY: run test check dist bench soak setup build host guests c-guests bootstrap lint fuzz fuzz-tool fuzz-btf fuzz-legacy fuzz-calls fuzz-programs fuzz-smoke
+.PHONY: run test check dist bench soak setup build host guests c-guests bootstrap lint image image-push apps fuzz fuzz-tool fuzz-btf fuzz-legacy fuzz-calls fuzz-programs fuzz-smoke
 
 run: setup build bootstrap
 
@@ -130,6 +130,26 @@ fuzz-smoke:
 soak: build
 	WASM_BPF_STORM_SECONDS=60 $(CARGO) test --release --test storm -- --nocapture
 	WASM_BPF_EXIT_RUNS=15 $(CARGO) test --release --test exit_paths
+
+# The agent's container image (deploy/image/build.sh: the shipped binary
+# and what it links, FROM scratch, with podman and no daemon), and its push
+# to a registry: `make image-push REGISTRY=127.0.0.1:5000`
+# (TLS_VERIFY=false for a plain-HTTP one).
+VERSION    ?= 0.1.0
+IMAGE      ?= localhost/wasm-bpf/agent:$(VERSION)
+TLS_VERIFY ?= true
+image: dist
+	deploy/image/build.sh target/dist/wasm-bpf $(IMAGE)
+
+image-push: image
+	podman push --tls-verify=$(TLS_VERIFY) $(IMAGE) docker://$(REGISTRY)/wasm-bpf/agent:$(VERSION)
+
+# The apps deploy/kubernetes's overlays run: bootstrap's probe composed
+# with the json and with the metrics consumer, in target/apps.
+apps: build
+	mkdir -p target/apps
+	$(HOST) compose $(GUESTDIR)/bootstrap-probe.wasm $(GUESTDIR)/json.wasm -o target/apps/bootstrap-json.wasm
+	$(HOST) compose $(GUESTDIR)/bootstrap-probe.wasm $(GUESTDIR)/metrics.wasm -o target/apps/bootstrap-metrics.wasm
 
 # wasm-bpf against native libbpf-rs; prints the table, writes BENCHMARKS.md.
 bench: setup guests

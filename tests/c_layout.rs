@@ -13,19 +13,6 @@ use std::process::Command;
 
 use wasm_bpf_btf::layout::{self, Composite, Item, Layout, Ty};
 
-fn run(cmd: &mut Command) -> String {
-    let output = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("utf-8 output")
-}
-
 fn tag(c: &Composite) -> String {
     format!("{} {}", if c.is_union { "union" } else { "struct" }, c.name)
 }
@@ -114,17 +101,21 @@ fn generated_c_header_has_the_btf_layout_on_x86_64_and_wasm32() {
     let dir = tempfile::tempdir().expect("temp dir");
     let tmp = dir.path();
     let object = tmp.join("layout.bpf.o");
-    run(Command::new("clang-19")
-        .args(["-g", "-O2", "-target", "bpf", "-c"])
-        .arg(fixtures.join("layout.bpf.c"))
-        .arg("-o")
-        .arg(&object));
+    common::run_ok(
+        Command::new("clang-19")
+            .args(["-g", "-O2", "-target", "bpf", "-c"])
+            .arg(fixtures.join("layout.bpf.c"))
+            .arg("-o")
+            .arg(&object),
+    );
     let generated = tmp.join("layout_gen.h");
-    run(common::wasm_bpf()
-        .args(["gen", "c"])
-        .arg(&object)
-        .arg("-o")
-        .arg(&generated));
+    common::run_ok(
+        common::wasm_bpf()
+            .args(["gen", "c"])
+            .arg(&object)
+            .arg("-o")
+            .arg(&generated),
+    );
     let header = std::fs::read_to_string(&generated).expect("generated header");
     for item in [
         "struct nested",
@@ -150,13 +141,15 @@ fn generated_c_header_has_the_btf_layout_on_x86_64_and_wasm32() {
 
     let native = |include: &Path, exe: &str| {
         let exe = tmp.join(exe);
-        run(Command::new("clang-19")
-            .arg("-include")
-            .arg(include)
-            .arg(&source)
-            .arg("-o")
-            .arg(&exe));
-        run(&mut Command::new(exe))
+        common::run_ok(
+            Command::new("clang-19")
+                .arg("-include")
+                .arg(include)
+                .arg(&source)
+                .arg("-o")
+                .arg(&exe),
+        );
+        common::run_ok(&mut Command::new(exe))
     };
     assert_eq!(
         native(&fixtures.join("layout.h"), "original"),
@@ -171,39 +164,45 @@ fn generated_c_header_has_the_btf_layout_on_x86_64_and_wasm32() {
 
     // wasm32: the checker as a C guest component, run by wasm-bpf.
     let bindings = tmp.join("bindings");
-    run(common::wasm_bpf()
-        .args(["gen", "c-bindings", "-o"])
-        .arg(&bindings));
+    common::run_ok(
+        common::wasm_bpf()
+            .args(["gen", "c-bindings", "-o"])
+            .arg(&bindings),
+    );
     let module = tmp.join("checker.core.wasm");
-    run(Command::new("clang-19")
-        .args([
-            "--target=wasm32-wasi",
-            "--sysroot=/usr",
-            "-fuse-ld=/usr/bin/wasm-ld-19",
-        ])
-        .args([
-            "-mexec-model=reactor",
-            "-Wl,--strip-debug",
-            "-O1",
-            "-include",
-        ])
-        .arg(&generated)
-        .arg("-I")
-        .arg(&bindings)
-        .arg(&source)
-        .arg(common::root().join("guest-sdk-c/src/run.c"))
-        .arg(bindings.join("bpf_app.c"))
-        .arg(bindings.join("bpf_app_component_type.o"))
-        .arg("-o")
-        .arg(&module));
+    common::run_ok(
+        Command::new("clang-19")
+            .args([
+                "--target=wasm32-wasi",
+                "--sysroot=/usr",
+                "-fuse-ld=/usr/bin/wasm-ld-19",
+            ])
+            .args([
+                "-mexec-model=reactor",
+                "-Wl,--strip-debug",
+                "-O1",
+                "-include",
+            ])
+            .arg(&generated)
+            .arg("-I")
+            .arg(&bindings)
+            .arg(&source)
+            .arg(common::root().join("guest-sdk-c/src/run.c"))
+            .arg(bindings.join("bpf_app.c"))
+            .arg(bindings.join("bpf_app_component_type.o"))
+            .arg("-o")
+            .arg(&module),
+    );
     let component = tmp.join("checker.wasm");
-    run(common::wasm_bpf()
-        .arg("componentize")
-        .arg(&module)
-        .arg("-o")
-        .arg(&component));
+    common::run_ok(
+        common::wasm_bpf()
+            .arg("componentize")
+            .arg(&module)
+            .arg("-o")
+            .arg(&component),
+    );
     assert_eq!(
-        run(common::wasm_bpf().arg("run").arg(&component)),
+        common::run_ok(common::wasm_bpf().arg("run").arg(&component)),
         want,
         "the generated header on wasm32"
     );

@@ -13,11 +13,15 @@ set -u
 
 APT="clang-19 llvm-19 lld-19 libelf-dev zlib1g-dev pkg-config make bpftool \
 wasi-libc libclang-rt-19-dev-wasm32 iproute2 systemtap-sdt-dev \
-docker-registry skopeo apache2-utils openssl python3-venv"
+docker-registry skopeo apache2-utils openssl python3-venv podman runc"
 # A second registry client for the interop tests: the oras Python package,
 # pinned, in a venv of the build's own.
 ORAS_VERSION=0.2.25
 ORAS_VENV="$(cd "$(dirname "$0")/.." && pwd)/target/tools/oras"
+# The Kubernetes manifests' offline schema check (and PyYAML, for
+# deploy/kubernetes/pod.py), pinned, in a venv of the build's own.
+K8S_VALIDATE_VERSION=1.37.0
+K8S_VENV="$(cd "$(dirname "$0")/.." && pwd)/target/tools/k8s"
 SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
 
 fs_type() { stat -f -c %T "$1" 2>/dev/null; }
@@ -34,6 +38,8 @@ has_bpffs() { [ "$(fs_type /sys/fs/bpf)" = bpf_fs ]; }
 has_cgroup2() { grep -q ' cgroup2 ' /proc/self/mounts; }
 has_netns() { ip netns list >/dev/null 2>&1; }
 has_oras() { "$ORAS_VENV/bin/python" -c "import oras.version as v; assert v.__version__ == '$ORAS_VERSION'" 2>/dev/null; }
+has_k8s_validate() { "$K8S_VENV/bin/python" -c "import kubernetes_validate.version as v, yaml; assert v.__version__ == '$K8S_VALIDATE_VERSION'" 2>/dev/null; }
+has_kubectl() { kubectl kustomize --help >/dev/null 2>&1; }
 has_nightly() { rustup toolchain list 2>/dev/null | grep -q '^nightly'; }
 
 make_apt() {
@@ -47,6 +53,7 @@ make_wasm_target() { rustup target add wasm32-wasip2; }
 make_tracefs() { $SUDO mount -t tracefs tracefs /sys/kernel/tracing; }
 make_bpffs() { $SUDO mount -t bpf bpf /sys/fs/bpf; }
 make_oras() { python3 -m venv "$ORAS_VENV" && "$ORAS_VENV/bin/pip" install -q "oras==$ORAS_VERSION"; }
+make_k8s_validate() { python3 -m venv "$K8S_VENV" && "$K8S_VENV/bin/pip" install -q "kubernetes-validate==$K8S_VALIDATE_VERSION"; }
 make_cgroup2() { $SUDO mkdir -p /sys/fs/cgroup && $SUDO mount -t cgroup2 none /sys/fs/cgroup; }
 
 # name | check | make (empty: cannot be made here) | why
@@ -60,6 +67,8 @@ ITEMS=(
 	"cgroup2 mounted|has_cgroup2|make_cgroup2|cgroup programs"
 	"network namespaces (ip netns)|has_netns||XDP, tc and socket filter tests on veth"
 	"oras $ORAS_VERSION (PyPI) in target/tools/oras|has_oras|make_oras|registry interop tests"
+	"kubernetes-validate $K8S_VALIDATE_VERSION (PyPI) in target/tools/k8s|has_k8s_validate|make_k8s_validate|deploy/kubernetes checks"
+	"kubectl (kustomize)|has_kubectl||rendering deploy/kubernetes"
 	"nightly toolchain|has_nightly||cargo-fuzz (the fuzz smoke run is skipped without it)"
 )
 

@@ -146,11 +146,13 @@ fn run_command(args: &RunArgs) -> Result<i32> {
             bytes: composed(&probe, &args.sinks)?,
         }
     };
-    let program_stats = match args.program_stats {
-        true => Some(ProgramStats::enable().context(
+    let program_stats = if args.program_stats {
+        let enabled = ProgramStats::enable().context(
             "--program-stats: turning on the kernel's BPF statistics (it needs CAP_SYS_ADMIN)",
-        )?),
-        false => None,
+        )?;
+        Some(enabled)
+    } else {
+        None
     };
     let config = RunConfig {
         component,

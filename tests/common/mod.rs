@@ -104,6 +104,21 @@ pub fn run_to_end(host_args: &[&str], component: &Path, args: &[&str]) -> (Optio
     )
 }
 
+/// Runs `command`, which must succeed (a missing tool is one
+/// `tests/machine.sh setup` installs); its standard output.
+pub fn run_ok(command: &mut Command) -> String {
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("{command:?}: {e} (tests/machine.sh setup installs the tools)"));
+    assert!(
+        out.status.success(),
+        "{command:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// A running `wasm-bpf run`, its stdout read line by line.
 pub struct Running {
     pub child: Child,

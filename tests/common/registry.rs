@@ -26,17 +26,6 @@ pub struct Registry {
     pub dir: tempfile::TempDir,
 }
 
-fn run(command: &mut Command) {
-    let out = command
-        .output()
-        .unwrap_or_else(|e| panic!("{command:?}: {e} (tests/machine.sh setup installs the tools)"));
-    assert!(
-        out.status.success(),
-        "{command:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// A CA and a certificate for 127.0.0.1 it signed, made with openssl.
 fn make_certs(dir: &Path) {
     let ssl = |args: &str, subject: &str| {
@@ -45,7 +34,7 @@ fn make_certs(dir: &Path) {
         if !subject.is_empty() {
             command.args(["-subj", subject]);
         }
-        run(&mut command)
+        super::run_ok(&mut command);
     };
     let key = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
     ssl(

@@ -22,6 +22,10 @@ use crate::{BpfError, BpfResult};
 pub const MAX_FAMILIES: usize = 256;
 /// Most series (label-value sets) of all families together.
 pub const MAX_SERIES: usize = 10_000;
+/// Most bytes of label values of all series together: with the series
+/// cap, what a guest's metrics can take of the host's memory and of a
+/// scrape.
+pub const MAX_LABEL_BYTES: usize = 4 << 20;
 /// Most labels of one family.
 pub const MAX_LABELS: usize = 16;
 /// Most buckets of one histogram.
@@ -83,6 +87,8 @@ enum Value {
 struct Inner {
     families: Vec<Family>,
     series: usize,
+    /// Bytes of label values of all series.
+    label_bytes: usize,
 }
 
 /// A guest's metrics.
@@ -310,14 +316,20 @@ impl GuestMetrics {
     /// first update.
     pub fn update(&self, family: FamilyId, values: Vec<String>, update: Update) -> BpfResult<()> {
         let mut inner = self.lock();
-        let Inner { families, series } = &mut *inner;
+        let Inner {
+            families,
+            series,
+            label_bytes,
+        } = &mut *inner;
         let family = families
             .get_mut(family.0)
             .ok_or_else(|| invalid("no such metric".to_string()))?;
         family.check_values(&values)?;
+        let bytes: usize = values.iter().map(String::len).sum();
         if let Update::Remove = update {
             if family.series.remove(&values).is_some() {
                 *series -= 1;
+                *label_bytes -= bytes;
             }
             return Ok(());
         }
@@ -330,11 +342,19 @@ impl GuestMetrics {
                     family.name
                 )))
             }
+            None if *label_bytes + bytes > MAX_LABEL_BYTES => {
+                return Err(limit(format!(
+                    "a guest's metrics have at most {MAX_LABEL_BYTES} bytes of label values in \
+                     all; remove some series, or label `{}` by shorter values",
+                    family.name
+                )))
+            }
             None => family.new_value(),
         };
         family.apply(&mut value, update)?;
         if family.series.insert(values, value).is_none() {
             *series += 1;
+            *label_bytes += bytes;
         }
         Ok(())
     }
@@ -495,5 +515,33 @@ mod tests {
         m.update(g, strings(&["0"]), Update::Remove).unwrap();
         m.update(g, strings(&["one more"]), Update::Set(1.0))
             .unwrap();
+    }
+
+    #[test]
+    fn label_values_are_capped_in_bytes_too() {
+        let m = GuestMetrics::default();
+        let c = m
+            .declare(
+                Kind::Counter,
+                "c",
+                "",
+                strings(&["a", "b", "c", "d"]),
+                vec![],
+            )
+            .unwrap();
+        let long = "x".repeat(MAX_TEXT);
+        let fit = MAX_LABEL_BYTES / (4 * MAX_TEXT);
+        for i in 0..fit {
+            let first = format!("{i:0>width$}", width = MAX_TEXT);
+            let values = vec![first, long.clone(), long.clone(), long.clone()];
+            m.update(c, values, Update::Inc(1)).unwrap();
+        }
+        let values = vec![long.clone(), long.clone(), long.clone(), long];
+        let full = m.update(c, values, Update::Inc(1)).unwrap_err();
+        assert_eq!(full.guest().unwrap().code, ErrorCode::LimitExceeded);
+        assert!(
+            format!("{full:?}").contains("bytes of label values"),
+            "{full:?}"
+        );
     }
 }

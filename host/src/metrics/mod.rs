@@ -20,6 +20,11 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
 
 pub use guest::GuestMetrics;
+
+/// Most buffer label sets (map names and kinds) counted apart; past it,
+/// new ones count under `map="other"`, as a guest that keeps loading
+/// objects with new map names would otherwise grow the host for ever.
+const MAX_BUFFER_SERIES: usize = 256;
 pub use kernel::ProgramStats;
 
 /// The labels of a buffer's counters: the map it reads and its kind.
@@ -43,6 +48,7 @@ pub struct Metrics {
     registry: Registry,
     buffer_records: Family<BufferLabels, Counter>,
     buffer_lost: Family<BufferLabels, Counter>,
+    buffer_series: AtomicUsize,
     host_call_errors: Family<ErrorLabels, Counter>,
     guest_memory: Gauge,
     health: Arc<Health>,
@@ -99,6 +105,7 @@ impl Metrics {
             registry,
             buffer_records,
             buffer_lost,
+            buffer_series: AtomicUsize::new(0),
             host_call_errors,
             guest_memory,
             health,
@@ -109,6 +116,13 @@ impl Metrics {
 
     /// The counters of records received and lost for a buffer on `labels`.
     pub fn buffer(&self, labels: &BufferLabels) -> (Counter, Counter) {
+        let new = self.buffer_records.get(labels).is_none();
+        let other = BufferLabels {
+            map: "other".into(),
+            kind: labels.kind,
+        };
+        let full = new && self.buffer_series.fetch_add(1, Ordering::Relaxed) >= MAX_BUFFER_SERIES;
+        let labels = if full { &other } else { labels };
         (
             self.buffer_records.get_or_create_owned(labels),
             self.buffer_lost.get_or_create_owned(labels),
@@ -195,5 +209,32 @@ impl prometheus_client::collector::Collector for Health {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffer_series_are_capped() {
+        let metrics = Metrics::default();
+        let labels = |i: usize| BufferLabels {
+            map: format!("rb{i}"),
+            kind: "ring",
+        };
+        for i in 0..MAX_BUFFER_SERIES + 10 {
+            metrics.buffer(&labels(i)).0.inc();
+        }
+        // A name counted apart before the cap still is.
+        metrics.buffer(&labels(0)).0.inc();
+        let text = metrics.encode(false).unwrap();
+        let series = text
+            .lines()
+            .filter(|l| l.starts_with("wasm_bpf_buffer_records_total{"))
+            .count();
+        assert_eq!(series, MAX_BUFFER_SERIES + 1, "{text}");
+        assert!(text.contains("wasm_bpf_buffer_records_total{map=\"rb0\",kind=\"ring\"} 2"));
+        assert!(text.contains("wasm_bpf_buffer_records_total{map=\"other\",kind=\"ring\"} 10"));
     }
 }
