@@ -224,8 +224,8 @@ pub struct RunArgs {
 
     /// With --metrics: turn the kernel's BPF statistics on and serve each
     /// of the app's programs' run count and run time. While they are on,
-    /// every BPF program on the machine pays about 20 ns a run (two clock
-    /// reads); it needs CAP_SYS_ADMIN.
+    /// every BPF program on the machine pays two clock reads a run (about
+    /// 60 ns on a VM); it needs CAP_SYS_ADMIN.
     #[arg(long, requires = "metrics")]
     pub program_stats: bool,
 

@@ -22,8 +22,9 @@ const MAX_NAMES: usize = 4096;
 
 /// The kernel's run-time statistics of BPF programs, on for as long as
 /// this lives (`BPF_ENABLE_STATS`). They cost every run of every BPF
-/// program on the machine two clock reads and a per-CPU add, about 20 ns
-/// (the reason the kernel keeps them off); they need CAP_SYS_ADMIN.
+/// program on the machine two clock reads and a per-CPU add (about 60 ns
+/// a run on a VM, see the README; the reason the kernel keeps them off);
+/// they need CAP_SYS_ADMIN.
 #[derive(Debug)]
 pub struct ProgramStats {
     /// Closing it turns the statistics off.
