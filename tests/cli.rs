@@ -49,6 +49,99 @@ fn timeout_exits_124_and_frees_everything() {
     assert_freed(&ids);
 }
 
+/// The timeout's clock starts with the guest, not before compiling it:
+/// compiled without the cache (far longer than the timeout on any
+/// machine), the guest still starts unasked to stop, then is stopped.
+#[test]
+fn the_timeout_counts_from_when_the_guest_starts() {
+    require_kernel();
+    let output = wasm_bpf()
+        .args(["run", "--no-cache", "--timeout", "20ms", "--grace", "1h"])
+        .arg(guest("host-api"))
+        .arg("timed")
+        .output()
+        .expect("running wasm-bpf");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(124), "{stdout}");
+    assert!(
+        stdout.contains("case stopping-at-start => ok false"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("case stopped => ok true"), "{stdout}");
+}
+
+/// The compile cache stays under `--cache-max`, evicting the component
+/// least recently run: of A, B, A again and C, with room for A and C
+/// only, B goes. `cache list` shows the entries, `cache clear` empties it.
+#[test]
+fn the_compile_cache_evicts_the_least_recently_run() {
+    require_kernel();
+    let cache_files = |home: &std::path::Path| -> Vec<(String, u64)> {
+        let mut files: Vec<(String, u64)> = std::fs::read_dir(home.join("wasm-bpf"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| {
+                let size = e.metadata().map(|m| m.len()).unwrap_or(0);
+                (e.file_name().to_string_lossy().into_owned(), size)
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let run = |home: &std::path::Path, name: &str, max: &str| {
+        let status = wasm_bpf()
+            .env("XDG_CACHE_HOME", home)
+            .args(["run", "--cache-max", max, "--timeout", "10ms"])
+            .arg(guest(name))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("running wasm-bpf");
+        assert_eq!(status.code(), Some(124), "{name}");
+        cache_files(home)
+    };
+    // Each one's compiled size and name, from a cache of its own.
+    let alone = |name: &str| {
+        let home = tempfile::tempdir().expect("temp dir");
+        let files = run(home.path(), name, "1GiB");
+        assert_eq!(files.len(), 1, "{files:?}");
+        files[0].clone()
+    };
+    let (a, b, c) = (alone("bootstrap"), alone("runqlat"), alone("minimal"));
+    let home = tempfile::tempdir().expect("temp dir");
+    run(home.path(), "bootstrap", "1GiB");
+    run(home.path(), "runqlat", "1GiB");
+    run(home.path(), "bootstrap", "1GiB");
+    let room = (a.1 + c.1).to_string();
+    let mut want = vec![a.clone(), c.clone()];
+    want.sort();
+    assert_eq!(
+        run(home.path(), "minimal", &room),
+        want,
+        "{b:?} should have gone"
+    );
+
+    let listed = wasm_bpf()
+        .env("XDG_CACHE_HOME", home.path())
+        .args(["cache", "list"])
+        .output()
+        .expect("cache list");
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        text.contains(&a.0) && text.contains(&c.0) && !text.contains(&b.0),
+        "{text}"
+    );
+    assert!(text.contains("in 2 entries"), "{text}");
+    let cleared = wasm_bpf()
+        .env("XDG_CACHE_HOME", home.path())
+        .args(["cache", "clear"])
+        .output()
+        .expect("cache clear");
+    assert!(cleared.status.success());
+    assert!(cache_files(home.path()).is_empty());
+}
+
 /// Runs the test guest's `end` scenario; returns the exit status and
 /// standard error once the object it loaded is gone from the kernel.
 fn end_guest(how: &str, object: &str) -> (Option<i32>, String) {

@@ -237,6 +237,80 @@ fn a_probe_alone_is_told_where_its_sink_comes_from() {
     }
 }
 
+/// A consumer or a stage run on its own is told what it is and how to run
+/// it, from its imports and exports alone: nothing was compiled (the
+/// compile cache stays empty).
+#[test]
+fn a_consumer_or_a_stage_alone_is_told_what_it_is_before_compiling() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    for (part, words) in [
+        (
+            guest("metrics"),
+            "it is a consumer, which a probe sends records to",
+        ),
+        (guest("stats"), "it is a consumer"),
+        (
+            filter(),
+            "it is a stage, which goes between a probe and a consumer",
+        ),
+    ] {
+        let out = wasm_bpf()
+            .env("XDG_CACHE_HOME", cache.path())
+            .arg("run")
+            .arg(&part)
+            .output()
+            .expect("running wasm-bpf run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(words), "{stderr}");
+        assert!(
+            stderr.contains(&format!("--sink {}", part.display())),
+            "{stderr}"
+        );
+    }
+    let compiled = walk(cache.path());
+    assert!(
+        compiled.is_empty(),
+        "compiled before refusing: {compiled:?}"
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// A composition whose last part is not a consumer still imports a sink,
+/// which no host provides: refused when composing, not at run time.
+#[test]
+fn a_composition_must_end_in_a_consumer() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = wasm_bpf()
+        .arg("compose")
+        .arg(probe())
+        .arg(filter())
+        .arg("-o")
+        .arg(dir.path().join("app.wasm"))
+        .output()
+        .expect("running wasm-bpf compose");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the composition still imports `wasm-bpf:bpf/sink@0.1.0`")
+            && stderr.contains("is not a consumer"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("app.wasm").exists());
+}
+
 /// Parts that do not fit are refused at composition, naming both sides.
 #[test]
 fn mismatched_parts_are_refused() {

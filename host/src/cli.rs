@@ -46,6 +46,9 @@ pub enum Command {
     /// List the BPF objects a component embeds: their programs, hooks,
     /// helpers and maps, and the grants `run` would need.
     Inspect(InspectArgs),
+    /// List or clear the cache of compiled components.
+    #[command(subcommand)]
+    Cache(CacheCommand),
     /// Plug a probe, stages and a consumer into one component:
     /// `compose probe.wasm [filter.wasm ...] json.wasm -o app.wasm`.
     ///
@@ -86,6 +89,16 @@ pub enum Command {
     Rmi(crate::images::RmiArgs),
 }
 
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Each compiled component: its size and when it last ran, the next
+    /// to be evicted first.
+    List,
+    /// Remove every compiled component (the next run of each compiles
+    /// again).
+    Clear,
+}
+
 #[derive(Debug, Args)]
 pub struct ComposeArgs {
     /// The probe, the stages in order, and the consumer.
@@ -122,7 +135,8 @@ pub struct RunArgs {
     pub dirs: Vec<String>,
 
     /// Ask the guest to stop after this long (e.g. 10s, 1m30s), as a
-    /// signal would, and exit 124.
+    /// signal would, and exit 124. The clock starts when the guest does:
+    /// compiling it (seconds for a big component, cold) is not counted.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub timeout: Option<Duration>,
 
@@ -193,7 +207,7 @@ pub struct RunArgs {
     /// Read grants and limits from a TOML file whose keys are these
     /// flags' names (allow, allow-helper, allow-kfunc, allow-net,
     /// allow-pid, allow-pin, dir, env, max-memory, max-kernel-memory,
-    /// timeout); they add to the flags given.
+    /// timeout, grace, cache-max); they add to the flags given.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
 
@@ -207,6 +221,11 @@ pub struct RunArgs {
     /// ($XDG_CACHE_HOME/wasm-bpf or ~/.cache/wasm-bpf).
     #[arg(long)]
     pub no_cache: bool,
+
+    /// Keep the compile cache under this size (default 512MiB), evicting
+    /// the components least recently run (`wasm-bpf cache list` shows it).
+    #[arg(long, value_name = "SIZE")]
+    pub cache_max: Option<bytesize::ByteSize>,
 
     /// A kernel BTF file (raw BTF, as BTFHub ships, or an ELF file with
     /// `.BTF`) to relocate every object against, for kernels built

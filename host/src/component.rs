@@ -4,7 +4,9 @@
 //! The cache keeps compiled components uncompressed, one file each, so a
 //! hit is an `mmap` of ready code. (wasmtime's own cache compresses its
 //! entries: decompressing bootstrap took longer than loading and attaching
-//! its BPF programs.)
+//! its BPF programs.) It is bounded: a hit marks its entry used (its
+//! modification time), and a store evicts the least recently used entries
+//! until the cache fits its size again.
 
 use std::hash::{Hash as _, Hasher};
 use std::path::{Path, PathBuf};
@@ -16,13 +18,99 @@ use wasmtime::{Engine, Precompiled, Result};
 
 use crate::trusted_dir::{fd_path, TrustedDir};
 
-/// Where compiled components are cached: `$XDG_CACHE_HOME/wasm-bpf`, or
-/// `~/.cache/wasm-bpf`.
-pub fn default_cache_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
-    Some(base.join("wasm-bpf"))
+/// The cache's size unless `--cache-max` says otherwise: about ten
+/// compiled Python or JavaScript compositions (35-73 MB each), or
+/// hundreds of Rust and C apps (1-3 MB).
+pub const DEFAULT_CACHE_MAX: u64 = 512 << 20;
+
+/// The on-disk cache of compiled components.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    /// Where: see [`Cache::default_dir`].
+    pub dir: PathBuf,
+    /// Most bytes its entries take together.
+    pub max_bytes: u64,
+}
+
+/// One compiled component in the cache.
+#[derive(Debug)]
+pub struct CacheEntry {
+    pub name: String,
+    pub bytes: u64,
+    /// When it was last run (or compiled).
+    pub used: std::time::SystemTime,
+}
+
+impl Cache {
+    /// `$XDG_CACHE_HOME/wasm-bpf`, or `~/.cache/wasm-bpf`.
+    pub fn default_dir() -> Option<PathBuf> {
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+        Some(base.join("wasm-bpf"))
+    }
+
+    /// The cache at the default place, of the default size.
+    pub fn default_cache() -> Option<Self> {
+        Some(Self {
+            dir: Self::default_dir()?,
+            max_bytes: DEFAULT_CACHE_MAX,
+        })
+    }
+
+    /// The entries, least recently used first.
+    pub fn entries(&self) -> anyhow::Result<Vec<CacheEntry>> {
+        let dir = TrustedDir::open(&self.dir)?;
+        entries(&dir)
+    }
+
+    /// Removes every entry; how many bytes that freed.
+    pub fn clear(&self) -> anyhow::Result<u64> {
+        let dir = TrustedDir::open(&self.dir)?;
+        let mut freed = 0;
+        for entry in entries(&dir)? {
+            dir.remove(&entry.name)?;
+            freed += entry.bytes;
+        }
+        Ok(freed)
+    }
+}
+
+fn entries(dir: &TrustedDir) -> anyhow::Result<Vec<CacheEntry>> {
+    let mut entries = Vec::new();
+    for name in dir.names()? {
+        if !name.ends_with(".cwasm") {
+            continue;
+        }
+        // An entry removed meanwhile (by another run's eviction) is skipped.
+        if let Ok(stat) = rustix::fs::statat(dir, &*name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW) {
+            let used = std::time::UNIX_EPOCH
+                + std::time::Duration::new(stat.st_mtime as u64, stat.st_mtime_nsec as u32);
+            entries.push(CacheEntry {
+                name,
+                bytes: stat.st_size as u64,
+                used,
+            });
+        }
+    }
+    entries.sort_by_key(|e| e.used);
+    Ok(entries)
+}
+
+/// Removes the least recently used entries but `keep` until the entries
+/// take at most `max` bytes.
+fn evict(dir: &TrustedDir, max: u64, keep: &str) -> anyhow::Result<()> {
+    let entries = entries(dir)?;
+    let mut total: u64 = entries.iter().map(|e| e.bytes).sum();
+    for entry in entries.iter().filter(|e| e.name != keep) {
+        if total <= max {
+            break;
+        }
+        dir.remove(&entry.name)?;
+        tracing::debug!(entry = %entry.name, bytes = entry.bytes, "evicted from the compile cache");
+        total -= entry.bytes;
+    }
+    Ok(())
 }
 
 /// Feeds `Hash` output into SHA-256, to key the cache on values that only
@@ -59,7 +147,7 @@ pub fn load(
     engine: &Engine,
     bytes: &[u8],
     path: Option<&Path>,
-    cache: Option<&Path>,
+    cache: Option<&Cache>,
 ) -> Result<Component> {
     match (Engine::detect_precompiled(bytes), path) {
         // SAFETY: the file claims to be code compiled by wasmtime; the
@@ -76,14 +164,14 @@ pub fn load(
             "this is a precompiled core module, not a component"
         )),
         (None, _) => match cache {
-            Some(dir) => load_cached(engine, bytes, dir),
+            Some(cache) => load_cached(engine, bytes, cache),
             None => Component::new(engine, bytes),
         },
     }
 }
 
-fn load_cached(engine: &Engine, wasm: &[u8], dir: &Path) -> Result<Component> {
-    let dir = match TrustedDir::open(dir) {
+fn load_cached(engine: &Engine, wasm: &[u8], cache: &Cache) -> Result<Component> {
+    let dir = match TrustedDir::open(&cache.dir) {
         Ok(dir) => dir,
         Err(e) => {
             tracing::warn!("not using the compile cache: {e:#}; compiling in memory");
@@ -94,6 +182,20 @@ fn load_cached(engine: &Engine, wasm: &[u8], dir: &Path) -> Result<Component> {
     let name = name.to_string_lossy();
     match dir.entry(&name) {
         Ok(Some(entry)) => {
+            // Used now: the last to be evicted.
+            let now = rustix::fs::Timestamps {
+                last_access: rustix::fs::Timespec {
+                    tv_sec: 0,
+                    tv_nsec: rustix::fs::UTIME_NOW,
+                },
+                last_modification: rustix::fs::Timespec {
+                    tv_sec: 0,
+                    tv_nsec: rustix::fs::UTIME_NOW,
+                },
+            };
+            if let Err(e) = rustix::fs::futimens(&entry, &now) {
+                tracing::debug!("not marking cache entry {name} used: {e}");
+            }
             // SAFETY: the entry is a regular file owned by this user (or
             // root) in a directory chain only they can write, so it was
             // written by `store` below from code this engine compiled; its
@@ -111,6 +213,8 @@ fn load_cached(engine: &Engine, wasm: &[u8], dir: &Path) -> Result<Component> {
     let compiled = engine.precompile_component(wasm)?;
     if let Err(e) = dir.store(&name, &compiled) {
         tracing::warn!("not caching the compiled component: {e:#}");
+    } else if let Err(e) = evict(&dir, cache.max_bytes, &name) {
+        tracing::warn!("trimming the compile cache: {e:#}");
     }
     // SAFETY: these bytes were compiled by this engine just now.
     unsafe { Component::deserialize(engine, &compiled) }

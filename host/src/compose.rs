@@ -13,6 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::app_kind::Surface;
 use anyhow::{bail, Context as _, Result};
 use wac_graph::types::Package;
 use wac_graph::{CompositionGraph, EncodeOptions, NodeId, PackageId};
@@ -158,9 +159,20 @@ pub fn compose(probe: &Part, stages: &[Part], consumer: &Part) -> Result<Vec<u8>
         let export = graph.alias_instance_export(probe_instance, &name)?;
         graph.export(export, &name)?;
     }
-    graph
+    let composed = graph
         .encode(EncodeOptions::default())
-        .context("encoding the composed component")
+        .context("encoding the composed component")?;
+    // What is left unplugged comes from the host when the result runs.
+    let surface = Surface::read(&composed)?;
+    if let Some(sink) = surface.imported_sink() {
+        bail!(
+            "the composition still imports `{sink}`: {} is not a consumer (the last part \
+             must export the sink and import none)",
+            consumer.name()
+        );
+    }
+    crate::app_kind::check_imports(&surface, "the composition")?;
+    Ok(composed)
 }
 
 #[cfg(test)]

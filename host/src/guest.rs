@@ -86,7 +86,8 @@ pub struct RunConfig {
     pub env: Vec<(String, String)>,
     /// Host directories the guest may open, with the path it sees them at.
     pub dirs: Vec<(PathBuf, String)>,
-    /// Stop the guest after this long, counted from when it starts.
+    /// Stop the guest after this long, counted from when it starts (after
+    /// compiling and instantiating it).
     pub timeout: Option<Duration>,
     /// How long a guest asked to stop (a signal, the timeout) has to
     /// finish before it is stopped where it is.
@@ -96,7 +97,7 @@ pub struct RunConfig {
     /// What the guest may load and attach beyond tracing.
     pub policy: Policy,
     /// Where compiled components are cached; `None` compiles every time.
-    pub cache_dir: Option<PathBuf>,
+    pub cache: Option<crate::component::Cache>,
     /// A kernel BTF file for CO-RE relocations, instead of the running
     /// kernel's (for kernels built without BTF).
     pub kernel_btf: Option<PathBuf>,
@@ -169,6 +170,8 @@ impl Drop for EpochTicker {
 /// blocked in a buffer's `epoll_wait`. Dropping it stops the watching.
 pub(crate) struct Watchers {
     signals: signal_hook::iterator::Handle,
+    stop: Arc<Stop>,
+    grace: Duration,
     _timer: Option<mpsc::Sender<()>>,
 }
 
@@ -185,11 +188,8 @@ fn begin_stop(stop: &Arc<Stop>, cause: Cause, grace: Duration) {
 }
 
 impl Watchers {
-    pub(crate) fn start(
-        stop: &Arc<Stop>,
-        timeout: Option<Duration>,
-        grace: Duration,
-    ) -> Result<Self> {
+    /// Watches for SIGINT and SIGTERM from now on (compiling included).
+    pub(crate) fn start(stop: &Arc<Stop>, grace: Duration) -> Result<Self> {
         let mut signals = Signals::new([SIGINT, SIGTERM]).context("handling SIGINT and SIGTERM")?;
         let handle = signals.handle();
         let on_signal = Arc::clone(stop);
@@ -202,21 +202,27 @@ impl Watchers {
                 }
             }
         });
-        let timer = timeout.map(|timeout| {
-            // Dropping the sender ends the wait early, and the thread.
-            let (cancel, cancelled) = mpsc::channel::<()>();
-            let on_timeout = Arc::clone(stop);
-            std::thread::spawn(move || {
-                if cancelled.recv_timeout(timeout) == Err(RecvTimeoutError::Timeout) {
-                    begin_stop(&on_timeout, Cause::Timeout, grace);
-                }
-            });
-            cancel
-        });
         Ok(Self {
             signals: handle,
-            _timer: timer,
+            stop: Arc::clone(stop),
+            grace,
+            _timer: None,
         })
+    }
+
+    /// Starts the timeout's clock, as the guest starts: compiling a big
+    /// component cold (seconds for a Python one) is not the guest's time.
+    pub(crate) fn start_timeout(&mut self, timeout: Option<Duration>) {
+        let Some(timeout) = timeout else { return };
+        // Dropping the sender ends the wait early, and the thread.
+        let (cancel, cancelled) = mpsc::channel::<()>();
+        let (stop, grace) = (Arc::clone(&self.stop), self.grace);
+        std::thread::spawn(move || {
+            if cancelled.recv_timeout(timeout) == Err(RecvTimeoutError::Timeout) {
+                begin_stop(&stop, Cause::Timeout, grace);
+            }
+        });
+        self._timer = Some(cancel);
     }
 }
 

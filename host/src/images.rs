@@ -191,10 +191,10 @@ fn pull_into(
 ) -> Result<Artifact> {
     let artifact = registry::pull(registry, store, reference, trust)
         .with_context(|| format!("pulling {}", reference.whole()))?;
-    if let (true, Some(dir)) = (cache, wasm_bpf::component::default_cache_dir()) {
+    if let (true, Some(cache)) = (cache, wasm_bpf::component::Cache::default_cache()) {
         if wasmparser::Parser::is_component(&artifact.wasm) {
             let engine = wasm_bpf::run::engine()?;
-            wasm_bpf::component::load(&engine, &artifact.wasm, None, Some(&dir))
+            wasm_bpf::component::load(&engine, &artifact.wasm, None, Some(&cache))
                 .map_err(anyhow::Error::from)
                 .with_context(|| format!("compiling {}", reference.whole()))?;
         }

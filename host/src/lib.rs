@@ -10,6 +10,8 @@
 //! * [`run`]: running a guest command to completion, with signals and a
 //!   timeout; core modules of the original wasm-bpf ABI run there too, on
 //!   what both share (the engine, the watchers, the guest's contexts).
+//! * [`app_kind`]: what a component is, and what it imports that the host
+//!   lacks, read before compiling it.
 //! * [`component`]: compiling, precompiling and caching guests' code.
 //! * [`compose`]: a probe, stages and a consumer plugged into one
 //!   component.
@@ -21,6 +23,7 @@
 //! * [`bindings`]: the generated `Host*` traits of the interfaces, which
 //!   [`BpfCtxView`] implements, for hosts that call them directly.
 
+pub mod app_kind;
 pub mod bindings;
 pub mod bpf;
 pub mod component;

@@ -18,11 +18,12 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use clap::Parser as _;
 use wasm_bpf::bpf::policy::Policy;
+use wasm_bpf::component::{Cache, DEFAULT_CACHE_MAX};
 use wasm_bpf::metrics::{self, Metrics, ProgramStats};
 use wasm_bpf::run::{self, Outcome, RunConfig, Source};
 use wasm_bpf::{component, compose};
 
-use cli::{Cli, Command, ComposeArgs, InspectArgs, RunArgs};
+use cli::{CacheCommand, Cli, Command, ComposeArgs, InspectArgs, RunArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
         Command::Componentize(args) => tools::componentize(&args).map(|()| 0),
         Command::Inspect(args) => inspect(&args).map(|()| 0),
         Command::Compose(args) => compose(&args).map(|()| 0),
+        Command::Cache(command) => cache(&command).map(|()| 0),
         #[cfg(feature = "registry")]
         Command::Push(args) => images::push(&args).map(|()| 0),
         #[cfg(feature = "registry")]
@@ -172,10 +174,15 @@ fn run_command(args: &RunArgs) -> Result<i32> {
             pin_dir: args.allow_pin.as_deref().map(bpffs_dir).transpose()?,
             max_kernel_memory: args.max_kernel_memory.as_u64(),
         },
-        cache_dir: if args.no_cache {
+        cache: if args.no_cache {
             None
         } else {
-            component::default_cache_dir()
+            Cache::default_dir().map(|dir| Cache {
+                dir,
+                max_bytes: args
+                    .cache_max
+                    .map_or(DEFAULT_CACHE_MAX, |size| size.as_u64()),
+            })
         },
         kernel_btf: args.kernel_btf.clone(),
         metrics: Arc::new(Metrics::new(program_stats)),
@@ -243,6 +250,38 @@ fn composed(probe: &compose::Part, sinks: &[PathBuf]) -> Result<Vec<u8>> {
         .map(|p| compose::Part::read(p))
         .collect::<Result<Vec<_>>>()?;
     compose::compose(probe, &stages, &compose::Part::read(consumer)?)
+}
+
+fn cache(command: &CacheCommand) -> Result<()> {
+    let cache = Cache::default_cache()
+        .context("no cache directory: neither XDG_CACHE_HOME nor HOME is set")?;
+    match command {
+        CacheCommand::List => {
+            let entries = cache.entries()?;
+            let total: u64 = entries.iter().map(|e| e.bytes).sum();
+            println!("{:<12} {:<21} COMPILED COMPONENT", "SIZE", "LAST RUN (UTC)");
+            for entry in &entries {
+                let used = humantime::format_rfc3339_seconds(entry.used).to_string();
+                let size = bytesize::ByteSize(entry.bytes).to_string();
+                println!("{size:<12} {used:<21} {}", entry.name);
+            }
+            println!(
+                "{} in {} entries, in {}",
+                bytesize::ByteSize(total),
+                entries.len(),
+                cache.dir.display()
+            );
+        }
+        CacheCommand::Clear => {
+            let freed = cache.clear()?;
+            println!(
+                "freed {} in {}",
+                bytesize::ByteSize(freed),
+                cache.dir.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 fn compose(args: &ComposeArgs) -> Result<()> {

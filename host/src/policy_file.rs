@@ -2,7 +2,7 @@
 //! kept in a TOML file next to the application. The keys are the flags'
 //! names; a file and flags together grant the union, and a flag given on
 //! the command line overrides the file's `allow-pin`, `max-memory`,
-//! `max-kernel-memory`, `timeout` or `grace`.
+//! `max-kernel-memory`, `timeout`, `grace` or `cache-max`.
 //!
 //! ```toml
 //! allow = ["kprobe"]
@@ -17,6 +17,7 @@
 //! max-kernel-memory = "256MiB"
 //! timeout = "30s"
 //! grace = "5s"
+//! cache-max = "1GiB"
 //! # Apps from registries (`run REF`; `pull --policy` reads these too).
 //! insecure-registry = ["localhost:5000"]
 //! registry-ca = ["/etc/wasm-bpf/ca.pem"]
@@ -54,6 +55,7 @@ struct PolicyFile {
     max_kernel_memory: Option<String>,
     timeout: Option<String>,
     grace: Option<String>,
+    cache_max: Option<String>,
     #[cfg(feature = "registry")]
     #[serde(default)]
     insecure_registry: Vec<String>,
@@ -113,6 +115,13 @@ pub fn apply(path: &Path, args: &mut RunArgs) -> Result<()> {
     }
     if let (Some(grace), None) = (file.grace, args.grace) {
         args.grace = Some(humantime::parse_duration(&grace).with_context(|| in_file("grace"))?);
+    }
+    if let (Some(size), None) = (file.cache_max, args.cache_max) {
+        args.cache_max = Some(
+            size.parse()
+                .map_err(anyhow::Error::msg)
+                .with_context(|| in_file("cache-max"))?,
+        );
     }
     if let (Some(timeout), None) = (file.timeout, args.timeout) {
         args.timeout =

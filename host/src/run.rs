@@ -19,6 +19,7 @@ use wasmtime::{Engine, Result, Store};
 use wasmtime_wasi::p2::bindings::Command;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::app_kind::{self, Surface};
 use crate::component;
 use crate::guest::{bpf_ctx, finish, wasi_builder, yield_on_epochs, EpochTicker, Watchers};
 pub use crate::guest::{engine, Outcome, RunConfig, Source};
@@ -63,26 +64,27 @@ pub fn run(config: &RunConfig) -> Result<Outcome> {
 
 async fn run_async(config: &RunConfig) -> Result<Outcome> {
     let stop = Arc::new(Stop::new().context("creating the stop's eventfds")?);
-    let _watchers = Watchers::start(&stop, config.timeout, config.grace)?;
+    let mut watchers = Watchers::start(&stop, config.grace)?;
 
     let engine = engine()?;
     tracing::debug!("engine ready");
     let source = &config.component;
     let bytes = source.bytes()?;
     if crate::legacy::is_core_module(&bytes) {
-        return crate::legacy::run(&engine, &bytes, config, &stop).await;
+        return crate::legacy::run(&engine, &bytes, config, &stop, &mut watchers).await;
     }
-    let component = component::load(&engine, &bytes, source.path(), config.cache_dir.as_deref())
+    // A component's kind and imports are read before it is compiled,
+    // precompiled code's from its type once loaded.
+    let precompiled = Engine::detect_precompiled(&bytes).is_some();
+    if !precompiled {
+        app_kind::check_runnable(&Surface::read(&bytes)?, &source.name())?;
+    }
+    let component = component::load(&engine, &bytes, source.path(), config.cache.as_ref())
         .with_context(|| format!("loading component {}", source.name()))?;
     drop(bytes);
     tracing::debug!("component loaded");
-    if let Some(sink) = unplugged_sink(&engine, &component) {
-        let name = source.name();
-        return Err(wasmtime::format_err!(
-            "{name} imports `{sink}`: it is a probe, and its sink comes from a consumer, \
-             not from the host; run it with `--sink CONSUMER.wasm` or compose it first \
-             (`wasm-bpf compose {name} CONSUMER.wasm -o app.wasm`)"
-        ));
+    if precompiled {
+        app_kind::check_runnable(&surface_of(&engine, &component), &source.name())?;
     }
     let mut linker = Linker::<Host>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -104,6 +106,7 @@ async fn run_async(config: &RunConfig) -> Result<Outcome> {
         .await
         .context("instantiating the component (is it a wasi:cli command?)")?;
     tracing::debug!("instantiated; running the guest");
+    watchers.start_timeout(config.timeout);
     let guest = async {
         let status = command.wasi_cli_run().call_run(&mut store).await?;
         Ok(if status.is_ok() { 0 } else { 1 })
@@ -116,13 +119,17 @@ async fn run_async(config: &RunConfig) -> Result<Outcome> {
     Ok(outcome)
 }
 
-/// The sink a probe imports (`wasm-bpf:bpf/sink`, or the `sink` of a
-/// probe's own WIT), which only a composition can satisfy.
-fn unplugged_sink(engine: &Engine, component: &Component) -> Option<String> {
-    component
-        .component_type()
-        .imports(engine)
-        .map(|(name, _)| name)
-        .find(|name| name.split('@').next().is_some_and(|n| n.ends_with("/sink")))
-        .map(str::to_string)
+/// The import and export names of a loaded component.
+fn surface_of(engine: &Engine, component: &Component) -> Surface {
+    let ty = component.component_type();
+    Surface {
+        imports: ty
+            .imports(engine)
+            .map(|(name, _)| name.to_string())
+            .collect(),
+        exports: ty
+            .exports(engine)
+            .map(|(name, _)| name.to_string())
+            .collect(),
+    }
 }

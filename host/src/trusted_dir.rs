@@ -12,10 +12,8 @@ use std::os::fd::{AsFd, AsRawFd as _, BorrowedFd, OwnedFd};
 use std::path::{Component as PathPart, Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
-#[cfg(feature = "registry")]
-use rustix::fs::Dir;
 use rustix::fs::{
-    fstat, mkdirat, openat, renameat, unlinkat, AtFlags, FileType, Mode, OFlags, Stat,
+    fstat, mkdirat, openat, renameat, unlinkat, AtFlags, Dir, FileType, Mode, OFlags, Stat,
 };
 use rustix::process::geteuid;
 
@@ -152,7 +150,6 @@ impl TrustedDir {
     }
 
     /// Removes entry `name`; one already gone is no error.
-    #[cfg(feature = "registry")]
     pub fn remove(&self, name: &str) -> Result<()> {
         match unlinkat(&self.0, name, AtFlags::empty()) {
             Ok(()) | Err(rustix::io::Errno::NOENT) => Ok(()),
@@ -161,7 +158,6 @@ impl TrustedDir {
     }
 
     /// The names of the entries, the hidden ones (partial writes) left out.
-    #[cfg(feature = "registry")]
     pub fn names(&self) -> Result<Vec<String>> {
         let mut dir = Dir::read_from(&self.0).context("listing the directory")?;
         let mut names = Vec::new();

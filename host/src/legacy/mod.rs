@@ -59,6 +59,7 @@ pub async fn run(
     bytes: &[u8],
     config: &RunConfig,
     stop: &Arc<Stop>,
+    watchers: &mut guest::Watchers,
 ) -> Result<Outcome> {
     let module = Module::new(engine, bytes)
         .with_context(|| format!("compiling module {}", config.component.name()))?;
@@ -96,6 +97,7 @@ pub async fn run(
         .get_typed_func::<(), ()>(&mut store, "_start")
         .context("the module is not a WASI command: it exports no `_start`")?;
     tracing::debug!("running a legacy wasm-bpf module");
+    watchers.start_timeout(config.timeout);
     let guest = async {
         start.call_async(&mut store, ()).await?;
         Ok(0)

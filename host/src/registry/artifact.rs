@@ -11,7 +11,7 @@ use anyhow::{bail, ensure, Context as _, Result};
 use oci_client::manifest::{OciDescriptor, OciImageManifest, OCI_IMAGE_MEDIA_TYPE};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
-use wasmparser::{Parser, Payload};
+use wasmparser::Parser;
 
 use crate::inspect::Report;
 
@@ -76,28 +76,12 @@ pub fn digest(bytes: &[u8]) -> String {
 /// The top-level imports and exports of component `bytes`, read from its
 /// sections without compiling it.
 pub fn component_info(bytes: &[u8]) -> Result<ComponentInfo> {
-    let mut info = ComponentInfo::default();
-    let mut depth = 0usize;
-    for payload in Parser::new(0).parse_all(bytes) {
-        match payload.context("reading the component")? {
-            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
-            Payload::End(_) => depth = depth.saturating_sub(1),
-            Payload::ComponentImportSection(imports) if depth == 0 => {
-                for import in imports {
-                    info.imports
-                        .push(import.context("reading an import")?.name.name.into());
-                }
-            }
-            Payload::ComponentExportSection(exports) if depth == 0 => {
-                for export in exports {
-                    info.exports
-                        .push(export.context("reading an export")?.name.name.into());
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(info)
+    let surface = crate::app_kind::Surface::read(bytes)?;
+    Ok(ComponentInfo {
+        exports: surface.exports,
+        imports: surface.imports,
+        target: None,
+    })
 }
 
 /// When the artifact was made: now, or `SOURCE_DATE_EPOCH` for

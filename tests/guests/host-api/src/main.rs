@@ -1475,6 +1475,16 @@ fn main() -> Result<()> {
         "sections" => sections()?,
         "kernel-btf" => kernel_btf(args.get(2))?,
         "metrics" => metrics()?,
+        // Whether a stop was asked for before the guest started, then
+        // waits for one.
+        "timed" => {
+            println!(
+                "case stopping-at-start => ok {}",
+                wasm_bpf_guest::is_stopping()
+            );
+            wasm_bpf_guest::sleep(Duration::from_secs(3600));
+            println!("case stopped => ok {}", wasm_bpf_guest::is_stopping());
+        }
         other => panic!("unknown scenario {other:?}"),
     }
     println!("done {scenario}");
