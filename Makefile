@@ -17,8 +17,8 @@ SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 GUEST    := --profile guest --target wasm32-wasip2
 GUESTDIR := target/wasm32-wasip2/guest
 HOST     := target/release/wasm-bpf
-# Every guest component: the examples (Rust ones are cargo packages, C
-# ones have a Makefile) and the test guests.
+# Every guest component: the examples (Rust ones are cargo packages; C,
+# Python and JavaScript ones have a Makefile) and the test guests.
 EXAMPLES   := $(notdir $(patsubst %/Cargo.toml,%,$(wildcard examples/*/Cargo.toml)))
 C_GUESTS   := $(patsubst %/Makefile,%,$(wildcard examples/*/Makefile tests/guests/*/Makefile))
 GUESTS     := $(addprefix -p ,$(EXAMPLES) host-api bench bench-probe bench-sink bad-sink)

@@ -8,9 +8,11 @@ mod common;
 use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use common::{
-    guest, require_kernel, sleep_path, wait_attached, wait_ended, wait_finished, wasm_bpf, Running,
+    bpf_ids, guest, require_kernel, sleep_path, wait_attached, wait_ended, wait_finished, wasm_bpf,
+    Running,
 };
 use serde_json::Value;
 
@@ -235,6 +237,72 @@ fn a_probe_alone_is_told_where_its_sink_comes_from() {
             assert!(stderr.contains(&want), "missing {want:?} in {stderr}");
         }
     }
+}
+
+/// Runs bootstrap's probe into `consumer` with `env`, for `seconds` after it
+/// starts, while a program of the test's own (`name`, a copy of sleep)
+/// runs three times for 0.2 s; the output. Python and JavaScript
+/// components take seconds to compile cold, hence the patience.
+fn trace_with(consumer: &str, env: &[&str], name: &str) -> Vec<String> {
+    require_kernel();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let napper = dir.path().join(name);
+    std::fs::copy(sleep_path(), &napper).expect("copying sleep");
+    let consumer = guest(consumer);
+    let mut host_args = vec!["--sink", consumer.to_str().expect("utf-8 path")];
+    for var in env {
+        host_args.extend(["--env", var]);
+    }
+    let mut running = Running::start(&host_args, &probe(), &["-t", "3"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while bpf_ids(running.pid()).links.len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "it never attached");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for _ in 0..3 {
+        let status = Command::new(&napper).arg("0.2").status().expect("napping");
+        assert!(status.success());
+    }
+    wait_finished(&mut running);
+    running.seen.clone()
+}
+
+/// A consumer in Python (componentize-py) sums up real records: the
+/// test's program started and exited three times, for about 0.2 s each.
+#[test]
+fn a_python_consumer_summarizes_real_processes() {
+    let name = "pysnap";
+    let lines = trace_with("summary-py", &["SUMMARY_OF=duration_ns"], name);
+    let row = lines
+        .iter()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|w| w.first() == Some(&name))
+        .unwrap_or_else(|| panic!("no row for {name}: {lines:?}"));
+    assert_eq!(row[1], "6", "3 execs and 3 exits: {row:?}");
+    let max: u64 = row[3].parse().expect("a number");
+    assert!((200_000_000..1_000_000_000).contains(&max), "{row:?}");
+}
+
+/// A consumer in JavaScript (componentize-js) prints the test's program
+/// each time it exits after running longer than its threshold.
+#[test]
+fn a_javascript_consumer_prints_long_lived_processes() {
+    let name = "jssnap";
+    let lines = trace_with("lifetimes-js", &["LIFETIMES_MIN_MS=150"], name);
+    let ours: Vec<&String> = lines.iter().filter(|l| l.starts_with(name)).collect();
+    assert_eq!(ours.len(), 3, "{lines:?}");
+    for line in ours {
+        let ms: f64 = line
+            .split_whitespace()
+            .nth(2)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no lifetime in {line}"));
+        assert!(ms >= 150.0, "{line}");
+    }
+    assert!(
+        lines.iter().any(|l| l.ends_with("ran for 150 ms or more")),
+        "the setting was read: {lines:?}"
+    );
 }
 
 /// A consumer or a stage run on its own is told what it is and how to run

@@ -22,6 +22,12 @@ ORAS_VENV="$(cd "$(dirname "$0")/.." && pwd)/target/tools/oras"
 # deploy/kubernetes/pod.py), pinned, in a venv of the build's own.
 K8S_VALIDATE_VERSION=1.37.0
 K8S_VENV="$(cd "$(dirname "$0")/.." && pwd)/target/tools/k8s"
+# Consumers in Python and JavaScript (examples/*-py, examples/*-js):
+# componentize-py from PyPI and componentize-js from npm, pinned.
+COMPONENTIZE_PY_VERSION=0.25.1
+PY_VENV="$(cd "$(dirname "$0")/.." && pwd)/target/tools/py"
+COMPONENTIZE_JS_VERSION=0.23.0
+JS_PREFIX="$(cd "$(dirname "$0")/.." && pwd)/target/tools/js"
 SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
 
 fs_type() { stat -f -c %T "$1" 2>/dev/null; }
@@ -39,6 +45,9 @@ has_cgroup2() { grep -q ' cgroup2 ' /proc/self/mounts; }
 has_netns() { ip netns list >/dev/null 2>&1; }
 has_oras() { "$ORAS_VENV/bin/python" -c "import oras.version as v; assert v.__version__ == '$ORAS_VERSION'" 2>/dev/null; }
 has_k8s_validate() { "$K8S_VENV/bin/python" -c "import kubernetes_validate.version as v, yaml; assert v.__version__ == '$K8S_VALIDATE_VERSION'" 2>/dev/null; }
+has_componentize_py() { [ "$("$PY_VENV/bin/componentize-py" --version 2>/dev/null | awk '{print $2}')" = "$COMPONENTIZE_PY_VERSION" ]; }
+has_node() { command -v node >/dev/null && command -v npm >/dev/null; }
+has_componentize_js() { grep -q "\"version\": \"$COMPONENTIZE_JS_VERSION\"" "$JS_PREFIX/node_modules/@bytecodealliance/componentize-js/package.json" 2>/dev/null; }
 has_kubectl() { kubectl kustomize --help >/dev/null 2>&1; }
 has_nightly() { rustup toolchain list 2>/dev/null | grep -q '^nightly'; }
 
@@ -54,6 +63,8 @@ make_tracefs() { $SUDO mount -t tracefs tracefs /sys/kernel/tracing; }
 make_bpffs() { $SUDO mount -t bpf bpf /sys/fs/bpf; }
 make_oras() { python3 -m venv "$ORAS_VENV" && "$ORAS_VENV/bin/pip" install -q "oras==$ORAS_VERSION"; }
 make_k8s_validate() { python3 -m venv "$K8S_VENV" && "$K8S_VENV/bin/pip" install -q "kubernetes-validate==$K8S_VALIDATE_VERSION"; }
+make_componentize_py() { python3 -m venv "$PY_VENV" && "$PY_VENV/bin/pip" install -q "componentize-py==$COMPONENTIZE_PY_VERSION"; }
+make_componentize_js() { mkdir -p "$JS_PREFIX" && npm install --silent --no-audit --no-fund --prefix "$JS_PREFIX" "@bytecodealliance/componentize-js@$COMPONENTIZE_JS_VERSION"; }
 make_cgroup2() { $SUDO mkdir -p /sys/fs/cgroup && $SUDO mount -t cgroup2 none /sys/fs/cgroup; }
 
 # name | check | make (empty: cannot be made here) | why
@@ -69,6 +80,9 @@ ITEMS=(
 	"oras $ORAS_VERSION (PyPI) in target/tools/oras|has_oras|make_oras|registry interop tests"
 	"kubernetes-validate $K8S_VALIDATE_VERSION (PyPI) in target/tools/k8s|has_k8s_validate|make_k8s_validate|deploy/kubernetes checks"
 	"kubectl (kustomize)|has_kubectl||rendering deploy/kubernetes"
+	"componentize-py $COMPONENTIZE_PY_VERSION (PyPI) in target/tools/py|has_componentize_py|make_componentize_py|the Python consumer example"
+	"node and npm|has_node||componentize-js"
+	"componentize-js $COMPONENTIZE_JS_VERSION (npm) in target/tools/js|has_componentize_js|make_componentize_js|the JavaScript consumer example"
 	"nightly toolchain|has_nightly||cargo-fuzz (the fuzz smoke run is skipped without it)"
 )
 
