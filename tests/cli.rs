@@ -122,12 +122,21 @@ fn the_compile_cache_evicts_the_least_recently_run() {
         "{b:?} should have gone"
     );
 
+    // An entry dated before 1970 lists (as the oldest), not a panic.
+    let touched = std::process::Command::new("touch")
+        .args(["-d", "1960-01-01"])
+        .arg(home.path().join("wasm-bpf").join(&a.0))
+        .status()
+        .expect("touch");
+    assert!(touched.success());
     let listed = wasm_bpf()
         .env("XDG_CACHE_HOME", home.path())
         .args(["cache", "list"])
         .output()
         .expect("cache list");
     let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.status.success(), "{text}");
+    assert!(text.contains("1970-01-01T00:00:00Z"), "{text}");
     assert!(
         text.contains(&a.0) && text.contains(&c.0) && !text.contains(&b.0),
         "{text}"

@@ -84,8 +84,14 @@ fn entries(dir: &TrustedDir) -> anyhow::Result<Vec<CacheEntry>> {
         }
         // An entry removed meanwhile (by another run's eviction) is skipped.
         if let Ok(stat) = rustix::fs::statat(dir, &*name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW) {
-            let used = std::time::UNIX_EPOCH
-                + std::time::Duration::new(stat.st_mtime as u64, stat.st_mtime_nsec as u32);
+            // A time before 1970 or past SystemTime's range (anyone can
+            // `touch -d` a file) sorts first, as if never used.
+            let since_epoch = u64::try_from(stat.st_mtime).ok().map(|secs| {
+                std::time::Duration::new(secs, stat.st_mtime_nsec as u32 % 1_000_000_000)
+            });
+            let used = since_epoch
+                .and_then(|d| std::time::UNIX_EPOCH.checked_add(d))
+                .unwrap_or(std::time::UNIX_EPOCH);
             entries.push(CacheEntry {
                 name,
                 bytes: stat.st_size as u64,
