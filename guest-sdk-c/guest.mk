@@ -6,7 +6,11 @@
 #   include ../../guest-sdk-c/guest.mk
 #
 # Its sources are APP.bpf.c (the BPF side), APP.c (user space, which
-# includes "APP.skel.h") and any headers next to them. An application with
+# includes "APP.skel.h") and any headers next to them; EXTRA_SRC names
+# more user-space files (a tool's shared helpers):
+#
+#   EXTRA_SRC := compat.c trace_helpers.c
+# An application with
 # several BPF objects lists them in BPF (default: APP); each X.bpf.c gets
 # an X.skel.h. `make` writes the
 # component to $(GUESTDIR)/$(NAME).wasm; NAME defaults to the directory's
@@ -31,7 +35,7 @@ STRIP     ?= llvm-strip-19
 BPF_ARCH  := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/riscv64/riscv/')
 MULTIARCH := $(shell uname -m)-linux-gnu
 SDK_SRC   := $(wildcard $(SDK)/src/*.c)
-SDK_HDR   := $(wildcard $(SDK)/include/*/*.h $(SDK)/src/*.h)
+SDK_HDR   := $(wildcard $(SDK)/include/*.h $(SDK)/include/*/*.h $(SDK)/src/*.h)
 
 .PHONY: all clean
 # Keep the objects and skeletons the pattern rules make (for inspection).
@@ -50,6 +54,16 @@ $(OUT)/%.bpf.o: %.bpf.c $(wildcard *.h) $(OUT)/include/vmlinux.h
 $(OUT)/%.skel.h: $(OUT)/%.bpf.o $(WASM_BPF)
 	$(WASM_BPF) gen skeleton $< -o $@
 
+# The kernel's UAPI <linux/bpf.h> and <linux/btf.h>, which the SDK's
+# <bpf/bpf.h> and <bpf/btf.h> include as libbpf's do; types come from the
+# SDK's <linux/types.h>.
+UAPI      ?= /usr/include/linux
+UAPI_H    := $(OUT)/uapi/linux/bpf.h $(OUT)/uapi/linux/bpf_common.h $(OUT)/uapi/linux/btf.h
+
+$(OUT)/uapi/linux/%.h: $(UAPI)/%.h
+	@mkdir -p $(dir $@)
+	cp $< $@
+
 $(OUT)/bindings/bpf_app.h: $(WASM_BPF)
 	$(WASM_BPF) gen c-bindings -o $(OUT)/bindings
 
@@ -61,12 +75,19 @@ $(WIT_H): $(WIT) $(WASM_BPF)
 	$(WASM_BPF) gen c-bindings --wit $(WIT) --world $(WORLD) -o $(OUT)/wit
 endif
 
-$(OUT)/$(NAME).core.wasm: $(APP).c $(wildcard *.h) $(SDK_SRC) $(SDK_HDR) \
-		$(BPF:%=$(OUT)/%.skel.h) $(OUT)/bindings/bpf_app.h $(WIT_H)
-	$(WASM_CC) $(CFLAGS) -I$(SDK)/include -I$(OUT) -I$(OUT)/wit -I. -c $(APP).c -o $(OUT)/$(APP).o
-	$(WASM_CC) $(WASM_LD) $(CFLAGS) -I$(SDK)/include -I$(OUT)/bindings $(SDK_SRC) \
+APP_SRC   := $(APP).c $(EXTRA_SRC)
+APP_OBJS  := $(APP_SRC:%.c=$(OUT)/app/%.o)
+
+$(OUT)/app/%.o: %.c $(wildcard *.h) $(SDK_HDR) $(BPF:%=$(OUT)/%.skel.h) \
+		$(OUT)/bindings/bpf_app.h $(WIT_H) $(UAPI_H)
+	@mkdir -p $(dir $@)
+	$(WASM_CC) $(CFLAGS) -I$(SDK)/include -I$(OUT)/uapi -I$(OUT) -I$(OUT)/wit -I. -c $< -o $@
+
+$(OUT)/$(NAME).core.wasm: $(APP_OBJS) $(SDK_SRC) $(SDK_HDR) $(OUT)/bindings/bpf_app.h $(WIT_H) \
+		$(UAPI_H)
+	$(WASM_CC) $(WASM_LD) $(CFLAGS) -I$(SDK)/include -I$(OUT)/uapi -I$(OUT)/bindings $(SDK_SRC) \
 		$(OUT)/bindings/bpf_app.c $(OUT)/bindings/bpf_app_component_type.o $(WIT_OBJS) \
-		$(OUT)/$(APP).o -o $@
+		$(APP_OBJS) -o $@
 
 $(GUESTDIR)/$(NAME).wasm: $(OUT)/$(NAME).core.wasm
 	@mkdir -p $(GUESTDIR)

@@ -12,7 +12,11 @@ GUESTDIR  ?= $(ROOT)/target/wasm32-wasip2/guest
 CFLAGS    ?= -O2 -Wall -Wextra -Wno-unused-parameter
 # wasi-libc's emulated signal(): tools install their SIGINT handler as
 # natively, and the SDK runs it when the host asks the guest to stop.
-WASM_CC   := $(CLANG) --target=wasm32-wasi --sysroot=/usr -D_WASI_EMULATED_SIGNAL
+# Headers come from wasi-libc and the SDK only: with --sysroot=/usr alone,
+# clang falls back to /usr/include, where the build machine's glibc and
+# library headers (gelf.h, zlib.h) compile and then fail in confusing ways.
+WASM_CC   := $(CLANG) --target=wasm32-wasi --sysroot=/usr -nostdlibinc \
+	-isystem /usr/include/wasm32-wasi -D_WASI_EMULATED_SIGNAL
 # A reactor: a command's exports run its constructors and destructors
 # around every call (src/run.c calls main() once instead). wasi-libc's
 # libc.a carries DWARF, which the component does not need.

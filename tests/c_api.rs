@@ -97,6 +97,23 @@ fn libbpf_calls_keep_libbpfs_conventions() {
         ("cfg-read-data", "0"),
         ("cfg-hits", "1"),
         ("cfg-stack", "1"),
+        // Feature probes, answered by the host from the kernel.
+        ("probe-ringbuf", "1"),
+        ("probe-map-unknown", "-EOPNOTSUPP errno=EOPNOTSUPP"),
+        ("probe-prog-tracepoint", "1"),
+        ("probe-helper-ringbuf", "1"),
+        ("probe-helper-refused", "0"),
+        // The kernel's BTF, parsed in the guest.
+        ("btf-vmlinux", "ptr"),
+        ("btf-task", "struct task_struct"),
+        ("btf-task-exit-code", "1"),
+        ("btf-typedef", "1"),
+        ("btf-missing", "-ENOENT errno=ENOENT"),
+        ("btf-wrong-kind", "-ENOENT errno=ENOENT"),
+        ("btf-bad-id", "NULL errno=EINVAL"),
+        ("btf-module-missing", "NULL errno=ENOENT"),
+        // A path is no module name: the host reads nothing for it.
+        ("btf-module-path", "NULL errno=EINVAL"),
     ];
     for (name, outcome) in expect {
         assert_eq!(

@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 
 use anyhow::{anyhow, bail, Context as _, Result};
+use libbpf_rs::btf::types::Linkage;
 use libbpf_rs::btf::types::{
     Array, Composite as BtfComposite, DataSec, Enum, Enum64, Int, IntEncoding, MemberAttr, Var,
 };
@@ -52,6 +53,10 @@ pub struct Global {
     /// Its type, when it is plain data or a type the layout holds;
     /// otherwise renderers treat it as `size` bytes.
     pub ty: Option<Ty>,
+    /// Declared `static` (BTF linkage static), which includes a
+    /// function's local statics (`helper.zero`). bpftool's skeletons leave
+    /// these out.
+    pub is_static: bool,
 }
 
 /// A map of the object, as its `.maps` definition declares it.
@@ -407,6 +412,7 @@ impl<'b> Walker<'b> {
                     offset: info.offset as usize,
                     size: info.size,
                     ty: var.next_type().and_then(|t| self.known(t, 0)),
+                    is_static: matches!(var.linkage(), Linkage::Static),
                 });
             }
             vars.sort_by_key(|v| v.offset);

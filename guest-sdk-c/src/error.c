@@ -17,11 +17,20 @@ static int default_print(enum libbpf_print_level level, const char *format, va_l
  * as libbpf's default callback would; the SDK then stays silent. */
 static libbpf_print_fn_t print_fn = default_print;
 
+/* Whether the host keeps libbpf's messages for the callback. */
+static bool keeping;
+
 libbpf_print_fn_t libbpf_set_print(libbpf_print_fn_t fn)
 {
+	wasm_bpf_bpf_libbpf_log_level_t debug = WASM_BPF_BPF_LIBBPF_LOG_LEVEL_DEBUG;
 	libbpf_print_fn_t old = print_fn;
+
 	print_fn = fn;
+	/* The callback chooses what to print, as natively: it receives all
+	 * libbpf says, debug messages included (a tool's -v prints them). */
 	wasm_bpf_bpf_libbpf_log_set_level(NULL);
+	keeping = fn != NULL;
+	wasm_bpf_bpf_libbpf_log_keep(keeping ? &debug : NULL);
 	return old == default_print ? NULL : old;
 }
 
@@ -141,6 +150,46 @@ static int errno_of(const wbpf_error_t *e)
 	}
 }
 
+void wbpf_log_deliver(void)
+{
+	static const enum libbpf_print_level levels[] = {
+		[WASM_BPF_BPF_LIBBPF_LOG_LEVEL_WARN] = LIBBPF_WARN,
+		[WASM_BPF_BPF_LIBBPF_LOG_LEVEL_INFO] = LIBBPF_INFO,
+		[WASM_BPF_BPF_LIBBPF_LOG_LEVEL_DEBUG] = LIBBPF_DEBUG,
+	};
+	wasm_bpf_bpf_libbpf_log_list_message_t kept;
+	size_t i;
+
+	if (!keeping)
+		return;
+	wasm_bpf_bpf_libbpf_log_take(&kept);
+	for (i = 0; i < kept.len; i++) {
+		const wasm_bpf_bpf_libbpf_log_message_t *m = &kept.ptr[i];
+
+		print(m->level < 3 ? levels[m->level] : LIBBPF_DEBUG, "%.*s", (int)m->text.len,
+		      (const char *)m->text.ptr);
+	}
+	wasm_bpf_bpf_libbpf_log_list_message_free(&kept);
+}
+
+/* The parts of a host error that are not libbpf's own messages, which the
+ * callback has received already: the first line (what failed) and the
+ * host's hints. */
+static void print_summary(const char *msg, size_t len)
+{
+	const char *end = memchr(msg, '\n', len);
+	const char *line;
+
+	print(LIBBPF_WARN, "libbpf: %.*s\n", (int)(end ? end - msg : (long)len), msg);
+	for (line = end; line && line < msg + len; line = end) {
+		line++;
+		end = memchr(line, '\n', (size_t)(msg + len - line));
+		if (!strncmp(line, "hint: ", 6) && (size_t)(msg + len - line) > 6)
+			print(LIBBPF_WARN, "libbpf: %.*s\n",
+			      (int)((end ? end : msg + len) - line), line);
+	}
+}
+
 int wbpf_fail(wbpf_error_t *e)
 {
 	int err = errno_of(e);
@@ -148,11 +197,12 @@ int wbpf_fail(wbpf_error_t *e)
 	/* The host's stop request is no failure to report: the tool's SIGINT
 	 * handler runs and a poll returns -EINTR, as natively after SIGINT,
 	 * and libbpf says nothing then. */
-	if (e->code == WASM_BPF_BPF_TYPES_ERROR_CODE_STOPPING)
+	if (e->code == WASM_BPF_BPF_TYPES_ERROR_CODE_STOPPING) {
 		wbpf_deliver_stop();
-	else if (print_fn != default_print)
-		print(LIBBPF_WARN, "libbpf: %.*s\n", (int)e->message.len,
-		      (const char *)e->message.ptr);
+	} else if (keeping) {
+		wbpf_log_deliver();
+		print_summary((const char *)e->message.ptr, e->message.len);
+	}
 	wasm_bpf_bpf_types_error_free(e);
 	errno = err;
 	return -err;

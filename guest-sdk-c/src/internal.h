@@ -56,6 +56,8 @@ struct bpf_link {
 /* error.c: turns a host error into libbpf's convention. Frees `e`, hands
  * its message to the print callback, sets errno; returns -errno. */
 int wbpf_fail(wbpf_error_t *e);
+/* Hands the messages the host kept for the print callback to it. */
+void wbpf_log_deliver(void);
 /* Runs the tool's SIGINT handler, once: the host asked the guest to stop. */
 void wbpf_deliver_stop(void);
 /* Sets errno to -err (err < 0) and returns err. */

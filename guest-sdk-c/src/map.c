@@ -330,6 +330,26 @@ int bpf_map_update_elem(int fd, const void *key, const void *value, __u64 flags)
 	return 0;
 }
 
+int wasm_bpf_map_update_cgroup(int fd, const void *key, const char *cgroup_path, __u64 flags)
+{
+	wasm_bpf_bpf_bpf_map_borrow_bpf_map_t handle;
+	struct bpf_map *map;
+	bpf_app_string_t path = wbpf_str(cgroup_path);
+	bpf_app_list_u8_t k;
+	wbpf_error_t e;
+	int err = fd_map(fd, &handle, &map);
+
+	if (err)
+		return err;
+	if (!cgroup_path)
+		return wbpf_err(-EINVAL);
+	k = wbpf_bytes(key, map->key_size);
+	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_update_cgroup(handle, &k, &path,
+								update_flags(flags), &e))
+		return wbpf_fail(&e);
+	return 0;
+}
+
 int bpf_map_delete_elem(int fd, const void *key)
 {
 	wasm_bpf_bpf_bpf_map_borrow_bpf_map_t handle;

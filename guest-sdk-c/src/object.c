@@ -91,6 +91,7 @@ struct bpf_object *bpf_object__open_mem(const void *obj_buf, size_t obj_buf_sz,
 	};
 	if (!wasm_bpf_bpf_object_static_bpf_object_open_with(&elf, &options, &handle, &e))
 		return wbpf_err_ptr(wbpf_fail(&e));
+	wbpf_log_deliver();
 	obj = calloc(1, sizeof(*obj));
 	if (!obj) {
 		wasm_bpf_bpf_object_bpf_object_drop_own(handle);
@@ -149,6 +150,7 @@ int bpf_object__load(struct bpf_object *obj)
 	if (!wasm_bpf_bpf_object_method_bpf_object_load(
 		    wasm_bpf_bpf_object_borrow_bpf_object(obj->handle), &e))
 		return wbpf_fail(&e);
+	wbpf_log_deliver();
 	/* Sizes can change at load (ring buffers rounded, max-entries set). */
 	wasm_bpf_bpf_object_list_map_info_t infos;
 	wasm_bpf_bpf_object_method_bpf_object_maps(

@@ -225,6 +225,7 @@ struct bpf_link *bpf_program__attach(const struct bpf_program *prog)
 		return NULL;
 	if (!wasm_bpf_bpf_program_method_program_attach(handle, &link, &e))
 		return wbpf_err_ptr(wbpf_fail(&e));
+	wbpf_log_deliver();
 	return wbpf_link_new(link);
 }
 
@@ -240,6 +241,7 @@ static struct bpf_link *attach_to(const struct bpf_program *prog,
 		return NULL;
 	if (!wasm_bpf_bpf_program_method_program_attach_to(handle, target, &link, &e))
 		return wbpf_err_ptr(wbpf_fail(&e));
+	wbpf_log_deliver();
 	return wbpf_link_new(link);
 }
 

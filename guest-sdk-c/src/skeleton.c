@@ -68,7 +68,8 @@ int bpf_object__open_skeleton(struct bpf_object_skeleton *s,
 			return -errno;
 		if (!m->mmaped)
 			continue;
-		data = calloc(1, m->data_sz ? m->data_sz : 1);
+		/* Room for the section and for every member of its struct. */
+		data = calloc(1, (m->data_sz > m->struct_sz ? m->data_sz : m->struct_sz) + 1);
 		if (!data)
 			return wbpf_err(-ENOMEM);
 		*m->mmaped = data;

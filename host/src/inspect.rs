@@ -162,7 +162,7 @@ fn object_report(
     builder
         .name(format!("obj{index}"))
         .context("naming the object")?;
-    let (opened, _log) = log::capture(None, || builder.open_memory(elf));
+    let (opened, _log) = log::capture(&log::Settings::silent(), || builder.open_memory(elf));
     let open = opened
         .with_context(|| format!("object {index} at byte {offset} is not a usable BPF object"))?;
     let mut report = ObjectReport {

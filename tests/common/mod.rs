@@ -27,7 +27,7 @@ pub fn root() -> PathBuf {
 }
 
 /// A file under the target directory that `make test` builds first.
-fn built(path: &str) -> PathBuf {
+pub fn built(path: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"));

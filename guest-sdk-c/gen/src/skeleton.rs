@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use anyhow::{Context as _, Result};
 use libbpf_rs::ObjectBuilder;
-use wasm_bpf_btf::layout::{self, DataSection, Layout};
+use wasm_bpf_btf::layout::{self, DataSection, Global, Layout};
 
 use crate::c;
 
@@ -66,7 +66,7 @@ pub fn skeleton(elf: &[u8], name: &str) -> Result<String> {
             "static const struct wasm_bpf_var_skeleton {name}__{field}_vars[] = {{"
         )
         .unwrap();
-        for var in &section.vars {
+        for var in exposed(section) {
             writeln!(
                 out,
                 "\t{{ \"{}\", {}, {} }},",
@@ -74,7 +74,7 @@ pub fn skeleton(elf: &[u8], name: &str) -> Result<String> {
             )
             .unwrap();
         }
-        if section.vars.is_empty() {
+        if exposed(section).next().is_none() {
             out.push_str("\t{ 0 },\n");
         }
         out.push_str("};\n\n");
@@ -148,10 +148,12 @@ fn group<'a>(out: &mut String, field: &str, ty: &str, names: impl Iterator<Item 
     writeln!(out, "\t}} {field};").unwrap();
 }
 
-/// A data section's variables at their offsets, padded to its size.
+/// A data section's variables at their offsets, as bpftool lays them out:
+/// static variables (a function's local statics among them) are left
+/// out, gaps become padding, and nothing pads the end.
 fn section_body(out: &mut String, section: &DataSection, layout: &Layout) {
     let mut at = 0;
-    for var in &section.vars {
+    for var in exposed(section) {
         if var.offset > at {
             writeln!(out, "\t\tuint8_t __pad_{at}[{}];", var.offset - at).unwrap();
         }
@@ -162,20 +164,17 @@ fn section_body(out: &mut String, section: &DataSection, layout: &Layout) {
         writeln!(out, "\t\t{decl};").unwrap();
         at = at.max(var.offset + var.size);
     }
-    if section.size > at {
-        writeln!(out, "\t\tuint8_t __pad_{at}[{}];", section.size - at).unwrap();
-    }
+}
+
+/// The variables a skeleton names: bpftool's rule, which also keeps out
+/// names that are no C identifier (`helper.zero`).
+fn exposed(section: &DataSection) -> impl Iterator<Item = &Global> {
+    section.vars.iter().filter(|v| !v.is_static)
 }
 
 fn section_asserts(out: &mut String, name: &str, field: &str, section: &DataSection) {
     let ty = format!("struct {name}__{field}");
-    writeln!(
-        out,
-        "_Static_assert(sizeof({ty}) == {}, \"{}: size\");",
-        section.size, section.name
-    )
-    .unwrap();
-    for var in &section.vars {
+    for var in exposed(section) {
         writeln!(
             out,
             "_Static_assert(offsetof({ty}, {}) == {}, \"{}: offset\");",
@@ -246,11 +245,13 @@ fn functions(
             writeln!(
                 create,
                 "\ts->maps[{i}].mmaped = (void **)&obj->{field};\n\
-                 \ts->maps[{i}].data_sz = sizeof(*obj->{field});\n\
+                 \ts->maps[{i}].data_sz = {};\n\
+                 \ts->maps[{i}].struct_sz = sizeof(*obj->{field});\n\
                  \ts->maps[{i}].vars = {name}__{field}_vars;\n\
                  \ts->maps[{i}].var_cnt = {};\n\
                  \ts->maps[{i}].writable = {};",
-                section.vars.len(),
+                section.size,
+                exposed(section).count(),
                 !section.name.starts_with(".rodata")
             )
             .unwrap();

@@ -11,6 +11,7 @@ const PACKAGE: &[(&str, &str)] = &[
     ("buffer.wit", include_str!("../../../wit/buffer.wit")),
     ("lifecycle.wit", include_str!("../../../wit/lifecycle.wit")),
     ("link.wit", include_str!("../../../wit/link.wit")),
+    ("features.wit", include_str!("../../../wit/features.wit")),
     ("log.wit", include_str!("../../../wit/log.wit")),
     ("map.wit", include_str!("../../../wit/map.wit")),
     ("metrics.wit", include_str!("../../../wit/metrics.wit")),

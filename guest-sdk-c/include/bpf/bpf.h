@@ -12,30 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The UAPI header (BPF_ANY, enum bpf_map_type, ...), which guest.mk copies
+ * from the build machine's kernel headers, and the __u32 family. */
+#include <linux/bpf.h>
+#include <linux/types.h>
+
 #ifdef __cplusplus
 extern "C" {
-#endif
-
-/* The kernel's fixed-width types, which libbpf headers and tool headers
- * (libbpf-tools' *.h) use; wasi-libc has no <linux/types.h>. */
-#ifndef __WASM_BPF_KERNEL_TYPES
-#define __WASM_BPF_KERNEL_TYPES
-typedef int8_t __s8;
-typedef uint8_t __u8;
-typedef int16_t __s16;
-typedef uint16_t __u16;
-typedef int32_t __s32;
-typedef uint32_t __u32;
-typedef int64_t __s64;
-typedef uint64_t __u64;
-#endif
-
-/* Update flags (<linux/bpf.h>). */
-#ifndef BPF_ANY
-#define BPF_ANY 0
-#define BPF_NOEXIST 1
-#define BPF_EXIST 2
-#define BPF_F_LOCK 4
 #endif
 
 /* Reads the value under `key` into `value` (for per-CPU maps: one slot
@@ -46,6 +29,15 @@ int bpf_map_lookup_elem_flags(int fd, const void *key, void *value, __u64 flags)
 /* Writes `value` under `key`; `flags` is BPF_ANY, BPF_NOEXIST or
  * BPF_EXIST, optionally with BPF_F_LOCK. */
 int bpf_map_update_elem(int fd, const void *key, const void *value, __u64 flags);
+/* For a cgroup-array map: stores the cgroup v2 directory at `cgroup_path`
+ * under `key`, where a native tool stores the fd it opened:
+ *
+ *     cgfd = open(path, O_RDONLY);
+ *     bpf_map_update_elem(fd, &zero, &cgfd, BPF_ANY);
+ *
+ * becomes wasm_bpf_map_update_cgroup(fd, &zero, path, BPF_ANY). The path
+ * is the guest's, inside a `run --dir` grant; the host opens it. */
+int wasm_bpf_map_update_cgroup(int fd, const void *key, const char *cgroup_path, __u64 flags);
 /* Deletes `key`; -ENOENT when absent. */
 int bpf_map_delete_elem(int fd, const void *key);
 /* Reads and deletes the value under `key`; for queues and stacks `key`

@@ -19,10 +19,10 @@
  * - Errnos are wasi-libc's (its ENOENT is 44, not 2): the SDK translates
  *   the kernel's, so comparing with -ENOENT works as in native code.
  * - libbpf's messages are printed by the host to the guest's stderr. Once
- *   libbpf_set_print() installs a callback the host stops printing them,
- *   and the callback receives, at LIBBPF_WARN, the full message of every
- *   failed call (libbpf's log, the verifier log). With NULL nothing is
- *   printed.
+ *   libbpf_set_print() installs a callback the host keeps them instead,
+ *   and the callback receives each at its level (debug included) after
+ *   the open, load or attach that caused it; a failed call adds the
+ *   host's one-line summary at LIBBPF_WARN. With NULL nothing is printed.
  * - After bpf_object__load(), a skeleton's writable data (skel->bss,
  *   skel->data) holds the kernel's values as of the last
  *   ring_buffer__poll/consume, perf_buffer__poll/consume or
@@ -99,6 +99,18 @@ libbpf_print_fn_t libbpf_set_print(libbpf_print_fn_t fn);
 long libbpf_get_error(const void *ptr);
 /* The text of a (positive or negative) errno into `buf`. */
 int libbpf_strerror(int err, char *buf, size_t size);
+
+/* ---- feature probes ---- */
+
+/* Whether the running kernel supports maps of `map_type`: 1 or 0, or
+ * -errno when the probe cannot answer. The host probes as libbpf does;
+ * `opts` must be NULL. */
+int libbpf_probe_bpf_map_type(enum bpf_map_type map_type, const void *opts);
+/* Whether the kernel loads programs of `prog_type`. */
+int libbpf_probe_bpf_prog_type(enum bpf_prog_type prog_type, const void *opts);
+/* Whether programs of `prog_type` may call `helper_id` (BPF_FUNC_*). */
+int libbpf_probe_bpf_helper(enum bpf_prog_type prog_type, enum bpf_func_id helper_id,
+			    const void *opts);
 
 /* ---- objects ---- */
 
@@ -330,9 +342,14 @@ struct bpf_map_skeleton {
 	const char *name;
 	struct bpf_map **map;
 	/* Data sections (.rodata, .data, .bss): where the section's guest
-	 * copy is published, its size and its variables; NULL/0 otherwise. */
+	 * copy is published, the section's size, the size of the skeleton's
+	 * struct for it (which, as bpftool lays it out, may end before or
+	 * after the section: static variables are left out, and a section
+	 * ending in a bool is not padded) and its variables; NULL/0
+	 * otherwise. */
 	void **mmaped;
 	size_t data_sz;
+	size_t struct_sz;
 	const struct wasm_bpf_var_skeleton *vars;
 	int var_cnt;
 	/* Whether the section is writable (.data, .bss): refreshed from the

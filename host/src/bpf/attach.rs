@@ -65,9 +65,7 @@ pub(crate) fn attach(
             kernel_link(prog, ifindex(&t.interface)?, ty, 0)
         }
         AttachTarget::Cgroup(path) => {
-            let dir = File::open(grants.resolve("cgroup", path)?)
-                .map_err(|e| Failure::Io(format!("opening cgroup `{path}`"), e))?;
-            check_cgroup2(&dir, path)?;
+            let dir = open_cgroup(grants, path)?;
             // The link holds its own reference to the cgroup.
             one(prog.attach_cgroup(dir.as_raw_fd()))
         }
@@ -235,22 +233,33 @@ fn binary(grants: &Grants, binary: &Binary) -> BpfResult<PathBuf> {
 
 /// BPF attaches to cgroup v2 directories only; anything else would fail
 /// with a bare EBADF.
-fn check_cgroup2(dir: &File, path: &str) -> Result<(), Failure> {
+/// The cgroup v2 directory at the guest path `path`, which must lie inside
+/// a `--dir` grant, opened for the kernel (an attach, a cgroup-array map).
+pub(crate) fn open_cgroup(grants: &Grants, path: &str) -> BpfResult<File> {
     const CGROUP2_SUPER_MAGIC: libc::c_long = 0x6367_7270;
+    let failed = |step: &str, e: std::io::Error| {
+        BpfError::os(
+            &format!("{step} cgroup `{path}`"),
+            e.raw_os_error().unwrap_or(libc::EIO),
+        )
+    };
+    let dir = File::open(grants.resolve("cgroup", path)?).map_err(|e| failed("opening", e))?;
     // SAFETY: all zeroes is a valid statfs for the kernel to fill.
     let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
     // SAFETY: the fd is open and `fs` is a statfs.
     if unsafe { libc::fstatfs(dir.as_raw_fd(), &mut fs) } != 0 {
-        let err = std::io::Error::last_os_error();
-        return Err(Failure::Io(format!("inspecting cgroup `{path}`"), err));
+        return Err(failed("inspecting", std::io::Error::last_os_error()));
     }
     if fs.f_type != CGROUP2_SUPER_MAGIC {
-        return Err(invalid(format!(
-            "`{path}` is not a cgroup v2 directory (BPF programs attach to cgroup v2 only; \
-             it is often mounted at /sys/fs/cgroup or /sys/fs/cgroup/unified)"
-        )));
+        return Err(BpfError::new(
+            ErrorCode::InvalidArgument,
+            format!(
+                "`{path}` is not a cgroup v2 directory (BPF uses cgroup v2 only; \
+                 it is often mounted at /sys/fs/cgroup or /sys/fs/cgroup/unified)"
+            ),
+        ));
     }
-    Ok(())
+    Ok(dir)
 }
 
 /// The index of a network interface of the host's namespace.

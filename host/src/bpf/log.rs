@@ -1,19 +1,106 @@
-//! libbpf's messages: routed to the guest's chosen level, captured into the
-//! errors of the call that caused them, and mirrored to `tracing`.
+//! libbpf's messages: printed up to the guest's chosen level, kept for the
+//! guest to take (as a libbpf print callback receives them), captured into
+//! the errors of the call that caused them, and mirrored to `tracing`.
 //!
 //! libbpf has one process-wide print callback. Host calls run on the thread
 //! that drives their store, so the callback finds the current call's
 //! settings in a thread-local set by [`capture`].
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::ffi::{c_char, c_int, CStr};
 use std::io::Write as _;
-use std::sync::Once;
+use std::sync::{Arc, Mutex, Once};
 
 use libbpf_rs::PrintLevel;
 
 use super::BpfCtxView;
-use crate::bindings::libbpf_log::{Host, Level};
+use crate::bindings::libbpf_log::{Host, Level, Message};
+
+/// The most message text a guest's keep holds; older messages go first.
+const MAX_KEPT_BYTES: usize = 1 << 20;
+
+/// What happens to libbpf's messages during one guest's calls.
+#[derive(Clone)]
+pub(crate) struct Settings {
+    /// Messages up to this level are printed to the guest's stderr.
+    pub(crate) print: Option<Level>,
+    /// Messages up to this level are kept for `take`.
+    pub(crate) keep: Option<Level>,
+    kept: Arc<Mutex<Kept>>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            print: Some(Level::Info),
+            keep: None,
+            kept: Arc::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// Nothing printed or kept: for the host's own use of libbpf.
+    pub(crate) fn silent() -> Self {
+        Self {
+            print: None,
+            ..Self::default()
+        }
+    }
+}
+
+/// Messages kept for the guest, at most [`MAX_KEPT_BYTES`] of text.
+#[derive(Default)]
+struct Kept {
+    messages: VecDeque<(Level, String)>,
+    bytes: usize,
+    dropped: u64,
+}
+
+impl Kept {
+    fn push(&mut self, level: Level, mut text: String) {
+        if text.len() > MAX_KEPT_BYTES {
+            let mut cut = MAX_KEPT_BYTES;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+            text.push_str("\n(message cut)\n");
+        }
+        self.bytes += text.len();
+        self.messages.push_back((level, text));
+        while self.bytes > MAX_KEPT_BYTES {
+            let Some((_, old)) = self.messages.pop_front() else {
+                break;
+            };
+            self.bytes -= old.len();
+            self.dropped += 1;
+        }
+    }
+
+    fn take(&mut self) -> Vec<Message> {
+        let mut out = Vec::with_capacity(self.messages.len() + 1);
+        if self.dropped > 0 {
+            out.push(Message {
+                level: Level::Warn,
+                text: format!(
+                    "libbpf: {} earlier messages were dropped: more than {MAX_KEPT_BYTES} bytes \
+                     were kept before a take\n",
+                    self.dropped
+                ),
+            });
+        }
+        out.extend(
+            self.messages
+                .drain(..)
+                .map(|(level, text)| Message { level, text }),
+        );
+        self.bytes = 0;
+        self.dropped = 0;
+        out
+    }
+}
 
 #[derive(Default)]
 struct Sink {
@@ -22,6 +109,8 @@ struct Sink {
     active: bool,
     /// The guest's level: messages up to it are printed to stderr.
     print: Option<Level>,
+    /// The guest's keep and its level.
+    keep: Option<(Level, Arc<Mutex<Kept>>)>,
     /// libbpf's warnings and information during the current call.
     text: String,
 }
@@ -61,6 +150,18 @@ fn on_message(level: PrintLevel, msg: String) {
             .is_some_and(|guest| rank(level) <= rank_of(guest))
         {
             let _ = std::io::stderr().write_all(msg.as_bytes());
+        }
+        if let Some((keep, kept)) = &sink.keep {
+            if rank(level) <= rank_of(*keep) {
+                let level = match level {
+                    PrintLevel::Warn => Level::Warn,
+                    PrintLevel::Info => Level::Info,
+                    PrintLevel::Debug => Level::Debug,
+                };
+                kept.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(level, msg.clone());
+            }
         }
         // Errors carry what libbpf warned and told, not its debug chatter.
         if rank(level) <= rank(PrintLevel::Info) {
@@ -116,13 +217,16 @@ pub(crate) fn install() {
     });
 }
 
-/// Runs `f`, a libbpf call made for a guest whose level is `level`, and
-/// returns its result with everything libbpf printed meanwhile.
-pub(crate) fn capture<R>(level: Option<Level>, f: impl FnOnce() -> R) -> (R, String) {
+/// Runs `f`, a libbpf call made for a guest with `settings`, and returns
+/// its result with everything libbpf printed meanwhile.
+pub(crate) fn capture<R>(settings: &Settings, f: impl FnOnce() -> R) -> (R, String) {
     install();
     let call = Sink {
         active: true,
-        print: level,
+        print: settings.print,
+        keep: settings
+            .keep
+            .map(|level| (level, Arc::clone(&settings.kept))),
         text: String::new(),
     };
     let outer = SINK.with_borrow_mut(|sink| std::mem::replace(sink, call));
@@ -133,7 +237,22 @@ pub(crate) fn capture<R>(level: Option<Level>, f: impl FnOnce() -> R) -> (R, Str
 
 impl Host for BpfCtxView<'_> {
     fn set_level(&mut self, level: Option<Level>) -> wasmtime::Result<()> {
-        self.ctx.log_level = level;
+        self.ctx.log.print = level;
         Ok(())
+    }
+
+    fn keep(&mut self, level: Option<Level>) -> wasmtime::Result<()> {
+        self.ctx.log.keep = level;
+        Ok(())
+    }
+
+    fn take(&mut self) -> wasmtime::Result<Vec<Message>> {
+        Ok(self
+            .ctx
+            .log
+            .kept
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take())
     }
 }

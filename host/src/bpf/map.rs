@@ -847,6 +847,42 @@ impl HostBpfMap for BpfCtxView<'_> {
         self.table.get_mut(&this)?.update(&key, &value, mode)
     }
 
+    fn update_cgroup(
+        &mut self,
+        this: Resource<BpfMap>,
+        key: Vec<u8>,
+        path: String,
+        mode: UpdateFlags,
+    ) -> BpfResult<()> {
+        let map = self.table.get_mut(&this)?;
+        let handle = map.keyed(&key)?;
+        check_type(handle, "update-cgroup", &[MapType::CgroupArray])?;
+        let dir = super::attach::open_cgroup(&self.ctx.grants, &path)?;
+        // The one fd-valued write a guest may make: the fd is the host's,
+        // of a directory its grants hold, and the map only takes cgroups.
+        let fd = dir.as_raw_fd();
+        // SAFETY: `key` has the map's key size (checked) and `fd` is the
+        // map's 4-byte value; the kernel takes its own cgroup reference.
+        let ret = unsafe {
+            libbpf_sys::bpf_map_update_elem(
+                handle.as_fd().as_raw_fd(),
+                key.as_ptr().cast(),
+                (&fd as *const i32).cast(),
+                map_flags(mode).bits(),
+            )
+        };
+        if ret < 0 {
+            return Err(BpfError::os(
+                &format!(
+                    "storing cgroup `{path}` in map `{}`",
+                    handle.name().to_string_lossy()
+                ),
+                -ret,
+            ));
+        }
+        Ok(())
+    }
+
     fn delete(&mut self, this: Resource<BpfMap>, key: Vec<u8>) -> BpfResult<()> {
         self.table.get_mut(&this)?.delete(&key)
     }

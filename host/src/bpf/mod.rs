@@ -7,6 +7,7 @@ mod attach;
 pub mod batch;
 pub mod buffer;
 pub mod calls;
+mod features;
 mod globals;
 pub mod grants;
 mod kernel_btf;
@@ -26,7 +27,6 @@ use std::sync::Arc;
 
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
-use crate::bindings::libbpf_log::Level;
 use crate::interrupt::Stop;
 use crate::metrics::Metrics;
 use crate::BpfResult;
@@ -37,8 +37,8 @@ use wasm_bpf_btf::RawBtf;
 
 /// Per-guest BPF state that is not a resource.
 pub struct BpfCtx {
-    /// Which libbpf messages reach the guest's stderr.
-    pub(crate) log_level: Option<Level>,
+    /// Which libbpf messages reach the guest's stderr or its keep.
+    pub(crate) log: log::Settings,
     /// The run's stop: asked for, the guest's waits end; forced, the
     /// guest traps where it waits.
     pub(crate) stop: Arc<Stop>,
@@ -69,7 +69,7 @@ impl BpfCtx {
     /// directories of `grants`, and which may do what `policy` grants.
     pub fn new(stop: Arc<Stop>, grants: Grants, policy: Policy) -> Self {
         Self {
-            log_level: Some(Level::Info),
+            log: log::Settings::default(),
             stop,
             grants,
             limits: Limits::default(),
@@ -127,7 +127,7 @@ pub struct BpfCtxView<'a> {
 impl BpfCtxView<'_> {
     /// Runs a libbpf call on the guest's behalf, returning what libbpf said.
     pub(crate) fn libbpf<R>(&self, f: impl FnOnce() -> R) -> (R, String) {
-        log::capture(self.ctx.log_level, f)
+        log::capture(&self.ctx.log, f)
     }
 
     /// Hands `value` to the guest as one more `kind`, if the guest's cap
@@ -185,6 +185,7 @@ pub fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> wasmtime::
     b::buffer::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     b::object::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     b::libbpf_log::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
+    b::features::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     b::lifecycle::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     b::metrics::add_to_linker::<T, HasBpf>(linker, T::bpf)
 }

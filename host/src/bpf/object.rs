@@ -405,7 +405,7 @@ impl HostBpfObject for BpfCtxView<'_> {
     }
 
     fn attach_all(&mut self, this: Resource<BpfObject>) -> BpfResult<Vec<Resource<BpfLink>>> {
-        let level = self.ctx.log_level;
+        let log = &self.ctx.log;
         let (limits, policy, grants) = (&self.ctx.limits, &self.ctx.policy, &self.ctx.grants);
         let object = self.table.get(&this)?;
         let links = with_loaded(&object.state, "attach-all", |obj| {
@@ -419,7 +419,7 @@ impl HostBpfObject for BpfCtxView<'_> {
                     &prog.name().to_string_lossy(),
                     &prog.section().to_string_lossy(),
                 )?;
-                match program::attach(level, &prog, binary.as_deref()) {
+                match program::attach(log, &prog, binary.as_deref()) {
                     Ok(link) => links.push(link),
                     Err(e) if e.guest().is_some_and(|g| g.errno == libc::EOPNOTSUPP) => continue,
                     Err(e) => return Err(e),

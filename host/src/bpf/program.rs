@@ -14,7 +14,6 @@ use super::object::{lock, not_found, with_loaded, with_opened, ObjectState, Shar
 use super::policy;
 use super::types::{attach_type, prog_type, raw_attach_type, raw_prog_type};
 use super::{libbpf_result, log, BpfCtxView};
-use crate::bindings::libbpf_log::Level;
 use crate::bindings::program::{AttachTarget, Host, HostProgram, ProgramInfo};
 use crate::bindings::types::{AttachType, ErrorCode, ProgType};
 use crate::{BpfError, BpfResult};
@@ -220,13 +219,13 @@ fn tracefs_mounted() -> bool {
 /// Attaches `prog` to the hook its section names; a uprobe or USDT
 /// section to `binary`, the file the policy checked it as.
 pub(crate) fn attach(
-    level: Option<Level>,
+    settings: &log::Settings,
     prog: &ProgramMut<'_>,
     binary: Option<&std::path::Path>,
 ) -> BpfResult<BpfLink> {
     let name = prog.name().to_string_lossy().into_owned();
     let iterator = expected_attach_type(prog) == libbpf_sys::BPF_TRACE_ITER;
-    let attached = attach_with(level, prog, || {
+    let attached = attach_with(settings, prog, || {
         match binary.and_then(|binary| attach::section_probe(prog, binary)) {
             Some(attached) => attached,
             None => Ok(vec![Attachment::Libbpf(prog.attach()?)]),
@@ -250,7 +249,7 @@ pub(crate) fn attach(
 /// messages, a missing hook as `target-not-found`, a kernel without the
 /// hook kind as `unsupported`.
 fn attach_with(
-    level: Option<Level>,
+    settings: &log::Settings,
     prog: &ProgramMut<'_>,
     attach_fn: impl FnOnce() -> Result<Vec<Attachment>, Failure>,
 ) -> BpfResult<Vec<Attachment>> {
@@ -263,7 +262,7 @@ fn attach_with(
             ),
         ));
     }
-    let (attached, mut log) = log::capture(level, attach_fn);
+    let (attached, mut log) = log::capture(settings, attach_fn);
     let section = prog.section().to_string_lossy().into_owned();
     let what = format!("attaching program `{name}` (section `{section}`)");
     let (what, err) = match attached {
@@ -423,7 +422,7 @@ impl HostProgram for BpfCtxView<'_> {
 
     fn attach(&mut self, this: Resource<BpfProgram>) -> BpfResult<Resource<BpfLink>> {
         self.ctx.limits.check(Kind::Link, 1)?;
-        let (level, policy, grants) = (self.ctx.log_level, &self.ctx.policy, &self.ctx.grants);
+        let (log, policy, grants) = (&self.ctx.log, &self.ctx.policy, &self.ctx.grants);
         let program = self.table.get(&this)?;
         let link = with_loaded(&program.object, "attach", |obj| {
             let prog = obj
@@ -432,7 +431,7 @@ impl HostProgram for BpfCtxView<'_> {
                 .ok_or_else(|| not_found("program", &program.name, &[]))?;
             let section = prog.section().to_string_lossy().into_owned();
             let binary = policy.check_section(grants, &program.name, &section)?;
-            attach(level, &prog, binary.as_deref())
+            attach(log, &prog, binary.as_deref())
         })?;
         self.push_counted(Kind::Link, link)
     }
@@ -443,7 +442,7 @@ impl HostProgram for BpfCtxView<'_> {
         target: AttachTarget,
     ) -> BpfResult<Resource<BpfLink>> {
         self.ctx.limits.check(Kind::Link, 1)?;
-        let (level, grants) = (self.ctx.log_level, &self.ctx.grants);
+        let (log, grants) = (&self.ctx.log, &self.ctx.grants);
         let program = self.table.get(&this)?;
         self.ctx.policy.check_target(&program.name, &target)?;
         let link = with_loaded(&program.object, "attach-to", |obj| {
@@ -451,7 +450,7 @@ impl HostProgram for BpfCtxView<'_> {
                 .progs_mut()
                 .find(|p| p.name() == OsStr::new(&program.name))
                 .ok_or_else(|| not_found("program", &program.name, &[]))?;
-            let links = attach_with(level, &prog, || attach::attach(&prog, grants, &target))?;
+            let links = attach_with(log, &prog, || attach::attach(&prog, grants, &target))?;
             let link = BpfLink::of(links, program.name.clone());
             Ok(match target {
                 AttachTarget::Iterator => link.iterator(),

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "api.h"
 #include "api.skel.h"
@@ -248,6 +249,44 @@ static void configure(void)
 	configure_bpf__destroy(skel);
 }
 
+/* Feature probes and the kernel's BTF, which the host answers. */
+static void kernel(void)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	__s32 id;
+	__u16 i;
+
+	result("probe-ringbuf", libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL));
+	result("probe-map-unknown", libbpf_probe_bpf_map_type((enum bpf_map_type)4096, NULL));
+	result("probe-prog-tracepoint", libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACEPOINT, NULL));
+	result("probe-helper-ringbuf",
+	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_ringbuf_output, NULL));
+	/* An XDP helper is no socket filter's. */
+	result("probe-helper-refused", libbpf_probe_bpf_helper(BPF_PROG_TYPE_SOCKET_FILTER,
+							       BPF_FUNC_xdp_adjust_head, NULL));
+
+	pointer("btf-vmlinux", vmlinux);
+	if (!vmlinux)
+		return;
+	id = btf__find_by_name_kind(vmlinux, "task_struct", BTF_KIND_STRUCT);
+	t = btf__type_by_id(vmlinux, (__u32)id);
+	printf("case btf-task => %s %s\n", id > 0 && btf_is_struct(t) ? "struct" : "?",
+	       btf__name_by_offset(vmlinux, t->name_off));
+	for (i = 0; i < btf_vlen(t); i++)
+		if (!strcmp(btf__name_by_offset(vmlinux, btf_members(t)[i].name_off), "exit_code"))
+			break;
+	result("btf-task-exit-code", i < btf_vlen(t));
+	result("btf-typedef", btf__find_by_name_kind(vmlinux, "btf_trace_sched_process_exit",
+						     BTF_KIND_TYPEDEF) > 0);
+	result("btf-missing", btf__find_by_name_kind(vmlinux, "no_such_type_here", BTF_KIND_STRUCT));
+	result("btf-wrong-kind", btf__find_by_name_kind(vmlinux, "task_struct", BTF_KIND_UNION));
+	pointer("btf-bad-id", btf__type_by_id(vmlinux, btf__type_cnt(vmlinux)));
+	pointer("btf-module-missing", btf__load_module_btf("no_such_module", vmlinux));
+	pointer("btf-module-path", btf__load_module_btf("../vmlinux", vmlinux));
+	btf__free(vmlinux);
+}
+
 int main(int argc, char **argv)
 {
 	static const char garbage[] = "\x7f" "ELF but not really";
@@ -285,6 +324,7 @@ int main(int argc, char **argv)
 	api_bpf__destroy(skel);
 	rejected();
 	configure();
+	kernel();
 	printf("done api\n");
 	return 0;
 }
