@@ -632,7 +632,7 @@ fn stats_report(at_ctrl_c: bool) {
     }
     if at_ctrl_c {
         running.signal(libc::SIGINT);
-        wait_ended(&mut running, Some(130));
+        wait_ended(&mut running, Some(0));
     } else {
         wait_finished(&mut running);
     }

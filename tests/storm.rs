@@ -208,7 +208,7 @@ fn storm(kind: &str, speed: &str) -> Report {
     let status = guest
         .wait_exit(Duration::from_secs(1))
         .expect("still running a second after SIGINT");
-    assert_eq!(status.code(), Some(130), "{}", guest.stderr());
+    assert_eq!(status.code(), Some(0), "{}", guest.stderr());
     assert_freed(&ids);
 
     // Bounded memory: no growth from the first second's samples on.
@@ -339,6 +339,7 @@ fn asked_to_stop_mid_storm_a_consumer_ends_at_once() {
     stop.store(true, Ordering::Relaxed);
     load.join().expect("load thread");
     let status = status.expect("still running 10 s after SIGINT, with an hour's grace");
-    assert_eq!(status.code(), Some(130), "{}", guest.stderr());
+    // It ended on its own, not at the end of the grace period.
+    assert_eq!(status.code(), Some(0), "{}", guest.stderr());
     assert_freed(&ids);
 }

@@ -24,8 +24,10 @@ pub struct Cli {
 pub enum Command {
     /// Run a BPF application component.
     ///
-    /// Exits with the guest's exit code; 130 or 143 when SIGINT or SIGTERM
-    /// stopped it, 124 when the timeout did, 134 when the guest trapped.
+    /// Exits with the guest's exit code, also when it returned after SIGINT
+    /// or SIGTERM asked it to stop (as a native tool with a handler does);
+    /// 130 or 143 when the signal had to stop it where it was, 124 when the
+    /// timeout stopped it, 134 when the guest trapped.
     /// Everything the guest loaded or attached is freed in every case.
     Run(Box<RunArgs>),
     /// Compile a component ahead of time, so that `run` starts it without

@@ -110,7 +110,8 @@ pub struct RunConfig {
 pub enum Outcome {
     /// The guest returned or called `exit` with this status.
     Exited(i32),
-    /// SIGINT or SIGTERM (the number) stopped the guest.
+    /// SIGINT or SIGTERM (the number) stopped the guest where it was: the
+    /// grace period passed, or a second signal came.
     Signaled(i32),
     /// The timeout stopped the guest.
     TimedOut,
@@ -120,8 +121,8 @@ pub enum Outcome {
 
 impl Outcome {
     /// The exit status the host process should end with: the guest's own,
-    /// 128 + signal for a signal (130 for SIGINT, 143 for SIGTERM), 124 for
-    /// the timeout (as `timeout(1)`), 134 for a trap (as wasmtime, an abort).
+    /// 128 + signal for a signal that had to stop it where it was (130 for
+    /// SIGINT, 143 for SIGTERM), 124 for the timeout (as `timeout(1)`), 134 for a trap (as wasmtime, an abort).
     pub fn exit_code(&self) -> i32 {
         match self {
             Self::Exited(code) => *code,
@@ -278,9 +279,12 @@ pub(crate) fn yield_on_epochs<T>(store: &mut Store<T>) {
 }
 
 /// Runs the guest's entry point `guest` (its exit status, or the trap)
-/// until it ends or the stop is forced, whichever is first. A run that was
-/// asked to stop ends as its cause says (130, 143, 124), whether the guest
-/// finished in the grace period or was stopped.
+/// until it ends or the stop is forced, whichever is first. A guest that a
+/// signal asked to stop and that returned on its own in the grace period
+/// exits with its own status, as a native tool with a SIGINT handler does
+/// (libbpf-tools exit 0 at Ctrl-C); one the forced stop ended, as its
+/// signal says (130, 143). A timeout is reported as 124 either way, as
+/// `timeout(1)` does.
 pub(crate) async fn finish(
     guest: impl std::future::Future<Output = Result<i32>>,
     stop: &Stop,
@@ -299,6 +303,7 @@ pub(crate) async fn finish(
     };
     match (outcome, stop.requested.cause()) {
         (Outcome::Trapped(e), _) => Outcome::Trapped(e),
+        (Outcome::Exited(code), Some(Cause::Signal(_))) => Outcome::Exited(code),
         (_, Some(cause)) => cause.into(),
         (outcome, None) => outcome,
     }

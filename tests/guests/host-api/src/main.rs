@@ -447,12 +447,17 @@ fn storm(kind: &str, speed: &str, tgid: &str, stall: &str) -> Result<()> {
         }
     }
     loop {
-        let batch = if slow {
-            let batch = buffer.poll_max(Some(Duration::from_millis(50)), 256)?;
+        let polled = if slow {
+            let batch = buffer.poll_max(Some(Duration::from_millis(50)), 256);
             std::thread::sleep(Duration::from_millis(1));
             batch
         } else {
-            buffer.poll(Some(Duration::from_millis(50)))?
+            buffer.poll(Some(Duration::from_millis(50)))
+        };
+        // Asked to stop: the run ends as a tool's does at Ctrl-C.
+        let batch = match polled {
+            Err(e) if e.is_stopping() => return Ok(()),
+            polled => polled?,
         };
         received += batch.len() as u64;
         lost += batch.lost();
