@@ -97,6 +97,7 @@ fn libbpf_calls_keep_libbpfs_conventions() {
         ("cfg-read-data", "0"),
         ("cfg-hits", "1"),
         ("cfg-stack", "1"),
+        ("cgroup-wrong-map", "-EOPNOTSUPP errno=EOPNOTSUPP"),
         // Feature probes, answered by the host from the kernel.
         ("probe-ringbuf", "1"),
         ("probe-map-unknown", "-EOPNOTSUPP errno=EOPNOTSUPP"),

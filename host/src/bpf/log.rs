@@ -60,13 +60,15 @@ struct Kept {
 
 impl Kept {
     fn push(&mut self, level: Level, mut text: String) {
+        const CUT: &str = "\n(message cut)\n";
         if text.len() > MAX_KEPT_BYTES {
-            let mut cut = MAX_KEPT_BYTES;
+            // Its start says what failed; it must fit whole in the keep.
+            let mut cut = MAX_KEPT_BYTES - CUT.len();
             while !text.is_char_boundary(cut) {
                 cut -= 1;
             }
             text.truncate(cut);
-            text.push_str("\n(message cut)\n");
+            text.push_str(CUT);
         }
         self.bytes += text.len();
         self.messages.push_back((level, text));
@@ -254,5 +256,36 @@ impl Host for BpfCtxView<'_> {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_keep_is_bounded_and_says_what_it_dropped() {
+        let mut kept = Kept::default();
+        let line = format!("libbpf: {}\n", "x".repeat(1000));
+        for _ in 0..2000 {
+            kept.push(Level::Debug, line.clone());
+        }
+        assert!(kept.bytes <= MAX_KEPT_BYTES);
+        let taken = kept.take();
+        assert!(
+            taken[0].text.contains("earlier messages were dropped"),
+            "{}",
+            taken[0].text
+        );
+        let total: usize = taken[1..].iter().map(|m| m.text.len()).sum();
+        assert!(total <= MAX_KEPT_BYTES && total > MAX_KEPT_BYTES - 2 * line.len());
+        assert!(kept.take().is_empty(), "a take empties the keep");
+
+        // One message larger than the keep is cut, not dropped whole.
+        kept.push(Level::Warn, "é".repeat(MAX_KEPT_BYTES));
+        let taken = kept.take();
+        assert_eq!(taken.len(), 1);
+        assert!(taken[0].text.ends_with("(message cut)\n"));
+        assert!(taken[0].text.len() <= MAX_KEPT_BYTES);
     }
 }

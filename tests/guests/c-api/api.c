@@ -320,6 +320,13 @@ int main(int argc, char **argv)
 	pointer("attach-skipped-xdp", skel->links.pass);
 	pointer("attach-xdp-auto", bpf_program__attach(skel->progs.pass));
 	maps(skel);
+	{
+		__u32 key = 0;
+
+		/* A cgroup goes into a cgroup-array map only. */
+		result("cgroup-wrong-map", wasm_bpf_map_update_cgroup(bpf_map__fd(skel->maps.counts),
+									&key, "/cg", BPF_ANY));
+	}
 	buffers(skel);
 	api_bpf__destroy(skel);
 	rejected();
