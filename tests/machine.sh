@@ -11,7 +11,7 @@
 # naming it and this script.
 set -u
 
-APT="clang-19 llvm-19 lld-19 libelf-dev zlib1g-dev pkg-config make bpftool \
+APT="clang-19 llvm-19 lld-19 libelf-dev zlib1g-dev pkg-config make bpftool linux-libc-dev \
 wasi-libc libclang-rt-19-dev-wasm32 iproute2 systemtap-sdt-dev \
 docker-registry skopeo apache2-utils openssl python3-venv podman runc"
 # A second registry client for the interop tests: the oras Python package,
