@@ -5,9 +5,11 @@
 //! Every figure runs the same `.bpf.o` under a native libbpf-rs consumer
 //! (this binary, re-run as a subcommand; see `native.rs`) and under the
 //! wasm-bpf guest `tests/guests/bench` (or the bootstrap example), each in
-//! its own process, alternating, several times. The table gives medians
-//! with their spread and the wasm-bpf/native ratio, prints it, and writes
-//! it to `BENCHMARKS.md`.
+//! its own process, alternating, several times, the consumer pinned to
+//! one CPU and the producer to another. The table gives medians with their
+//! spread, the wasm-bpf/native ratio of each native-then-wasm pair of runs
+//! (median and spread), and the ratio the previous `BENCHMARKS.md` had,
+//! prints it, and writes it to `BENCHMARKS.md`.
 
 mod measure;
 mod native;
@@ -19,8 +21,39 @@ use std::time::{Duration, Instant};
 
 use measure::{field, fields, Proc, Samples};
 
-/// Repetitions of every figure.
-const RUNS: usize = 7;
+/// Repetitions of the streaming figures (seconds each).
+const STREAM_RUNS: usize = 7;
+
+/// Repetitions of the cheap figures (drains, map calls, start-up).
+const RUNS: usize = 11;
+
+/// Where consumers run, and where producers run when there is a second CPU.
+const CONSUMER_CPU: usize = 0;
+const PRODUCER_CPU: usize = 1;
+
+/// `cmd` confined to CPU `cpu`, when the machine has it: where the
+/// scheduler puts a consumer and its producer moved the ratios by up to
+/// 30% between two runs of the same commit.
+fn pinned(mut cmd: Command, cpu: usize) -> Command {
+    use std::os::unix::process::CommandExt as _;
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cpu >= cpus {
+        return cmd;
+    }
+    // SAFETY: the closure only fills a stack cpu_set_t and makes one
+    // system call, both safe between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(cpu, &mut set);
+            if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
 
 /// Paths to everything the runs need.
 struct Setup {
@@ -124,7 +157,7 @@ impl Setup {
     fn wasm(&self, host_args: &[&str], component: &Path, args: &[String]) -> Command {
         let mut cmd = Command::new(&self.wasm_bpf);
         cmd.arg("run").args(host_args).arg(component).args(args);
-        cmd
+        pinned(cmd, CONSUMER_CPU)
     }
 
     /// A consumer of the bench object: `args` plus, natively, the object.
@@ -140,12 +173,15 @@ impl Setup {
         } else {
             let mut all = args.to_vec();
             all.push(self.bench_obj.display().to_string());
-            self.native(&all)
+            pinned(self.native(&all), CONSUMER_CPU)
         }
     }
 
     fn producer(&self, count: u64) -> Proc {
-        let mut producer = Proc::spawn(self.native(&["producer".into(), count.to_string()]));
+        let mut producer = Proc::spawn(pinned(
+            self.native(&["producer".into(), count.to_string()]),
+            PRODUCER_CPU,
+        ));
         producer.expect("ready");
         producer
     }
@@ -172,8 +208,21 @@ impl Row {
         }
     }
 
+    /// wasm/native of each pair of runs: the runs alternate, native first,
+    /// so sample `i` of each side is one pair, measured moments apart.
+    fn ratios(&self) -> Samples {
+        Samples(
+            self.native
+                .0
+                .iter()
+                .zip(&self.wasm.0)
+                .map(|(native, wasm)| wasm / native)
+                .collect(),
+        )
+    }
+
     fn ratio(&self) -> f64 {
-        self.wasm.median() / self.native.median()
+        self.ratios().median()
     }
 }
 
@@ -200,7 +249,7 @@ fn stream(setup: &Setup, kind: &str, size: u32, count: u64, rows: &mut Vec<Row>)
         "ns/event",
         Some((false, 1.1)),
     );
-    for _ in 0..RUNS {
+    for _ in 0..STREAM_RUNS {
         for wasm in [false, true] {
             let mut producer = setup.producer(count);
             let args: Vec<String> = [
@@ -289,7 +338,7 @@ fn drain(setup: &Setup, size: u32, count: u64, sink: Option<&str>, rows: &mut Ve
     rows.push(rate);
 }
 
-/// Hash map operations on 10 000 entries.
+/// Hash map operations on 10 000 entries, and the least a call costs.
 fn maps(setup: &Setup, rows: &mut Vec<Row>) {
     let ops = [
         "update",
@@ -298,15 +347,21 @@ fn maps(setup: &Setup, rows: &mut Vec<Row>) {
         "update_batch",
         "lookup_batch",
         "delete_batch",
+        "minimal",
     ];
     let mut op_rows: Vec<Row> = ops
         .iter()
-        .map(|op| {
-            Row::new(
+        .map(|&op| match op {
+            "minimal" => Row::new(
+                "minimal call: a host call (`is-stopping`) vs a system call (getppid)",
+                "ns/op",
+                None,
+            ),
+            _ => Row::new(
                 format!("hash map (10k entries): {}", op.replace('_', " ")),
                 "ns/op",
-                Some((false, 1.2)),
-            )
+                Some((false, 1.15)),
+            ),
         })
         .collect();
     for _ in 0..RUNS {
@@ -367,7 +422,7 @@ fn startup(setup: &Setup, rows: &mut Vec<Row>) {
     // Fill the cache of compiled components once.
     start_to_attached(setup.wasm(&[], &setup.bootstrap_wasm, &[]));
     for _ in 0..RUNS {
-        let (ms, kib) = start_to_attached(native());
+        let (ms, kib) = start_to_attached(pinned(native(), CONSUMER_CPU));
         native_ms.push(ms);
         rss.native.push(kib);
         cold.wasm
@@ -377,7 +432,6 @@ fn startup(setup: &Setup, rows: &mut Vec<Row>) {
         rss.wasm.push(kib);
         pre.wasm
             .push(start_to_attached(setup.wasm(&[], &setup.bootstrap_cwasm, &[])).0);
-        native_ms.push(start_to_attached(native()).0);
     }
     for row in [&mut cold, &mut warm, &mut pre] {
         row.native = native_ms.clone();
@@ -412,37 +466,56 @@ fn machine() -> String {
     )
 }
 
-fn report(rows: &[Row], setup: &Setup) -> String {
+/// The ratio of each figure in a previous report, by figure.
+fn previous_ratios(report: &str) -> std::collections::HashMap<String, f64> {
+    report
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let ratio = cells.get(5)?.split('x').next()?.parse().ok()?;
+            Some((cells.get(1)?.to_string(), ratio))
+        })
+        .collect()
+}
+
+fn report(rows: &[Row], setup: &Setup, previous: &str) -> String {
+    let previous = previous_ratios(previous);
     let mut out = String::new();
     let _ = writeln!(out, "# Benchmarks: wasm-bpf vs native libbpf-rs\n");
     let _ = writeln!(out, "Machine: {}.  ", machine());
     let _ = writeln!(
         out,
-        "Command: `make bench` (the host built with the `dist` profile). Each figure: median (min–max) of {RUNS} runs,"
+        "Command: `make bench` (the host built with the `dist` profile). Each figure: median (min–max) of \
+         {RUNS} runs ({STREAM_RUNS} for streams), native and wasm-bpf alternating, same `.bpf.o`, \
+         each consumer its own process, pinned to CPU {CONSUMER_CPU} (producers to CPU {PRODUCER_CPU}). \
+         wasm/native: the median (min–max) of the ratios of each pair of runs. Previous: the ratio \
+         the `BENCHMARKS.md` this run replaced had, to show how much a ratio moves between two runs.\n"
     );
     let _ = writeln!(
         out,
-        "native and wasm-bpf alternating, same `.bpf.o`, each consumer its own process.\n"
+        "| figure | unit | native | wasm-bpf | wasm/native | previous | goal |"
     );
-    let _ = writeln!(
-        out,
-        "| figure | unit | native | wasm-bpf | wasm/native | goal |"
-    );
-    let _ = writeln!(out, "|---|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
     for row in rows {
+        let ratios = row.ratios();
         let (goal, met) = match row.goal {
             Some((true, g)) => (format!("≥ {g:.2}x"), row.ratio() >= g),
             Some((false, g)) => (format!("≤ {g:.2}x"), row.ratio() <= g),
             None => (String::new(), true),
         };
+        let before = previous
+            .get(&row.figure)
+            .map_or_else(|| "–".to_string(), |r| format!("{r:.2}x"));
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {:.2}x | {goal}{} |",
+            "| {} | {} | {} | {} | {:.2}x ({:.2}–{:.2}) | {before} | {goal}{} |",
             row.figure,
             row.unit,
             cell(&row.native),
             cell(&row.wasm),
             row.ratio(),
+            ratios.min(),
+            ratios.max(),
             if met { "" } else { " **missed**" }
         );
     }
@@ -506,6 +579,9 @@ What the figures measure:
   them. Against the same native drain, which has no second component.
 - *hash map*: one host call per operation against one system call natively; the
   batch rows use the kernel's batch operations, one call per batch.
+- *minimal call*: the guest's cheapest host call (no arguments, a bool back, no
+  system call) against the cheapest system call: what wasmtime's boundary costs
+  on its own, which every single map call pays on top of its system call.
 - *start → attached*: spawn to the header line, which both print once every
   program is attached. Cold compiles the component, warm loads it from the cache
   of compiled components, precompiled runs a `wasm-bpf compile` output.
@@ -524,9 +600,10 @@ fn harness() {
     drain(&setup, 256, 50_000, None, &mut rows);
     maps(&setup, &mut rows);
     startup(&setup, &mut rows);
-    let table = report(&rows, &setup);
-    print!("{table}");
     let path = root().join("BENCHMARKS.md");
+    let previous = std::fs::read_to_string(&path).unwrap_or_default();
+    let table = report(&rows, &setup, &previous);
+    print!("{table}");
     std::fs::write(&path, &table).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
     println!("\n(written to {})", path.display());
 }

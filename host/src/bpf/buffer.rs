@@ -1,7 +1,8 @@
 //! The `buffer` resource: a batched consumer of one ring or perf buffer.
 //!
-//! libbpf's consumers call a callback per record. The callback appends the
-//! record, with its header, to a pending batch in the WIT `batch` format;
+//! A ring buffer is read span by span into a pending batch in the WIT
+//! `batch` format ([`Ring`]); a perf buffer through libbpf's consumer,
+//! whose callback appends each record, with its header, to the batch.
 //! `poll` hands the batch to the guest as one byte list in one call. Waiting is asynchronous on the consumer's epoll fd, so a guest
 //! blocked in `poll` does not block the host from stopping it.
 
@@ -11,9 +12,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use libbpf_rs::{
-    MapCore as _, MapHandle, MapType, PerfBuffer, PerfBufferBuilder, RingBuffer, RingBufferBuilder,
-};
+use libbpf_rs::{MapCore as _, MapHandle, MapType, PerfBuffer, PerfBufferBuilder};
 use prometheus_client::metrics::counter::Counter;
 use rustix::buffer::spare_capacity;
 use rustix::event::{epoll, Timespec};
@@ -27,15 +26,13 @@ use super::batch;
 use super::limits::{perf_buffer_bytes, Charge, KernelMemory, Kind, MAX_PERF_PAGES};
 use super::map::BpfMap;
 use super::object::SharedObject;
+use super::ring::Ring;
 use super::BpfCtxView;
 use crate::bindings::buffer::{Batch, BufferKind, BufferOptions, Host, HostBuffer};
 use crate::bindings::types::ErrorCode;
 use crate::interrupt::Stop;
 use crate::metrics::{BufferLabels, Metrics};
 use crate::{BpfError, BpfResult};
-
-/// Records consumed per libbpf call while filling a batch.
-const CHUNK: usize = 4096;
 
 /// A batch stops growing past about this many bytes. Small batches stay
 /// in cache and reuse their allocations: a 16 MiB cap drained a full ring
@@ -90,7 +87,7 @@ impl Pending {
 }
 
 enum Consumer {
-    Ring(RingBuffer<'static>),
+    Ring(Ring),
     Perf(PerfBuffer<'static>),
 }
 
@@ -229,19 +226,13 @@ impl BpfBuffer {
         let mut charge = None;
         let consumer = match own.map_type() {
             MapType::RingBuf => {
-                let sink = Rc::clone(&pending);
-                let mut builder = RingBufferBuilder::new();
-                builder
-                    .add(&own, move |record: &[u8]| {
-                        sink.borrow_mut().push(record, 0);
-                        0
-                    })
-                    .map_err(|e| BpfError::libbpf("opening the ring buffer", &e, ""))?;
-                Consumer::Ring(
-                    builder
-                        .build()
-                        .map_err(|e| BpfError::libbpf("opening the ring buffer", &e, ""))?,
-                )
+                let ring = Ring::map(own.as_fd(), own.max_entries() as usize).map_err(|e| {
+                    BpfError::os(
+                        "mapping the ring buffer",
+                        e.raw_os_error().unwrap_or(libc::EIO),
+                    )
+                })?;
+                Consumer::Ring(ring)
             }
             MapType::PerfEventArray => {
                 let samples = Rc::clone(&pending);
@@ -307,26 +298,19 @@ impl BpfBuffer {
     /// found readable.
     fn fill(&mut self, max: usize, only_woken: bool) -> BpfResult<()> {
         match &self.consumer {
-            Consumer::Ring(ring) => loop {
-                let room = {
-                    let pending = self.pending.borrow();
-                    if pending.is_full(max) {
-                        return Ok(());
+            Consumer::Ring(ring) => {
+                let mut pending = self.pending.borrow_mut();
+                while !pending.is_full(max) {
+                    let room = max - pending.count;
+                    let bytes = MAX_BATCH_BYTES - pending.data.len();
+                    let drained = ring.drain(&mut pending.data, room, bytes);
+                    pending.count += drained.records;
+                    if !drained.advanced {
+                        break;
                     }
-                    (max - pending.count).min(CHUNK)
-                };
-                let n = ring.consume_raw_n(room);
-                if n < 0 {
-                    return Err(BpfError::libbpf(
-                        "consuming the ring buffer",
-                        &libbpf_rs::Error::from_raw_os_error(-n),
-                        "",
-                    ));
                 }
-                if (n as usize) < room {
-                    return Ok(());
-                }
-            },
+                Ok(())
+            }
             Consumer::Perf(perf) => {
                 // A perf buffer cannot stop mid-CPU; what exceeds `max`
                 // stays in `pending` for the next poll.

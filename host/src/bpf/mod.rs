@@ -21,6 +21,7 @@ pub mod object;
 pub mod policy;
 pub mod program;
 mod record_layout;
+mod ring;
 mod types;
 
 use std::sync::Arc;

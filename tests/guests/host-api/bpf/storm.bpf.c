@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Fixture for the event storm test (tests/storm.rs): every getppid(2) of
  * one process offers a burst of records to a ring buffer or a perf buffer,
- * and counts what it offered and what the ring buffer refused. */
+ * and counts what it offered and what the ring buffer refused. Every
+ * fourth reserved ring record is discarded, as a filter in BPF does after
+ * reserving: it takes ring space until consumed, and must never arrive. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
@@ -34,6 +36,8 @@ u64 offered = 0;
 u64 dropped = 0;
 /* Perf outputs that failed (the kernel also counts them as lost). */
 u64 perf_failed = 0;
+/* Ring records reserved and then discarded (sequence numbers 3 mod 4). */
+u64 discarded = 0;
 
 SEC("tp/syscalls/sys_enter_getppid")
 int storm(void *ctx)
@@ -54,6 +58,11 @@ int storm(void *ctx)
 		r = bpf_ringbuf_reserve(&ring, sizeof(*r), 0);
 		if (!r) {
 			__sync_fetch_and_add(&dropped, 1);
+			continue;
+		}
+		if (rec.seq % 4 == 3) {
+			bpf_ringbuf_discard(r, 0);
+			__sync_fetch_and_add(&discarded, 1);
 			continue;
 		}
 		*r = rec;

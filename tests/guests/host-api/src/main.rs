@@ -414,7 +414,8 @@ fn pin(value: &str) -> Result<()> {
 
 /// `storm ring|perf fast|slow TGID`: consumes the records the storm
 /// fixture offers for every getppid(2) of process TGID, printing running
-/// totals every 250 ms (`tick offered=… received=… dropped=… lost=…`)
+/// totals every 250 ms (`tick offered=… received=… dropped=… lost=…`;
+/// `discarded` ring records, and `leaked`: discarded ones that arrived)
 /// until the host stops it. The slow consumer takes at most 256 records
 /// per millisecond.
 /// Consumes a storm of records as fast as it can, or (`slow`) not at all
@@ -433,7 +434,7 @@ fn storm(kind: &str, speed: &str, tgid: &str, stall: &str) -> Result<()> {
         _ => obj.buffer("ring")?,
     };
     let slow = speed == "slow";
-    let (mut received, mut lost) = (0u64, 0u64);
+    let (mut received, mut lost, mut leaked) = (0u64, 0u64, 0u64);
     let mut next_tick = Instant::now();
     println!("ready storm");
     if slow {
@@ -461,14 +462,20 @@ fn storm(kind: &str, speed: &str, tgid: &str, stall: &str) -> Result<()> {
         };
         received += batch.len() as u64;
         lost += batch.lost();
+        if kind == "ring" {
+            for record in &batch {
+                leaked += u64::from(record.read::<u64>()? % 4 == 3);
+            }
+        }
         if Instant::now() >= next_tick {
             next_tick += Duration::from_millis(250);
             let offered: u64 = obj.global("offered")?;
             let dropped: u64 = obj.global("dropped")?;
             let failed: u64 = obj.global("perf_failed")?;
+            let discarded: u64 = obj.global("discarded")?;
             println!(
                 "tick offered={offered} received={received} dropped={dropped} \
-                 lost={lost} perf_failed={failed}"
+                 lost={lost} perf_failed={failed} discarded={discarded} leaked={leaked}"
             );
         }
     }
