@@ -85,10 +85,13 @@ fn drain(
             break;
         }
         let stride = batch::stride((len & !DISCARD) as usize) as u64;
-        // The kernel never commits a record past its own position; a
-        // header that says otherwise ends the walk rather than a read
-        // outside the span.
-        if stride > prod - pos {
+        // The kernel never commits a record past its own position, nor a
+        // span longer than the ring. But the consumer page is writable by
+        // whoever maps the ring (a second buffer on the same map, another
+        // process sharing a pinned one), so a position and the headers
+        // after it may be anything: the span stays within one ring's
+        // length, which keeps every read inside the mapping.
+        if stride > prod - pos || pos + stride - cons > size {
             break;
         }
         if records > 0 && pos + stride - cons > max_bytes as u64 {
@@ -110,7 +113,6 @@ fn drain(
         return Drained::default();
     }
     let span = (pos - cons) as usize;
-    debug_assert!(span as u64 <= size);
     let start = out.len();
     // SAFETY: the span starts in the first copy of the data and is at most
     // the ring's size long, so it ends inside the second copy; the
@@ -129,7 +131,9 @@ fn drain(
 /// Turns the kernel's headers of the records copied to `out[start..]`, at
 /// the offsets `walked`, into the batch's: a committed record's length has
 /// no flag set, so only its page offset is replaced by CPU 0. Discarded
-/// records (`discarded`: any) are removed.
+/// records (`discarded`: any) are removed. Every record's extent comes from
+/// the walk (up to the next offset), never from the copy, which a writer
+/// of the shared ring may have changed since.
 fn rewrite_headers(out: &mut Vec<u8>, start: usize, walked: &[u32], discarded: bool) {
     if !discarded {
         for &offset in walked {
@@ -138,14 +142,20 @@ fn rewrite_headers(out: &mut Vec<u8>, start: usize, walked: &[u32], discarded: b
         }
         return;
     }
+    let ends = walked
+        .iter()
+        .skip(1)
+        .map(|&next| start + (next & !DISCARDED) as usize)
+        .chain([out.len()]);
     let mut write = start;
-    for &offset in walked.iter().filter(|&&o| o & DISCARDED == 0) {
+    for (&offset, end) in walked.iter().zip(ends) {
+        if offset & DISCARDED != 0 {
+            continue;
+        }
         let read = start + offset as usize;
-        let len = u32::from_ne_bytes(out[read..read + 4].try_into().unwrap_or_default());
-        let stride = batch::stride(len as usize);
-        out.copy_within(read..read + stride, write);
+        out.copy_within(read..end, write);
         out[write + 4..write + 8].fill(0);
-        write += stride;
+        write += end - read;
     }
     out.truncate(write);
 }
@@ -410,6 +420,35 @@ mod tests {
         out.clear();
         drain(&model.view(), &mut out, &mut walked, usize::MAX, usize::MAX);
         assert_eq!(records(&out), [(16, 8), (16, 9)]);
+    }
+
+    /// A consumer position far behind the producer's, as another mapper
+    /// of a shared ring may write it, with garbage where headers should be:
+    /// a drain reads no more than one ring's length and does not panic.
+    #[test]
+    fn a_forged_consumer_position_keeps_reads_inside_the_ring() {
+        let model = Model::new(4096);
+        for (i, word) in model.data.iter().enumerate() {
+            // Lengths that are no record's: large, odd, with the discard
+            // bit set on every other one.
+            word.store(
+                if i % 2 == 0 {
+                    4000 + i as u32
+                } else {
+                    DISCARD | 3
+                },
+                Ordering::Relaxed,
+            );
+        }
+        model.producer.store(1 << 40, Ordering::Relaxed);
+        let (mut out, mut walked) = (Vec::new(), Vec::new());
+        for forged in [0, 8, (1 << 40) - 4096 * 3, (1 << 40) - 8] {
+            model.consumer.store(forged, Ordering::Relaxed);
+            out.clear();
+            drain(&model.view(), &mut out, &mut walked, usize::MAX, usize::MAX);
+            assert!(out.len() <= 4096, "{forged}: {} bytes", out.len());
+            assert!(model.consumer.load(Ordering::Relaxed) - forged <= 4096);
+        }
     }
 
     /// A producer thread racing the consumer: every record arrives once,
