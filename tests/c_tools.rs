@@ -229,23 +229,12 @@ fn exitsnoop_verbose_prints_libbpfs_debug_messages() {
     }
 }
 
-/// The cgroup v2 mount of this machine.
-fn cgroup2_root() -> std::path::PathBuf {
-    let mounts = std::fs::read_to_string("/proc/self/mounts").expect("reading mounts");
-    mounts
-        .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>())
-        .find(|f| f.get(2) == Some(&"cgroup2"))
-        .map(|f| std::path::PathBuf::from(f[1]))
-        .expect("a cgroup v2 mount")
-}
-
 /// -c: the tool stores a granted cgroup in its cgroup-array map by path
 /// (the host opens it), and only processes in that cgroup are traced.
 #[test]
 fn exitsnoop_traces_only_the_granted_cgroup() {
     require_kernel();
-    let cgroup = cgroup2_root().join(format!("wbpf-exitsnoop-{}", std::process::id()));
+    let cgroup = common::cgroup2_root().join(format!("wbpf-exitsnoop-{}", std::process::id()));
     let _ = std::fs::remove_dir(&cgroup);
     std::fs::create_dir(&cgroup).expect("creating a cgroup");
     let dir = tempfile::tempdir().expect("temp dir");

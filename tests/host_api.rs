@@ -359,14 +359,7 @@ struct Cgroup {
 
 impl Cgroup {
     fn new(tag: &str) -> Self {
-        let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
-        let root = mounts
-            .lines()
-            .map(|l| l.split_whitespace().collect::<Vec<_>>())
-            .find(|f| f.get(2) == Some(&"cgroup2"))
-            .map(|f| f[1].to_string())
-            .expect("a cgroup v2 mount (BPF cgroup programs need one)");
-        let path = std::path::Path::new(&root).join(format!("wbpf-{tag}-{}", std::process::id()));
+        let path = common::cgroup2_root().join(format!("wbpf-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir(&path);
         std::fs::create_dir(&path).expect("creating a cgroup");
         let member = std::process::Command::new("bash")

@@ -302,6 +302,18 @@ pub fn bpf_ids(pid: u32) -> BpfIds {
     ids
 }
 
+/// Where this machine mounts cgroup v2 (BPF's cgroup hooks and
+/// cgroup-array maps take only its groups).
+pub fn cgroup2_root() -> PathBuf {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").expect("reading mounts");
+    mounts
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.get(2) == Some(&"cgroup2"))
+        .map(|f| PathBuf::from(f[1]))
+        .expect("a cgroup v2 mount (BPF's cgroup hooks need one)")
+}
+
 /// Whether `bpftool <kind> show id <id>` still finds the object.
 pub fn bpftool_finds(kind: &str, id: u32) -> bool {
     Command::new("bpftool")
