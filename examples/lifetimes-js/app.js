@@ -16,12 +16,13 @@ let fields = [];
 let minNs = 100n * 1000000n;
 let long = 0;
 
-// A record's values by field name, for the schema it names.
-function named(record) {
-  const names = fields[record.schema] ?? [];
+// Record `row` of a batch by field name: batches hold records of one
+// schema by column, and record `row` is value `row` of every column.
+function named(batch, row) {
+  const names = fields[batch.schema] ?? [];
   const values = {};
   names.forEach((name, i) => {
-    values[name] = record.values[i]?.val;
+    values[name] = batch.columns[i]?.val[row];
   });
   return values;
 }
@@ -40,9 +41,9 @@ export const sink = {
     console.log(`${"COMM".padEnd(16)} ${"PID".padStart(7)} ${"LIFETIME_MS".padStart(12)}`);
   },
 
-  push(records) {
-    for (const record of records) {
-      const r = named(record);
+  push(batch) {
+    for (let row = 0; row < batch.rows; row++) {
+      const r = named(batch, row);
       if (r.exit_event && r.duration_ns >= minNs) {
         long += 1;
         const ms = Number(r.duration_ns / 1000n) / 1000;

@@ -20,17 +20,18 @@ from wit_world import exports
 from wit_world.imports import records
 
 
-def number(value):
-    """The value of a numeric field, or None."""
-    if isinstance(value, (records.Value_Signed, records.Value_Unsigned, records.Value_Float)):
-        return value.value
-    return None
+NUMBERS = (records.Column_Signed, records.Column_Unsigned, records.Column_Float)
+TEXTS = (records.Column_Text, records.Column_Enumerator)
 
 
-def text(value):
-    if isinstance(value, (records.Value_Text, records.Value_Enumerator)):
-        return value.value
-    return str(value.value)
+def numbers(column):
+    """The values of a numeric column, or None."""
+    return column.value if isinstance(column, NUMBERS) else None
+
+
+def texts(column):
+    """The values of a column as text."""
+    return column.value if isinstance(column, TEXTS) else [str(v) for v in column.value]
 
 
 class Summary:
@@ -59,17 +60,21 @@ class Summary:
             raise Err(f"summary-py: SUMMARY_OF: the records have no field `{of}`")
 
     def push(self, batch):
-        for record in batch:
-            key_at = self.key.get(record.schema)
-            if key_at is None:
-                continue
-            row = self.rows.setdefault(text(record.values[key_at]), [0, 0, 0])
+        """Records of one schema, by column: record i is value i of each."""
+        key_at = self.key.get(batch.schema)
+        if key_at is None or key_at >= len(batch.columns):
+            return
+        keys = texts(batch.columns[key_at])[: batch.rows]
+        of_at = self.of.get(batch.schema)
+        values = None
+        if of_at is not None and of_at < len(batch.columns):
+            values = numbers(batch.columns[of_at])
+        for i, key in enumerate(keys):
+            row = self.rows.setdefault(key, [0, 0, 0])
             row[0] += 1
-            of_at = self.of.get(record.schema)
-            value = number(record.values[of_at]) if of_at is not None else None
-            if value is not None:
-                row[1] += value
-                row[2] = max(row[2], value)
+            if values is not None and i < len(values):
+                row[1] += values[i]
+                row[2] = max(row[2], values[i])
 
     def finish(self):
         header = f"{self.by_name.upper():<24} {'COUNT':>8}"
@@ -94,8 +99,8 @@ class Sink(exports.Sink):
     def start(self, schemas):
         SUMMARY.start(schemas)
 
-    def push(self, records):
-        SUMMARY.push(records)
+    def push(self, batch):
+        SUMMARY.push(batch)
 
     def finish(self):
         SUMMARY.finish()

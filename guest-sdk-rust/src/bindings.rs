@@ -21,9 +21,9 @@ wit_bindgen::generate!({
     world: "wasm-bpf:guest-sdk/sdk",
     generate_all,
     // Kinds, infos and errors compare and hash, as a loader matching on
-    // them expects; the record values carry floats, which do not.
+    // them expects; record columns carry floats, which do not.
     additional_derives: [PartialEq, Eq, Hash],
-    additional_derives_ignore: ["value", "record"],
+    additional_derives_ignore: ["column", "batch"],
 });
 
 pub use self::wasm_bpf::bpf::*;

@@ -41,6 +41,7 @@ pub mod bindings;
 pub mod bits;
 mod buffer;
 pub mod cli;
+pub mod consumer;
 mod error;
 mod map;
 pub mod metrics;

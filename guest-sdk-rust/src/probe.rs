@@ -24,7 +24,7 @@ use std::marker::PhantomData;
 
 use bytemuck::Pod;
 
-use crate::bindings::records::{Field, FieldType, Record, Schema, Value};
+use crate::bindings::records::{Batch, Column, Field, FieldType, Schema};
 use crate::bindings::sink;
 
 /// How one field of a record is read from the C struct's bytes.
@@ -83,9 +83,18 @@ pub trait Described: Pod {
         schema_of(Self::NAME, Self::FIELDS)
     }
 
-    /// The field values of this struct.
-    fn values(&self) -> Vec<Value> {
-        values_of(Self::FIELDS, bytemuck::bytes_of(self))
+    /// These structs as one batch of records, by column.
+    fn batch<'a>(records: impl IntoIterator<Item = &'a Self>) -> Batch
+    where
+        Self: 'a,
+    {
+        batch_of(
+            Self::FIELDS,
+            &records
+                .into_iter()
+                .map(bytemuck::bytes_of)
+                .collect::<Vec<_>>(),
+        )
     }
 }
 
@@ -102,8 +111,14 @@ fn schema_of(name: &str, fields: &[FieldLayout]) -> Schema {
     }
 }
 
-fn values_of(fields: &[FieldLayout], bytes: &[u8]) -> Vec<Value> {
-    fields.iter().map(|f| value(f, bytes)).collect()
+/// The batch of `records` (each the bytes of one struct), one column per
+/// field: each field's kind is matched once per batch, not per record.
+fn batch_of(fields: &[FieldLayout], records: &[&[u8]]) -> Batch {
+    Batch {
+        schema: 0,
+        rows: records.len() as u32,
+        columns: fields.iter().map(|f| column(f, records)).collect(),
+    }
 }
 
 /// The layout of a struct that only the object's BTF describes, read at
@@ -178,9 +193,14 @@ impl Layout {
         schema_of(self.name, self.fields)
     }
 
-    /// The field values of one record's bytes.
-    pub fn values(&self, bytes: &[u8]) -> Vec<Value> {
-        values_of(self.fields, bytes)
+    /// Records (each the bytes of one struct) as one batch, by column;
+    /// bytes shorter than the layout's size are skipped (they are not one).
+    pub fn batch<'a>(&self, records: impl IntoIterator<Item = &'a [u8]>) -> Batch {
+        let records: Vec<&[u8]> = records
+            .into_iter()
+            .filter(|bytes| bytes.len() >= self.size)
+            .collect();
+        batch_of(self.fields, &records)
     }
 }
 
@@ -227,64 +247,115 @@ fn int(bytes: &[u8], at: usize, size: usize, signed: bool) -> i128 {
     }
 }
 
-fn integer(v: i128, signed: bool) -> Value {
-    if signed {
-        Value::Signed(v as i64)
+fn enumerator(values: &[(&str, i64)], v: i128) -> String {
+    let name = values.iter().find(|(_, x)| i128::from(*x) == v);
+    name.map_or_else(|| v.to_string(), |(n, _)| n.to_string())
+}
+
+/// Whether the field reads as a signed integer.
+fn signed(f: &FieldLayout) -> bool {
+    matches!(
+        f.kind,
+        FieldKind::Int { signed: true, .. } | FieldKind::Enum { signed: true, .. }
+    )
+}
+
+/// The integer a bitfield holds.
+fn bitfield(f: &FieldLayout, (bit, width): (usize, u8), bytes: &[u8]) -> i128 {
+    let at = f.offset;
+    let end = (at + (bit + usize::from(width)).div_ceil(8)).min(bytes.len());
+    let raw =
+        crate::wit_records::bitfield(bytes.get(at..end).unwrap_or(&[]), bit, width, signed(f));
+    if signed(f) {
+        raw.into()
     } else {
-        Value::Unsigned(v as u64)
+        (raw as u64).into()
     }
 }
 
-fn enumerator(values: &[(&str, i64)], v: i128) -> Value {
-    let name = values.iter().find(|(_, x)| i128::from(*x) == v);
-    Value::Enumerator(name.map_or_else(|| v.to_string(), |(n, _)| n.to_string()))
-}
-
-fn value(f: &FieldLayout, bytes: &[u8]) -> Value {
+/// The column of field `f` over `records`.
+fn column(f: &FieldLayout, records: &[&[u8]]) -> Column {
     let at = f.offset;
-    if let Some((bit, width)) = f.bits {
-        let end = (at + (bit + usize::from(width)).div_ceil(8)).min(bytes.len());
-        let signed = matches!(
-            f.kind,
-            FieldKind::Int { signed: true, .. } | FieldKind::Enum { signed: true, .. }
-        );
-        let raw =
-            crate::wit_records::bitfield(bytes.get(at..end).unwrap_or(&[]), bit, width, signed);
-        let v: i128 = if signed {
-            raw.into()
+    let ints = |read: &dyn Fn(&[u8]) -> i128| -> Column {
+        if signed(f) {
+            Column::Signed(records.iter().map(|b| read(b) as i64).collect())
         } else {
-            (raw as u64).into()
-        };
+            Column::Unsigned(records.iter().map(|b| read(b) as u64).collect())
+        }
+    };
+    if let Some(bits) = f.bits {
+        let read = |b: &[u8]| bitfield(f, bits, b);
         return match f.kind {
-            FieldKind::Bool => Value::Boolean(v != 0),
-            FieldKind::Enum { values, .. } => enumerator(values, v),
-            _ => integer(v, signed),
+            FieldKind::Bool => Column::Boolean(records.iter().map(|b| read(b) != 0).collect()),
+            FieldKind::Enum { values, .. } => Column::Enumerator(
+                records
+                    .iter()
+                    .map(|b| enumerator(values, read(b)))
+                    .collect(),
+            ),
+            _ => ints(&read),
         };
     }
     match f.kind {
-        FieldKind::Int { size, signed } => integer(int(bytes, at, size, signed), signed),
-        FieldKind::Bool => Value::Boolean(bytes.get(at).is_some_and(|b| *b != 0)),
-        FieldKind::Text { len } => {
-            Value::Text(crate::c_str(bytes.get(at..at + len).unwrap_or(&[])).into_owned())
-        }
+        FieldKind::Int { size, signed } => ints(&|b| int(b, at, size, signed)),
+        FieldKind::Bool => Column::Boolean(
+            records
+                .iter()
+                .map(|b| b.get(at).is_some_and(|v| *v != 0))
+                .collect(),
+        ),
+        FieldKind::Text { len } => Column::Text(
+            records
+                .iter()
+                .map(|b| crate::c_str(b.get(at..at + len).unwrap_or(&[])).into_owned())
+                .collect(),
+        ),
         FieldKind::Enum {
             size,
             signed,
             values,
-        } => enumerator(values, int(bytes, at, size, signed)),
-        FieldKind::Float { size: 4 } => {
-            Value::Float(f32::from_bits(int(bytes, at, 4, false) as u32).into())
-        }
-        FieldKind::Float { .. } => Value::Float(f64::from_bits(int(bytes, at, 8, false) as u64)),
+        } => Column::Enumerator(
+            records
+                .iter()
+                .map(|b| enumerator(values, int(b, at, size, signed)))
+                .collect(),
+        ),
+        FieldKind::Float { size: 4 } => Column::Float(
+            records
+                .iter()
+                .map(|b| f32::from_bits(int(b, at, 4, false) as u32).into())
+                .collect(),
+        ),
+        FieldKind::Float { .. } => Column::Float(
+            records
+                .iter()
+                .map(|b| f64::from_bits(int(b, at, 8, false) as u64))
+                .collect(),
+        ),
         FieldKind::IntList { size, signed, len } => {
-            let items = (0..len).map(|i| int(bytes, at + i * size, size, signed));
+            let item = |b: &[u8], i: usize| int(b, at + i * size, size, signed);
             if signed {
-                Value::SignedList(items.map(|v| v as i64).collect())
+                Column::SignedList(
+                    records
+                        .iter()
+                        .map(|b| (0..len).map(|i| item(b, i) as i64).collect())
+                        .collect(),
+                )
             } else {
-                Value::UnsignedList(items.map(|v| v as u64).collect())
+                Column::UnsignedList(
+                    records
+                        .iter()
+                        .map(|b| (0..len).map(|i| item(b, i) as u64).collect())
+                        .collect(),
+                )
             }
         }
-        FieldKind::Bytes { len } => Value::Bytes(bytes.get(at..at + len).unwrap_or(&[]).to_vec()),
+        FieldKind::Bytes { len } => Column::Bytes(
+            records
+                .iter()
+                .map(|b| b.get(at..at + len).unwrap_or(&[]).to_vec())
+                .collect(),
+        ),
     }
 }
 
@@ -304,12 +375,7 @@ impl LayoutSink {
     /// Sends a batch of records, each the bytes of one struct, in order;
     /// bytes shorter than the layout's size are skipped (they are not one).
     pub fn send<'a>(&self, records: impl IntoIterator<Item = &'a [u8]>) {
-        push(
-            records
-                .into_iter()
-                .filter(|bytes| bytes.len() >= self.layout.size)
-                .map(|bytes| self.layout.values(bytes)),
-        );
+        push(&self.layout.batch(records));
     }
 
     /// Ends the stream: the consumer flushes and prints its totals.
@@ -318,11 +384,10 @@ impl LayoutSink {
     }
 }
 
-/// Sends one batch of records of schema 0.
-fn push(values: impl Iterator<Item = Vec<Value>>) {
-    let records: Vec<Record> = values.map(|values| Record { schema: 0, values }).collect();
-    if !records.is_empty() {
-        sink::push(&records);
+/// Sends a batch unless it is empty.
+fn push(batch: &Batch) {
+    if batch.rows > 0 {
+        sink::push(batch);
     }
 }
 
@@ -342,8 +407,11 @@ impl<T: Described> Sink<T> {
     }
 
     /// Sends a batch of records, in order.
-    pub fn send<'a>(&self, records: impl IntoIterator<Item = &'a T>) {
-        push(records.into_iter().map(Described::values));
+    pub fn send<'a>(&self, records: impl IntoIterator<Item = &'a T>)
+    where
+        T: 'a,
+    {
+        push(&T::batch(records));
     }
 
     /// Ends the stream: the consumer flushes and prints its totals.
@@ -447,7 +515,7 @@ mod tests {
     }
 
     #[test]
-    fn values_follow_the_layout() {
+    fn columns_follow_the_layout() {
         let mut p: Probe = bytemuck::Zeroable::zeroed();
         assert_eq!(std::mem::size_of::<Probe>(), 16);
         p.tag = *b"a\xffb";
@@ -457,20 +525,24 @@ mod tests {
         p.color = -1;
         p.flag = 1;
         p.list = [9, 200];
+        let mut q = p;
+        q.color = 42;
+        q.n = 3;
+        q.flag = 0;
+        let batch = Probe::batch([&p, &q]);
+        assert_eq!((batch.schema, batch.rows), (0, 2));
         same(
-            p.values(),
+            batch.columns,
             vec![
-                Value::Text("a\u{fffd}b".into()),
-                Value::Signed(-7),
-                Value::Unsigned(5),
-                Value::Signed(-3),
-                Value::Enumerator("BLUE".into()),
-                Value::Boolean(true),
-                Value::UnsignedList(vec![9, 200]),
+                Column::Text(vec!["a\u{fffd}b".into(), "a\u{fffd}b".into()]),
+                Column::Signed(vec![-7, 3]),
+                Column::Unsigned(vec![5, 5]),
+                Column::Signed(vec![-3, -3]),
+                Column::Enumerator(vec!["BLUE".into(), "42".into()]),
+                Column::Boolean(vec![true, false]),
+                Column::UnsignedList(vec![vec![9, 200], vec![9, 200]]),
             ],
         );
-        p.color = 42;
-        same(&p.values()[4], &Value::Enumerator("42".into()));
         let schema = Probe::schema();
         assert_eq!(schema.name, "probe");
         let types: Vec<FieldType> = schema.fields.into_iter().map(|f| f.ty).collect();

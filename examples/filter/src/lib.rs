@@ -18,13 +18,16 @@ use std::cell::RefCell;
 
 use expr::{Expr, Literal, Op};
 
+use wasm_bpf_guest::bindings::records::{Batch, FieldType, Schema};
+use wasm_bpf_guest::consumer::{Cell, Row};
+
 wit_bindgen::generate!({
     path: "../../wit",
     world: "wasm-bpf:bpf/stage",
+    with: { "wasm-bpf:bpf/records@0.1.0": wasm_bpf_guest::bindings::records },
 });
 
 use exports::wasm_bpf::bpf::sink::Guest;
-use wasm_bpf::bpf::records::{FieldType, Record, Schema, Value};
 use wasm_bpf::bpf::sink as next;
 
 /// The environment variable holding the expression.
@@ -140,17 +143,17 @@ fn known_fields(expr: &Expr, schemas: &[Schema]) -> Result<(), String> {
     }
 }
 
-fn compare(value: &Value, op: Op, literal: &Literal) -> bool {
+fn compare(cell: Cell<'_>, op: Op, literal: &Literal) -> bool {
     use std::cmp::Ordering;
-    let ordering = match (value, literal) {
-        (Value::Signed(v), Literal::Int(n)) => i128::from(*v).cmp(n),
-        (Value::Unsigned(v), Literal::Int(n)) => i128::from(*v).cmp(n),
-        (Value::Float(v), Literal::Int(n)) => match v.partial_cmp(&(*n as f64)) {
+    let ordering = match (cell, literal) {
+        (Cell::Signed(v), Literal::Int(n)) => i128::from(v).cmp(n),
+        (Cell::Unsigned(v), Literal::Int(n)) => i128::from(v).cmp(n),
+        (Cell::Float(v), Literal::Int(n)) => match v.partial_cmp(&(*n as f64)) {
             Some(o) => o,
             None => return false,
         },
-        (Value::Boolean(v), Literal::Bool(b)) => v.cmp(b),
-        (Value::Text(s) | Value::Enumerator(s), Literal::Str(t)) => s.as_str().cmp(t.as_str()),
+        (Cell::Boolean(v), Literal::Bool(b)) => v.cmp(b),
+        (Cell::Text(s) | Cell::Enumerator(s), Literal::Str(t)) => s.cmp(t.as_str()),
         _ => return false,
     };
     match op {
@@ -163,15 +166,15 @@ fn compare(value: &Value, op: Op, literal: &Literal) -> bool {
     }
 }
 
-fn matches(check: &Check, values: &[Value]) -> bool {
+fn matches(check: &Check, record: &Row<'_>) -> bool {
     match check {
         Check::Compare { index, op, value } => {
-            values.get(*index).is_some_and(|v| compare(v, *op, value))
+            record.get(*index).is_some_and(|v| compare(v, *op, value))
         }
         Check::Never => false,
-        Check::Not(c) => !matches(c, values),
-        Check::And(a, b) => matches(a, values) && matches(b, values),
-        Check::Or(a, b) => matches(a, values) || matches(b, values),
+        Check::Not(c) => !matches(c, record),
+        Check::And(a, b) => matches(a, record) && matches(b, record),
+        Check::Or(a, b) => matches(a, record) || matches(b, record),
     }
 }
 
@@ -194,18 +197,18 @@ impl Guest for Filter {
         next::start(&schemas)
     }
 
-    fn push(records: Vec<Record>) {
-        let kept: Vec<Record> = CHECKS.with_borrow(|checks| {
-            records
-                .into_iter()
-                .filter(|r| {
-                    checks
-                        .get(r.schema as usize)
-                        .is_some_and(|c| matches(c, &r.values))
-                })
-                .collect()
-        });
-        if !kept.is_empty() {
+    fn push(batch: Batch) {
+        let keep: Vec<bool> =
+            CHECKS.with_borrow(|checks| match checks.get(batch.schema as usize) {
+                Some(check) => batch.records().map(|r| matches(check, &r)).collect(),
+                None => Vec::new(),
+            });
+        if keep.iter().all(|k| *k) && keep.len() == batch.rows as usize {
+            next::push(&batch);
+            return;
+        }
+        let kept = batch.select(&keep);
+        if kept.rows > 0 {
             next::push(&kept);
         }
     }

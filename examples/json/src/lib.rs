@@ -9,33 +9,36 @@
 //! numbers, a float that is not finite `null`.
 
 use std::cell::RefCell;
-use std::io::Write as _;
+use std::io::{BufWriter, Write as _};
 
 use serde_json::{Map, Value as Json};
+
+use wasm_bpf_guest::bindings::records::{Batch, Schema};
+use wasm_bpf_guest::consumer::Cell;
 
 wit_bindgen::generate!({
     path: "../../wit",
     world: "wasm-bpf:bpf/consumer",
+    with: { "wasm-bpf:bpf/records@0.1.0": wasm_bpf_guest::bindings::records },
 });
 
 use exports::wasm_bpf::bpf::sink::Guest;
-use wasm_bpf::bpf::records::{Record, Schema, Value};
 
 thread_local! {
     /// The field names of each schema, set by `start`.
     static NAMES: RefCell<Vec<Vec<String>>> = const { RefCell::new(Vec::new()) };
 }
 
-fn json(value: Value) -> Json {
-    match value {
-        Value::Signed(v) => v.into(),
-        Value::Unsigned(v) => v.into(),
-        Value::Boolean(v) => v.into(),
-        Value::Text(v) | Value::Enumerator(v) => v.into(),
-        Value::Float(v) => serde_json::Number::from_f64(v).map_or(Json::Null, Json::Number),
-        Value::SignedList(v) => v.into(),
-        Value::UnsignedList(v) => v.into(),
-        Value::Bytes(v) => v.into(),
+fn json(cell: Cell<'_>) -> Json {
+    match cell {
+        Cell::Signed(v) => v.into(),
+        Cell::Unsigned(v) => v.into(),
+        Cell::Boolean(v) => v.into(),
+        Cell::Text(v) | Cell::Enumerator(v) => v.into(),
+        Cell::Float(v) => serde_json::Number::from_f64(v).map_or(Json::Null, Json::Number),
+        Cell::SignedList(v) => v.into(),
+        Cell::UnsignedList(v) => v.into(),
+        Cell::Bytes(v) => v.into(),
     }
 }
 
@@ -52,17 +55,19 @@ impl Guest for Json_ {
         Ok(())
     }
 
-    fn push(records: Vec<Record>) {
-        let mut out = std::io::stdout().lock();
+    fn push(batch: Batch) {
+        // One write per batch: stdout alone would make one per line, each
+        // a host call and a system call.
+        let mut out = BufWriter::new(std::io::stdout().lock());
         NAMES.with_borrow(|names| {
-            for record in records {
-                let Some(names) = names.get(record.schema as usize) else {
-                    continue;
-                };
+            let Some(names) = names.get(batch.schema as usize) else {
+                return;
+            };
+            for record in batch.records() {
                 let object: Map<String, Json> = names
                     .iter()
                     .cloned()
-                    .zip(record.values.into_iter().map(json))
+                    .zip(record.cells().map(json))
                     .collect();
                 let _ = writeln!(out, "{}", Json::Object(object));
             }

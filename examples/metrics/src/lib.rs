@@ -18,14 +18,17 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+use wasm_bpf_guest::bindings::records::{Batch, FieldType, Schema};
+use wasm_bpf_guest::consumer::Cell;
+
 wit_bindgen::generate!({
     path: "../../wit",
     world: "wasm-bpf:bpf/metrics-consumer",
+    with: { "wasm-bpf:bpf/records@0.1.0": wasm_bpf_guest::bindings::records },
 });
 
 use exports::wasm_bpf::bpf::sink::Guest;
 use wasm_bpf::bpf::metrics::{declare_counter, declare_histogram, Counter, Histogram};
-use wasm_bpf::bpf::records::{FieldType, Record, Schema, Value};
 use wasm_bpf::bpf::types::ErrorCode;
 
 /// Log2 slots of a u64: slot `k` holds `[2^k, 2^(k+1))`, slot 0 also 0.
@@ -56,26 +59,8 @@ thread_local! {
     static EXPORTER: RefCell<Option<Exporter>> = const { RefCell::new(None) };
 }
 
-fn text(value: &Value) -> String {
-    match value {
-        Value::Signed(v) => v.to_string(),
-        Value::Unsigned(v) => v.to_string(),
-        Value::Boolean(v) => v.to_string(),
-        Value::Text(v) | Value::Enumerator(v) => v.clone(),
-        Value::Float(v) => v.to_string(),
-        Value::SignedList(v) => format!("{v:?}"),
-        Value::UnsignedList(v) => format!("{v:?}"),
-        Value::Bytes(v) => format!("{v:?}"),
-    }
-}
-
-fn slot(value: &Value) -> Option<usize> {
-    let v = match value {
-        Value::Signed(v) => (*v).max(0) as u64,
-        Value::Unsigned(v) => *v,
-        _ => return None,
-    };
-    Some(v.checked_ilog2().unwrap_or(0) as usize)
+fn slot(cell: Cell<'_>) -> Option<usize> {
+    Some(cell.count()?.checked_ilog2().unwrap_or(0) as usize)
 }
 
 /// The highest value of slot `k`, which the bucket `2^(k+1) - 1` holds.
@@ -163,28 +148,24 @@ impl Exporter {
 
     /// Adds a batch: summed per series first, so that a batch costs one
     /// host call per series it touches, not one per record.
-    fn add(&mut self, records: &[Record]) {
+    fn add(&mut self, batch: &Batch) {
         let mut deltas: HashMap<Vec<String>, Delta> = HashMap::new();
-        for record in records {
-            let Some(fields) = self.fields.get(record.schema as usize) else {
-                continue;
-            };
+        let Some(fields) = self.fields.get(batch.schema as usize) else {
+            return;
+        };
+        for record in batch.records() {
             let labels = fields
                 .labels
                 .iter()
                 .map(|i| {
-                    i.and_then(|i| record.values.get(i))
-                        .map(text)
+                    i.and_then(|i| record.get(i))
+                        .map(|v| v.to_string())
                         .unwrap_or_default()
                 })
                 .collect();
             let delta = deltas.entry(labels).or_default();
             delta.records += 1;
-            if let Some(slot) = fields
-                .histogram
-                .and_then(|i| record.values.get(i))
-                .and_then(slot)
-            {
+            if let Some(slot) = fields.histogram.and_then(|i| record.get(i)).and_then(slot) {
                 delta.slots.resize(SLOTS, 0);
                 delta.slots[slot] += 1;
             }
@@ -216,10 +197,10 @@ impl Guest for MetricsSink {
         Ok(())
     }
 
-    fn push(records: Vec<Record>) {
+    fn push(batch: Batch) {
         EXPORTER.with_borrow_mut(|exporter| {
             if let Some(exporter) = exporter {
-                exporter.add(&records);
+                exporter.add(&batch);
             }
         });
     }

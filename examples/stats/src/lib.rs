@@ -18,13 +18,16 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use wasm_bpf_guest::bindings::records::{Batch, FieldType, Schema};
+use wasm_bpf_guest::consumer::Cell;
+
 wit_bindgen::generate!({
     path: "../../wit",
     world: "wasm-bpf:bpf/consumer",
+    with: { "wasm-bpf:bpf/records@0.1.0": wasm_bpf_guest::bindings::records },
 });
 
 use exports::wasm_bpf::bpf::sink::Guest;
-use wasm_bpf::bpf::records::{FieldType, Record, Schema, Value};
 
 #[derive(Default)]
 struct Stats {
@@ -43,30 +46,12 @@ thread_local! {
     static STATS: RefCell<Stats> = RefCell::default();
 }
 
-fn text(value: &Value) -> String {
-    match value {
-        Value::Signed(v) => v.to_string(),
-        Value::Unsigned(v) => v.to_string(),
-        Value::Boolean(v) => v.to_string(),
-        Value::Text(v) | Value::Enumerator(v) => v.clone(),
-        Value::Float(v) => v.to_string(),
-        Value::SignedList(v) => format!("{v:?}"),
-        Value::UnsignedList(v) => format!("{v:?}"),
-        Value::Bytes(v) => format!("{v:?}"),
-    }
-}
-
-/// The histogram bucket of an integer value (negative ones count as 0).
-fn bucket(value: &Value) -> Option<usize> {
-    let v = match value {
-        Value::Signed(v) => (*v).max(0) as u64,
-        Value::Unsigned(v) => *v,
-        _ => return None,
-    };
+/// The log2 slot of an integer value.
+fn bucket(cell: Cell<'_>) -> Option<usize> {
+    let v = cell.count()?;
     Some(if v == 0 { 0 } else { v.ilog2() as usize })
 }
 
-/// The index of `name` in each schema; fails unless one schema has it.
 fn find(schemas: &[Schema], variable: &str, name: &str) -> Result<Vec<Option<usize>>, String> {
     let found: Vec<Option<usize>> = schemas
         .iter()
@@ -179,16 +164,16 @@ impl Guest for StatsSink {
         Ok(())
     }
 
-    fn push(records: Vec<Record>) {
+    fn push(batch: Batch) {
         STATS.with_borrow_mut(|stats| {
-            for record in &records {
-                let Some(&(key, hist)) = stats.fields.get(record.schema as usize) else {
-                    continue;
-                };
-                if let Some(v) = key.and_then(|i| record.values.get(i)) {
-                    *stats.counts.entry(text(v)).or_default() += 1;
+            let Some(&(key, hist)) = stats.fields.get(batch.schema as usize) else {
+                return;
+            };
+            for record in batch.records() {
+                if let Some(v) = key.and_then(|i| record.get(i)) {
+                    *stats.counts.entry(v.to_string()).or_default() += 1;
                 }
-                if let Some(b) = hist.and_then(|i| record.values.get(i)).and_then(bucket) {
+                if let Some(b) = hist.and_then(|i| record.get(i)).and_then(bucket) {
                     if let Some(slot) = stats.hist.get_mut(b) {
                         *slot += 1;
                     }

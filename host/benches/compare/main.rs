@@ -11,6 +11,7 @@
 //! (median and spread), and the ratio the previous `BENCHMARKS.md` had,
 //! prints it, and writes it to `BENCHMARKS.md`.
 
+mod growth;
 mod measure;
 mod native;
 
@@ -62,6 +63,10 @@ struct Setup {
     bench_wasm: PathBuf,
     /// bench-probe composed with bench-sink.
     bench_sink_wasm: PathBuf,
+    /// bench-records-probe composed with the `json` example, and with
+    /// `filter` and `json`.
+    bench_json_wasm: PathBuf,
+    bench_filter_json_wasm: PathBuf,
     bootstrap_wasm: PathBuf,
     bootstrap_cwasm: PathBuf,
     bench_obj: PathBuf,
@@ -122,6 +127,8 @@ impl Setup {
             me: std::env::current_exe().expect("own path"),
             bench_wasm: guest("bench"),
             bench_sink_wasm: scratch.path().join("bench-sink.wasm"),
+            bench_json_wasm: scratch.path().join("bench-json.wasm"),
+            bench_filter_json_wasm: scratch.path().join("bench-filter-json.wasm"),
             bootstrap_wasm: guest("bootstrap"),
             bootstrap_cwasm: scratch.path().join("bootstrap.cwasm"),
             bench_obj: embedded_object("bench", "bench.bpf.o"),
@@ -136,15 +143,24 @@ impl Setup {
             .status()
             .expect("running wasm-bpf compile");
         assert!(status.success(), "wasm-bpf compile failed");
-        let status = Command::new(&setup.wasm_bpf)
-            .arg("compose")
-            .arg(guest("bench-probe"))
-            .arg(guest("bench_sink"))
-            .arg("-o")
-            .arg(&setup.bench_sink_wasm)
-            .status()
-            .expect("running wasm-bpf compose");
-        assert!(status.success(), "wasm-bpf compose failed");
+        let compositions = [
+            (vec!["bench-probe", "bench_sink"], &setup.bench_sink_wasm),
+            (vec!["bench-records-probe", "json"], &setup.bench_json_wasm),
+            (
+                vec!["bench-records-probe", "filter", "json"],
+                &setup.bench_filter_json_wasm,
+            ),
+        ];
+        for (parts, output) in compositions {
+            let status = Command::new(&setup.wasm_bpf)
+                .arg("compose")
+                .args(parts.into_iter().map(guest))
+                .arg("-o")
+                .arg(output)
+                .status()
+                .expect("running wasm-bpf compose");
+            assert!(status.success(), "wasm-bpf compose failed");
+        }
         setup
     }
 
@@ -177,11 +193,14 @@ impl Setup {
         }
     }
 
-    fn producer(&self, count: u64) -> Proc {
-        let mut producer = Proc::spawn(pinned(
-            self.native(&["producer".into(), count.to_string()]),
-            PRODUCER_CPU,
-        ));
+    /// The getpid producer, on one CPU, or on `cpus` (one thread each).
+    fn producer(&self, count: u64, cpus: usize) -> Proc {
+        let cmd = self.native(&["producer".into(), count.to_string(), cpus.to_string()]);
+        let mut producer = Proc::spawn(if cpus > 1 {
+            cmd
+        } else {
+            pinned(cmd, PRODUCER_CPU)
+        });
         producer.expect("ready");
         producer
     }
@@ -205,6 +224,15 @@ impl Row {
             native: Samples::default(),
             wasm: Samples::default(),
             goal,
+        }
+    }
+
+    /// The samples of one side.
+    fn side(&mut self, wasm: bool) -> &mut Samples {
+        if wasm {
+            &mut self.wasm
+        } else {
+            &mut self.native
         }
     }
 
@@ -241,8 +269,11 @@ fn cell(s: &Samples) -> String {
 
 /// Events streamed from a getpid loop: delivered events/s and consumer CPU
 /// per event.
-fn stream(setup: &Setup, kind: &str, size: u32, count: u64, rows: &mut Vec<Row>) {
-    let name = format!("{kind} buffer, {size} B records, {count} events");
+fn stream(setup: &Setup, kind: &str, size: u32, count: u64, cpus: usize, rows: &mut Vec<Row>) {
+    let mut name = format!("{kind} buffer, {size} B records, {count} events");
+    if cpus > 1 {
+        name += &format!(", {cpus} producing CPUs");
+    }
     let mut rate = Row::new(format!("{name}: delivered"), "events/s", Some((true, 0.90)));
     let mut cpu = Row::new(
         format!("{name}: consumer CPU"),
@@ -251,7 +282,7 @@ fn stream(setup: &Setup, kind: &str, size: u32, count: u64, rows: &mut Vec<Row>)
     );
     for _ in 0..STREAM_RUNS {
         for wasm in [false, true] {
-            let mut producer = setup.producer(count);
+            let mut producer = setup.producer(count, cpus);
             let args: Vec<String> = [
                 "stream",
                 kind,
@@ -305,7 +336,7 @@ fn drain(setup: &Setup, size: u32, count: u64, sink: Option<&str>, rows: &mut Ve
     );
     for _ in 0..RUNS {
         for wasm in [false, true] {
-            let mut producer = setup.producer(count);
+            let mut producer = setup.producer(count, 1);
             let args: Vec<String> = [
                 "drain",
                 &size.to_string(),
@@ -577,8 +608,17 @@ What the figures measure:
   boundary, as `head` records of the probe's own WIT (*typed*) or as
   self-describing records of `wasm-bpf:bpf/sink`, and the sink counts and sums
   them. Against the same native drain, which has no second component.
+- *2 producing CPUs*: the same stream from two producer threads, one per CPU,
+  so one shares the consumer's CPU. On more CPUs, expect delivery to grow with
+  the producers until the one consumer thread is busy; its CPU per record
+  then falls, as each wake-up finds more records.
+- *composed stages*: the drain on the wasm-bpf side by bench-records-probe
+  composed with the `json` example, and with `filter` (passing every record)
+  then `json`; natively, a drain that prints the same JSON lines. The filter
+  row minus the json row is what one more stage costs per record.
 - *hash map*: one host call per operation against one system call natively; the
-  batch rows use the kernel's batch operations, one call per batch.
+  batch rows use the kernel's batch operations, one call per batch, at 10^4,
+  10^5 and 10^6 entries.
 - *minimal call*: the guest's cheapest host call (no arguments, a bool back, no
   system call) against the cheapest system call: what wasmtime's boundary costs
   on its own, which every single map call pays on top of its system call.
@@ -586,26 +626,62 @@ What the figures measure:
   program is attached. Cold compiles the component, warm loads it from the cache
   of compiled components, precompiled runs a `wasm-bpf compile` output.
 - *peak RSS*: ru_maxrss of the whole process, file-backed code pages included.
+- *apps at once*: 1, 4 and 16 bootstrap apps running together on one CPU while
+  200 short processes run (an exec and an exit event each, for every app).
+  Memory is the sum of the apps' Pss, so pages they share (the binary, libc)
+  count once; CPU is all apps' CPU time per traced process. The last two rows
+  are what each app past the first adds.
 ";
 
+/// The groups of figures, in the order they run and are reported.
+const GROUPS: &[&str] = &["stream", "drain", "stages", "maps", "startup", "apps"];
+
+/// Runs every group, or with `WASM_BPF_BENCH=group,...` only those and
+/// without writing `BENCHMARKS.md`, which must come from one full run.
 fn harness() {
+    let only = std::env::var("WASM_BPF_BENCH").ok();
+    let wanted: Vec<&str> = only
+        .as_deref()
+        .map_or(GROUPS.to_vec(), |o| o.split(',').collect());
+    if let Some(unknown) = wanted.iter().find(|g| !GROUPS.contains(g)) {
+        panic!(
+            "WASM_BPF_BENCH: no group {unknown:?} (groups: {})",
+            GROUPS.join(", ")
+        );
+    }
     let setup = Setup::new();
     let mut rows = Vec::new();
-    stream(&setup, "ring", 16, 2_000_000, &mut rows);
-    stream(&setup, "ring", 256, 1_000_000, &mut rows);
-    stream(&setup, "perf", 16, 1_000_000, &mut rows);
-    drain(&setup, 16, 400_000, None, &mut rows);
-    drain(&setup, 16, 400_000, Some("typed"), &mut rows);
-    drain(&setup, 16, 400_000, Some("records"), &mut rows);
-    drain(&setup, 256, 50_000, None, &mut rows);
-    maps(&setup, &mut rows);
-    startup(&setup, &mut rows);
+    for group in wanted {
+        match group {
+            "stream" => {
+                stream(&setup, "ring", 16, 2_000_000, 1, &mut rows);
+                stream(&setup, "ring", 16, 2_000_000, 2, &mut rows);
+                stream(&setup, "ring", 256, 1_000_000, 1, &mut rows);
+                stream(&setup, "perf", 16, 1_000_000, 1, &mut rows);
+            }
+            "drain" => {
+                drain(&setup, 16, 400_000, None, &mut rows);
+                drain(&setup, 16, 400_000, Some("typed"), &mut rows);
+                drain(&setup, 16, 400_000, Some("records"), &mut rows);
+                drain(&setup, 256, 50_000, None, &mut rows);
+            }
+            "stages" => growth::stages(&setup, 200_000, &mut rows),
+            "maps" => {
+                maps(&setup, &mut rows);
+                growth::map_sizes(&setup, &mut rows);
+            }
+            "startup" => startup(&setup, &mut rows),
+            _ => growth::apps(&setup, &mut rows),
+        }
+    }
     let path = root().join("BENCHMARKS.md");
     let previous = std::fs::read_to_string(&path).unwrap_or_default();
     let table = report(&rows, &setup, &previous);
     print!("{table}");
-    std::fs::write(&path, &table).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
-    println!("\n(written to {})", path.display());
+    if only.is_none() {
+        std::fs::write(&path, &table).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        println!("\n(written to {})", path.display());
+    }
 }
 
 fn main() {
@@ -614,6 +690,7 @@ fn main() {
         Some("producer") => native::producer(&args),
         Some("stream") => native::stream(&args),
         Some("drain") => native::drain(&args),
+        Some("json") => native::drain_json(&args),
         Some("maps") => native::maps(&args),
         Some("bootstrap") => native::bootstrap(&args),
         // `cargo bench` passes `--bench`; anything else runs the harness.

@@ -46,6 +46,28 @@ impl Proc {
         panic!("{} ended before printing {prefix:?}", self.what);
     }
 
+    /// Reads lines until one satisfies `done`.
+    pub fn until(&mut self, done: impl Fn(&str) -> bool) {
+        for line in self.stdout.by_ref() {
+            if done(&line.expect("reading child output")) {
+                return;
+            }
+        }
+        panic!("{} ended early", self.what);
+    }
+
+    /// The process's proportional share of the memory it maps, in KiB: a
+    /// page shared by N processes counts 1/N in each.
+    pub fn pss_kib(&self) -> f64 {
+        let rollup = std::fs::read_to_string(format!("/proc/{}/smaps_rollup", self.pid()))
+            .expect("reading smaps_rollup");
+        rollup
+            .lines()
+            .find_map(|l| l.strip_prefix("Pss:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("a Pss line")
+    }
+
     pub fn send(&mut self, line: &str) {
         let stdin = self.stdin.as_mut().expect("stdin open");
         writeln!(stdin, "{line}").expect("writing to child");

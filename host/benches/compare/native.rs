@@ -3,8 +3,8 @@
 //! the getpid producer. The harness runs each as a subcommand of this
 //! binary, so native and wasm-bpf consumers are both separate processes.
 
-use std::cell::Cell;
-use std::io::{BufRead as _, Read as _, Write as _};
+use std::cell::{Cell, RefCell};
+use std::io::{BufRead as _, BufWriter, Read as _, Write as _};
 use std::path::Path;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -35,21 +35,44 @@ fn arg<T: std::str::FromStr>(args: &[String], i: usize) -> T {
         .unwrap_or_else(|| panic!("argument {i} missing or malformed: {args:?}"))
 }
 
-/// `producer <count>`: after `go` on stdin, calls getpid `count` times.
+/// `producer <count> [cpus]`: after `go` on stdin, calls getpid `count`
+/// times, from `cpus` threads (one per CPU, 1 by default) sharing the count.
 pub fn producer(args: &[String]) -> Result<()> {
     let count: u64 = arg(args, 2);
+    let threads: u64 = args.get(3).map_or(Ok(1), |a| a.parse())?;
     println!("ready");
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     let start_ns = now_ns();
     let start = Instant::now();
-    for _ in 0..count {
-        // The raw system call: libc may not enter the kernel for getpid.
-        // SAFETY: getpid has no arguments and cannot fail.
-        unsafe { libc::syscall(libc::SYS_getpid) };
-    }
+    std::thread::scope(|scope| {
+        for cpu in 0..threads {
+            let share = count / threads + u64::from(cpu < count % threads);
+            scope.spawn(move || {
+                if threads > 1 {
+                    pin_thread(cpu as usize);
+                }
+                for _ in 0..share {
+                    // The raw system call: libc may not enter the kernel for getpid.
+                    // SAFETY: getpid has no arguments and cannot fail.
+                    unsafe { libc::syscall(libc::SYS_getpid) };
+                }
+            });
+        }
+    });
     println!("done ns={} start_ns={start_ns}", start.elapsed().as_nanos());
     Ok(())
+}
+
+/// Confines the calling thread to `cpu`.
+fn pin_thread(cpu: usize) {
+    // SAFETY: a zeroed cpu_set_t is an empty set; CPU_SET writes inside it,
+    // and sched_setaffinity only reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
 }
 
 /// The offset of global `name` in its data section, from the BTF.
@@ -67,7 +90,24 @@ fn global_offset(btf: &Btf<'_>, name: &str) -> Result<usize> {
 
 /// The bench object, configured as the guest configures it.
 fn load(object: &Path, record_size: u32, producer: u32, perf: bool) -> Result<Object> {
+    load_sized(object, record_size, producer, perf, None)
+}
+
+/// [`load`], with room for `entries` in the hash map `table`.
+fn load_sized(
+    object: &Path,
+    record_size: u32,
+    producer: u32,
+    perf: bool,
+    entries: Option<u32>,
+) -> Result<Object> {
     let mut open = ObjectBuilder::default().name("bench")?.open_file(object)?;
+    if let Some(entries) = entries {
+        open.maps_mut()
+            .find(|m| m.name() == "table")
+            .ok_or("no map table")?
+            .set_max_entries(entries)?;
+    }
     // SAFETY: the pointer comes from the live `open`, which outlives `btf`.
     let btf = Btf::from_bpf_object(unsafe { open.as_libbpf_object().as_ref() })?.ok_or("no BTF")?;
     let settings = [
@@ -193,6 +233,27 @@ fn ring_consumer(obj: &Object, tally: &Tally) -> Result<RingBuffer<'static>> {
     Ok(builder.build()?)
 }
 
+/// Prints `ready`, waits for `go`, then `poll`s until `count` records are
+/// `received` (or a poll brings none); the nanoseconds that took.
+fn drain_ring(
+    received: &Cell<u64>,
+    count: u64,
+    mut poll: impl FnMut() -> Result<()>,
+) -> Result<u128> {
+    println!("ready");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let start = Instant::now();
+    while received.get() < count {
+        let before = received.get();
+        poll()?;
+        if received.get() == before {
+            break;
+        }
+    }
+    Ok(start.elapsed().as_nanos())
+}
+
 /// `drain <size> <producer> <count> <object>`.
 pub fn drain(args: &[String]) -> Result<()> {
     let (size, producer, count): (u32, u32, u64) = (arg(args, 2), arg(args, 3), arg(args, 4));
@@ -201,23 +262,50 @@ pub fn drain(args: &[String]) -> Result<()> {
     let tally = Tally::default();
     let buffer = ring_consumer(&obj, &tally)?;
     let received = &tally.received;
-    println!("ready");
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    let start = Instant::now();
-    while received.get() < count {
-        let before = received.get();
-        buffer.poll(Duration::from_secs(2))?;
-        if received.get() == before {
-            break;
-        }
-    }
-    let ns = start.elapsed().as_nanos();
+    let ns = drain_ring(received, count, || Ok(buffer.poll(Duration::from_secs(2))?))?;
     println!(
         "done received={} ns={ns} checksum={}",
         received.get(),
         tally.checksum.get()
     );
+    std::io::stdout().flush()?;
+    wait_for_eof();
+    Ok(())
+}
+
+/// `json <size> <producer> <count> <object> <all|filter>`: the drain, each
+/// record printed as the `json` example prints it (one JSON object per
+/// line, one write per batch), after the `filter` example's test `seq >= 0`
+/// with `filter`.
+pub fn drain_json(args: &[String]) -> Result<()> {
+    let (size, producer, count): (u32, u32, u64) = (arg(args, 2), arg(args, 3), arg(args, 4));
+    let filter = args.get(6).is_some_and(|a| a == "filter");
+    let obj = load(Path::new(&args[5]), size, producer, false)?;
+    let _links = attach_all(&obj)?;
+    let events = map(&obj, "ring")?;
+    let out = Rc::new(RefCell::new(BufWriter::new(std::io::stdout())));
+    let received = Rc::new(Cell::new(0u64));
+    let (o, r) = (out.clone(), received.clone());
+    let min_seq = std::hint::black_box(0u64);
+    let mut builder = RingBufferBuilder::new();
+    builder.add(&events, move |record: &[u8]| {
+        r.set(r.get() + 1);
+        let seq = seq(record);
+        if !filter || seq >= min_seq {
+            let tgid = u64::from_ne_bytes(record[8..16].try_into().unwrap_or_default());
+            let line = serde_json::json!({ "seq": seq, "tgid": tgid });
+            if writeln!(o.borrow_mut(), "{line}").is_err() {
+                return -1;
+            }
+        }
+        0
+    })?;
+    let buffer = builder.build()?;
+    let ns = drain_ring(&received, count, || {
+        buffer.poll(Duration::from_secs(2))?;
+        Ok(out.borrow_mut().flush()?)
+    })?;
+    println!("done received={} ns={ns}", received.get());
     std::io::stdout().flush()?;
     wait_for_eof();
     Ok(())
@@ -229,10 +317,11 @@ fn per_op(n: u32, op: impl FnOnce() -> Result<()>) -> Result<f64> {
     Ok(start.elapsed().as_nanos() as f64 / f64::from(n))
 }
 
-/// `maps <entries> <object>`.
+/// `maps <entries> <object> [batch]`.
 pub fn maps(args: &[String]) -> Result<()> {
     let n: u32 = arg(args, 2);
-    let obj = load(Path::new(&args[3]), 16, 0, false)?;
+    let batch_only = args.get(4).is_some_and(|a| a == "batch");
+    let obj = load_sized(Path::new(&args[3]), 16, 0, false, Some(n))?;
     let table = map(&obj, "table")?;
     let keys: Vec<u32> = (0..n).collect();
     let values: Vec<u64> = keys.iter().map(|&k| u64::from(k) * 3).collect();
@@ -240,25 +329,39 @@ pub fn maps(args: &[String]) -> Result<()> {
     let value_bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
     let any = MapFlags::ANY;
 
-    let update = per_op(n, || {
-        for (k, v) in keys.iter().zip(&values) {
-            table.update(&k.to_ne_bytes(), &v.to_ne_bytes(), any)?;
-        }
-        Ok(())
-    })?;
-    let lookup = per_op(n, || {
-        for (k, v) in keys.iter().zip(&values) {
-            let got = table.lookup(&k.to_ne_bytes(), any)?.ok_or("missing key")?;
-            assert_eq!(u64::from_ne_bytes(got[..8].try_into()?), *v);
-        }
-        Ok(())
-    })?;
-    let delete = per_op(n, || {
-        for k in &keys {
-            table.delete(&k.to_ne_bytes())?;
-        }
-        Ok(())
-    })?;
+    let mut line = String::from("done");
+    if !batch_only {
+        let update = per_op(n, || {
+            for (k, v) in keys.iter().zip(&values) {
+                table.update(&k.to_ne_bytes(), &v.to_ne_bytes(), any)?;
+            }
+            Ok(())
+        })?;
+        let lookup = per_op(n, || {
+            for (k, v) in keys.iter().zip(&values) {
+                let got = table.lookup(&k.to_ne_bytes(), any)?.ok_or("missing key")?;
+                assert_eq!(u64::from_ne_bytes(got[..8].try_into()?), *v);
+            }
+            Ok(())
+        })?;
+        let delete = per_op(n, || {
+            for k in &keys {
+                table.delete(&k.to_ne_bytes())?;
+            }
+            Ok(())
+        })?;
+        // The least a system call costs, against the guest's least host call.
+        let minimal = per_op(n, || {
+            for _ in 0..n {
+                // SAFETY: getppid has no preconditions.
+                std::hint::black_box(unsafe { libc::getppid() });
+            }
+            Ok(())
+        })?;
+        line += &format!(
+            " update={update:.1} lookup={lookup:.1} delete={delete:.1} minimal={minimal:.1}"
+        );
+    }
     let update_batch = per_op(n, || {
         Ok(table.update_batch(&key_bytes, &value_bytes, n, any, any)?)
     })?;
@@ -274,18 +377,8 @@ pub fn maps(args: &[String]) -> Result<()> {
         Ok(())
     })?;
     let delete_batch = per_op(n, || Ok(table.delete_batch(&key_bytes, n, any, any)?))?;
-    // The least a system call costs, against the guest's least host call.
-    let minimal = per_op(n, || {
-        for _ in 0..n {
-            // SAFETY: getppid has no preconditions.
-            std::hint::black_box(unsafe { libc::getppid() });
-        }
-        Ok(())
-    })?;
     println!(
-        "done update={update:.1} lookup={lookup:.1} delete={delete:.1} \
-         update_batch={update_batch:.1} lookup_batch={lookup_batch:.1} delete_batch={delete_batch:.1} \
-         minimal={minimal:.1}"
+        "{line} update_batch={update_batch:.1} lookup_batch={lookup_batch:.1} delete_batch={delete_batch:.1}"
     );
     Ok(())
 }

@@ -15,7 +15,7 @@
 
 #include "consumer.h"
 
-typedef wasm_bpf_bpf_records_value_t value_t;
+typedef wasm_bpf_bpf_records_column_t column_t;
 
 /* Kept from `start` to the end: the records refer to them by index. */
 static exports_wasm_bpf_bpf_sink_list_schema_t schemas;
@@ -27,43 +27,79 @@ static void print_string(const consumer_string_t *s)
 	printf("%.*s", (int)s->len, (const char *)s->ptr);
 }
 
-static void print_value(const value_t *v)
+/* How many values a column holds. */
+static size_t column_len(const column_t *c)
 {
-	switch (v->tag) {
-	case WASM_BPF_BPF_RECORDS_VALUE_SIGNED:
-		printf("%" PRId64, v->val.signed_);
+	switch (c->tag) {
+	case WASM_BPF_BPF_RECORDS_COLUMN_SIGNED:
+		return c->val.signed_.len;
+	case WASM_BPF_BPF_RECORDS_COLUMN_UNSIGNED:
+		return c->val.unsigned_.len;
+	case WASM_BPF_BPF_RECORDS_COLUMN_BOOLEAN:
+		return c->val.boolean.len;
+	case WASM_BPF_BPF_RECORDS_COLUMN_TEXT:
+		return c->val.text.len;
+	case WASM_BPF_BPF_RECORDS_COLUMN_ENUMERATOR:
+		return c->val.enumerator.len;
+	case WASM_BPF_BPF_RECORDS_COLUMN_FLOAT:
+		return c->val.float_.len;
+	case WASM_BPF_BPF_RECORDS_COLUMN_SIGNED_LIST:
+		return c->val.signed_list.len;
+	case WASM_BPF_BPF_RECORDS_COLUMN_UNSIGNED_LIST:
+		return c->val.unsigned_list.len;
+	case WASM_BPF_BPF_RECORDS_COLUMN_BYTES:
+		return c->val.bytes.len;
+	}
+	return 0;
+}
+
+/* Value `row` of a column: the field's value in record `row`. */
+static void print_value(const column_t *c, size_t row)
+{
+	switch (c->tag) {
+	case WASM_BPF_BPF_RECORDS_COLUMN_SIGNED:
+		printf("%" PRId64, c->val.signed_.ptr[row]);
 		break;
-	case WASM_BPF_BPF_RECORDS_VALUE_UNSIGNED:
-		printf("%" PRIu64, v->val.unsigned_);
+	case WASM_BPF_BPF_RECORDS_COLUMN_UNSIGNED:
+		printf("%" PRIu64, c->val.unsigned_.ptr[row]);
 		break;
-	case WASM_BPF_BPF_RECORDS_VALUE_BOOLEAN:
-		fputs(v->val.boolean ? "true" : "false", stdout);
+	case WASM_BPF_BPF_RECORDS_COLUMN_BOOLEAN:
+		fputs(c->val.boolean.ptr[row] ? "true" : "false", stdout);
 		break;
-	case WASM_BPF_BPF_RECORDS_VALUE_TEXT:
+	case WASM_BPF_BPF_RECORDS_COLUMN_TEXT:
 		putchar('"');
-		print_string(&v->val.text);
+		print_string(&c->val.text.ptr[row]);
 		putchar('"');
 		break;
-	case WASM_BPF_BPF_RECORDS_VALUE_ENUMERATOR:
-		print_string(&v->val.enumerator);
+	case WASM_BPF_BPF_RECORDS_COLUMN_ENUMERATOR:
+		print_string(&c->val.enumerator.ptr[row]);
 		break;
-	case WASM_BPF_BPF_RECORDS_VALUE_FLOAT:
-		printf("%g", v->val.float_);
+	case WASM_BPF_BPF_RECORDS_COLUMN_FLOAT:
+		printf("%g", c->val.float_.ptr[row]);
 		break;
-	case WASM_BPF_BPF_RECORDS_VALUE_SIGNED_LIST:
-		for (size_t i = 0; i < v->val.signed_list.len; i++)
-			printf("%s%" PRId64, i ? "," : "[", v->val.signed_list.ptr[i]);
+	case WASM_BPF_BPF_RECORDS_COLUMN_SIGNED_LIST: {
+		const consumer_list_s64_t *l = &c->val.signed_list.ptr[row];
+
+		for (size_t i = 0; i < l->len; i++)
+			printf("%s%" PRId64, i ? "," : "[", l->ptr[i]);
 		putchar(']');
 		break;
-	case WASM_BPF_BPF_RECORDS_VALUE_UNSIGNED_LIST:
-		for (size_t i = 0; i < v->val.unsigned_list.len; i++)
-			printf("%s%" PRIu64, i ? "," : "[", v->val.unsigned_list.ptr[i]);
+	}
+	case WASM_BPF_BPF_RECORDS_COLUMN_UNSIGNED_LIST: {
+		const consumer_list_u64_t *l = &c->val.unsigned_list.ptr[row];
+
+		for (size_t i = 0; i < l->len; i++)
+			printf("%s%" PRIu64, i ? "," : "[", l->ptr[i]);
 		putchar(']');
 		break;
-	case WASM_BPF_BPF_RECORDS_VALUE_BYTES:
-		for (size_t i = 0; i < v->val.bytes.len; i++)
-			printf("%02x", v->val.bytes.ptr[i]);
+	}
+	case WASM_BPF_BPF_RECORDS_COLUMN_BYTES: {
+		const consumer_list_u8_t *l = &c->val.bytes.ptr[row];
+
+		for (size_t i = 0; i < l->len; i++)
+			printf("%02x", l->ptr[i]);
 		break;
+	}
 	}
 }
 
@@ -76,29 +112,32 @@ bool exports_wasm_bpf_bpf_sink_start(exports_wasm_bpf_bpf_sink_list_schema_t *li
 	return true;
 }
 
-/* The batch is ours to free, as with every argument of an export. */
-void exports_wasm_bpf_bpf_sink_push(exports_wasm_bpf_bpf_sink_list_record_t *records)
+/* Records of one schema, stored by column: record `row` is value `row` of
+ * every column. The batch is ours to free, as every argument of an export. */
+void exports_wasm_bpf_bpf_sink_push(exports_wasm_bpf_bpf_sink_batch_t *batch)
 {
-	for (size_t i = 0; i < records->len; i++) {
-		const exports_wasm_bpf_bpf_sink_record_t *r = &records->ptr[i];
-		const exports_wasm_bpf_bpf_sink_schema_t *s;
+	const exports_wasm_bpf_bpf_sink_schema_t *s;
+	const wasm_bpf_bpf_records_list_column_t *columns = &batch->columns;
 
-		if (r->schema >= schemas.len)
-			continue;
-		s = &schemas.ptr[r->schema];
-		print_string(&s->name);
-		for (size_t f = 0; f < s->fields.len && f < r->values.len; f++) {
-			putchar(' ');
-			print_string(&s->fields.ptr[f].name);
-			putchar('=');
-			print_value(&r->values.ptr[f]);
+	if (batch->schema < schemas.len) {
+		s = &schemas.ptr[batch->schema];
+		for (size_t row = 0; row < batch->rows; row++) {
+			print_string(&s->name);
+			for (size_t f = 0; f < s->fields.len && f < columns->len; f++) {
+				if (row >= column_len(&columns->ptr[f]))
+					continue;
+				putchar(' ');
+				print_string(&s->fields.ptr[f].name);
+				putchar('=');
+				print_value(&columns->ptr[f], row);
+			}
+			putchar('\n');
 		}
-		putchar('\n');
+		count += batch->rows;
 	}
-	count += records->len;
 	/* Each batch's lines out at once, also when stdout is a file. */
 	fflush(stdout);
-	exports_wasm_bpf_bpf_sink_list_record_free(records);
+	exports_wasm_bpf_bpf_sink_batch_free(batch);
 }
 
 void exports_wasm_bpf_bpf_sink_finish(void)

@@ -9,13 +9,17 @@
 use std::cell::RefCell;
 use std::fmt::Write as _;
 
+use wasm_bpf_guest::bindings::records::{Batch, Schema};
+use wasm_bpf_guest::consumer::{Cell, Row};
+
 wit_bindgen::generate!({
     path: "wit",
     world: "wasm-bpf:bpf/consumer",
+    // The SDK's record types, which read a batch record by record.
+    with: { "wasm-bpf:bpf/records@0.1.0": wasm_bpf_guest::bindings::records },
 });
 
 use exports::wasm_bpf::bpf::sink::Guest;
-use wasm_bpf::bpf::records::{Record, Schema, Value};
 
 #[derive(Default)]
 struct State {
@@ -27,25 +31,13 @@ thread_local! {
     static STATE: RefCell<State> = RefCell::default();
 }
 
-fn push_value(line: &mut String, value: &Value) {
-    let _ = match value {
-        Value::Signed(v) => write!(line, "{v}"),
-        Value::Unsigned(v) => write!(line, "{v}"),
-        Value::Boolean(v) => write!(line, "{v}"),
-        Value::Text(v) => write!(line, "{v:?}"),
-        Value::Enumerator(v) => write!(line, "{v}"),
-        Value::Float(v) => write!(line, "{v}"),
-        Value::SignedList(v) => write!(line, "{v:?}"),
-        Value::UnsignedList(v) => write!(line, "{v:?}"),
-        Value::Bytes(v) => write!(line, "{v:?}"),
-    };
-}
-
-fn line(schema: &Schema, record: &Record) -> String {
+fn line(schema: &Schema, record: &Row<'_>) -> String {
     let mut line = schema.name.clone();
-    for (field, value) in schema.fields.iter().zip(&record.values) {
-        let _ = write!(line, " {}=", field.name);
-        push_value(&mut line, value);
+    for (field, value) in schema.fields.iter().zip(record.cells()) {
+        let _ = match value {
+            Cell::Text(text) => write!(line, " {}={text:?}", field.name),
+            _ => write!(line, " {}={value}", field.name),
+        };
     }
     line
 }
@@ -59,14 +51,16 @@ impl Guest for Consumer {
         Ok(())
     }
 
-    fn push(records: Vec<Record>) {
+    /// Records come in batches of one schema, stored by column.
+    fn push(batch: Batch) {
         STATE.with_borrow_mut(|state| {
-            for record in &records {
-                if let Some(schema) = state.schemas.get(record.schema as usize) {
-                    println!("{}", line(schema, record));
-                }
+            let Some(schema) = state.schemas.get(batch.schema as usize) else {
+                return;
+            };
+            for record in batch.records() {
+                println!("{}", line(schema, &record));
+                state.records += 1;
             }
-            state.records += records.len() as u64;
         });
     }
 

@@ -6,6 +6,8 @@
 
 use std::cell::Cell;
 
+use wasm_bpf_guest::bindings::records::{Batch, Column, Schema};
+
 wit_bindgen::generate!({
     inline: "package wasm-bpf-bench:sink;
              world sink {
@@ -13,12 +15,12 @@ wit_bindgen::generate!({
                  export wasm-bpf-bench:bench/sink;
              }",
     path: ["../../../wit", "../bench-probe/wit/bench.wit"],
+    with: { "wasm-bpf:bpf/records@0.1.0": wasm_bpf_guest::bindings::records },
     generate_all,
 });
 
 use exports::wasm_bpf::bpf::sink::Guest as RecordsSink;
 use exports::wasm_bpf_bench::bench::sink::Guest as TypedSink;
-use wasm_bpf::bpf::records::{Record, Schema, Value};
 use wasm_bpf_bench::bench::records::Head;
 
 thread_local! {
@@ -51,13 +53,12 @@ impl RecordsSink for Counter {
         Ok(())
     }
 
-    fn push(records: Vec<Record>) {
-        let at = SEQ.get();
-        let seqs = records.iter().fold(0u64, |sum, r| match r.values.get(at) {
-            Some(Value::Unsigned(seq)) => sum.wrapping_add(*seq),
-            _ => sum,
-        });
-        add(records.len() as u64, seqs);
+    fn push(batch: Batch) {
+        let seqs = match batch.columns.get(SEQ.get()) {
+            Some(Column::Unsigned(seqs)) => seqs.iter().fold(0u64, |sum, s| sum.wrapping_add(*s)),
+            _ => 0,
+        };
+        add(u64::from(batch.rows), seqs);
     }
 
     fn finish() {

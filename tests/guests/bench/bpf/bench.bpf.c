@@ -56,13 +56,14 @@ int on_getpid(void *ctx)
 	if ((bpf_get_current_pid_tgid() >> 32) != producer_tgid)
 		return 0;
 	__builtin_memset(&r, 0, sizeof(r));
-	r.head.seq = offered++;
+	/* Atomic: producers may run on several CPUs at once. */
+	r.head.seq = __sync_fetch_and_add(&offered, 1);
 	r.head.tgid = producer_tgid;
 	if (size > sizeof(r))
 		size = sizeof(r);
 	if (use_perf)
 		bpf_perf_event_output(ctx, &perf, BPF_F_CURRENT_CPU, &r, size);
 	else if (bpf_ringbuf_output(&ring, &r, size, 0))
-		ring_full++;
+		__sync_fetch_and_add(&ring_full, 1);
 	return 0;
 }

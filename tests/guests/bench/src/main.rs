@@ -3,7 +3,7 @@
 //!
 //!   bench stream <ring|perf> <record-size> <producer-tgid> <count>
 //!   bench drain <record-size> <producer-tgid> <count>
-//!   bench maps <entries>
+//!   bench maps <entries> [batch]
 //!
 //! Each mode prints `ready` once attached (stream and drain), then one
 //! `done key=value...` line, then waits for standard input to close so the
@@ -35,7 +35,15 @@ fn wait_for_eof() {
 
 /// Loads the fixture for one producer, delivering to the ring or perf buffer.
 fn load(record_size: u32, producer: u32, perf: bool) -> Result<Object> {
+    load_sized(record_size, producer, perf, None)
+}
+
+/// [`load`], with room for `entries` in the hash map `table`.
+fn load_sized(record_size: u32, producer: u32, perf: bool, entries: Option<u32>) -> Result<Object> {
     let mut open = Object::open_named(include_object!("bench"), "bench")?;
+    if let Some(entries) = entries {
+        open.set_max_entries("table", entries)?;
+    }
     open.set_global("producer_tgid", &producer)?;
     open.set_global("record_size", &record_size)?;
     open.set_global("use_perf", &u8::from(perf))?;
@@ -107,27 +115,43 @@ fn per_op(n: u32, op: impl FnOnce() -> Result<()>) -> Result<f64> {
 }
 
 /// Times single and batched update, lookup and delete on a hash map of
-/// `n` entries.
+/// `n` entries (only the batched ones with `batch`), and the least a host
+/// call costs.
 fn maps(args: &[String]) -> Result<()> {
     let n: u32 = arg(args, 2);
-    let obj = load(16, 0, false)?;
+    let batch_only = args.get(3).is_some_and(|a| a == "batch");
+    let obj = load_sized(16, 0, false, Some(n))?;
     let table = obj.map("table")?;
     let keys: Vec<u32> = (0..n).collect();
     let values: Vec<u64> = keys.iter().map(|&k| u64::from(k) * 3).collect();
     let none = UpdateFlags::empty();
 
-    let update = per_op(n, || {
-        keys.iter()
-            .zip(&values)
-            .try_for_each(|(k, v)| table.update(k, v, none))
-    })?;
-    let lookup = per_op(n, || {
-        for (k, v) in keys.iter().zip(&values) {
-            assert_eq!(table.lookup::<u32, u64>(k)?, Some(*v));
-        }
-        Ok(())
-    })?;
-    let delete = per_op(n, || keys.iter().try_for_each(|k| table.delete(k)))?;
+    let mut line = String::from("done");
+    if !batch_only {
+        let update = per_op(n, || {
+            keys.iter()
+                .zip(&values)
+                .try_for_each(|(k, v)| table.update(k, v, none))
+        })?;
+        let lookup = per_op(n, || {
+            for (k, v) in keys.iter().zip(&values) {
+                assert_eq!(table.lookup::<u32, u64>(k)?, Some(*v));
+            }
+            Ok(())
+        })?;
+        let delete = per_op(n, || keys.iter().try_for_each(|k| table.delete(k)))?;
+        // The least a host call costs: no arguments, a bool back, nothing in
+        // the kernel. What a map call costs beyond it is ours and the kernel's.
+        let minimal = per_op(n, || {
+            for _ in 0..n {
+                std::hint::black_box(wasm_bpf_guest::is_stopping());
+            }
+            Ok(())
+        })?;
+        line += &format!(
+            " update={update:.1} lookup={lookup:.1} delete={delete:.1} minimal={minimal:.1}"
+        );
+    }
     let update_batch = per_op(n, || table.update_batch(&keys, &values, none))?;
     let lookup_batch = per_op(n, || {
         let entries = table.lookup_batch::<u32, u64>()?;
@@ -136,18 +160,8 @@ fn maps(args: &[String]) -> Result<()> {
         Ok(())
     })?;
     let delete_batch = per_op(n, || table.delete_batch(&keys))?;
-    // The least a host call costs: no arguments, a bool back, nothing in
-    // the kernel. What a map call costs beyond it is ours and the kernel's.
-    let minimal = per_op(n, || {
-        for _ in 0..n {
-            std::hint::black_box(wasm_bpf_guest::is_stopping());
-        }
-        Ok(())
-    })?;
     println!(
-        "done update={update:.1} lookup={lookup:.1} delete={delete:.1} \
-         update_batch={update_batch:.1} lookup_batch={lookup_batch:.1} delete_batch={delete_batch:.1} \
-         minimal={minimal:.1}"
+        "{line} update_batch={update_batch:.1} lookup_batch={lookup_batch:.1} delete_batch={delete_batch:.1}"
     );
     Ok(())
 }

@@ -1121,13 +1121,17 @@ fn described() -> Result<()> {
     let open = Object::open_named(include_object!("described"), "described")?;
     let value: described::EveryKind = open.global("described")?;
     let schema = described::EveryKind::schema();
-    for (field, value) in schema.fields.iter().zip(value.values()) {
-        println!("case field {} => ok {:?} = {value:?}", field.name, field.ty);
+    let batch = described::EveryKind::batch([&value]);
+    for record in batch.records() {
+        for (field, cell) in schema.fields.iter().zip(record.cells()) {
+            println!("case field {} => ok {:?} = {cell:?}", field.name, field.ty);
+        }
     }
     let mut set = value;
     set.set_low(2);
     set.set_high(31);
     set.color = described::Color::RED;
+    let set_batch = described::EveryKind::batch([&set]);
     report(
         "accessors",
         Ok((
@@ -1136,7 +1140,7 @@ fn described() -> Result<()> {
             value.color == described::Color::BLUE,
             set.low(),
             set.high(),
-            set.values()[4].clone(),
+            set_batch.records().next().and_then(|r| r.get(4)),
         )),
     );
     Ok(())
