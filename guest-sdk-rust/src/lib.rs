@@ -35,7 +35,9 @@
 //! A probe sends its events to whatever consumer it is composed with
 //! instead of printing them: as self-describing records (see [`probe`]),
 //! or as the typed records of its own WIT, which generated types convert
-//! into (see [`wit_records`]).
+//! into (see [`wit_records`]). A consumer or a stage reads self-describing
+//! records, which arrive by column, one record at a time with
+//! [`consumer`].
 
 pub mod bindings;
 pub mod bits;

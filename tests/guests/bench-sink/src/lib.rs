@@ -6,8 +6,6 @@
 
 use std::cell::Cell;
 
-use wasm_bpf_guest::bindings::records::{Batch, Column, Schema};
-
 wit_bindgen::generate!({
     inline: "package wasm-bpf-bench:sink;
              world sink {
@@ -15,12 +13,12 @@ wit_bindgen::generate!({
                  export wasm-bpf-bench:bench/sink;
              }",
     path: ["../../../wit", "../bench-probe/wit/bench.wit"],
-    with: { "wasm-bpf:bpf/records@0.1.0": wasm_bpf_guest::bindings::records },
     generate_all,
 });
 
 use exports::wasm_bpf::bpf::sink::Guest as RecordsSink;
 use exports::wasm_bpf_bench::bench::sink::Guest as TypedSink;
+use wasm_bpf::bpf::records::{Batch, Column, Schema};
 use wasm_bpf_bench::bench::records::Head;
 
 thread_local! {
