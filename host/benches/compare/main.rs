@@ -566,7 +566,7 @@ fn report(rows: &[Row], setup: &Setup, previous: &str) -> String {
         let ratio = records.wasm.median() / typed.wasm.median();
         let _ = writeln!(
             out,
-            "\nSelf-describing against typed records: the self-describing sink drains at              {ratio:.2}x the typed sink's rate (goal ≥ 0.50x, within 2x{}).",
+            "\nSelf-describing against typed records: the self-describing sink drains at {ratio:.2}x the typed sink's rate (goal ≥ 0.50x, within 2x{}).",
             if ratio >= 0.5 { "" } else { ", **missed**" }
         );
     }
