@@ -149,10 +149,10 @@ impl Exporter {
     /// Adds a batch: summed per series first, so that a batch costs one
     /// host call per series it touches, not one per record.
     fn add(&mut self, batch: &Batch) {
-        let mut deltas: HashMap<Vec<String>, Delta> = HashMap::new();
         let Some(fields) = self.fields.get(batch.schema as usize) else {
             return;
         };
+        let mut deltas: HashMap<Vec<String>, Delta> = HashMap::new();
         for record in batch.records() {
             let labels = fields
                 .labels

@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use crate::measure::{field, fields, Proc};
-use crate::{pinned, Row, Setup, CONSUMER_CPU, PRODUCER_CPU, RUNS};
+use crate::{fill_then_drain, pinned, Row, Setup, CONSUMER_CPU, PRODUCER_CPU, RUNS};
 
 /// Records drained through composed stages: bench-records-probe into the `json`
 /// example, and into `filter` (passing every record) then `json`, against
@@ -23,7 +23,7 @@ pub fn stages(setup: &Setup, count: u64, rows: &mut Vec<Row>) {
         );
         for _ in 0..RUNS {
             for wasm in [false, true] {
-                let mut producer = setup.producer(count, 1);
+                let producer = setup.producer(count, 1);
                 let (size, pid, count_arg) = (
                     "16".to_string(),
                     producer.pid().to_string(),
@@ -47,11 +47,7 @@ pub fn stages(setup: &Setup, count: u64, rows: &mut Vec<Row>) {
                     pinned(setup.native(&args), CONSUMER_CPU)
                 };
                 let mut consumer = Proc::spawn(cmd);
-                consumer.expect("ready");
-                producer.send("go");
-                producer.expect("done");
-                producer.finish();
-                consumer.send("go");
+                fill_then_drain(producer, &mut consumer);
                 let mut lines = 0u64;
                 let done = loop {
                     let line = consumer.expect("");

@@ -41,19 +41,37 @@ fn pinned(mut cmd: Command, cpu: usize) -> Command {
     if cpu >= cpus {
         return cmd;
     }
-    // SAFETY: the closure only fills a stack cpu_set_t and makes one
-    // system call, both safe between fork and exec.
+    // SAFETY: `pin` only fills a stack cpu_set_t and makes one system
+    // call, both safe between fork and exec.
     unsafe {
-        cmd.pre_exec(move || {
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            libc::CPU_SET(cpu, &mut set);
-            if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
+        cmd.pre_exec(move || pin(cpu));
     }
     cmd
+}
+
+/// Confines the calling thread (or the process about to exec) to `cpu`.
+fn pin(cpu: usize) -> std::io::Result<()> {
+    // SAFETY: a zeroed cpu_set_t is an empty set; CPU_SET writes inside it,
+    // and sched_setaffinity only reads it.
+    let ret = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+    };
+    if ret != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Lets `producer` fill the ring once `consumer` has attached, then tells
+/// the consumer to drain it.
+fn fill_then_drain(mut producer: Proc, consumer: &mut Proc) {
+    consumer.expect("ready");
+    producer.send("go");
+    producer.expect("done");
+    producer.finish();
+    consumer.send("go");
 }
 
 /// Paths to everything the runs need.
@@ -308,13 +326,8 @@ fn stream(setup: &Setup, kind: &str, size: u32, count: u64, cpus: usize, rows: &
                 assert_eq!(field(&done, "checksum"), expected, "records were corrupted");
             }
             let span_s = (field(&done, "last_ns") - field(&produced, "start_ns")) / 1e9;
-            let samples = if wasm {
-                (&mut rate.wasm, &mut cpu.wasm)
-            } else {
-                (&mut rate.native, &mut cpu.native)
-            };
-            samples.0.push(received / span_s);
-            samples.1.push(cpu_used as f64 / received);
+            rate.side(wasm).push(received / span_s);
+            cpu.side(wasm).push(cpu_used as f64 / received);
         }
     }
     rows.extend([rate, cpu]);
@@ -344,7 +357,7 @@ fn drain(setup: &Setup, size: u32, count: u64, sink: Option<&str>, rows: &mut Ve
     );
     for _ in 0..RUNS {
         for wasm in [false, true] {
-            let mut producer = setup.producer(count, 1);
+            let producer = setup.producer(count, 1);
             let args: Vec<String> = [
                 "drain",
                 &size.to_string(),
@@ -354,11 +367,7 @@ fn drain(setup: &Setup, size: u32, count: u64, sink: Option<&str>, rows: &mut Ve
             .map(String::from)
             .to_vec();
             let mut consumer = Proc::spawn(setup.consumer(wasm, &args, sink));
-            consumer.expect("ready");
-            producer.send("go");
-            producer.expect("done");
-            producer.finish();
-            consumer.send("go");
+            fill_then_drain(producer, &mut consumer);
             if let (true, Some(_)) = (wasm, sink) {
                 let sunk = fields(&consumer.expect("sunk"));
                 assert_eq!(field(&sunk, "n"), count as f64, "the sink lost records");
@@ -366,12 +375,8 @@ fn drain(setup: &Setup, size: u32, count: u64, sink: Option<&str>, rows: &mut Ve
             let done = fields(&consumer.expect("done"));
             consumer.finish();
             assert_eq!(field(&done, "received"), count as f64, "drain lost records");
-            let samples = if wasm {
-                &mut rate.wasm
-            } else {
-                &mut rate.native
-            };
-            samples.push(count as f64 / (field(&done, "ns") / 1e9));
+            rate.side(wasm)
+                .push(count as f64 / (field(&done, "ns") / 1e9));
         }
     }
     rows.push(rate);
@@ -410,8 +415,7 @@ fn maps(setup: &Setup, rows: &mut Vec<Row>) {
             let done = fields(&consumer.expect("done"));
             consumer.finish();
             for (row, op) in op_rows.iter_mut().zip(ops) {
-                let samples = if wasm { &mut row.wasm } else { &mut row.native };
-                samples.push(field(&done, op));
+                row.side(wasm).push(field(&done, op));
             }
         }
     }

@@ -46,33 +46,30 @@ pub fn producer(args: &[String]) -> Result<()> {
     let start_ns = now_ns();
     let start = Instant::now();
     std::thread::scope(|scope| {
-        for cpu in 0..threads {
-            let share = count / threads + u64::from(cpu < count % threads);
-            scope.spawn(move || {
-                if threads > 1 {
-                    pin_thread(cpu as usize);
-                }
-                for _ in 0..share {
-                    // The raw system call: libc may not enter the kernel for getpid.
-                    // SAFETY: getpid has no arguments and cannot fail.
-                    unsafe { libc::syscall(libc::SYS_getpid) };
-                }
-            });
-        }
-    });
+        let workers: Vec<_> = (0..threads)
+            .map(|cpu| {
+                let share = count / threads + u64::from(cpu < count % threads);
+                scope.spawn(move || {
+                    if threads > 1 {
+                        crate::pin(cpu as usize)?;
+                    }
+                    for _ in 0..share {
+                        // The raw system call: libc may not enter the kernel for getpid.
+                        // SAFETY: getpid has no arguments and cannot fail.
+                        unsafe { libc::syscall(libc::SYS_getpid) };
+                    }
+                    Ok::<_, std::io::Error>(())
+                })
+            })
+            .collect();
+        workers.into_iter().try_for_each(|worker| {
+            worker
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("a producer thread panicked")))
+        })
+    })?;
     println!("done ns={} start_ns={start_ns}", start.elapsed().as_nanos());
     Ok(())
-}
-
-/// Confines the calling thread to `cpu`.
-fn pin_thread(cpu: usize) {
-    // SAFETY: a zeroed cpu_set_t is an empty set; CPU_SET writes inside it,
-    // and sched_setaffinity only reads it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-    }
 }
 
 /// The offset of global `name` in its data section, from the BTF.
