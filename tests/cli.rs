@@ -434,7 +434,28 @@ fn inspect_lists_programs_maps_and_needed_grants() {
             .contains("needs: --allow-helper bpf_send_signal, --allow-kfunc bpf_send_signal_task"),
         "{report}"
     );
+    // Helpers by what they do; an iterator's bpf_setsockopt needs a grant.
+    let iterator = report
+        .split("program mark_sockets:")
+        .nth(1)
+        .and_then(|rest| rest.split("  program ").next())
+        .unwrap_or_default();
+    assert!(
+        iterator.contains("helpers reading kernel state: bpf_skc_to_tcp_sock")
+            && iterator.contains("helpers changing what its hook hands it: bpf_setsockopt")
+            && iterator.contains("needs: --allow-helper bpf_setsockopt"),
+        "{report}"
+    );
+    // What inspect cannot classify is said, and then no list of grants is
+    // complete.
+    assert!(
+        report.contains("cannot read: at instruction 0: helper #999")
+            && report.contains("a call libbpf wrote over a failed CO-RE relocation"),
+        "{report}"
+    );
+    assert!(report.contains("needs: --allow arena"), "{report}");
     let grants = report.lines().last().unwrap();
+    assert!(grants.starts_with("grants needed: at least "), "{grants}");
     for flag in [
         "--allow fentry",
         "--allow lsm",
@@ -443,6 +464,8 @@ fn inspect_lists_programs_maps_and_needed_grants() {
         "--allow-kfunc bpf_send_signal_task",
         "--dir /usr/bin",
         "--allow-net IFACE",
+        "--allow arena",
+        "--allow-helper bpf_setsockopt",
     ] {
         assert!(grants.contains(flag), "{flag} missing: {grants}");
     }

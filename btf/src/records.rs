@@ -55,12 +55,59 @@ pub enum Kind {
 
 /// The fields of struct `c`, in member order.
 pub fn fields(layout: &Layout, c: &Composite) -> Vec<Field> {
-    let mut out = Vec::new();
-    flatten(layout, c, "", 0, &mut out);
-    out
+    fields_within(layout, c, usize::MAX).unwrap_or_default()
 }
 
-fn flatten(layout: &Layout, c: &Composite, prefix: &str, base: usize, out: &mut Vec<Field>) {
+/// The fields of struct `c`, or `None` as soon as they would take more
+/// than `budget` bytes as a guest holds them ([`Field::cost`]). Nested
+/// structs multiply: a struct of N members each of an N-member struct has
+/// N² fields, so the count is kept while building, not after.
+pub fn fields_within(layout: &Layout, c: &Composite, budget: usize) -> Option<Vec<Field>> {
+    let mut out = Fields {
+        fields: Vec::new(),
+        left: budget,
+    };
+    flatten(layout, c, "", 0, &mut out)?;
+    Some(out.fields)
+}
+
+impl Field {
+    /// What the field takes in memory, the host's or a guest's (whose
+    /// records are smaller): itself, its name, its enum values.
+    pub fn cost(&self) -> usize {
+        let values = match &self.kind {
+            Kind::Enum { values, .. } => values
+                .iter()
+                .map(|(name, _)| name.len() + size_of::<(String, i64)>())
+                .sum(),
+            _ => 0,
+        };
+        size_of::<Self>() + self.name.len() + values
+    }
+}
+
+/// Fields built so far and the bytes they may still take.
+struct Fields {
+    fields: Vec<Field>,
+    left: usize,
+}
+
+impl Fields {
+    /// Adds `field`; `None` if the budget is spent.
+    fn push(&mut self, field: Field) -> Option<()> {
+        self.left = self.left.checked_sub(field.cost())?;
+        self.fields.push(field);
+        Some(())
+    }
+}
+
+fn flatten(
+    layout: &Layout,
+    c: &Composite,
+    prefix: &str,
+    base: usize,
+    out: &mut Fields,
+) -> Option<()> {
     for m in &c.members {
         let name = match (prefix.is_empty(), m.name.is_empty()) {
             (_, true) => prefix.to_string(),
@@ -82,12 +129,12 @@ fn flatten(layout: &Layout, c: &Composite, prefix: &str, base: usize, out: &mut 
                 offset,
                 bits: Some((b.bit_offset - m.offset * 8, b.bits)),
                 kind,
-            });
+            })?;
             continue;
         }
         if let Ty::Item(i) = &m.ty {
             if let Item::Composite(inner) = &layout.items[*i] {
-                flatten(layout, inner, &name, offset, out);
+                flatten(layout, inner, &name, offset, out)?;
                 continue;
             }
         }
@@ -97,9 +144,10 @@ fn flatten(layout: &Layout, c: &Composite, prefix: &str, base: usize, out: &mut 
                 offset,
                 bits: None,
                 kind,
-            });
+            })?;
         }
     }
+    Some(())
 }
 
 /// How a member of type `ty` reads; `None` for structs, which are
@@ -155,4 +203,64 @@ fn kind(layout: &Layout, ty: &Ty) -> Option<Kind> {
             len: ty.size(layout),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::Member;
+
+    /// A struct of `n` members, each a struct of `n` integers: n² fields.
+    fn square(n: usize) -> Layout {
+        let members = |ty: &dyn Fn() -> Ty, size: usize| -> Vec<Member> {
+            (0..n)
+                .map(|i| Member {
+                    name: format!("m{i}"),
+                    ty: ty(),
+                    offset: i * size,
+                    bitfield: None,
+                })
+                .collect()
+        };
+        let composite = |name: &str, members: Vec<Member>, size: usize| {
+            Item::Composite(Composite {
+                name: name.into(),
+                is_union: false,
+                size,
+                align: 4,
+                packed: false,
+                members,
+            })
+        };
+        let int = || Ty::Int {
+            size: 4,
+            signed: false,
+        };
+        Layout {
+            items: vec![
+                composite("inner", members(&int, 4), 4 * n),
+                composite("outer", members(&|| Ty::Item(0), 4 * n), 16 * n * n),
+            ],
+            maps: Vec::new(),
+            sections: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn nested_structs_stop_at_the_budget_while_they_are_built() {
+        let layout = square(300);
+        let Item::Composite(outer) = &layout.items[1] else {
+            unreachable!()
+        };
+        let all = fields_within(&layout, outer, usize::MAX).expect("no budget");
+        assert_eq!(all.len(), 90_000);
+        assert_eq!(all[301].name, "m1.m1");
+        let spent: usize = all.iter().map(Field::cost).sum();
+        assert_eq!(
+            fields_within(&layout, outer, spent).map(|f| f.len()),
+            Some(90_000)
+        );
+        assert_eq!(fields_within(&layout, outer, spent - 1), None);
+        assert_eq!(fields_within(&layout, outer, 4096), None);
+    }
 }

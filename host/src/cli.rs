@@ -151,15 +151,19 @@ pub struct RunArgs {
 
     /// Let the guest use a kind of kernel hook beyond tracing: kprobe,
     /// fentry (fentry/fexit/fmod_ret), lsm, struct_ops or cgroup (the
-    /// cgroup program types and sock_ops).
+    /// cgroup program types and sock_ops); or arena maps (memory shared
+    /// with the host process, mapped where the host chooses).
     #[arg(long = "allow", value_name = "HOOK")]
     pub allow: Vec<Hook>,
 
-    /// Let the guest load programs calling this helper, which can change
-    /// what other code sees or does (bpf_probe_write_user,
-    /// bpf_override_return, bpf_send_signal, bpf_send_signal_thread,
-    /// bpf_sys_bpf, bpf_sys_close).
-    #[arg(long = "allow-helper", value_name = "HELPER")]
+    /// Let the guest load programs calling this helper. Helpers that read
+    /// kernel state or work on the program's own maps and buffers need no
+    /// grant; those that act on the rest of the system do
+    /// (bpf_send_signal, bpf_probe_write_user, bpf_override_return, ...),
+    /// and so do those that change a packet or socket when called from a
+    /// program that runs without a grant (bpf_setsockopt in an iterator).
+    /// `wasm-bpf inspect` says which a component needs.
+    #[arg(long = "allow-helper", value_name = "HELPER", value_parser = helper_name)]
     pub allow_helpers: Vec<String>,
 
     /// Let the guest load programs calling this kfunc. Kfuncs that only
@@ -307,4 +311,15 @@ pub struct CompileArgs {
     /// Where to write the compiled component (conventionally .cwasm).
     #[arg(short, long)]
     pub output: PathBuf,
+}
+
+/// A helper's name as `--allow-helper` takes it: one the kernel's UAPI
+/// lists.
+pub fn helper_name(name: &str) -> Result<String, String> {
+    if wasm_bpf::bpf::helpers::class_of(name).is_some() {
+        return Ok(name.to_string());
+    }
+    Err(format!(
+        "no BPF helper is called {name:?} (helpers are named as in C: bpf_send_signal)"
+    ))
 }

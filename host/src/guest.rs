@@ -28,6 +28,11 @@ use crate::BpfCtx;
 /// How often the engine's epoch advances; a busy guest yields this often.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// How long a forced stop waits for the guest's run to end (a guest in
+/// wasm or waiting ends within a tick) before the process exits anyway,
+/// from a thread blocked in a system call.
+pub const WATCHDOG: Duration = Duration::from_secs(1);
+
 /// The guest to run.
 #[derive(Debug, Clone)]
 pub enum Source {
@@ -178,14 +183,41 @@ pub(crate) struct Watchers {
 
 /// Asks the guest to stop, and forces it once `grace` has passed.
 fn begin_stop(stop: &Arc<Stop>, cause: Cause, grace: Duration) {
-    stop.request(cause, grace);
-    if !grace.is_zero() {
-        let stop = Arc::clone(stop);
-        std::thread::spawn(move || {
-            std::thread::sleep(grace);
-            stop.forced.fire(cause);
-        });
+    if !stop.requested.fire(cause) {
+        return;
     }
+    if grace.is_zero() {
+        force(stop, cause);
+        return;
+    }
+    let stop = Arc::clone(stop);
+    std::thread::spawn(move || {
+        std::thread::sleep(grace);
+        force(&stop, cause);
+    });
+}
+
+/// Stops the guest where it is. If its run has not ended within
+/// [`WATCHDOG`] (a thread of the host is blocked in a system call that
+/// nothing interrupts), the process exits with the stop's status: the
+/// kernel frees every program, map and link as the fds close.
+fn force(stop: &Arc<Stop>, cause: Cause) {
+    if !stop.forced.fire(cause) {
+        return;
+    }
+    let stop = Arc::clone(stop);
+    std::thread::spawn(move || {
+        if stop.wait_end(WATCHDOG) {
+            return;
+        }
+        let first = stop.requested.cause().unwrap_or(cause);
+        let code = Outcome::from(first).exit_code();
+        tracing::error!(
+            "the guest did not stop within {WATCHDOG:?} of being forced to (the host is blocked \
+             in a system call); exiting with {code}"
+        );
+        std::process::exit(code);
+    });
 }
 
 impl Watchers {
@@ -197,7 +229,7 @@ impl Watchers {
         std::thread::spawn(move || {
             for signal in signals.forever() {
                 if on_signal.requested.cause().is_some() {
-                    on_signal.forced.fire(Cause::Signal(signal));
+                    force(&on_signal, Cause::Signal(signal));
                 } else {
                     begin_stop(&on_signal, Cause::Signal(signal), grace);
                 }
@@ -260,7 +292,7 @@ pub(crate) fn wasi_builder(config: &RunConfig) -> Result<WasiCtxBuilder> {
 pub(crate) fn bpf_ctx(config: &RunConfig, stop: &Arc<Stop>) -> Result<BpfCtx> {
     let ctx = BpfCtx::new(
         Arc::clone(stop),
-        Grants::new(&config.dirs),
+        Grants::new(&config.dirs, config.policy.pin_dir.as_deref())?,
         config.policy.clone(),
     )
     .max_memory(config.max_memory)
@@ -301,6 +333,7 @@ pub(crate) async fn finish(
         },
         cause = stop.forced.fired() => cause.into(),
     };
+    stop.end();
     match (outcome, stop.requested.cause()) {
         (Outcome::Trapped(e), _) => Outcome::Trapped(e),
         (Outcome::Exited(code), Some(Cause::Signal(_))) => Outcome::Exited(code),

@@ -10,16 +10,16 @@
 //! counted with every subprogram's helpers and every kfunc of its object.
 //! `run` checks the exact instructions the kernel receives.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 
 use anyhow::{Context as _, Result};
-use libbpf_rs::btf::types::Enum;
-use libbpf_rs::{Btf, ObjectBuilder, ProgramType};
+use libbpf_rs::{ObjectBuilder, ProgramType};
 use serde::{Deserialize, Serialize};
 use wasm_bpf_btf::RawBtf;
 
 use crate::bpf::calls::{self, Call};
+use crate::bpf::helpers::{self, Class, Helper};
 use crate::bpf::log;
 use crate::bpf::policy;
 use crate::bpf::program::expected_attach_type;
@@ -45,24 +45,13 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// Helper names by number, from the running kernel's `enum bpf_func_id`.
-fn helper_names() -> BTreeMap<u32, String> {
-    let Ok(btf) = Btf::from_vmlinux() else {
-        return BTreeMap::new();
-    };
-    let Some(ids) = btf.type_by_name::<Enum<'_>>("bpf_func_id") else {
-        return BTreeMap::new();
-    };
-    ids.iter()
-        .filter_map(|v| {
-            let name = v.name?.to_str()?.strip_prefix("BPF_FUNC_")?;
-            Some((v.value as u32, format!("bpf_{name}")))
-        })
-        .collect()
-}
-
 /// The grants a program needs, as `wasm-bpf run` flags.
-fn grants(ty: ProgramType, attach: u32, section: &str, dangerous: &BTreeSet<&str>) -> Vec<String> {
+fn grants(
+    ty: ProgramType,
+    attach: u32,
+    section: &str,
+    helper_grants: &BTreeSet<&str>,
+) -> Vec<String> {
     let mut needs = Vec::new();
     if let Some(hook) = policy::load_hook(ty, attach) {
         needs.push(format!("--allow {}", hook.name()));
@@ -70,7 +59,7 @@ fn grants(ty: ProgramType, attach: u32, section: &str, dangerous: &BTreeSet<&str
     if policy::is_kprobe_section(section) {
         needs.push("--allow kprobe".into());
     }
-    needs.extend(dangerous.iter().map(|h| format!("--allow-helper {h}")));
+    needs.extend(helper_grants.iter().map(|h| format!("--allow-helper {h}")));
     match policy::section_binary(section) {
         Some(path) => needs.push(match policy::resolve_binary(path) {
             Some(file) => format!("--dir {}", file.parent().unwrap_or(&file).display()),
@@ -129,6 +118,11 @@ pub struct ProgramReport {
     #[serde(rename = "type")]
     pub prog_type: String,
     pub helpers: Vec<String>,
+    /// Calls inspect cannot name or classify (an unknown helper number,
+    /// a call libbpf marked as a failed relocation), each explained: the
+    /// program's grants are then not all known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<String>,
     /// Whether `helpers` counts those of every subprogram it may call.
     #[serde(default)]
     pub with_subprograms: bool,
@@ -149,13 +143,14 @@ pub struct MapReport {
     pub pinned: bool,
 }
 
+impl MapReport {
+    fn is_arena(&self) -> bool {
+        self.map_type == format!("{:?}", libbpf_rs::MapType::Arena)
+    }
+}
+
 /// The report on one embedded object.
-fn object_report(
-    index: usize,
-    offset: usize,
-    elf: &[u8],
-    helpers: &BTreeMap<u32, String>,
-) -> Result<ObjectReport> {
+fn object_report(index: usize, offset: usize, elf: &[u8]) -> Result<ObjectReport> {
     wasm_bpf_btf::check_type_chains(elf)
         .with_context(|| format!("object {index} at byte {offset}"))?;
     let mut builder = ObjectBuilder::default();
@@ -180,22 +175,50 @@ fn object_report(
         let attach = expected_attach_type(&prog);
         let reaches = calls::calls_functions(prog.insns());
         let reached: &[_] = if reaches { &subprograms } else { &[] };
-        let used: BTreeSet<String> = calls::calls(prog.insns())
-            .chain(calls::calls(reached))
-            .filter_map(|call| match call {
-                Call::Helper(id) => Some(id),
-                Call::Kfunc { .. } => None,
-            })
-            .map(|id| {
-                helpers
-                    .get(&id)
-                    .cloned()
-                    .unwrap_or_else(|| format!("helper #{id}"))
-            })
-            .collect();
-        let mut dangerous = calls::dangerous_helpers(prog.insns());
-        dangerous.extend(calls::dangerous_helpers(reached));
-        let mut needs = grants(prog.prog_type(), attach, &section, &dangerous);
+        let ty = prog.prog_type();
+        let mut used = BTreeSet::new();
+        let mut granted = BTreeSet::new();
+        let mut unreadable = BTreeSet::new();
+        let own = prog
+            .insns()
+            .iter()
+            .enumerate()
+            .map(|(at, insn)| (Some(at), insn));
+        let subs = reached.iter().map(|insn| (None, insn));
+        for (at, insn) in own.chain(subs) {
+            let Some(Call::Helper(id)) = calls::call(insn) else {
+                continue;
+            };
+            let place = at.map_or_else(
+                || "in a subprogram".to_string(),
+                |at| format!("at instruction {at}"),
+            );
+            match helpers::helper(id) {
+                Helper::Known(name, class) => {
+                    used.insert(name.to_string());
+                    if helpers::needs_grant(class, ty, attach) {
+                        granted.insert(name);
+                    }
+                }
+                Helper::PoisonedCoRe => {
+                    unreadable.insert(format!(
+                        "{place}: a call libbpf wrote over a failed CO-RE relocation (helper \
+                         #{id}); the kernel refuses it if it is reachable"
+                    ));
+                }
+                Helper::PoisonedKfunc => {
+                    unreadable.insert(format!(
+                        "{place}: a call libbpf wrote over a kfunc this kernel lacks (helper #{id})"
+                    ));
+                }
+                Helper::Unknown => {
+                    unreadable.insert(format!(
+                        "{place}: helper #{id}, which wasm-bpf does not know (run refuses it)"
+                    ));
+                }
+            }
+        }
+        let mut needs = grants(ty, attach, &section, &granted);
         let may_call: Vec<String> = if reaches {
             kfuncs.iter().cloned().collect()
         } else {
@@ -210,8 +233,9 @@ fn object_report(
         report.programs.push(ProgramReport {
             name: prog.name().to_string_lossy().into_owned(),
             section: section.into_owned(),
-            prog_type: format!("{:?}", prog.prog_type()),
+            prog_type: format!("{ty:?}"),
             helpers: used.into_iter().collect(),
+            unreadable: unreadable.into_iter().collect(),
             with_subprograms: reaches && !subprograms.is_empty(),
             kfuncs: may_call,
             needs,
@@ -236,10 +260,9 @@ pub fn inspect(bytes: &[u8]) -> Result<Report> {
     if objects.is_empty() {
         anyhow::bail!("no embedded BPF object found (objects are found by their ELF header; one loaded from a file or built at run time is not)");
     }
-    let helpers = helper_names();
     let mut report = Report::default();
     for (index, (offset, elf)) in objects.into_iter().enumerate() {
-        let object = match object_report(index + 1, offset, elf, &helpers) {
+        let object = match object_report(index + 1, offset, elf) {
             Ok(object) => object,
             // An embedded object a guest could not open either.
             Err(e) => ObjectReport {
@@ -254,6 +277,9 @@ pub fn inspect(bytes: &[u8]) -> Result<Report> {
             .extend(object.programs.iter().flat_map(|p| p.needs.iter().cloned()));
         if object.maps.iter().any(|m| m.pinned) {
             report.grants.insert("--allow-pin DIR".to_string());
+        }
+        if object.maps.iter().any(MapReport::is_arena) {
+            report.grants.insert("--allow arena".to_string());
         }
         report.objects.push(object);
     }
@@ -279,13 +305,25 @@ impl fmt::Display for Report {
                     "  program {}: section {}, type {}",
                     prog.name, prog.section, prog.prog_type
                 )?;
-                if !prog.helpers.is_empty() {
-                    let whose = if prog.with_subprograms {
-                        " (its own and its subprograms')"
-                    } else {
-                        ""
-                    };
-                    writeln!(out, "    helpers{whose}: {}", prog.helpers.join(", "))?;
+                let whose = if prog.with_subprograms {
+                    " (its own and its subprograms')"
+                } else {
+                    ""
+                };
+                for class in [Class::Reads, Class::Own, Class::Hook, Class::Acts] {
+                    let named: Vec<&str> = prog
+                        .helpers
+                        .iter()
+                        .filter(|h| helpers::class_of(h) == Some(class))
+                        .map(String::as_str)
+                        .collect();
+                    if !named.is_empty() {
+                        let what = class.describe();
+                        writeln!(out, "    helpers{whose} {what}: {}", named.join(", "))?;
+                    }
+                }
+                for call in &prog.unreadable {
+                    writeln!(out, "    cannot read: {call}")?;
                 }
                 if !prog.kfuncs.is_empty() {
                     writeln!(out, "    may call kfuncs: {}", prog.kfuncs.join(", "))?;
@@ -303,13 +341,31 @@ impl fmt::Display for Report {
                 if map.pinned {
                     writeln!(out, "    pinned by name; needs: --allow-pin DIR")?;
                 }
+                if map.is_arena() {
+                    writeln!(
+                        out,
+                        "    shared with the host process; needs: --allow arena"
+                    )?;
+                }
             }
         }
-        if self.grants.is_empty() {
-            writeln!(out, "grants needed: none (tracing only)")
-        } else {
-            let grants: Vec<_> = self.grants.iter().map(String::as_str).collect();
-            writeln!(out, "grants needed: {}", grants.join(" "))
+        let grants: Vec<_> = self.grants.iter().map(String::as_str).collect();
+        let unread = self
+            .objects
+            .iter()
+            .any(|o| o.error.is_some() || o.programs.iter().any(|p| !p.unreadable.is_empty()));
+        match (unread, grants.is_empty()) {
+            (false, true) => writeln!(out, "grants needed: none (tracing only)"),
+            (false, false) => writeln!(out, "grants needed: {}", grants.join(" ")),
+            (true, true) => writeln!(
+                out,
+                "grants needed: unknown (what inspect could not read is above)"
+            ),
+            (true, false) => writeln!(
+                out,
+                "grants needed: at least {} (what inspect could not read is above)",
+                grants.join(" ")
+            ),
         }
     }
 }

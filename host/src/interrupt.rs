@@ -7,16 +7,20 @@
 //! grace period ends or a second signal comes, it is forced: the guest is
 //! stopped wherever it is.
 //!
-//! A guest can be in one of three places when forced to stop: computing in
+//! A guest can be in one of four places when forced to stop: computing in
 //! wasm (it yields to the runtime at every epoch tick), waiting in WASI (a
-//! future on the runtime), or waiting in `buffer.poll` (blocked in
+//! future on the runtime), waiting in `buffer.poll` (blocked in
 //! `epoll_wait` on the runtime's own thread, which keeps event delivery as
-//! cheap as a native consumer's). The interrupt reaches all three: the
-//! runtime awaits [`Interrupt::fired`], and every buffer's wait set holds
-//! the interrupt's eventfd.
+//! cheap as a native consumer's), or in a system call that nothing wakes
+//! (the verifier on a big program, a read of a FIFO on WASI's blocking
+//! threads). The interrupt reaches the first three: the runtime awaits
+//! [`Interrupt::fired`], and every buffer's wait set holds the
+//! interrupt's eventfd. For the fourth, the run's watchdog waits for
+//! [`Stop::end`] and ends the process if it does not come.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use rustix::event::{eventfd, EventfdFlags};
@@ -51,8 +55,9 @@ impl Interrupt {
         })
     }
 
-    /// Asks the guest to stop; the first cause is the one kept.
-    pub fn fire(&self, cause: Cause) {
+    /// Asks the guest to stop; the first cause is the one kept. Whether
+    /// this was the first.
+    pub fn fire(&self, cause: Cause) -> bool {
         let code = match cause {
             Cause::Signal(signal) => signal,
             Cause::Timeout => -1,
@@ -65,7 +70,9 @@ impl Interrupt {
             // A full counter is still readable, which is all that matters.
             let _ = rustix::io::write(&self.fd, &1u64.to_ne_bytes());
             self.notify.notify_waiters();
+            return true;
         }
+        false
     }
 
     /// Why the guest was asked to stop, if it was.
@@ -98,11 +105,14 @@ impl Interrupt {
 }
 
 /// A run's stop, in two steps: `requested` (the guest should finish) and
-/// `forced` (the guest is stopped where it is).
+/// `forced` (the guest is stopped where it is); and whether the guest's
+/// run has ended, which a forced stop waits for.
 #[derive(Debug)]
 pub struct Stop {
     pub requested: Interrupt,
     pub forced: Interrupt,
+    ended: Mutex<bool>,
+    ended_changed: Condvar,
 }
 
 impl Stop {
@@ -110,15 +120,26 @@ impl Stop {
         Ok(Self {
             requested: Interrupt::new()?,
             forced: Interrupt::new()?,
+            ended: Mutex::new(false),
+            ended_changed: Condvar::new(),
         })
     }
 
-    /// Asks the guest to stop and, with no grace period, forces it too.
-    pub fn request(&self, cause: Cause, grace: Duration) {
-        self.requested.fire(cause);
-        if grace.is_zero() {
-            self.forced.fire(cause);
-        }
+    /// Says that the guest's run has ended: it returned, trapped, or a
+    /// forced stop won the race against it.
+    pub fn end(&self) {
+        *self.ended.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.ended_changed.notify_all();
+    }
+
+    /// Waits up to `timeout` for [`Self::end`]; whether it came.
+    pub fn wait_end(&self, timeout: Duration) -> bool {
+        let ended = self.ended.lock().unwrap_or_else(PoisonError::into_inner);
+        let (ended, _) = self
+            .ended_changed
+            .wait_timeout_while(ended, timeout, |ended| !*ended)
+            .unwrap_or_else(PoisonError::into_inner);
+        *ended
     }
 }
 
@@ -130,8 +151,8 @@ mod tests {
     fn the_first_cause_wins_and_the_fd_stays_readable() {
         let interrupt = Interrupt::new().expect("eventfd");
         assert_eq!(interrupt.cause(), None);
-        interrupt.fire(Cause::Signal(libc::SIGTERM));
-        interrupt.fire(Cause::Timeout);
+        assert!(interrupt.fire(Cause::Signal(libc::SIGTERM)));
+        assert!(!interrupt.fire(Cause::Timeout));
         assert_eq!(interrupt.cause(), Some(Cause::Signal(libc::SIGTERM)));
         let mut fds = [rustix::event::PollFd::new(
             &interrupt.fd,
@@ -141,5 +162,15 @@ mod tests {
         assert_eq!(ready, 1);
         let again = rustix::event::poll(&mut fds, None).expect("poll");
         assert_eq!(again, 1, "still readable");
+    }
+
+    #[test]
+    fn the_end_is_waited_for_until_it_comes_or_time_is_up() {
+        let stop = std::sync::Arc::new(Stop::new().expect("eventfds"));
+        assert!(!stop.wait_end(Duration::from_millis(20)));
+        let ender = std::sync::Arc::clone(&stop);
+        let thread = std::thread::spawn(move || ender.end());
+        assert!(stop.wait_end(Duration::from_secs(60)));
+        thread.join().expect("the ending thread");
     }
 }

@@ -92,7 +92,11 @@ pub fn apply(path: &Path, args: &mut RunArgs) -> Result<()> {
                 .with_context(|| in_file("allow"))?,
         );
     }
-    args.allow_helpers.extend(file.allow_helper);
+    for helper in file.allow_helper {
+        let checked = crate::cli::helper_name(&helper).map_err(anyhow::Error::msg);
+        args.allow_helpers
+            .push(checked.with_context(|| in_file("allow-helper"))?);
+    }
     args.allow_kfuncs.extend(file.allow_kfunc);
     args.allow_net.extend(file.allow_net);
     args.allow_pids.extend(file.allow_pid);

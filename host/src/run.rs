@@ -55,11 +55,16 @@ impl BpfView for Host {
 
 /// Runs the component of `config` to its end.
 pub fn run(config: &RunConfig) -> Result<Outcome> {
-    tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")?
-        .block_on(run_async(config))
+        .context("starting the async runtime")?;
+    let outcome = runtime.block_on(run_async(config));
+    // A guest stopped in a blocking WASI call (a read of a FIFO) leaves
+    // the call on one of the runtime's blocking threads; waiting for it
+    // would hold the host forever. The process exits with it still there.
+    runtime.shutdown_background();
+    outcome
 }
 
 async fn run_async(config: &RunConfig) -> Result<Outcome> {

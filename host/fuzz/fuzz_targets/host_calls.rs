@@ -715,7 +715,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = objects();
     let before = bpf_fds();
     let stop = Arc::new(Stop::new().expect("eventfds"));
-    let mut ctx = BpfCtx::new(stop, Grants::new(&[]), Policy::default());
+    let grants = Grants::new(&[], None).expect("no directories to open");
+    let mut ctx = BpfCtx::new(stop, grants, Policy::default());
     let mut table = ResourceTable::new();
     calls(
         &mut BpfCtxView {

@@ -1,17 +1,19 @@
 //! The policy's check of what a program calls, over arbitrary instruction
 //! streams and grants, against the running kernel's BTF.
 //!
-//! Each input is read as grants (dangerous helpers and kfuncs) and a
-//! stream of instructions biased towards calls: helpers (dangerous or
-//! not), kfuncs of the kernel (read-only or acting) or of a module,
-//! BPF-to-BPF calls, and any other bytes.
+//! Each input is read as a program type, grants (helpers and kfuncs) and
+//! a stream of instructions biased towards calls: helpers (known, unknown
+//! or libbpf's poisoned calls), kfuncs of the kernel (read-only or acting)
+//! or of a module, BPF-to-BPF calls, and any other bytes.
 //!
 //! What must hold:
 //! * no panic, whatever the bytes;
 //! * the policy refuses exactly when a reading of the raw bytes, made here
-//!   independently of the host's decoder, finds a call to a dangerous
-//!   helper or a kfunc that is neither read-only nor granted (or cannot be
-//!   named), and a refusal is `permission-denied` naming what to grant;
+//!   independently of the host's decoder, finds a call to a helper that
+//!   the table says needs a grant in this program type and that is not
+//!   granted, a helper the table does not know, or a kfunc that is neither
+//!   read-only nor granted (or cannot be named), and a refusal is
+//!   `permission-denied`;
 //! * the check touches nothing in the kernel: no BPF fd is opened.
 
 #![no_main]
@@ -25,8 +27,9 @@ use common::{bpf_fds, Choices};
 use libbpf_sys::bpf_insn;
 use libfuzzer_sys::fuzz_target;
 use wasm_bpf::bindings::types::ErrorCode;
-use wasm_bpf::bpf::calls;
-use wasm_bpf::bpf::policy::Policy;
+use libbpf_rs::ProgramType;
+use wasm_bpf::bpf::helpers::{self, Helper};
+use wasm_bpf::bpf::{calls, policy::Policy};
 use wasm_bpf::BpfError;
 use wasm_bpf_btf::RawBtf;
 
@@ -75,7 +78,11 @@ fn instruction(c: &mut Choices<'_>, funcs: &Funcs, grants: &mut Vec<String>) -> 
         0
     };
     let imm: u32 = match src {
-        0 => u32::from(c.byte()) % 220,
+        0 => match c.byte() {
+            0 => helpers::POISONED_CO_RE,
+            1 => helpers::POISONED_KFUNC_BASE + u32::from(c.byte()),
+            n => u32::from(n) % 220,
+        },
         2 => {
             let (id, name) = if sel & 0x20 != 0 {
                 pick(&funcs.read_only, c)
@@ -99,7 +106,7 @@ fn instruction(c: &mut Choices<'_>, funcs: &Funcs, grants: &mut Vec<String>) -> 
 
 /// Whether one instruction's raw bytes call something `policy` must
 /// refuse; read from the bytes as the kernel's UAPI lays them out.
-fn refused(bytes: &[u8], policy: &Policy, btf: &RawBtf) -> bool {
+fn refused(bytes: &[u8], policy: &Policy, btf: &RawBtf, ty: ProgramType, attach: u32) -> bool {
     let src = bytes[1] >> 4;
     let off = i16::from_le_bytes([bytes[2], bytes[3]]);
     let imm = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
@@ -107,7 +114,13 @@ fn refused(bytes: &[u8], policy: &Policy, btf: &RawBtf) -> bool {
         return false;
     }
     match src {
-        0 => calls::dangerous_helper(imm).is_some_and(|name| !policy.helpers.contains(name)),
+        0 => match helpers::helper(imm) {
+            Helper::Known(name, class) => {
+                helpers::needs_grant(class, ty, attach) && !policy.helpers.contains(name)
+            }
+            Helper::PoisonedCoRe | Helper::PoisonedKfunc => false,
+            Helper::Unknown => true,
+        },
         2 if off != 0 => true,
         2 => btf
             .func_name(imm)
@@ -120,21 +133,17 @@ fuzz_target!(|data: &[u8]| {
     let funcs = funcs();
     let mut c = Choices(data);
     let mut policy = Policy::default();
-    let granted_helpers = c.byte();
-    for (bit, helper) in [
-        "bpf_probe_write_user",
-        "bpf_override_return",
-        "bpf_send_signal",
-        "bpf_send_signal_thread",
-        "bpf_sys_bpf",
-        "bpf_sys_close",
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        if granted_helpers & (1 << bit) != 0 {
-            policy.helpers.insert(helper.to_string());
-        }
+    // A program that runs without a grant, one whose hook is granted at
+    // load, one on an interface, and an iterator.
+    let (ty, attach) = match c.byte() % 4 {
+        0 => (ProgramType::Tracepoint, 0),
+        1 => (ProgramType::SockOps, 0),
+        2 => (ProgramType::SchedCls, 0),
+        _ => (ProgramType::Tracing, libbpf_sys::BPF_TRACE_ITER),
+    };
+    for _ in 0..c.byte() % 4 {
+        let (_, name, _) = helpers::HELPERS[c.byte() as usize % helpers::HELPERS.len()];
+        policy.helpers.insert(name.to_string());
     }
     let count = usize::from(c.byte() % 64);
     let mut grants = Vec::new();
@@ -153,10 +162,10 @@ fuzz_target!(|data: &[u8]| {
         let btf = btf.as_ref().expect("loaded above");
         bytes
             .chunks_exact(8)
-            .any(|insn| refused(insn, &policy, btf))
+            .any(|insn| refused(insn, &policy, btf, ty, attach))
     };
     let fds = bpf_fds();
-    let checked = policy.check_calls("fuzzed", &insns, &mut btf);
+    let checked = policy.check_calls("fuzzed", ty, attach, &insns, &mut btf);
     assert_eq!(bpf_fds(), fds, "the check opened a BPF fd");
     match checked {
         Ok(()) => assert!(!expected, "a call that must be refused was allowed"),

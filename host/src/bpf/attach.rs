@@ -2,14 +2,13 @@
 //! kernel object (a tracepoint, an interface, a function); paths the guest
 //! names are resolved through its grants, never opened as given.
 
+use libbpf_rs::{IterOpts, ProgramMut, ProgramType, TracepointCategory, UprobeOpts};
+use rustix::fs::{FileType, Mode, OFlags};
 use std::ffi::CString;
 use std::fs::File;
 use std::os::fd::{AsFd as _, AsRawFd as _, FromRawFd as _, IntoRawFd as _, OwnedFd};
-use std::path::PathBuf;
 
-use libbpf_rs::{IterOpts, ProgramMut, ProgramType, TracepointCategory, UprobeOpts};
-
-use super::grants::Grants;
+use super::grants::{fd_path, Grants, Opened};
 use super::link::Attachment;
 use crate::bindings::program::{
     AttachTarget, Binary, PerfEventKind, PerfEventTarget, SampleRate, TcDirection, XdpMode,
@@ -33,17 +32,18 @@ pub(crate) fn attach(
         AttachTarget::RawTracepoint(name) => one(prog.attach_raw_tracepoint(name)),
         AttachTarget::Kprobe(k) => one(prog.attach_kprobe(k.retprobe, &k.function)),
         AttachTarget::Uprobe(u) => {
-            let (path, pid) = (binary(grants, &u.binary)?, u.pid.unwrap_or(-1));
+            let (file, pid) = (binary(grants, &u.binary)?, u.pid.unwrap_or(-1));
             let opts = UprobeOpts {
                 retprobe: u.retprobe,
                 func_name: u.function.clone(),
                 ..Default::default()
             };
             let offset = usize::try_from(u.offset).map_err(|_| invalid("offset too large"))?;
-            one(prog.attach_uprobe_with_opts(pid, path, offset, opts))
+            one(prog.attach_uprobe_with_opts(pid, fd_path(file.fd.as_fd()), offset, opts))
         }
         AttachTarget::Usdt(u) => {
-            let path = binary(grants, &u.binary)?;
+            let file = binary(grants, &u.binary)?;
+            let path = fd_path(file.fd.as_fd());
             one(prog.attach_usdt(u.pid.unwrap_or(-1), path, &u.provider, &u.name))
         }
         AttachTarget::PerfEvent(p) => perf_events(prog, p),
@@ -85,11 +85,19 @@ pub(crate) enum SectionHook<'a> {
         provider: &'a str,
         name: &'a str,
     },
+    /// `uprobe.multi`, `uretprobe.multi` and `uprobe.session`: every
+    /// function matching a pattern.
+    UprobeMulti {
+        retprobe: bool,
+        session: bool,
+        pattern: &'a str,
+    },
 }
 
 /// The hook of a section such as `uprobe/libc.so.6:malloc+0x10`,
-/// `uretprobe//bin/bash:readline`, `uprobe/app:0x1234` or
-/// `usdt/app:provider:name`, as libbpf reads them.
+/// `uretprobe//bin/bash:readline`, `uprobe/app:0x1234`,
+/// `uprobe.multi/libc.so.6:mall*` or `usdt/app:provider:name`, as libbpf
+/// reads them.
 pub(crate) fn section_hook(section: &str) -> Option<SectionHook<'_>> {
     let (kind, rest) = section.split_once('/')?;
     let (_, spec) = rest.split_once(':')?;
@@ -114,17 +122,24 @@ pub(crate) fn section_hook(section: &str) -> Option<SectionHook<'_>> {
             let (provider, name) = spec.split_once(':')?;
             Some(SectionHook::Usdt { provider, name })
         }
+        "uprobe.multi" | "uprobe.multi.s" | "uretprobe.multi" | "uretprobe.multi.s"
+        | "uprobe.session" | "uprobe.session.s" => Some(SectionHook::UprobeMulti {
+            retprobe: kind.starts_with("uretprobe"),
+            session: kind.starts_with("uprobe.session"),
+            pattern: spec,
+        }),
         _ => None,
     }
 }
 
 /// Attaches `prog` to the hook its section names in `binary`, the file the
-/// policy checked, rather than letting libbpf find the section's binary
-/// again.
+/// policy checked and opened, rather than letting libbpf find the
+/// section's binary again by name.
 pub(crate) fn section_probe(
     prog: &ProgramMut<'_>,
-    binary: &std::path::Path,
+    binary: &Opened,
 ) -> Option<Result<Vec<Attachment>, Failure>> {
+    let binary = fd_path(binary.fd.as_fd());
     let section = prog.section().to_string_lossy().into_owned();
     let link = match section_hook(&section)? {
         SectionHook::Uprobe {
@@ -140,6 +155,11 @@ pub(crate) fn section_probe(
             prog.attach_uprobe_with_opts(-1, binary, offset, opts)
         }
         SectionHook::Usdt { provider, name } => prog.attach_usdt(-1, binary, provider, name),
+        SectionHook::UprobeMulti {
+            retprobe,
+            session,
+            pattern,
+        } => prog.attach_uprobe_multi(-1, binary, pattern, retprobe, session),
     };
     Some(
         link.map(|l| vec![Attachment::Libbpf(l)])
@@ -171,23 +191,21 @@ fn invalid(message: impl Into<String>) -> Failure {
     Failure::Guest(BpfError::new(ErrorCode::InvalidArgument, message))
 }
 
-/// The program types each target suits; the kernel would refuse the others
-/// with a bare EINVAL.
-fn check_type(prog: &ProgramMut<'_>, target: &AttachTarget) -> Result<(), Failure> {
+/// The program types each kind of target suits; the kernel would refuse
+/// the others with a bare EINVAL. No type that [`policy::runs`] says never
+/// runs is among them (tested below).
+const TARGET_TYPES: &[(&str, &[ProgramType])] = {
     use ProgramType as P;
-    let (kind, types): (&str, &[ProgramType]) = match target {
-        AttachTarget::Tracepoint(_) => ("tracepoint", &[P::Tracepoint]),
-        AttachTarget::RawTracepoint(_) => (
-            "raw-tracepoint",
-            &[P::RawTracepoint, P::RawTracepointWritable],
-        ),
-        AttachTarget::Kprobe(_) => ("kprobe", &[P::Kprobe]),
-        AttachTarget::Uprobe(_) => ("uprobe", &[P::Kprobe]),
-        AttachTarget::Usdt(_) => ("usdt", &[P::Kprobe]),
-        AttachTarget::PerfEvent(_) => ("perf-event", &[P::PerfEvent]),
-        AttachTarget::Xdp(_) => ("xdp", &[P::Xdp]),
-        AttachTarget::Tc(_) => ("tc", &[P::SchedCls, P::SchedAct]),
-        AttachTarget::Cgroup(_) => (
+    &[
+        ("tracepoint", &[P::Tracepoint]),
+        ("raw-tracepoint", &[P::RawTracepoint]),
+        ("kprobe", &[P::Kprobe]),
+        ("uprobe", &[P::Kprobe]),
+        ("usdt", &[P::Kprobe]),
+        ("perf-event", &[P::PerfEvent]),
+        ("xdp", &[P::Xdp]),
+        ("tc", &[P::SchedCls, P::SchedAct]),
+        (
             "cgroup",
             &[
                 P::CgroupSkb,
@@ -199,9 +217,34 @@ fn check_type(prog: &ProgramMut<'_>, target: &AttachTarget) -> Result<(), Failur
                 P::SockOps,
             ],
         ),
-        AttachTarget::Socket(_) => ("socket", &[P::SocketFilter]),
-        AttachTarget::Iterator => ("iterator", &[P::Tracing]),
-    };
+        ("socket", &[P::SocketFilter]),
+        ("iterator", &[P::Tracing]),
+    ]
+};
+
+/// The kind of `target`, as [`TARGET_TYPES`] names it.
+fn target_kind(target: &AttachTarget) -> &'static str {
+    match target {
+        AttachTarget::Tracepoint(_) => "tracepoint",
+        AttachTarget::RawTracepoint(_) => "raw-tracepoint",
+        AttachTarget::Kprobe(_) => "kprobe",
+        AttachTarget::Uprobe(_) => "uprobe",
+        AttachTarget::Usdt(_) => "usdt",
+        AttachTarget::PerfEvent(_) => "perf-event",
+        AttachTarget::Xdp(_) => "xdp",
+        AttachTarget::Tc(_) => "tc",
+        AttachTarget::Cgroup(_) => "cgroup",
+        AttachTarget::Socket(_) => "socket",
+        AttachTarget::Iterator => "iterator",
+    }
+}
+
+fn check_type(prog: &ProgramMut<'_>, target: &AttachTarget) -> Result<(), Failure> {
+    let kind = target_kind(target);
+    let types = TARGET_TYPES
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map_or(&[][..], |(_, types)| *types);
     let ty = prog.prog_type();
     if types.contains(&ty) {
         return Ok(());
@@ -213,28 +256,38 @@ fn check_type(prog: &ProgramMut<'_>, target: &AttachTarget) -> Result<(), Failur
     )))
 }
 
-/// The host path of a binary to probe.
-fn binary(grants: &Grants, binary: &Binary) -> BpfResult<PathBuf> {
+/// The binary to probe, opened: a guest path beneath its grant, or the
+/// executable of a process (`--allow-pid`). libbpf and the kernel reach
+/// it through the fd ([`fd_path`]), never by its name again.
+fn binary(grants: &Grants, binary: &Binary) -> BpfResult<Opened> {
     match binary {
-        Binary::Path(path) => grants.resolve("binary", path),
+        Binary::Path(path) => grants.open("binary", path)?.regular("binary", path),
         Binary::Process(pid) => {
-            let exe = PathBuf::from(format!("/proc/{pid}/exe"));
-            exe.canonicalize().map_err(|e| {
+            let what = format!("the executable of process {pid}");
+            let exe = rustix::fs::open(
+                format!("/proc/{pid}/exe"),
+                OFlags::PATH | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| {
                 BpfError::with_errno(
                     ErrorCode::TargetNotFound,
-                    e.raw_os_error().unwrap_or(0),
-                    format!("the executable of process {pid}: {e}"),
+                    e.raw_os_error(),
+                    format!("{what}: {e}"),
                 )
             })?;
-            Ok(exe)
+            let kind = rustix::fs::fstat(&exe)
+                .map(|stat| FileType::from_raw_mode(stat.st_mode))
+                .map_err(|e| BpfError::os(&format!("inspecting {what}"), e.raw_os_error()))?;
+            Opened { fd: exe, kind }.regular(&what, &format!("/proc/{pid}/exe"))
         }
     }
 }
 
-/// BPF attaches to cgroup v2 directories only; anything else would fail
-/// with a bare EBADF.
-/// The cgroup v2 directory at the guest path `path`, which must lie inside
-/// a `--dir` grant, opened for the kernel (an attach, a cgroup-array map).
+/// The cgroup v2 directory at the guest path `path`, opened beneath its
+/// `--dir` grant for the kernel (an attach, a cgroup-array map). BPF
+/// attaches to cgroup v2 directories only; anything else would fail with a
+/// bare EBADF.
 pub(crate) fn open_cgroup(grants: &Grants, path: &str) -> BpfResult<File> {
     const CGROUP2_SUPER_MAGIC: libc::c_long = 0x6367_7270;
     let failed = |step: &str, e: std::io::Error| {
@@ -243,7 +296,11 @@ pub(crate) fn open_cgroup(grants: &Grants, path: &str) -> BpfResult<File> {
             e.raw_os_error().unwrap_or(libc::EIO),
         )
     };
-    let dir = File::open(grants.resolve("cgroup", path)?).map_err(|e| failed("opening", e))?;
+    let opened = grants.open("cgroup", path)?;
+    if opened.kind != FileType::Directory {
+        return Err(not_cgroup(path));
+    }
+    let dir = File::open(fd_path(opened.fd.as_fd())).map_err(|e| failed("opening", e))?;
     // SAFETY: all zeroes is a valid statfs for the kernel to fill.
     let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
     // SAFETY: the fd is open and `fs` is a statfs.
@@ -251,15 +308,19 @@ pub(crate) fn open_cgroup(grants: &Grants, path: &str) -> BpfResult<File> {
         return Err(failed("inspecting", std::io::Error::last_os_error()));
     }
     if fs.f_type != CGROUP2_SUPER_MAGIC {
-        return Err(BpfError::new(
-            ErrorCode::InvalidArgument,
-            format!(
-                "`{path}` is not a cgroup v2 directory (BPF uses cgroup v2 only; \
-                 it is often mounted at /sys/fs/cgroup or /sys/fs/cgroup/unified)"
-            ),
-        ));
+        return Err(not_cgroup(path));
     }
     Ok(dir)
+}
+
+fn not_cgroup(path: &str) -> BpfError {
+    BpfError::new(
+        ErrorCode::InvalidArgument,
+        format!(
+            "`{path}` is not a cgroup v2 directory (BPF uses cgroup v2 only; \
+             it is often mounted at /sys/fs/cgroup or /sys/fs/cgroup/unified)"
+        ),
+    )
 }
 
 /// The index of a network interface of the host's namespace.
@@ -457,7 +518,17 @@ pub(crate) fn kprobes_available() -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{section_hook, SectionHook};
+    use super::{section_hook, SectionHook, TARGET_TYPES};
+    use crate::bpf::policy::{runs, Runs};
+
+    #[test]
+    fn no_target_takes_a_program_type_that_never_runs() {
+        for (kind, types) in TARGET_TYPES {
+            for ty in *types {
+                assert_ne!(runs(*ty), Runs::Never, "{kind} takes {ty:?}");
+            }
+        }
+    }
 
     #[test]
     fn section_hooks_read_as_libbpf_reads_them() {
@@ -479,7 +550,14 @@ mod tests {
         );
         assert_eq!(uprobe("uprobe/app:0x1234"), Some((false, None, 0x1234)));
         assert_eq!(uprobe("uretprobe/readline"), None);
-        assert_eq!(uprobe("uprobe.multi/libc.so.6:mall*"), None);
+        assert!(matches!(
+            section_hook("uretprobe.multi.s/libc.so.6:mall*"),
+            Some(SectionHook::UprobeMulti {
+                retprobe: true,
+                session: false,
+                pattern: "mall*"
+            })
+        ));
         assert!(matches!(
             section_hook("usdt/app:prov:probe"),
             Some(SectionHook::Usdt {

@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::Write as _;
 use std::os::fd::{AsRawFd as _, OwnedFd};
 
-use rustix::fs::{memfd_create, MemfdFlags};
+use rustix::fs::{memfd_create, FileType, MemfdFlags, Mode, OFlags};
 
 use crate::bindings::types::ErrorCode;
 use crate::{BpfError, BpfResult};
@@ -20,21 +20,40 @@ use crate::{BpfError, BpfResult};
 /// call may build for it.
 pub(crate) const MAX_BYTES: u64 = 64 << 20;
 
-/// The bytes of the kernel BTF file at host path `path` (`what` names it),
-/// at most `max`.
+/// The bytes of the kernel BTF file at host path `path` (`what` names
+/// it), at most `max`: a regular file only, opened without blocking (a
+/// FIFO would hold the host forever).
 pub(crate) fn read(what: &str, path: &std::path::Path, max: u64) -> BpfResult<Vec<u8>> {
+    let opened = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| BpfError::os(&format!("opening {what}"), e.raw_os_error()))?;
+    let stat = rustix::fs::fstat(&opened)
+        .map_err(|e| BpfError::os(&format!("inspecting {what}"), e.raw_os_error()))?;
+    if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
+        return Err(BpfError::with_errno(
+            ErrorCode::InvalidArgument,
+            libc::EINVAL,
+            format!("{what} is not a regular file"),
+        ));
+    }
+    read_file(what, File::from(opened), max)
+}
+
+/// The bytes of `file` (`what`), at most `max`.
+pub(crate) fn read_file(what: &str, file: File, max: u64) -> BpfResult<Vec<u8>> {
     use std::io::Read as _;
-    let failed = |step: &str, e: std::io::Error| {
-        BpfError::os(
-            &format!("{step} {what}"),
-            e.raw_os_error().unwrap_or(libc::EIO),
-        )
-    };
-    let file = File::open(path).map_err(|e| failed("opening", e))?;
     let mut bytes = Vec::new();
     file.take(max.saturating_add(1))
         .read_to_end(&mut bytes)
-        .map_err(|e| failed("reading", e))?;
+        .map_err(|e| {
+            BpfError::os(
+                &format!("reading {what}"),
+                e.raw_os_error().unwrap_or(libc::EIO),
+            )
+        })?;
     if bytes.len() as u64 > max {
         return Err(BpfError::with_errno(
             ErrorCode::TooBig,

@@ -10,6 +10,7 @@ pub mod calls;
 mod features;
 mod globals;
 pub mod grants;
+pub mod helpers;
 mod kernel_btf;
 pub mod lifecycle;
 pub mod limits;

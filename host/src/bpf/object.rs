@@ -15,6 +15,7 @@ use super::kernel_btf::{self, KernelBtfFile};
 use super::limits::{Charge, Kind};
 use super::link::BpfLink;
 use super::map::BpfMap;
+use super::policy::{self, Arena};
 use super::program::{self, BpfProgram};
 use super::{globals, record_layout, BpfCtxView};
 use crate::bindings::bpf_map::MapInfo;
@@ -186,6 +187,8 @@ pub struct BpfObject {
     name: String,
     /// The ELF bytes, for the BTF model (`record-layout`).
     elf: Vec<u8>,
+    /// The arena maps as opened, which `load` holds the object to.
+    arenas: Vec<Arena>,
 }
 
 impl BpfObject {
@@ -241,10 +244,10 @@ impl HostBpfObject for BpfCtxView<'_> {
         // or the run's; libbpf reads it at load, by its path.
         let own_btf = match kernel_btf {
             Some(guest) => {
-                let path = self.ctx.grants.resolve("kernel BTF file", &guest)?;
+                let file = self.ctx.grants.read_file("kernel BTF file", &guest)?;
                 let what = format!("kernel BTF `{guest}`");
                 let cap = self.ctx.result_bytes as u64;
-                let bytes = kernel_btf::read(&what, &path, cap).map_err(|e| {
+                let bytes = kernel_btf::read_file(&what, file, cap).map_err(|e| {
                     e.hint(
                         "an object's own kernel BTF may take a quarter of --max-memory: raise \
                          it, or give the file to the whole run with --kernel-btf",
@@ -269,6 +272,7 @@ impl HostBpfObject for BpfCtxView<'_> {
             }
         })?;
         tracing::debug!(object = %name, bytes = elf.len(), "opened BPF object");
+        let arenas = policy::arenas(&open);
         let object = BpfObject {
             state: Arc::new(Shared {
                 state: Mutex::new(ObjectState::Opened(open)),
@@ -278,6 +282,7 @@ impl HostBpfObject for BpfCtxView<'_> {
             }),
             name,
             elf,
+            arenas,
         };
         self.push_counted(Kind::Object, object)
     }
@@ -319,14 +324,27 @@ impl HostBpfObject for BpfCtxView<'_> {
                 return Err(err);
             }
         };
-        let charge = self.ctx.policy.check_maps(&open).and_then(|()| {
+        let checked = self.ctx.policy.check_maps(&open, &object.arenas);
+        let grants = &self.ctx.grants;
+        let charge = checked.and_then(|()| {
+            policy::host_chosen_arena_addresses(&mut open)?;
             let bytes = super::limits::check_map_sizes(&open)?;
             self.ctx
                 .kernel_memory
                 .charge(bytes, || format!("the maps of object `{}`", object.name))
         });
-        let charge = match charge {
-            Ok(charge) => charge,
+        // Last, as it changes the object only when it succeeds.
+        let pins = match grants.pins() {
+            Some((dir, grant)) => {
+                charge.and_then(|charge| Ok((charge, policy::pins_beneath(&mut open, dir, grant)?)))
+            }
+            None => charge.map(|charge| (charge, Vec::new())),
+        };
+        let charge = match pins {
+            Ok((charge, fds)) => {
+                fds.into_iter().for_each(|fd| object.state.lend(fd));
+                charge
+            }
             // Nothing reached the kernel: the guest may change the object
             // and try again.
             Err(e) => {
@@ -419,7 +437,7 @@ impl HostBpfObject for BpfCtxView<'_> {
                     &prog.name().to_string_lossy(),
                     &prog.section().to_string_lossy(),
                 )?;
-                match program::attach(log, &prog, binary.as_deref()) {
+                match program::attach(log, &prog, binary.as_ref()) {
                     Ok(link) => links.push(link),
                     Err(e) if e.guest().is_some_and(|g| g.errno == libc::EOPNOTSUPP) => continue,
                     Err(e) => return Err(e),
@@ -458,7 +476,8 @@ impl HostBpfObject for BpfCtxView<'_> {
         this: Resource<BpfObject>,
         name: String,
     ) -> BpfResult<RecordLayout> {
-        record_layout::record_layout(&self.table.get(&this)?.elf, &name)
+        let cap = self.ctx.result_bytes;
+        record_layout::record_layout(&self.table.get(&this)?.elf, &name, cap)
     }
 
     fn maps(&mut self, this: Resource<BpfObject>) -> wasmtime::Result<Vec<MapInfo>> {

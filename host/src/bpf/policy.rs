@@ -13,7 +13,8 @@ use libbpf_sys::bpf_insn;
 use wasm_bpf_btf::RawBtf;
 
 use super::calls::{self, Call};
-use super::grants::Grants;
+use super::grants::{Grants, Opened};
+use super::helpers::{self, Class, Helper};
 use super::program::expected_attach_type;
 use crate::bindings::program::{AttachTarget, Binary};
 use crate::bindings::types::ErrorCode;
@@ -36,6 +37,9 @@ pub enum Hook {
     /// rewrite what the processes of a cgroup do on the network, with
     /// devices and sysctls.
     Cgroup,
+    /// Arena maps: memory the BPF side shares with the host process,
+    /// mapped into it at load (at an address the host chooses).
+    Arena,
 }
 
 impl FromStr for Hook {
@@ -46,18 +50,21 @@ impl FromStr for Hook {
             .into_iter()
             .find(|hook| hook.name() == s)
             .ok_or_else(|| {
-                format!("unknown hook kind {s:?} (kprobe, fentry, lsm, struct_ops or cgroup)")
+                format!(
+                    "unknown hook kind {s:?} (kprobe, fentry, lsm, struct_ops, cgroup or arena)"
+                )
             })
     }
 }
 
 impl Hook {
-    const ALL: [Self; 5] = [
+    const ALL: [Self; 6] = [
         Self::Kprobe,
         Self::Fentry,
         Self::Lsm,
         Self::StructOps,
         Self::Cgroup,
+        Self::Arena,
     ];
 
     /// The name `--allow` takes.
@@ -68,6 +75,7 @@ impl Hook {
             Self::Lsm => "lsm",
             Self::StructOps => "struct_ops",
             Self::Cgroup => "cgroup",
+            Self::Arena => "arena",
         }
     }
 }
@@ -77,7 +85,9 @@ impl Hook {
 pub struct Policy {
     /// Hook kinds granted with `--allow`.
     pub hooks: BTreeSet<Hook>,
-    /// Dangerous helpers granted with `--allow-helper`.
+    /// Helpers granted with `--allow-helper`: those that act on the rest
+    /// of the system, or change what a hook hands a program that runs
+    /// without a grant ([`helpers::Class`]).
     pub helpers: BTreeSet<String>,
     /// kfuncs granted with `--allow-kfunc`, beyond the read-only ones
     /// every guest may call.
@@ -148,6 +158,64 @@ pub fn load_hook(ty: ProgramType, attach: u32) -> Option<Hook> {
     }
 }
 
+/// How programs of a type come to run under wasm-bpf: what a type may do
+/// without a grant is pinned here, and attaching a type that never runs is
+/// refused, not left to the chance that no hook accepts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Runs {
+    /// On a kernel event it observes, with no grant (kprobe sections and
+    /// fentry still need theirs).
+    Traces,
+    /// Only with its hook kind granted at load ([`load_hook`]).
+    Granted,
+    /// Only on an interface granted with `--allow-net`.
+    OnInterface,
+    /// Inside the guest's own loaded programs, as a function it replaces
+    /// (`freplace`).
+    InsideOwn,
+    /// Nowhere: no attach path of wasm-bpf takes it. It may load (which
+    /// runs nothing), never attach. Writable raw tracepoints change the
+    /// data their tracepoint hands them; the others hook routing, sockets
+    /// or devices with no grant to name them.
+    Never,
+}
+
+/// How programs of type `ty` come to run.
+pub fn runs(ty: ProgramType) -> Runs {
+    use ProgramType as P;
+    match ty {
+        P::Kprobe | P::Tracepoint | P::RawTracepoint | P::PerfEvent | P::Tracing => Runs::Traces,
+        P::CgroupSkb
+        | P::CgroupSock
+        | P::CgroupSockAddr
+        | P::CgroupSockopt
+        | P::CgroupSysctl
+        | P::CgroupDevice
+        | P::SockOps
+        | P::Lsm
+        | P::StructOps => Runs::Granted,
+        P::SocketFilter | P::SchedCls | P::SchedAct | P::Xdp => Runs::OnInterface,
+        P::Ext => Runs::InsideOwn,
+        P::RawTracepointWritable
+        | P::LwtIn
+        | P::LwtOut
+        | P::LwtXmit
+        | P::LwtSeg6local
+        | P::SkSkb
+        | P::SkMsg
+        | P::LircMode2
+        | P::SkReuseport
+        | P::FlowDissector
+        | P::SkLookup
+        | P::Syscall
+        | P::Netfilter
+        | P::Unspec
+        | P::Unknown => Runs::Never,
+        // A type libbpf-rs learns later runs nowhere until classified.
+        _ => Runs::Never,
+    }
+}
+
 /// Where `load` would pin `map` (or find it pinned): set at open for maps
 /// declared with `__uint(pinning, LIBBPF_PIN_BY_NAME)`.
 pub(crate) fn pin_path(map: &OpenMap<'_>) -> Option<String> {
@@ -161,24 +229,144 @@ pub(crate) fn pin_path(map: &OpenMap<'_>) -> Option<String> {
     })
 }
 
-/// Whether `pin` lies inside `dir`, reached without `..` or symbolic
-/// links (which the kernel would follow), so the map is pinned or found
-/// where the check saw it.
-fn pin_inside(dir: &Path, pin: &Path) -> bool {
-    let Ok(rest) = pin.strip_prefix(dir) else {
-        return false;
-    };
-    let mut at = dir.to_path_buf();
-    for part in rest.components() {
-        let Component::Normal(name) = part else {
-            return false;
-        };
-        at.push(name);
-        if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
-            return false;
+/// Where `pin` lies beneath `dir`: plain names only (no `..`, at least
+/// one), so the map is pinned or found where the check saw it.
+fn pin_beneath(dir: &Path, pin: &Path) -> Option<PathBuf> {
+    let rest = pin.strip_prefix(dir).ok()?;
+    let plain = rest
+        .components()
+        .all(|part| matches!(part, Component::Normal(_)));
+    (plain && rest.file_name().is_some()).then(|| rest.to_path_buf())
+}
+
+/// Points every pin path of `open` (each beneath `dir`, checked by
+/// [`Policy::check_maps`]) at its directory opened beneath the pin grant
+/// `grant` without following any symbolic link, so that libbpf pins (or
+/// finds the pinned map) where the check saw it, whatever is renamed
+/// meanwhile. Returns the directories' fds, which must stay open until
+/// the load is done; on an error no path was changed.
+pub(crate) fn pins_beneath(
+    open: &mut OpenObject,
+    dir: &Path,
+    grant: std::os::fd::BorrowedFd<'_>,
+) -> BpfResult<Vec<std::os::fd::OwnedFd>> {
+    let mut placed = Vec::new();
+    for map in open.maps().filter(|m| m.autocreate()) {
+        let Some(pin) = pin_path(&map) else { continue };
+        let name = map.name().to_string_lossy().into_owned();
+        let what = format!("the pin path of map `{name}`");
+        let rest = pin_beneath(dir, Path::new(&pin)).ok_or_else(|| {
+            BpfError::new(
+                ErrorCode::PermissionDenied,
+                format!("{what} `{pin}` is outside {}", dir.display()),
+            )
+        })?;
+        let parent = rest.parent().unwrap_or(Path::new(""));
+        let opened = super::grants::open_beneath(
+            grant,
+            parent,
+            &what,
+            &pin,
+            rustix::fs::ResolveFlags::NO_SYMLINKS,
+        )?;
+        if opened.kind != rustix::fs::FileType::Directory {
+            return Err(BpfError::new(
+                ErrorCode::InvalidArgument,
+                format!("{what} `{pin}`: its parent is not a directory"),
+            ));
+        }
+        let leaf = rest.file_name().unwrap_or_default().to_os_string();
+        placed.push((name, opened.fd, leaf));
+    }
+    let mut fds = Vec::new();
+    for (name, fd, leaf) in placed {
+        let path = super::grants::fd_path(std::os::fd::AsFd::as_fd(&fd)).join(leaf);
+        let mut map = open
+            .maps_mut()
+            .find(|m| m.name().to_string_lossy() == name)
+            .ok_or_else(|| BpfError::new(ErrorCode::NotFound, format!("no map `{name}`")))?;
+        map.set_pin_path(&path)
+            .map_err(|e| BpfError::libbpf(&format!("pinning map `{name}`"), &e, ""))?;
+        fds.push(fd);
+    }
+    Ok(fds)
+}
+
+/// An arena map as its object was opened: libbpf sized the object's
+/// arena data (`.addr_space.1`) to fit it then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Arena {
+    pub name: String,
+    pub max_entries: u32,
+}
+
+/// The arena maps of `open`, as it is now.
+pub(crate) fn arenas(open: &OpenObject) -> Vec<Arena> {
+    open.maps()
+        .filter(|m| m.map_type() == MapType::Arena)
+        .map(|m| Arena {
+            name: m.name().to_string_lossy().into_owned(),
+            max_entries: m.max_entries(),
+        })
+        .collect()
+}
+
+/// Refuses what would make libbpf's load write host memory where the
+/// object or the guest chose, before it runs. libbpf maps memory of two
+/// kinds of map into the host during load:
+/// * an internal map (`.data`, `.bss`, `.rodata`, ...) is mapped over the
+///   anonymous memory it got at open, with `MAP_FIXED` and the size its
+///   definition gives *now*: a guest that raised its `max-entries` or
+///   changed its type would map the kernel's map (whose contents it
+///   writes) over the host memory that follows;
+/// * an arena is mapped at its `map_extra` with `MAP_FIXED` (an address
+///   the object or `set-map-extra` chose), then the object's arena data
+///   is copied in at the offset computed at open: an arena made from
+///   another map, or shrunk, receives it out of bounds.
+///
+/// So internal maps must keep the shape libbpf gave them (an array of one
+/// value), and the arenas must be the ones the object was opened with, of
+/// the same size. Their address is then the host's choice
+/// ([`host_chosen_arena_addresses`]). Nothing else in libbpf's prepare or
+/// load writes host memory at a place the object chooses: struct_ops
+/// data is sized from the kernel's BTF (and needs `--allow struct_ops`),
+/// `.kconfig` externs are placed by libbpf, and map fds and relocations
+/// go to the kernel or into libbpf's own copies.
+fn check_host_mappings(open: &OpenObject, arenas_at_open: &[Arena]) -> BpfResult<()> {
+    for map in open.maps() {
+        // SAFETY: the pointer comes from a live map of the open object.
+        let internal = unsafe { libbpf_sys::bpf_map__is_internal(map.as_libbpf_object().as_ptr()) };
+        if internal && (map.map_type() != MapType::Array || map.max_entries() != 1) {
+            return Err(BpfError::with_errno(
+                ErrorCode::Unsupported,
+                libc::EOPNOTSUPP,
+                format!(
+                    "map `{}` holds the object's global variables: it stays an array of one \
+                     value (its type or max-entries were changed; set-value-size resizes it)",
+                    map.name().to_string_lossy()
+                ),
+            ));
         }
     }
-    at != dir
+    if arenas(open) != arenas_at_open {
+        return Err(BpfError::with_errno(
+            ErrorCode::Unsupported,
+            libc::EOPNOTSUPP,
+            "an arena map keeps the type and max-entries it had when the object was opened \
+             (libbpf placed the object's arena data for that size)",
+        ));
+    }
+    Ok(())
+}
+
+/// Lets the kernel choose where every arena of `open` is mapped in the
+/// host, whatever `map_extra` the object or the guest set.
+pub(crate) fn host_chosen_arena_addresses(open: &mut OpenObject) -> BpfResult<()> {
+    for mut map in open.maps_mut().filter(|m| m.map_type() == MapType::Arena) {
+        map.set_map_extra(0)
+            .map_err(|e| BpfError::libbpf("clearing an arena's address", &e, ""))?;
+    }
+    Ok(())
 }
 
 /// Why this kernel cannot run programs of `hook` at all, if it cannot.
@@ -270,8 +458,15 @@ impl Policy {
     }
 
     /// Checks the maps `load` would create, before it creates any: pins
-    /// only under the granted bpffs directory, struct_ops only if granted.
-    pub(crate) fn check_maps(&self, open: &OpenObject) -> BpfResult<()> {
+    /// only under the granted bpffs directory, struct_ops only if granted,
+    /// and nothing that would make libbpf map memory in the host where the
+    /// object or the guest chose ([`check_host_mappings`]). `arenas` are
+    /// the object's arena maps as it was opened.
+    pub(crate) fn check_maps(&self, open: &OpenObject, arenas: &[Arena]) -> BpfResult<()> {
+        check_host_mappings(open, arenas)?;
+        if !arenas.is_empty() {
+            self.need_hook(Hook::Arena, || format!("arena map `{}`", arenas[0].name))?;
+        }
         for map in open.maps().filter(|m| m.autocreate()) {
             let name = map.name().to_string_lossy();
             if map.map_type() == MapType::StructOps {
@@ -281,7 +476,7 @@ impl Policy {
             let inside = self
                 .pin_dir
                 .as_deref()
-                .is_some_and(|dir| pin_inside(dir, Path::new(&*pin)));
+                .is_some_and(|dir| pin_beneath(dir, Path::new(&*pin)).is_some());
             if !inside {
                 return Err(refuse(
                     format!("map `{name}` pinned by name (at {pin})"),
@@ -304,42 +499,72 @@ impl Policy {
     ) -> BpfResult<()> {
         for prog in open.progs().filter(|p| p.autoload()) {
             let name = prog.name().to_string_lossy();
-            if let Some(hook) = load_hook(prog.prog_type(), expected_attach_type(&prog)) {
+            let (ty, attach) = (prog.prog_type(), expected_attach_type(&prog));
+            if let Some(hook) = load_hook(ty, attach) {
                 self.need_hook(hook, || format!("loading {} program `{name}`", hook.name()))?;
             }
-            self.check_calls(&name, prog.insns(), btf)?;
+            self.check_calls(&name, ty, attach, prog.insns(), btf)?;
         }
         Ok(())
     }
 
     /// Checks every helper and kfunc that `insns`, the final instructions
-    /// of `program`, call. `btf` names kfuncs and is loaded on the first
-    /// one.
+    /// of `program` (of type `ty`, expected attach type `attach`), call.
+    /// `btf` names kfuncs and is loaded on the first one.
     pub fn check_calls(
         &self,
         program: &str,
+        ty: ProgramType,
+        attach: u32,
         insns: &[bpf_insn],
         btf: &mut Option<RawBtf>,
     ) -> BpfResult<()> {
         for call in calls::calls(insns) {
             match call {
-                Call::Helper(id) => {
-                    let Some(helper) = calls::dangerous_helper(id) else {
-                        continue;
-                    };
-                    if !self.helpers.contains(helper) {
-                        return Err(refuse(
-                            format!("program `{program}` calling {helper}"),
-                            format!("--allow-helper {helper}"),
-                        ));
-                    }
-                }
+                Call::Helper(id) => self.check_helper(program, ty, attach, id)?,
                 Call::Kfunc { btf_id, module } => {
                     self.check_kfunc(program, btf_id, module, btf)?;
                 }
             }
         }
         Ok(())
+    }
+
+    fn check_helper(&self, program: &str, ty: ProgramType, attach: u32, id: u32) -> BpfResult<()> {
+        let (name, class) = match helpers::helper(id) {
+            Helper::Known(name, class) => (name, class),
+            // No helper is called: the kernel refuses the instruction
+            // wherever it is reachable, and libbpf says which relocation
+            // or kfunc it stands for.
+            Helper::PoisonedCoRe | Helper::PoisonedKfunc => return Ok(()),
+            Helper::Unknown => {
+                tracing::warn!(program, id, "refused an unknown helper");
+                return Err(BpfError::with_errno(
+                    ErrorCode::PermissionDenied,
+                    libc::EPERM,
+                    format!(
+                        "program `{program}` calls helper #{id}, which wasm-bpf does not know, \
+                         so no grant can allow it"
+                    ),
+                ));
+            }
+        };
+        if !helpers::needs_grant(class, ty, attach) || self.helpers.contains(name) {
+            return Ok(());
+        }
+        let what = match class {
+            Class::Hook => format!(
+                "program `{program}` calling {name}, a helper {}: a {ty:?} program runs \
+                 without a grant, so there it reaches whatever the program finds (every \
+                 socket, for an iterator)",
+                class.describe()
+            ),
+            _ => format!(
+                "program `{program}` calling {name}, a helper {}",
+                class.describe()
+            ),
+        };
+        Err(refuse(what, format!("--allow-helper {name}")))
     }
 
     fn check_kfunc(
@@ -385,15 +610,16 @@ impl Policy {
 
     /// Checks an attach by section name (`section` of program `name`).
     /// For a section naming a binary (`uprobe/PATH:FUNC`, `usdt/...`),
-    /// returns the file it was checked as, which the attach must use: a
-    /// library named without a directory (`libc.so.6`) is searched for as
-    /// libbpf searches, and symbolic links are resolved once, here.
+    /// returns the file, opened beneath the grant that holds it, which the
+    /// attach must use: a library named without a directory (`libc.so.6`)
+    /// is searched for as libbpf searches, symbolic links are resolved
+    /// once, here.
     pub(crate) fn check_section(
         &self,
         grants: &Grants,
         name: &str,
         section: &str,
-    ) -> BpfResult<Option<PathBuf>> {
+    ) -> BpfResult<Option<Opened>> {
         if is_kprobe_section(section) {
             self.need_hook(Hook::Kprobe, || {
                 format!("attaching kprobe program `{name}`")
@@ -415,22 +641,16 @@ impl Policy {
                 format!("{what}: no such file on this machine ({searched})"),
             ));
         };
-        // Sections the host cannot attach itself (`uprobe.multi`) are
-        // attached by libbpf, which looks the binary up again by the name
-        // in the section: only a name that is already the file holds.
-        if super::attach::section_hook(section).is_none() && Path::new(path) != file {
+        // A section libbpf would attach by looking its binary up again.
+        if super::attach::section_hook(section).is_none() {
             return Err(BpfError::with_errno(
-                ErrorCode::PermissionDenied,
-                libc::EPERM,
-                format!(
-                    "{what}: libbpf looks up this section's binary itself, so it must name the \
-                     file by its real path, `{}`",
-                    file.display()
-                ),
+                ErrorCode::Unsupported,
+                libc::EOPNOTSUPP,
+                format!("{what}: wasm-bpf cannot attach this kind of section"),
             ));
         }
-        if grants.holds_host_path(&file) {
-            return Ok(Some(file));
+        if let Some(opened) = grants.open_host_path(&what, &file) {
+            return Ok(Some(opened?.regular(&what, &file.display().to_string())?));
         }
         // The grant that passes this check: the directory of the file the
         // path resolves to (`/proc/self/exe` is the host's own binary).

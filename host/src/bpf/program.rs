@@ -217,11 +217,11 @@ fn tracefs_mounted() -> bool {
 }
 
 /// Attaches `prog` to the hook its section names; a uprobe or USDT
-/// section to `binary`, the file the policy checked it as.
+/// section to `binary`, the file the policy checked and opened.
 pub(crate) fn attach(
     settings: &log::Settings,
     prog: &ProgramMut<'_>,
-    binary: Option<&std::path::Path>,
+    binary: Option<&super::grants::Opened>,
 ) -> BpfResult<BpfLink> {
     let name = prog.name().to_string_lossy().into_owned();
     let iterator = expected_attach_type(prog) == libbpf_sys::BPF_TRACE_ITER;
@@ -259,6 +259,17 @@ fn attach_with(
             ErrorCode::InvalidArgument,
             format!(
                 "program `{name}` was not loaded (its autoload is off), so it cannot be attached"
+            ),
+        ));
+    }
+    if policy::runs(prog.prog_type()) == policy::Runs::Never {
+        return Err(BpfError::with_errno(
+            ErrorCode::Unsupported,
+            libc::EOPNOTSUPP,
+            format!(
+                "program `{name}` is a {:?} program, which wasm-bpf attaches nowhere (it \
+                 hooks what no grant names); it may load, not run",
+                prog.prog_type()
             ),
         ));
     }
@@ -431,7 +442,7 @@ impl HostProgram for BpfCtxView<'_> {
                 .ok_or_else(|| not_found("program", &program.name, &[]))?;
             let section = prog.section().to_string_lossy().into_owned();
             let binary = policy.check_section(grants, &program.name, &section)?;
-            attach(log, &prog, binary.as_deref())
+            attach(log, &prog, binary.as_ref())
         })?;
         self.push_counted(Kind::Link, link)
     }

@@ -3,7 +3,9 @@
 //! (`wasm-bpf-btf`), for guests with no code generated for the object.
 
 use wasm_bpf_btf::layout::{layout, Item, Layout};
-use wasm_bpf_btf::records::{fields, Kind};
+use wasm_bpf_btf::records::{fields_within, Kind};
+
+use super::limits::result_too_big;
 
 use crate::bindings::object::{
     EnumKind, FieldKind, FieldLayout, IntKind, IntListKind, RecordLayout,
@@ -58,8 +60,10 @@ fn kind(kind: &Kind) -> FieldKind {
     }
 }
 
-/// The record layout of struct `name` of the object `elf`.
-pub(crate) fn record_layout(elf: &[u8], name: &str) -> BpfResult<RecordLayout> {
+/// The record layout of struct `name` of the object `elf`, at most `cap`
+/// bytes of it (counted while its fields are built: nested structs
+/// multiply them).
+pub(crate) fn record_layout(elf: &[u8], name: &str, cap: usize) -> BpfResult<RecordLayout> {
     let model = layout(elf, &[name.to_string()]).map_err(|e| {
         let known = likely_structs(elf);
         if known.iter().any(|k| k == name) {
@@ -93,10 +97,17 @@ pub(crate) fn record_layout(elf: &[u8], name: &str) -> BpfResult<RecordLayout> {
             )
         })?;
     let offset = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let fields = fields_within(&model, c, cap).ok_or_else(|| {
+        result_too_big(
+            &format!("the fields of struct `{name}` (nested structs flattened)"),
+            cap,
+            "read a smaller struct, or raise --max-memory",
+        )
+    })?;
     Ok(RecordLayout {
         name: c.name.clone(),
         size: offset(c.size),
-        fields: fields(&model, c)
+        fields: fields
             .iter()
             .map(|f| FieldLayout {
                 name: f.name.clone(),

@@ -45,4 +45,16 @@ fn main() {
     wasm_bpf_build::BpfBuild::new("bpf/rejected.bpf.c")
         .build()
         .expect("building bpf/rejected.bpf.c");
+    wasm_bpf_build::BpfBuild::new("bpf/sandbox.bpf.c")
+        .build()
+        .expect("building bpf/sandbox.bpf.c");
+    wasm_bpf_build::BpfBuild::new("bpf/arena.bpf.c")
+        .build()
+        .expect("building bpf/arena.bpf.c");
+    wasm_bpf_build::BpfBuild::new("bpf/bomb.bpf.c")
+        .build()
+        .expect("building bpf/bomb.bpf.c");
+    wasm_bpf_build::BpfBuild::new("bpf/unknown.bpf.c")
+        .build()
+        .expect("building bpf/unknown.bpf.c");
 }

@@ -3,7 +3,7 @@
 //! `tests/host_api.rs` to check. Errors are printed and the scenario goes
 //! on: a bad call must leave the host and the guest working.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 use std::hash::{BuildHasher as _, Hasher as _, RandomState};
 use std::io::Write as _;
@@ -1409,6 +1409,154 @@ fn pin_path(dir: &str) -> Result<()> {
     Ok(())
 }
 
+/// The sandbox fixture without its iterator, which needs a grant.
+fn sandbox_object(name: &str) -> Result<OpenObject> {
+    let mut open = Object::open_named(include_object!("sandbox"), name)?;
+    open.set_autoload("mark_sockets", false)?;
+    Ok(open)
+}
+
+/// `sandbox CASE [ARG]`: what the third attack review got through.
+fn sandbox(case: &str, arg: Option<&String>) -> Result<()> {
+    match case {
+        // An iterator calling bpf_setsockopt on the sockets of local port
+        // ARG (the test's own), which it does not own.
+        "iter-setsockopt" => {
+            let port: u16 = arg.expect("a port").parse().expect("a port number");
+            let mut open = Object::open_named(include_object!("sandbox"), "sbx_iter")?;
+            open.set_global("victim_port", &port)?;
+            match open.load() {
+                Ok(obj) => {
+                    report("load", Ok(()));
+                    report("read", obj.read_iter("mark_sockets").map(|out| out.len()));
+                    report("marked", obj.global::<u64>("marked"));
+                }
+                Err(e) => report::<()>("load", Err(e)),
+            }
+        }
+        // The global sections libbpf maps into the host, grown or retyped
+        // before load.
+        "internal-maps" => {
+            let open = sandbox_object("sbx_bss")?;
+            report("grow", open.map("sbx_bss.bss")?.set_max_entries(4096));
+            report("load-grown", open.load().map(|_| ()));
+            let open = sandbox_object("sbx_type")?;
+            report(
+                "retype",
+                open.map("sbx_type.bss")?.set_map_type(MapType::Arena),
+            );
+            report("load-retyped", open.load().map(|_| ()));
+            let open = sandbox_object("sbx_ok")?;
+            report("resize-value", open.map("sbx_ok.bss")?.set_value_size(4096));
+            report("load-resized", open.load().map(|_| ()));
+        }
+        // An arena placed where the object says, then one shrunk and one
+        // made of another map.
+        "arena" => {
+            let open = Object::open_named(include_object!("arena"), "sbx_arena")?;
+            report("load", open.load().map(|_| ()));
+            let open = Object::open_named(include_object!("arena"), "sbx_small")?;
+            report("shrink", open.map("arena")?.set_max_entries(1));
+            report("load-shrunk", open.load().map(|_| ()));
+        }
+        // ARG times update-cgroup of `/g/c`, which the test keeps swapping
+        // between a directory of the grant and a link to the root cgroup.
+        "race-cgroup" => {
+            let rounds: u32 = arg.expect("a count").parse().expect("a number");
+            let obj = sandbox_object("sbx_race")?.load()?;
+            let map = obj.map("cgroups")?;
+            let outcomes = tally(rounds, || {
+                let key = 0u32.to_ne_bytes();
+                map.as_raw()
+                    .update_cgroup(&key, "/g/c", UpdateFlags::empty())
+                    .map(|()| "stored")
+                    .map_err(Into::into)
+            });
+            println!("case outcomes => ok {outcomes:?}");
+        }
+        // The same race, attaching a cgroup program (run with --allow
+        // cgroup).
+        "race-attach" => {
+            let rounds: u32 = arg.expect("a count").parse().expect("a number");
+            let obj = Object::open_named(include_object!("kinds"), "sbx_attach")?.load()?;
+            let program = obj.program("count_sockets")?;
+            let outcomes = tally(rounds, || {
+                program
+                    .attach_to(&AttachTarget::Cgroup("/g/c".into()))
+                    .map(|_link| "attached")
+            });
+            println!("case outcomes => ok {outcomes:?}");
+        }
+        // A FIFO where the host reads a file: as kernel BTF, as a binary
+        // to probe.
+        "fifo" => {
+            let path = arg.expect("a FIFO's guest path");
+            let options = wasm_bpf_guest::OpenOptions {
+                name: Some("sbx_fifo_btf".into()),
+                kernel_btf: Some(path.clone()),
+            };
+            report(
+                "kernel-btf",
+                Object::open_with(include_object!("sandbox"), &options).map(|_| ()),
+            );
+            let obj = sandbox_object("sbx_fifo")?.load()?;
+            let target = AttachTarget::Uprobe(UprobeTarget {
+                binary: Binary::Path(path.clone()),
+                function: Some("main".into()),
+                offset: 0,
+                retprobe: false,
+                pid: None,
+            });
+            report("uprobe", obj.attach_to("probe_binary", &target).map(|_| ()));
+        }
+        // Holds an object, then reads the FIFO ARG through WASI, which
+        // blocks until a writer comes: none does.
+        "fifo-wasi" => {
+            let path = arg.expect("a FIFO's guest path");
+            let _obj = sandbox_object("sbx_wasi")?.load()?;
+            println!("holding");
+            let _ = std::io::stdout().flush();
+            match std::fs::read(path) {
+                Ok(bytes) => println!("case read => ok {}", bytes.len()),
+                Err(e) => println!("case read => err {e}"),
+            }
+        }
+        // The layout of a struct whose nested members flatten into 9
+        // million fields.
+        "layout-bomb" => {
+            let open = Object::open_named(include_object!("bomb"), "sbx_bomb")?;
+            report("outer", open.record_layout("outer").map(|_| ()));
+            report("inner", open.record_layout("inner").map(|l| l.size()));
+        }
+        // A helper number no kernel has, and libbpf's poisoned call.
+        "unknown-helpers" => {
+            for program in ["unknown_helper", "poisoned_call"] {
+                let mut open = Object::open_named(include_object!("unknown"), "sbx_unknown")?;
+                for other in ["unknown_helper", "poisoned_call"] {
+                    open.set_autoload(other, other == program)?;
+                }
+                report(program, open.load().map(|_| ()));
+            }
+        }
+        other => panic!("unknown sandbox case {other:?}"),
+    }
+    Ok(())
+}
+
+/// How often each outcome of `attempt` came in `rounds` tries, errors by
+/// their code.
+fn tally(rounds: u32, mut attempt: impl FnMut() -> Result<&'static str>) -> BTreeMap<String, u32> {
+    let mut outcomes = BTreeMap::new();
+    for _ in 0..rounds {
+        let outcome = match attempt() {
+            Ok(what) => what.to_string(),
+            Err(e) => format!("{:?}", e.code),
+        };
+        *outcomes.entry(outcome).or_insert(0) += 1;
+    }
+    outcomes
+}
+
 /// Declares and updates metrics as a careless or hostile guest would,
 /// reporting each call; then, attaching nothing, waits to be stopped, so
 /// that the test can scrape what the host serves meanwhile.
@@ -1491,6 +1639,7 @@ fn main() -> Result<()> {
         "sections" => sections()?,
         "kernel-btf" => kernel_btf(args.get(2))?,
         "metrics" => metrics()?,
+        "sandbox" => sandbox(&args[2], args.get(3))?,
         // Whether a stop was asked for before the guest started, then
         // waits for one.
         "timed" => {
