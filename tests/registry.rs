@@ -857,47 +857,251 @@ fn a_store_others_could_change_is_not_used() {
     assert!(error.contains("symbolic link is not followed"), "{error}");
 }
 
-#[test]
-fn a_huge_manifest_is_refused() {
-    // Distribution refuses manifests over 4 MiB, so a hostile server
-    // stands in: 16 MiB of JSON for any manifest.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let script = "import http.server, sys\n\
-        class H(http.server.BaseHTTPRequestHandler):\n\
-        \x20   def do_GET(self):\n\
-        \x20       body = b'{}' if self.path == '/v2/' else b'{\"a\":\"' + b'x' * (16 << 20) + b'\"}'\n\
-        \x20       self.send_response(200)\n\
-        \x20       self.send_header('Content-Type', 'application/vnd.oci.image.manifest.v1+json')\n\
-        \x20       self.send_header('Content-Length', str(len(body)))\n\
-        \x20       self.end_headers()\n\
-        \x20       self.wfile.write(body)\n\
-        \x20   def log_message(self, *a): pass\n\
-        http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()\n";
-    let mut server = Command::new("python3")
-        .args(["-c", script, &port.to_string()])
-        .spawn()
-        .expect("starting the server");
-    let addr = format!("127.0.0.1:{port}");
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(&addr).is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
+/// A stand-in registry (a Python HTTP server) answering every manifest
+/// request with 1 GiB of JSON, sent as it is asked for: with its length
+/// announced, or (`chunked`) without, ending when the connection does.
+struct ManifestBomb {
+    server: std::process::Child,
+    addr: String,
+}
+
+impl ManifestBomb {
+    fn start(announce_length: bool) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let script = "import http.server, sys\n\
+            SIZE = 1 << 30\n\
+            class H(http.server.BaseHTTPRequestHandler):\n\
+            \x20   def do_GET(self):\n\
+            \x20       if self.path == '/v2/':\n\
+            \x20           self.send_response(200); self.send_header('Content-Length', '2'); self.end_headers(); self.wfile.write(b'{}'); return\n\
+            \x20       self.send_response(200)\n\
+            \x20       self.send_header('Content-Type', 'application/vnd.oci.image.manifest.v1+json')\n\
+            \x20       if sys.argv[2] == 'yes': self.send_header('Content-Length', str(SIZE))\n\
+            \x20       self.end_headers()\n\
+            \x20       self.wfile.write(b'{\"a\":\"')\n\
+            \x20       chunk = b'x' * (1 << 20)\n\
+            \x20       try:\n\
+            \x20           for _ in range(SIZE >> 20): self.wfile.write(chunk)\n\
+            \x20       except OSError: pass\n\
+            \x20   def log_message(self, *a): pass\n\
+            http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()\n";
+        let server = Command::new("python3")
+            .args(["-c", script, &port.to_string()])
+            .arg(if announce_length { "yes" } else { "no" })
+            .spawn()
+            .expect("starting the server");
+        let addr = format!("127.0.0.1:{port}");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(&addr).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { server, addr }
     }
+}
+
+impl Drop for ManifestBomb {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+/// A hostile registry's 1 GiB manifest is read only up to the 4 MiB
+/// accepted, as it streams, whether its length is announced or not: the
+/// host stays under 64 MiB (it took 2.1 GB when oci-client read the body
+/// whole), and nothing is stored.
+#[test]
+fn a_manifest_bomb_is_refused_while_it_streams() {
+    for announce_length in [true, false] {
+        let bomb = ManifestBomb::start(announce_length);
+        let user = User::new();
+        let pulled = common::run_measured(user.command(&[
+            "pull",
+            &format!("{}/x/app:1", bomb.addr),
+            "--insecure-registry",
+            &bomb.addr,
+        ]));
+        assert_ne!(pulled.code, Some(0), "the pull succeeded");
+        assert!(
+            pulled.stderr.contains("at most 4194304 are accepted"),
+            "{}",
+            pulled.stderr
+        );
+        assert!(
+            pulled.peak_kib < 64 * 1024,
+            "length announced: {announce_length}: the host peaked at {} KiB",
+            pulled.peak_kib
+        );
+        assert_eq!(user.blobs(), Vec::<PathBuf>::new());
+    }
+}
+
+/// A file whose relative path reads like a registry reference is never
+/// run in its place, and with keys or allowed images set a file runs only
+/// with allow-files: before, `run 127.0.0.1:5000/apps/bootstrap:1` ran an
+/// unsigned file of that name past verify-keys and allowed-images.
+#[test]
+fn a_file_named_like_a_reference_is_never_run_as_one() {
+    let registry = Registry::start();
+    let addr = registry.addr.clone();
     let user = User::new();
-    let error = user.fails(&[
-        "pull",
-        &format!("{addr}/x/app:1"),
-        "--insecure-registry",
-        &addr,
+    let work = tempfile::tempdir().expect("tempdir");
+    let keys = tempfile::tempdir().expect("tempdir");
+    let (_, public) = key_pair(keys.path(), "release");
+    let named = format!("{addr}/apps/bootstrap:1");
+    std::fs::create_dir_all(work.path().join(format!("{addr}/apps"))).expect("directories");
+    std::fs::copy(guest("bootstrap"), work.path().join(&named)).expect("copying");
+    let policy = work.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "insecure-registry = [\"{addr}\"]\nverify-keys = [\"{public}\"]\n\
+             allowed-images = [\"{addr}/apps/*\"]\n"
+        ),
+    )
+    .expect("writing the policy");
+    let policy = policy.display().to_string();
+    let run = |args: &[&str]| {
+        let mut command = user.command(&[&["run", "--policy", &policy], args].concat());
+        command.current_dir(work.path());
+        command.output().expect("running wasm-bpf")
+    };
+    // The reference goes to the registry, which has no such app.
+    let out = run(&[&named]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the file ran: {stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("TIME"));
+    assert!(
+        stderr.contains("names a registry") && stderr.contains(&format!("./{named}")),
+        "{stderr}"
+    );
+    // Written as a path, it is a file, which the policy does not admit.
+    let out = run(&[&format!("./{named}")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the file ran: {stderr}");
+    assert!(
+        stderr.contains("is a local file") && stderr.contains("--allow-files"),
+        "{stderr}"
+    );
+    // Nor does it admit a sink from a file.
+    let out = run(&["--sink", &bootstrap(), &named]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--sink") && stderr.contains("is a local file"),
+        "{stderr}"
+    );
+    // allow-files lets it run.
+    let mut command = user.command(&[
+        "run",
+        "--policy",
+        &policy,
+        "--allow-files",
+        "--timeout",
+        "1s",
     ]);
-    let _ = server.kill();
-    let _ = server.wait();
-    assert!(error.contains("at most 4194304 are accepted"), "{error}");
-    assert_eq!(user.blobs(), Vec::<PathBuf>::new());
+    command.arg(format!("./{named}")).current_dir(work.path());
+    let out = command.output().expect("running wasm-bpf");
+    assert_eq!(
+        out.status.code(),
+        Some(124),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("TIME"));
+}
+
+/// A signature names the repository it vouches for: the same content and
+/// signature copied to another repository (skopeo copies both, digests
+/// unchanged) is refused there, unless the policy says that repository
+/// mirrors the signed one.
+#[test]
+fn a_signature_vouches_only_for_its_own_repository() {
+    let registry = Registry::start();
+    let addr = registry.addr.clone();
+    let user = User::new();
+    let keys = tempfile::tempdir().expect("tempdir");
+    let (key, public) = key_pair(keys.path(), "release");
+    let insecure = ["--insecure-registry", addr.as_str()];
+    let signed = format!("{addr}/tools/signed:1");
+    let digest = user.push_bootstrap(&addr, &signed);
+    user.ok(&[&["sign", &signed, "--key", &key], &insecure[..]].concat());
+    let sig_tag = format!("{}.sig", digest.replace(':', "-"));
+    let copied = format!("{addr}/mirror/signed:1");
+    for (from, to) in [
+        (signed.clone(), copied.clone()),
+        (
+            format!("{addr}/tools/signed:{sig_tag}"),
+            format!("{addr}/mirror/signed:{sig_tag}"),
+        ),
+    ] {
+        skopeo(&[
+            "copy",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            "--preserve-digests",
+            &format!("docker://{from}"),
+            &format!("docker://{to}"),
+        ]);
+    }
+    let verify = ["--verify-key", public.as_str()];
+    let error = user.fails(&[&["run"], &insecure[..], &verify[..], &[&copied]].concat());
+    assert!(
+        error.contains(&format!(
+            "the signature is for repository {addr}/tools/signed"
+        )),
+        "{error}"
+    );
+    let remap = format!("{addr}/mirror/={addr}/tools/");
+    user.traces(
+        &[&insecure[..], &verify[..], &["--remap-identity", &remap]].concat(),
+        &copied,
+    );
+}
+
+/// Signatures are fetched only when a key will verify them: a pull with
+/// no key stores none; a later run with a key fetches them then; and a
+/// signature manifest of more than 16 signatures is not read.
+#[test]
+fn signatures_are_fetched_to_be_verified_and_bounded() {
+    let registry = Registry::start();
+    let addr = registry.addr.clone();
+    let user = User::new();
+    let keys = tempfile::tempdir().expect("tempdir");
+    let (key, public) = key_pair(keys.path(), "release");
+    let insecure = ["--insecure-registry", addr.as_str()];
+    let signed = format!("{addr}/tools/signed:1");
+    user.push_bootstrap(&addr, &signed);
+    user.ok(&[&["sign", &signed, "--key", &key], &insecure[..]].concat());
+
+    user.ok(&[&["pull", &signed], &insecure[..]].concat());
+    // `images`' SIGNED column.
+    let listed_signed = |user: &User, yes_no: &str| {
+        let images = user.ok(&["images"]);
+        images
+            .lines()
+            .any(|l| l.starts_with(&signed) && l.contains(&format!(" {yes_no} ")))
+    };
+    assert!(listed_signed(&user, "no"));
+    user.traces(
+        &[&insecure[..], &["--verify-key", &public]].concat(),
+        &signed,
+    );
+    assert!(listed_signed(&user, "yes"));
+
+    for n in 0..16 {
+        let (other, _) = key_pair(keys.path(), &format!("k{n}"));
+        user.ok(&[&["sign", &signed, "--key", &other], &insecure[..]].concat());
+    }
+    let error = user.fails(&[&["verify", &signed, "--key", &public], &insecure[..]].concat());
+    assert!(
+        error.contains("17 signatures; at most 16 are read"),
+        "{error}"
+    );
 }

@@ -306,45 +306,6 @@ fn a_guest_blocked_in_a_read_stops_at_the_timeout() {
     common::assert_no_map_named("sbx_wasi.bss");
 }
 
-/// Runs the test guest with `host_args` and `args` to its end: its stdout
-/// and the host's peak resident memory in KiB (from `wait4`).
-fn run_measuring(host_args: &[&str], args: &[&str]) -> (String, u64) {
-    use std::io::Read as _;
-    common::require_kernel();
-    #[allow(
-        clippy::zombie_processes,
-        reason = "reaped below by wait4, for its rusage"
-    )]
-    let mut child = common::wasm_bpf()
-        .arg("run")
-        .args(host_args)
-        .arg(common::guest("host-api"))
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("running wasm-bpf");
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .expect("piped")
-        .read_to_string(&mut stdout)
-        .expect("reading the guest's output");
-    let mut status = 0;
-    // SAFETY: all zeroes is a valid rusage for the kernel to fill.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: the pid is our child's, not yet reaped; the pointers are to
-    // live locals.
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    assert_eq!(pid, child.id() as i32, "wait4");
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "{stdout}"
-    );
-    (stdout, usage.ru_maxrss as u64)
-}
-
 /// `record-layout` of a struct whose 3000 members are each a 3000-member
 /// struct (9 million fields, 2 GB of host memory when built whole) stops
 /// at the result cap while it builds: the host's peak stays under 96 MiB
@@ -352,8 +313,16 @@ fn run_measuring(host_args: &[&str], args: &[&str]) -> (String, u64) {
 /// 16 MiB), and the guest goes on.
 #[test]
 fn a_record_layout_bomb_stops_at_the_cap_while_it_builds() {
-    let (stdout, peak_kib) = run_measuring(&["--max-memory", "64MiB"], &["sandbox", "layout-bomb"]);
-    let cases: std::collections::BTreeMap<String, String> = stdout
+    common::require_kernel();
+    let mut command = common::wasm_bpf();
+    command
+        .args(["run", "--max-memory", "64MiB"])
+        .arg(common::guest("host-api"))
+        .args(["sandbox", "layout-bomb"]);
+    let run = common::run_measured(command);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let cases: std::collections::BTreeMap<String, String> = run
+        .stdout
         .lines()
         .filter_map(|l| l.strip_prefix("case "))
         .filter_map(|l| l.split_once(" => "))
@@ -367,5 +336,9 @@ fn a_record_layout_bomb_stops_at_the_cap_while_it_builds() {
         &["struct `outer`", "16777216 bytes"],
     );
     ok(&cases, "inner", "12000");
-    assert!(peak_kib < 96 * 1024, "the host peaked at {peak_kib} KiB");
+    assert!(
+        run.peak_kib < 96 * 1024,
+        "the host peaked at {} KiB",
+        run.peak_kib
+    );
 }

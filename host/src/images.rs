@@ -61,6 +61,17 @@ pub struct TrustArgs {
     /// With --verify-key: let apps with no signature at all run too.
     #[arg(long)]
     pub allow_unsigned: bool,
+
+    /// With --verify-key or --allowed-image: let local files run too
+    /// (otherwise only apps from registries, which those check, run).
+    #[arg(long)]
+    pub allow_files: bool,
+
+    /// A mirror: apps run from repositories starting with RUN_PREFIX may
+    /// carry signatures made for SIGNED_PREFIX instead (by default a
+    /// signature must name the repository run); repeatable.
+    #[arg(long = "remap-identity", value_name = "RUN_PREFIX=SIGNED_PREFIX")]
+    pub remap_identity: Vec<String>,
 }
 
 impl TrustArgs {
@@ -69,7 +80,13 @@ impl TrustArgs {
             &self.verify_keys,
             self.allowed_images.clone(),
             self.allow_unsigned,
-        )
+        )?
+        .remapping(&self.remap_identity)
+    }
+
+    /// Whether anything limits which apps run.
+    pub fn restricts(&self) -> bool {
+        !self.verify_keys.is_empty() || !self.allowed_images.is_empty()
     }
 }
 
@@ -322,7 +339,7 @@ pub fn verify(args: &VerifyArgs) -> Result<()> {
     let digest = digest(&manifest);
     let signatures = registry.signatures(&reference, &digest)?;
     let key = trust
-        .check_signed(&digest, signatures.as_ref())
+        .check_signed(&reference, &digest, signatures.as_ref())
         .with_context(|| reference.whole())?;
     if let Some(key) = key {
         println!(
@@ -404,15 +421,38 @@ pub fn inspect(text: &str, registry_args: &RegistryArgs) -> Result<()> {
     Ok(())
 }
 
-/// What `run` runs: the file `arg` names if there is one, else the app
-/// the registry reference `arg` names, from the store (pulled first as
-/// `--pull` says).
+/// Refuses the local file `what` (an app, a `--sink`) when keys or
+/// allowed images restrict what runs, unless `allow-files` says files may.
+pub fn local_file_allowed(args: &RunArgs, what: &str) -> Result<()> {
+    if args.trust.restricts() && !args.trust.allow_files {
+        bail!(
+            "{what} is a local file, and verify-keys or allowed-images admit only apps from \
+             registries; run it anyway with --allow-files (or `allow-files = true` in the \
+             policy file)"
+        );
+    }
+    Ok(())
+}
+
+/// What `run` runs: the app the registry reference `arg` names, from the
+/// store (pulled first as `--pull` says), or else the file `arg` names.
+/// An argument that names a registry is always a reference, whatever
+/// files exist (a file is then written as a path: `./HOST:PORT/...`), and
+/// with keys or allowed images set a file runs only with `allow-files`:
+/// neither a file's name nor its place can get it past the trust checks.
 pub fn app_source(args: &RunArgs, arg: &str) -> Result<Source> {
-    if Path::new(arg).exists() || !registry::names_registry(arg) {
+    if !registry::names_registry(arg) {
+        local_file_allowed(args, arg)?;
         if args.verbose {
             crate::messages::notice(&format!("running the file {arg}"));
         }
         return Ok(Source::File(arg.into()));
+    }
+    if Path::new(arg).exists() {
+        crate::messages::notice(&format!(
+            "{arg} names a registry, so it is run from there, not from the file of that name \
+             (write ./{arg} to run the file)"
+        ));
     }
     let reference = registry::reference(arg)?;
     let name = registry::store_name(&reference);
@@ -421,6 +461,20 @@ pub fn app_source(args: &RunArgs, arg: &str) -> Result<Source> {
     let stored = match args.pull {
         PullPolicy::Always => None,
         PullPolicy::Missing | PullPolicy::Never => store.app(&name)?,
+    };
+    // An app pulled when no key was set has no signatures in the store:
+    // with keys set now, they are fetched (unless --pull never).
+    let stored = match stored {
+        Some((_, digest))
+            if !trust.keys.is_empty()
+                && args.pull != PullPolicy::Never
+                && store
+                    .signatures(&registry::signature_name(&reference, &digest)?)?
+                    .is_none() =>
+        {
+            None
+        }
+        other => other,
     };
     let (manifest, digest) = match stored {
         Some(found) => found,

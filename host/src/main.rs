@@ -121,6 +121,10 @@ fn run_command(args: &RunArgs) -> Result<i32> {
         })
         .collect();
     let (app, guest_args) = args.split();
+    #[cfg(feature = "registry")]
+    for sink in &args.sinks {
+        images::local_file_allowed(args, &format!("--sink {}", sink.display()))?;
+    }
     let source = app_source(args, app)?;
     // argv[0]: the file's stem, or a reference's repository's last part
     // (`bootstrap` for `localhost:5000/tools/bootstrap:1.0`).
@@ -293,9 +297,7 @@ fn compose(args: &ComposeArgs) -> Result<()> {
 
 fn inspect(args: &InspectArgs) -> Result<()> {
     #[cfg(feature = "registry")]
-    if !std::path::Path::new(&args.component).exists()
-        && wasm_bpf::registry::names_registry(&args.component)
-    {
+    if wasm_bpf::registry::names_registry(&args.component) {
         return images::inspect(&args.component, &args.registry);
     }
     let bytes =

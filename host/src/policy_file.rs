@@ -24,6 +24,8 @@
 //! verify-keys = ["/etc/wasm-bpf/release.pub"]
 //! allowed-images = ["ghcr.io/org/*", "localhost:5000/tools/app@sha256:..."]
 //! allow-unsigned = false
+//! allow-files = false          # with keys or allowed-images: run local files too
+//! remap-identity = ["mirror.local/apps/=ghcr.io/org/"]
 //! ```
 
 use std::path::Path;
@@ -71,6 +73,12 @@ struct PolicyFile {
     #[cfg(feature = "registry")]
     #[serde(default)]
     allow_unsigned: bool,
+    #[cfg(feature = "registry")]
+    #[serde(default)]
+    allow_files: bool,
+    #[cfg(feature = "registry")]
+    #[serde(default)]
+    remap_identity: Vec<String>,
 }
 
 fn read(path: &Path) -> Result<PolicyFile> {
@@ -160,4 +168,8 @@ fn add_registry(
         .allowed_images
         .extend(file.allowed_images.iter().cloned());
     trust.allow_unsigned |= file.allow_unsigned;
+    trust.allow_files |= file.allow_files;
+    trust
+        .remap_identity
+        .extend(file.remap_identity.iter().cloned());
 }

@@ -119,6 +119,49 @@ pub fn run_ok(command: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// What [`run_measured`] saw of a finished command.
+pub struct Measured {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    /// The command's peak resident memory, in KiB (`wait4`'s `ru_maxrss`).
+    pub peak_kib: u64,
+}
+
+/// Runs `command` to its end and measures its peak resident memory.
+pub fn run_measured(mut command: Command) -> Measured {
+    #[allow(
+        clippy::zombie_processes,
+        reason = "reaped below by wait4, for its rusage"
+    )]
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    let read = |mut pipe: Box<dyn std::io::Read + Send>| {
+        thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let stdout = read(Box::new(child.stdout.take().expect("piped")));
+    let stderr = read(Box::new(child.stderr.take().expect("piped")));
+    let mut status = 0;
+    // SAFETY: all zeroes is a valid rusage for the kernel to fill.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pid is our unreaped child; the pointers are to locals.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32, "wait4");
+    Measured {
+        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+        peak_kib: usage.ru_maxrss as u64,
+    }
+}
+
 /// A running `wasm-bpf run`, its stdout read line by line.
 pub struct Running {
     pub child: Child,

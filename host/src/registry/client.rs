@@ -18,6 +18,9 @@ use super::artifact::{check_blob, check_digest_form, digest, Artifact, Manifest,
 use super::auth;
 use super::signature::{self, Signatures};
 
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// How to reach registries.
 #[derive(Debug, Clone, Default)]
 pub struct RegistryOptions {
@@ -58,26 +61,26 @@ pub fn signature_reference(reference: &Reference, digest: &str) -> Result<Refere
     ))
 }
 
-/// Whether `error` says the manifest does not exist.
-fn not_found(error: &oci_client::errors::OciDistributionError) -> bool {
-    use oci_client::errors::{OciDistributionError as E, OciErrorCode};
-    match error {
-        E::RegistryError { envelope, .. } => envelope
-            .errors
-            .iter()
-            .any(|e| e.code == OciErrorCode::ManifestUnknown),
-        E::ImageManifestNotFoundError(_) => true,
-        E::ServerError { code, .. } => *code == 404,
-        _ => false,
-    }
-}
-
 /// A client for every registry an invocation talks to.
 pub struct Registry {
     client: Client,
+    /// Manifests are fetched with this client, configured as oci-client's
+    /// own, so that their bodies are read with a cap as they stream
+    /// (oci-client reads a manifest whole before anyone can look at it).
+    http: reqwest::Client,
+    insecure: Vec<String>,
     creds: Option<String>,
     runtime: tokio::runtime::Runtime,
 }
+
+/// Most payload layers read from one signature manifest: cosign appends
+/// one per signature made, so an app signed by a few keys has a few.
+pub const MAX_SIGNATURE_LAYERS: usize = 16;
+
+/// The media types a manifest is asked for in: an OCI image manifest (an
+/// app, a signature) or an image index.
+const MANIFEST_TYPES: &str =
+    "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json";
 
 impl Registry {
     pub fn new(options: &RegistryOptions) -> Result<Self> {
@@ -85,9 +88,17 @@ impl Registry {
         // (another Registry) finds it there.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut extra_root_certificates = Vec::new();
+        let mut http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
+            .user_agent(concat!("wasm-bpf/", env!("CARGO_PKG_VERSION")));
         for file in &options.ca_files {
             let data =
                 std::fs::read(file).with_context(|| format!("--registry-ca {}", file.display()))?;
+            let certificates = reqwest::Certificate::from_pem_bundle(&data).with_context(|| {
+                format!("--registry-ca {}: not PEM certificates", file.display())
+            })?;
+            http = http.tls_certs_merge(certificates);
             extra_root_certificates.push(Certificate {
                 encoding: CertificateEncoding::Pem,
                 data,
@@ -100,13 +111,15 @@ impl Registry {
                 ClientProtocol::HttpsExcept(options.insecure.clone())
             },
             extra_root_certificates,
-            connect_timeout: Some(Duration::from_secs(10)),
-            read_timeout: Some(Duration::from_secs(60)),
+            connect_timeout: Some(CONNECT_TIMEOUT),
+            read_timeout: Some(READ_TIMEOUT),
             platform_resolver: None,
             ..ClientConfig::default()
         };
         Ok(Self {
             client: Client::new(config),
+            http: http.build().context("making the HTTP client")?,
+            insecure: options.insecure.clone(),
             creds: options.creds.clone(),
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -163,14 +176,10 @@ impl Registry {
     /// The manifest `reference` names, checked to be a Wasm artifact, and
     /// its digest (checked against the reference's, if pinned).
     pub fn manifest(&self, reference: &Reference) -> Result<(Vec<u8>, Manifest)> {
-        let auth = self.auth(reference)?;
-        let (bytes, _) = self
-            .runtime
-            .block_on(
-                self.client
-                    .pull_manifest_raw(reference, &auth, &[OCI_IMAGE_MEDIA_TYPE]),
-            )
-            .map_err(|e| explained(e.into(), reference))
+        let bytes = self
+            .bounded_manifest(reference)
+            .map_err(|e| explained(e, reference))
+            .and_then(|found| found.context("no such manifest (the tag or digest is unknown)"))
             .with_context(|| format!("fetching the manifest of {}", reference.whole()))?;
         if let Some(pinned) = reference.digest() {
             let actual = digest(&bytes);
@@ -191,32 +200,26 @@ impl Registry {
     /// are none.
     pub fn signatures(&self, reference: &Reference, digest: &str) -> Result<Option<Signatures>> {
         let tag = signature_reference(reference, digest)?;
-        let auth = self.auth(&tag)?;
-        let fetched = self.runtime.block_on(self.client.pull_manifest_raw(
-            &tag,
-            &auth,
-            &[OCI_IMAGE_MEDIA_TYPE],
-        ));
-        let bytes = match fetched {
-            Ok((bytes, _)) => bytes.to_vec(),
-            Err(e) if not_found(&e) => return Ok(None),
-            Err(e) => {
-                return Err(explained(e.into(), reference))
-                    .with_context(|| format!("fetching the signatures {}", tag.whole()))
-            }
-        };
         let context = || format!("the signatures {}", tag.whole());
-        anyhow::ensure!(
-            bytes.len() <= MAX_METADATA,
-            "{}: the manifest is {} bytes",
-            context(),
-            bytes.len()
-        );
+        let Some(bytes) = self
+            .bounded_manifest(&tag)
+            .map_err(|e| explained(e, reference))
+            .with_context(context)?
+        else {
+            return Ok(None);
+        };
         let manifest: oci_client::manifest::OciImageManifest =
             serde_json::from_slice(&bytes).with_context(context)?;
+        let layers = signature::layers(&bytes).with_context(context)?;
+        anyhow::ensure!(
+            layers.len() <= MAX_SIGNATURE_LAYERS,
+            "{}: {} signatures; at most {MAX_SIGNATURE_LAYERS} are read",
+            context(),
+            layers.len()
+        );
         let config = self.bounded_blob(&tag, &manifest.config)?;
         let mut payloads = Vec::new();
-        for layer in signature::layers(&bytes).with_context(context)? {
+        for layer in layers {
             let payload = self.bounded_blob(&tag, &layer)?;
             payloads.push((layer, payload));
         }
@@ -225,6 +228,71 @@ impl Registry {
             config,
             payloads,
         }))
+    }
+
+    /// The manifest `reference` names (`None` if the registry has none),
+    /// read as it streams and refused once it passes [`MAX_METADATA`]
+    /// bytes, with the credentials oci-client uses (its bearer token, or
+    /// basic credentials).
+    fn bounded_manifest(&self, reference: &Reference) -> Result<Option<Vec<u8>>> {
+        let auth = self.auth(reference)?;
+        let registry = reference.resolve_registry();
+        let scheme = if self.insecure.iter().any(|r| r == registry) {
+            "http"
+        } else {
+            "https"
+        };
+        let name = reference.digest().or(reference.tag()).unwrap_or("latest");
+        let url = format!(
+            "{scheme}://{registry}/v2/{}/manifests/{name}",
+            reference.repository()
+        );
+        self.runtime.block_on(async {
+            let token = self
+                .client
+                .auth(reference, &auth, oci_client::RegistryOperation::Pull)
+                .await
+                .with_context(|| format!("authenticating to {}", reference.registry()))?;
+            let request = self
+                .http
+                .get(&url)
+                .header(reqwest::header::ACCEPT, MANIFEST_TYPES);
+            let request = match (token, &auth) {
+                (Some(token), _) => request.bearer_auth(token),
+                (None, RegistryAuth::Basic(user, pass)) => request.basic_auth(user, Some(pass)),
+                (None, _) => request,
+            };
+            let mut response = request.send().await.with_context(|| format!("GET {url}"))?;
+            let status = response.status();
+            if status == reqwest::StatusCode::NOT_FOUND {
+                return Ok(None);
+            }
+            let too_big = |size: u64| {
+                anyhow::anyhow!(
+                    "the manifest is {size} bytes or more; at most {MAX_METADATA} are accepted"
+                )
+            };
+            if let Some(size) = response
+                .content_length()
+                .filter(|&n| n > MAX_METADATA as u64)
+            {
+                return Err(too_big(size));
+            }
+            let mut bytes = Vec::new();
+            while let Some(chunk) = response.chunk().await.context("reading the manifest")? {
+                if bytes.len() + chunk.len() > MAX_METADATA {
+                    return Err(too_big((bytes.len() + chunk.len()) as u64));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            if !status.is_success() {
+                bail!(
+                    "GET {url}: {status}: {}",
+                    String::from_utf8_lossy(&bytes[..bytes.len().min(512)])
+                );
+            }
+            Ok(Some(bytes))
+        })
     }
 
     /// Pushes `signatures` of manifest `signed` to `reference`'s

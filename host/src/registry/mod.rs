@@ -33,8 +33,12 @@ pub fn reference(text: &str) -> Result<Reference> {
 }
 
 /// Whether `text` starts with a registry host, as docker tells one apart
-/// from a repository: it has a `.` or a `:`, or is `localhost`.
+/// from a repository: it has a `.` or a `:`, or is `localhost`. Written as
+/// a path (`./x`, `../x`, `/x`), it never does.
 pub fn names_registry(text: &str) -> bool {
+    if text.starts_with("./") || text.starts_with("../") || text.starts_with('/') {
+        return false;
+    }
     match text.split_once('/') {
         Some((host, rest)) => {
             !rest.is_empty() && (host.contains(['.', ':']) || host == "localhost")
@@ -55,10 +59,11 @@ pub fn signature_name(reference: &Reference, digest: &str) -> Result<String> {
     Ok(client::signature_reference(reference, digest)?.whole())
 }
 
-/// Pulls `reference` into `store` if `trust` admits it: the app and its
-/// signatures fetched and checked first, then written, the reference
-/// recorded last, so a refusal or a failure leaves nothing that names a
-/// half-written app. Returns the artifact.
+/// Pulls `reference` into `store` if `trust` admits it: the app and (when
+/// `trust` has keys to verify them) its signatures fetched and checked
+/// first, then written, the reference recorded last, so a refusal or a
+/// failure leaves nothing that names a half-written app. Returns the
+/// artifact.
 pub fn pull(
     registry: &Registry,
     store: &Store,
@@ -73,8 +78,14 @@ pub fn pull(
     }
     let digest = &artifact.manifest_digest;
     trust.check_allowed(reference, digest)?;
-    let signatures = registry.signatures(reference, digest)?;
-    trust.check_signed(digest, signatures.as_ref())?;
+    // Signatures are fetched only to be verified: with no key, a hostile
+    // registry gets no chance to make the host read them.
+    let signatures = if trust.keys.is_empty() {
+        None
+    } else {
+        registry.signatures(reference, digest)?
+    };
+    trust.check_signed(reference, digest, signatures.as_ref())?;
     let mut blobs: Vec<&[u8]> = vec![&artifact.config, &artifact.wasm];
     let mut entries = Vec::new();
     let signature_name = signature_name(reference, digest)?;
@@ -100,7 +111,7 @@ pub fn check_stored(
 ) -> Result<()> {
     trust.check_allowed(reference, digest)?;
     let signatures = store.signatures(&signature_name(reference, digest)?)?;
-    trust.check_signed(digest, signatures.as_ref())?;
+    trust.check_signed(reference, digest, signatures.as_ref())?;
     Ok(())
 }
 
@@ -116,6 +127,9 @@ mod tests {
         assert!(!names_registry("bootstrap.wasm"));
         assert!(!names_registry("target/wasm32-wasip2/guest/app"));
         assert!(!names_registry("library/app:1.0"));
+        assert!(!names_registry("./127.0.0.1:5000/apps/bootstrap:1"));
+        assert!(!names_registry("../localhost:5000/app"));
+        assert!(!names_registry("/srv/localhost:5000/app"));
         assert!(reference("app:1.0").is_err());
         let r = reference("localhost:5000/tools/bootstrap:1.0").unwrap();
         assert_eq!(

@@ -11,8 +11,12 @@
 //! encrypted key files are not read) and an SPKI public key (what
 //! `cosign generate-key-pair` and `openssl ec -pubout` write).
 //!
-//! A signature binds the manifest digest, not the name: a copy of the app
-//! under another name (a mirror) keeps its signature.
+//! A signature binds the manifest digest and the repository it was signed
+//! in (the payload's `docker-reference`): a signature made for one
+//! repository does not vouch for the same content run from another,
+//! unless the run's policy says the one mirrors the other
+//! ([`super::trust::Trust::identities`]), as containers-policy's
+//! `matchRepository` and `remapIdentity` do.
 
 use std::path::Path;
 
@@ -172,12 +176,27 @@ pub fn layers(bytes: &[u8]) -> Result<Vec<OciDescriptor>> {
         .collect())
 }
 
+/// The repository (`HOST/REPO`) a payload's `docker-reference` names,
+/// without the tag or digest some signers add.
+pub fn identity_repository(docker_reference: &str) -> &str {
+    let name = docker_reference
+        .split_once('@')
+        .map_or(docker_reference, |(name, _)| name);
+    match name.rsplit_once(':') {
+        // A `:` after the last `/` starts a tag; before it, a port.
+        Some((repository, tag)) if !tag.contains('/') => repository,
+        _ => name,
+    }
+}
+
 /// Checks that `payload` (the bytes of `layer`, digest already checked)
-/// signs `manifest_digest` with one of `keys`; the index of that key.
+/// signs `manifest_digest`, for one of the repositories `identities`,
+/// with one of `keys`; the index of that key.
 pub fn verify(
     layer: &OciDescriptor,
     payload: &[u8],
     manifest_digest: &str,
+    identities: &[String],
     keys: &[VerifyingKey],
 ) -> Result<usize> {
     let parsed: Payload = serde_json::from_slice(payload).context("the signed payload")?;
@@ -190,6 +209,13 @@ pub fn verify(
         parsed.critical.image.docker_manifest_digest == manifest_digest,
         "the signature is for {}, not {manifest_digest}",
         parsed.critical.image.docker_manifest_digest
+    );
+    let signed_in = identity_repository(&parsed.critical.identity.docker_reference);
+    ensure!(
+        identities.iter().any(|identity| identity == signed_in),
+        "the signature is for repository {signed_in}, not {} (a mirror's signatures are \
+         accepted with remap-identity)",
+        identities.join(" or ")
     );
     let encoded = layer
         .annotations
@@ -217,12 +243,18 @@ pub struct Signatures {
 }
 
 impl Signatures {
-    /// Checks that one of the payloads signs `manifest_digest` with one of
-    /// `keys`; the index of the key.
-    pub fn verify(&self, manifest_digest: &str, keys: &[VerifyingKey]) -> Result<usize> {
+    /// Checks that one of the payloads signs `manifest_digest` for one of
+    /// the repositories `identities` with one of `keys`; the index of the
+    /// key.
+    pub fn verify(
+        &self,
+        manifest_digest: &str,
+        identities: &[String],
+        keys: &[VerifyingKey],
+    ) -> Result<usize> {
         let mut errors = Vec::new();
         for (layer, payload) in &self.payloads {
-            match verify(layer, payload, manifest_digest, keys) {
+            match verify(layer, payload, manifest_digest, identities, keys) {
                 Ok(index) => return Ok(index),
                 Err(e) => errors.push(format!("{}: {e:#}", layer.digest)),
             }
@@ -233,15 +265,20 @@ impl Signatures {
         bail!("no signature verifies ({})", errors.join("; "))
     }
 
-    /// These signatures and one more (cosign appends too).
+    /// These signatures and one more, as cosign appends: each key's
+    /// signature of the same payload is a layer of its own; only the very
+    /// same signature is not repeated.
     pub fn with(&self, payload: Vec<u8>, signature: String) -> Result<Self> {
+        let added = layer(&payload, signature);
         let mut payloads: Vec<_> = self
             .payloads
             .iter()
-            .filter(|(layer, _)| layer.digest != digest(&payload))
+            .filter(|(layer, _)| {
+                (&layer.digest, &layer.annotations) != (&added.digest, &added.annotations)
+            })
             .cloned()
             .collect();
-        payloads.push((layer(&payload, signature), payload));
+        payloads.push((added, payload));
         Self::of(payloads)
     }
 
@@ -268,19 +305,40 @@ mod tests {
         let payload = payload("localhost:5000/app", &signed).unwrap();
         let layer = layer(&payload, sign(&key, &payload));
         let keys = [*other.verifying_key(), *key.verifying_key()];
-        assert_eq!(verify(&layer, &payload, &signed, &keys).unwrap(), 1);
-        assert!(verify(&layer, &payload, &signed, &keys[..1]).is_err());
-        let e = verify(&layer, &payload, &digest(b"other"), &keys).unwrap_err();
+        let here = ["localhost:5000/app".to_string()];
+        assert_eq!(verify(&layer, &payload, &signed, &here, &keys).unwrap(), 1);
+        assert!(verify(&layer, &payload, &signed, &here, &keys[..1]).is_err());
+        let e = verify(&layer, &payload, &digest(b"other"), &here, &keys).unwrap_err();
         assert!(e.to_string().contains("the signature is for"), "{e}");
+        // The same content and key, signed for another repository.
+        let elsewhere = ["localhost:5000/evil".to_string()];
+        let e = verify(&layer, &payload, &signed, &elsewhere, &keys).unwrap_err();
+        assert!(
+            e.to_string().contains("for repository localhost:5000/app"),
+            "{e}"
+        );
         // The same JSON with a space added: other bytes, so no signature.
         let mut forged = payload.clone();
         forged.insert(1, b' ');
-        assert!(verify(&layer, &forged, &signed, &keys).is_err());
+        assert!(verify(&layer, &forged, &signed, &here, &keys).is_err());
         assert_eq!(
             tag(&signed).unwrap(),
             format!("{}.sig", signed.replace(':', "-"))
         );
         assert!(is_tag(&tag(&signed).unwrap()));
         assert!(!is_tag("sha256-x.sig") && !is_tag("1.0"));
+    }
+
+    #[test]
+    fn identities_are_repositories_without_tag_or_digest() {
+        for (reference, repository) in [
+            ("localhost:5000/tools/app", "localhost:5000/tools/app"),
+            ("localhost:5000/tools/app:1.0", "localhost:5000/tools/app"),
+            ("ghcr.io/org/app@sha256:00", "ghcr.io/org/app"),
+            ("ghcr.io/org/app:1@sha256:00", "ghcr.io/org/app"),
+            ("registry:5000/app", "registry:5000/app"),
+        ] {
+            assert_eq!(identity_repository(reference), repository, "{reference}");
+        }
     }
 }

@@ -20,6 +20,10 @@ pub struct Trust {
     /// With keys set: let apps without any signature run (a signature
     /// that is there must still verify).
     pub allow_unsigned: bool,
+    /// Mirrors: an app run from a repository starting with the first
+    /// prefix may carry a signature made for the repository that starts
+    /// with the second instead (`remap-identity`).
+    pub remaps: Vec<(String, String)>,
 }
 
 impl Trust {
@@ -37,7 +41,32 @@ impl Trust {
             keys,
             allowed_images,
             allow_unsigned,
+            remaps: Vec::new(),
         })
+    }
+
+    /// Adds mirrors, each `RUN_PREFIX=SIGNED_PREFIX`.
+    pub fn remapping(mut self, specs: &[String]) -> Result<Self> {
+        for spec in specs {
+            let (run, signed) = spec.split_once('=').with_context(|| {
+                format!("remap-identity {spec:?}: write it RUN_PREFIX=SIGNED_PREFIX")
+            })?;
+            self.remaps.push((run.to_string(), signed.to_string()));
+        }
+        Ok(self)
+    }
+
+    /// The repositories a signature of an app run as `reference` may name:
+    /// its own, and what the mirrors remap it to.
+    pub fn identities(&self, reference: &Reference) -> Vec<String> {
+        let repository = format!("{}/{}", reference.registry(), reference.repository());
+        let mut identities = vec![repository.clone()];
+        for (run, signed) in &self.remaps {
+            if let Some(rest) = repository.strip_prefix(run.as_str()) {
+                identities.push(format!("{signed}{rest}"));
+            }
+        }
+        identities
     }
 
     /// Checks `reference`, which resolved to manifest `digest`, against
@@ -58,10 +87,12 @@ impl Trust {
         )
     }
 
-    /// Checks the signatures of manifest `digest` against `verify-keys`.
+    /// Checks the signatures of manifest `digest`, run as `reference`,
+    /// against `verify-keys` and the repositories a signature may name.
     /// Returns the key file that verified one, if any.
     pub fn check_signed(
         &self,
+        reference: &Reference,
         digest: &str,
         signatures: Option<&Signatures>,
     ) -> Result<Option<&PathBuf>> {
@@ -77,7 +108,7 @@ impl Trust {
             ),
             Some(signatures) => {
                 let index = signatures
-                    .verify(digest, &keys)
+                    .verify(digest, &self.identities(reference), &keys)
                     .with_context(|| format!("verifying the signature of {digest}"))?;
                 Ok(Some(&self.keys[index].0))
             }
@@ -127,5 +158,20 @@ mod tests {
         let other: Reference = "localhost:5000/evil/app:1".parse().unwrap();
         let e = trust.check_allowed(&other, d).unwrap_err();
         assert!(e.to_string().contains("not in allowed-images"), "{e}");
+    }
+
+    #[test]
+    fn mirrors_remap_the_repository_a_signature_may_name() {
+        let trust = Trust::default()
+            .remapping(&["mirror:5001/apps/=ghcr.io/org/".into()])
+            .unwrap();
+        let mirrored: Reference = "mirror:5001/apps/tool:1".parse().unwrap();
+        assert_eq!(
+            trust.identities(&mirrored),
+            ["mirror:5001/apps/tool", "ghcr.io/org/tool"]
+        );
+        let elsewhere: Reference = "mirror:5001/other/tool:1".parse().unwrap();
+        assert_eq!(trust.identities(&elsewhere), ["mirror:5001/other/tool"]);
+        assert!(Trust::default().remapping(&["no-equals".into()]).is_err());
     }
 }
