@@ -23,7 +23,7 @@ EXAMPLES   := $(notdir $(patsubst %/Cargo.toml,%,$(wildcard examples/*/Cargo.tom
 C_GUESTS   := $(patsubst %/Makefile,%,$(wildcard examples/*/Makefile tests/guests/*/Makefile))
 GUESTS     := $(addprefix -p ,$(EXAMPLES) host-api bench bench-probe bench-sink bad-sink)
 
-.PHONY: run test check dist bench soak setup build host guests c-guests bootstrap lint image image-push apps fuzz fuzz-tool fuzz-btf fuzz-legacy fuzz-calls fuzz-programs fuzz-smoke
+.PHONY: run test check dist bench soak setup build host guests c-guests bootstrap lint image image-push apps fuzz fuzz-tool fuzz-btf fuzz-legacy fuzz-calls fuzz-programs fuzz-registry fuzz-archive fuzz-smoke
 
 run: setup build bootstrap
 
@@ -82,11 +82,15 @@ test: setup build lint
 #               and kernel (host/fuzz; root);
 #   program_calls  the policy's helper and kfunc check over arbitrary
 #               instruction streams and grants, against the kernel's BTF
-#               (host/fuzz).
+#               (host/fuzz);
+#   registry_documents  app and signature manifests, configs, signed
+#               payloads and identities as a registry sends them (host/fuzz);
+#   archive_import  `wasm-bpf import` of a hostile archive into a store of
+#               its own (host/fuzz).
 # `make fuzz FUZZ_SECONDS=3600` for a long run; `make test` runs 30 s each.
 FUZZ_SECONDS ?= 600
 FUZZDIR      := guest-sdk-rust/build/fuzz
-fuzz: fuzz-btf fuzz-legacy fuzz-calls fuzz-programs
+fuzz: fuzz-btf fuzz-legacy fuzz-calls fuzz-programs fuzz-registry fuzz-archive
 
 fuzz-tool:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
@@ -117,6 +121,18 @@ fuzz-programs: fuzz-tool
 	mkdir -p host/fuzz/corpus/program_calls
 	cd host/fuzz && $(CARGO) +nightly fuzz run program_calls corpus/program_calls -- \
 		-max_total_time=$(FUZZ_SECONDS) -max_len=1024 -timeout=10
+
+fuzz-registry: fuzz-tool
+	mkdir -p host/fuzz/corpus/registry_documents
+	cp host/fuzz/seeds/registry_documents/* host/fuzz/corpus/registry_documents/
+	cd host/fuzz && $(CARGO) +nightly fuzz run registry_documents corpus/registry_documents -- \
+		-max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10
+
+fuzz-archive: fuzz-tool
+	mkdir -p host/fuzz/corpus/archive_import
+	cp host/fuzz/seeds/archive_import/* host/fuzz/corpus/archive_import/
+	cd host/fuzz && $(CARGO) +nightly fuzz run archive_import corpus/archive_import -- \
+		-max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10
 
 fuzz-smoke:
 	@if rustup toolchain list | grep -q '^nightly'; then \

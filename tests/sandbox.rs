@@ -308,9 +308,10 @@ fn a_guest_blocked_in_a_read_stops_at_the_timeout() {
 
 /// `record-layout` of a struct whose 3000 members are each a 3000-member
 /// struct (9 million fields, 2 GB of host memory when built whole) stops
-/// at the result cap while it builds: the host's peak stays under 96 MiB
-/// with `--max-memory 64MiB` (a 16 MiB cap; the host itself takes about
-/// 16 MiB), and the guest goes on.
+/// at the result cap while it builds, and a 256 MiB global (no bytes in
+/// the file) is not copied whole for `get-global` or `initial-value`:
+/// the host's peak stays under 96 MiB with `--max-memory 64MiB` (a 16 MiB
+/// cap; the host itself takes about 16 MiB), and the guest goes on.
 #[test]
 fn a_record_layout_bomb_stops_at_the_cap_while_it_builds() {
     common::require_kernel();
@@ -336,6 +337,16 @@ fn a_record_layout_bomb_stops_at_the_cap_while_it_builds() {
         &["struct `outer`", "16777216 bytes"],
     );
     ok(&cases, "inner", "12000");
+    for case in ["big-global", "big-initial-value"] {
+        err(
+            &cases,
+            case,
+            "LimitExceeded",
+            libc::ENOMEM,
+            &["16777216 bytes"],
+        );
+    }
+    ok(&cases, "small-global", "8");
     assert!(
         run.peak_kib < 96 * 1024,
         "the host peaked at {} KiB",

@@ -10,6 +10,7 @@ use std::io::Read as _;
 use std::io::Write as _;
 use std::os::fd::{AsFd, AsRawFd as _, BorrowedFd, OwnedFd};
 use std::path::{Component as PathPart, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{bail, Context as _, Result};
 use rustix::fs::{
@@ -121,11 +122,15 @@ impl TrustedDir {
         Ok(Some(bytes))
     }
 
-    /// Writes entry `name` whole or not at all: concurrent runs see either
-    /// no file or a complete one. The temporary file is created exclusively
-    /// (never through a link someone left there).
+    /// Writes entry `name` whole or not at all: concurrent writers (other
+    /// runs, other threads of this one) and readers see either no file or
+    /// a complete one. Each write goes to a temporary file of its own,
+    /// created exclusively (never through a link someone left there),
+    /// synced to disk, then renamed over the entry.
     pub fn store(&self, name: &str, bytes: &[u8]) -> Result<()> {
-        let partial = format!(".{name}.{}.partial", std::process::id());
+        static WRITES: AtomicU64 = AtomicU64::new(0);
+        let write = WRITES.fetch_add(1, Ordering::Relaxed);
+        let partial = format!(".{name}.{}.{write}.partial", std::process::id());
         let flags =
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let create = || openat(&self.0, &partial, flags, Mode::RUSR | Mode::WUSR);
@@ -139,14 +144,18 @@ impl TrustedDir {
             other => other,
         }
         .with_context(|| format!("creating {partial}"))?;
-        let written = std::fs::File::from(file).write_all(bytes);
-        let renamed = written
+        let mut file = std::fs::File::from(file);
+        let renamed = file
+            .write_all(bytes)
+            .and_then(|()| file.sync_all())
             .context("writing")
             .and_then(|()| renameat(&self.0, &partial, &self.0, name).context("renaming"));
         if renamed.is_err() {
             let _ = unlinkat(&self.0, &partial, AtFlags::empty());
         }
-        renamed.with_context(|| format!("storing {name}"))
+        renamed.with_context(|| format!("storing {name}"))?;
+        // The rename itself lasts once the directory is synced too.
+        rustix::fs::fsync(&self.0).with_context(|| format!("syncing the directory of {name}"))
     }
 
     /// Removes entry `name`; one already gone is no error.
@@ -170,5 +179,82 @@ impl TrustedDir {
         }
         names.sort();
         Ok(names)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    fn content(file: OwnedFd) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::fs::File::from(file), &mut bytes).unwrap();
+        bytes
+    }
+
+    /// Eight threads storing the same entry while a reader reads it: the
+    /// reader only ever sees one writer's whole content.
+    #[test]
+    fn concurrent_stores_of_one_entry_never_tear() {
+        const SIZE: usize = 256 << 10;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = TrustedDir::open(tmp.path()).unwrap();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let writers: Vec<_> = (0..8u8)
+                .map(|writer| {
+                    let dir = &dir;
+                    scope.spawn(move || {
+                        for _ in 0..20 {
+                            dir.store("entry", &vec![writer; SIZE]).unwrap();
+                        }
+                    })
+                })
+                .collect();
+            let reader = scope.spawn(|| {
+                let mut reads = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    if let Some(file) = dir.entry("entry").unwrap() {
+                        let bytes = content(file);
+                        assert_eq!(bytes.len(), SIZE, "a torn entry");
+                        assert!(bytes.iter().all(|&b| b == bytes[0]), "a mixed entry");
+                        reads += 1;
+                    }
+                }
+                reads
+            });
+            for writer in writers {
+                writer.join().unwrap();
+            }
+            stop.store(true, Ordering::Relaxed);
+            assert!(reader.join().unwrap() > 0);
+        });
+        assert_eq!(dir.names().unwrap(), ["entry"], "a temporary file was left");
+    }
+
+    #[test]
+    fn links_and_directories_others_can_write_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        std::os::unix::fs::symlink(&real, tmp.path().join("link")).unwrap();
+        assert!(TrustedDir::open(&tmp.path().join("link/cache")).is_err());
+        let open = tmp.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let error = TrustedDir::open(&open).err().unwrap();
+        assert!(
+            format!("{error:#}").contains("writable by others"),
+            "{error:#}"
+        );
+        let dir = TrustedDir::open(&real.join("made/below")).unwrap();
+        assert!(real.join("made/below").is_dir());
+        dir.store("a", b"x").unwrap();
+        std::os::unix::fs::symlink(real.join("made/below/a"), real.join("made/below/b")).unwrap();
+        assert!(dir.entry("b").is_err(), "an entry through a link was read");
+        assert_eq!(content(dir.entry("a").unwrap().unwrap()), b"x");
+        assert!(dir.entry("missing").unwrap().is_none());
     }
 }

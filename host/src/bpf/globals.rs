@@ -106,9 +106,24 @@ pub(crate) fn set(open: &mut OpenObject, name: &str, value: &[u8]) -> BpfResult<
     Ok(())
 }
 
-/// The initial value of global `name` of an opened object.
-pub(crate) fn initial(open: &OpenObject, name: &str) -> BpfResult<Vec<u8>> {
+/// Refuses to copy `bytes` bytes of `what` for the guest past `cap`, the
+/// most one call builds for it.
+fn fits(what: &str, bytes: usize, cap: usize) -> BpfResult<()> {
+    if bytes > cap {
+        return Err(super::limits::result_too_big(
+            what,
+            cap,
+            "read a smaller global, or raise --max-memory",
+        ));
+    }
+    Ok(())
+}
+
+/// The initial value of global `name` of an opened object, at most `cap`
+/// bytes.
+pub(crate) fn initial(open: &OpenObject, name: &str, cap: usize) -> BpfResult<Vec<u8>> {
     let global = find_global(open_btf(open)?, name)?;
+    fits(&format!("global `{name}`'s bytes"), global.size, cap)?;
     open.maps()
         .find(|m| is_section_map(m.name(), &global.section))
         .and_then(|m| {
@@ -119,8 +134,9 @@ pub(crate) fn initial(open: &OpenObject, name: &str) -> BpfResult<Vec<u8>> {
         .ok_or_else(|| no_section_map(name, &global))
 }
 
-/// The value the kernel holds now for global `name` of a loaded object.
-pub(crate) fn current(obj: &Object, name: &str) -> BpfResult<Vec<u8>> {
+/// The value the kernel holds now for global `name` of a loaded object,
+/// read from a section of at most `cap` bytes.
+pub(crate) fn current(obj: &Object, name: &str, cap: usize) -> BpfResult<Vec<u8>> {
     let btf = obj
         .btf()
         .map_err(|e| BpfError::libbpf("reading the object's BTF", &e, ""))?;
@@ -129,6 +145,11 @@ pub(crate) fn current(obj: &Object, name: &str) -> BpfResult<Vec<u8>> {
         .maps()
         .find(|m| is_section_map(m.name(), &global.section))
         .ok_or_else(|| no_section_map(name, &global))?;
+    fits(
+        &format!("section {} (global `{name}`'s)", global.section),
+        map.value_size() as usize,
+        cap,
+    )?;
     // Internal maps are single-entry arrays: key 0 holds the whole section
     // as the kernel sees it now.
     let section = map

@@ -426,8 +426,8 @@ impl BpfMap {
         })
     }
 
-    /// The contents a section of globals starts with.
-    fn initial_value(&self) -> BpfResult<Vec<u8>> {
+    /// Runs `f` on the contents a section of globals starts with.
+    fn with_initial_value<R>(&self, f: impl FnOnce(&[u8]) -> BpfResult<R>) -> BpfResult<R> {
         let object = self
             .object
             .as_ref()
@@ -437,7 +437,7 @@ impl BpfMap {
                 .maps()
                 .find(|m| m.name() == OsStr::new(&self.name))
                 .ok_or_else(|| not_found("map", &self.name, &[]))?;
-            map.initial_value().map(<[u8]>::to_vec).ok_or_else(|| {
+            let value = map.initial_value().ok_or_else(|| {
                 BpfError::with_errno(
                     ErrorCode::InvalidArgument,
                     libc::EINVAL,
@@ -448,7 +448,27 @@ impl BpfMap {
                         self.name
                     ),
                 )
-            })
+            })?;
+            f(value)
+        })
+    }
+
+    /// The map's initial value (a section of globals), at most `cap`
+    /// bytes.
+    fn initial_value(&self, cap: usize) -> BpfResult<Vec<u8>> {
+        self.with_initial_value(|value| {
+            if value.len() > cap {
+                return Err(super::limits::result_too_big(
+                    &format!(
+                        "the {} bytes of map `{}`'s initial value",
+                        value.len(),
+                        self.name
+                    ),
+                    cap,
+                    "read its globals one by one (get-global), or raise --max-memory",
+                ));
+            }
+            Ok(value.to_vec())
         })
     }
 
@@ -798,13 +818,14 @@ impl HostBpfMap for BpfCtxView<'_> {
 
     fn set_initial_value(&mut self, this: Resource<BpfMap>, value: Vec<u8>) -> BpfResult<()> {
         let map = self.table.get(&this)?;
-        let size = map.initial_value()?.len();
+        let size = map.with_initial_value(|initial| Ok(initial.len()))?;
         check_len("initial value", value.len(), size)?;
         map.configure("set-initial-value", |m| m.set_initial_value(&value))
     }
 
     fn initial_value(&mut self, this: Resource<BpfMap>) -> BpfResult<Vec<u8>> {
-        self.table.get(&this)?.initial_value()
+        let cap = self.ctx.result_bytes;
+        self.table.get(&this)?.initial_value(cap)
     }
 
     fn set_autocreate(&mut self, this: Resource<BpfMap>, autocreate: bool) -> BpfResult<()> {

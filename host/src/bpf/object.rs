@@ -198,11 +198,11 @@ impl BpfObject {
         })
     }
 
-    fn get_global(&self, name: &str) -> BpfResult<Vec<u8>> {
+    fn get_global(&self, name: &str, cap: usize) -> BpfResult<Vec<u8>> {
         let state = lock(&self.state);
         match &*state {
-            ObjectState::Opened(open) => globals::initial(open, name),
-            ObjectState::Loaded(obj) => globals::current(obj, name),
+            ObjectState::Opened(open) => globals::initial(open, name, cap),
+            ObjectState::Loaded(obj) => globals::current(obj, name, cap),
             ObjectState::Failed => Err(state.wrong_phase("get-global", Phase::Loaded)),
         }
     }
@@ -305,7 +305,8 @@ impl HostBpfObject for BpfCtxView<'_> {
     }
 
     fn get_global(&mut self, this: Resource<BpfObject>, name: String) -> BpfResult<Vec<u8>> {
-        self.table.get(&this)?.get_global(&name)
+        let cap = self.ctx.result_bytes;
+        self.table.get(&this)?.get_global(&name, cap)
     }
 
     /// Loads in two steps, so that the policy sees what the kernel will

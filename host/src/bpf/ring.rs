@@ -56,8 +56,9 @@ pub(crate) struct Drained {
 const DISCARDED: u32 = 1 << 31;
 
 /// Appends to `out`, in the batch format, the committed records after the
-/// consumer position, at most `max` of them and, past the first, at most
-/// `max_bytes` of batch; then releases their span to the producer.
+/// consumer position, at most `max` of them and, past the first record,
+/// at most `max_bytes` of span (discarded records count); then releases
+/// their span to the producer.
 /// `walked` is scratch space, kept by the caller between drains.
 fn drain(
     ring: &View<'_>,
@@ -69,11 +70,18 @@ fn drain(
     let size = ring.mask + 1;
     let cons = ring.consumer.load(Ordering::Acquire);
     let prod = ring.producer.load(Ordering::Acquire);
-    let (mut pos, mut records, mut discarded) = (cons, 0, false);
     walked.clear();
+    // The kernel keeps positions 8-aligned; one that is not was written
+    // by another mapper of the ring, and reading a header there would be
+    // a misaligned atomic access. Nothing is read until it is set right.
+    if !cons.is_multiple_of(8) {
+        return Drained::default();
+    }
+    let (mut pos, mut records, mut discarded) = (cons, 0, false);
     while pos < prod && records < max {
         // SAFETY: `pos & mask` is inside the first copy of the data and
-        // 8-aligned (every stride is), so the header is in the mapping.
+        // 8-aligned (the consumer position is, and every stride), so the
+        // header is in the mapping and aligned.
         let header = unsafe {
             &*ring
                 .data
@@ -94,7 +102,10 @@ fn drain(
         if stride > prod - pos || pos + stride - cons > size {
             break;
         }
-        if records > 0 && pos + stride - cons > max_bytes as u64 {
+        // Past the first record, the span (discarded records too) stays
+        // within `max_bytes`: so do the copy and the list of offsets, even
+        // for a ring full of discarded records.
+        if pos > cons && pos + stride - cons > max_bytes as u64 {
             break;
         }
         // Offsets in the span fit: a span is at most the ring, and a
@@ -449,6 +460,50 @@ mod tests {
             assert!(out.len() <= 4096, "{forged}: {} bytes", out.len());
             assert!(model.consumer.load(Ordering::Relaxed) - forged <= 4096);
         }
+    }
+
+    /// A consumer position that is not 8-aligned (the kernel's always are)
+    /// is not read from: no misaligned header is touched, nothing moves.
+    #[test]
+    fn an_unaligned_consumer_position_is_not_read() {
+        let model = Model::new(4096);
+        assert!(model.produce(16, 7, false));
+        let (mut out, mut walked) = (Vec::new(), Vec::new());
+        for forged in [4, 12, 1, 4095] {
+            model.consumer.store(forged, Ordering::Relaxed);
+            let drained = drain(&model.view(), &mut out, &mut walked, usize::MAX, usize::MAX);
+            assert_eq!(drained, Drained::default(), "{forged}");
+            assert!(out.is_empty());
+            assert_eq!(model.consumer.load(Ordering::Relaxed), forged);
+        }
+    }
+
+    /// A ring full of discarded records is drained in spans of at most
+    /// `max_bytes`: the copy and the list of offsets stay that small (for
+    /// a 1 GiB ring they grew to 1 GiB and 512 MiB), and every drain
+    /// still advances until the ring is empty.
+    #[test]
+    fn discarded_records_count_against_the_drains_bytes() {
+        let model = Model::new(1 << 16);
+        while model.produce(0, 0, true) {}
+        let (mut out, mut walked) = (Vec::new(), Vec::new());
+        let mut drains = 0;
+        loop {
+            let drained = drain(&model.view(), &mut out, &mut walked, usize::MAX, 4096);
+            if !drained.advanced {
+                break;
+            }
+            assert_eq!(drained.records, 0);
+            assert!(walked.len() <= 4096 / 8, "{} offsets", walked.len());
+            assert!(out.capacity() <= 2 * 4096, "{} bytes", out.capacity());
+            drains += 1;
+        }
+        assert!(out.is_empty());
+        assert_eq!(drains, (1 << 16) / 4096);
+        assert_eq!(
+            model.consumer.load(Ordering::Relaxed),
+            model.producer.load(Ordering::Relaxed)
+        );
     }
 
     /// A producer thread racing the consumer: every record arrives once,

@@ -4,13 +4,18 @@
 //!
 //! It runs on a thread and async runtime of its own: the guest's thread
 //! may be computing or blocked in a wait, and a scrape must not wait for
-//! it. Connections are few and short, so a small cap on them and on the
-//! time to send a request's head keeps a slow or hostile client from
-//! holding the endpoint.
+//! it. A connection serves one request (Prometheus connects per scrape)
+//! and lives at most [`CONNECTION_TIMEOUT`]; at most [`MAX_CONNECTIONS`]
+//! live at once, and a new one evicts the oldest, first among those that
+//! have not sent a whole request yet. So idle or slow clients, however
+//! many and however often they reconnect, cannot keep a scrape from being
+//! answered.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -19,14 +24,16 @@ use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::oneshot;
 
 use super::Metrics;
 
-/// Most connections served at once; more wait to be accepted.
+/// Most connections alive at once; a new one evicts the oldest.
 const MAX_CONNECTIONS: usize = 32;
 /// How long a client has to send a request's head.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a connection lives, its response included.
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
 
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -71,6 +78,30 @@ impl Server {
     }
 }
 
+/// A live connection, as the accept loop sees it.
+struct Live {
+    id: u64,
+    /// Set once a whole request head arrived: the connection is working.
+    requested: Arc<AtomicBool>,
+    /// Dropped to close the connection.
+    _evict: oneshot::Sender<()>,
+}
+
+/// The live connections, oldest first.
+type Connections = Arc<Mutex<VecDeque<Live>>>;
+
+/// Makes room for one more connection: past the cap, the oldest one that
+/// has not sent a whole request goes, or else the oldest of all.
+fn make_room(live: &mut VecDeque<Live>) {
+    while live.len() >= MAX_CONNECTIONS {
+        let idle = live
+            .iter()
+            .position(|c| !c.requested.load(Ordering::Relaxed))
+            .unwrap_or(0);
+        live.remove(idle);
+    }
+}
+
 async fn serve(listener: TcpListener, metrics: Arc<Metrics>, mut stopped: oneshot::Receiver<()>) {
     let listener = match tokio::net::TcpListener::from_std(listener) {
         Ok(listener) => listener,
@@ -79,11 +110,8 @@ async fn serve(listener: TcpListener, metrics: Arc<Metrics>, mut stopped: onesho
             return;
         }
     };
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
-            return;
-        };
+    let connections: Connections = Arc::default();
+    for id in 0.. {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -94,22 +122,46 @@ async fn serve(listener: TcpListener, metrics: Arc<Metrics>, mut stopped: onesho
             },
             _ = &mut stopped => return,
         };
-        let metrics = Arc::clone(&metrics);
+        let requested = Arc::new(AtomicBool::new(false));
+        let (evict, evicted) = oneshot::channel::<()>();
+        {
+            let mut live = connections.lock().unwrap_or_else(PoisonError::into_inner);
+            make_room(&mut live);
+            live.push_back(Live {
+                id,
+                requested: Arc::clone(&requested),
+                _evict: evict,
+            });
+        }
+        let (metrics, connections) = (Arc::clone(&metrics), Arc::clone(&connections));
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
+                requested.store(true, Ordering::Relaxed);
                 let metrics = Arc::clone(&metrics);
                 async move { Ok::<_, Infallible>(respond(&metrics, &request)) }
             });
-            let served = hyper::server::conn::http1::Builder::new()
+            let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_TIMEOUT)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-            if let Err(e) = served {
-                tracing::debug!("--metrics: serving {peer}: {e}");
+                .keep_alive(false)
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::select! {
+                served = tokio::time::timeout(CONNECTION_TIMEOUT, connection) => match served {
+                    Ok(Err(e)) => tracing::debug!("--metrics: serving {peer}: {e}"),
+                    Err(_) => tracing::debug!("--metrics: {peer} took too long"),
+                    Ok(Ok(())) => {}
+                },
+                _ = evicted => tracing::debug!("--metrics: {peer} evicted for a newer connection"),
             }
-            drop(slot);
+            connections
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .retain(|c| c.id != id);
         });
+        // The connection reads its request before the next accept can
+        // count it among the idle ones: a flood of new connections does
+        // not evict a scraper that has sent its request.
+        tokio::task::yield_now().await;
     }
 }
 
@@ -178,6 +230,24 @@ pub fn parse_address(spec: &str) -> Result<SocketAddr, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn room_is_made_first_from_connections_without_a_request() {
+        let connection = |id: u64, requested: bool| Live {
+            id,
+            requested: Arc::new(AtomicBool::new(requested)),
+            _evict: oneshot::channel().0,
+        };
+        let mut live: VecDeque<Live> = (0..MAX_CONNECTIONS as u64)
+            .map(|id| connection(id, id != 3))
+            .collect();
+        make_room(&mut live);
+        assert_eq!(live.len(), MAX_CONNECTIONS - 1);
+        assert!(live.iter().all(|c| c.id != 3), "the idle one goes");
+        live.push_back(connection(100, true));
+        make_room(&mut live);
+        assert_eq!(live.front().map(|c| c.id), Some(1), "then the oldest");
+    }
 
     #[test]
     fn a_port_alone_means_loopback() {

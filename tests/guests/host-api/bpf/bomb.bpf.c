@@ -32,6 +32,9 @@ struct outer {
 /* Keeps `struct outer` in the object's BTF. */
 struct outer *bomb = 0;
 
+/* 256 MiB of globals: no bytes in the file, all of them in a copy. */
+char big_global[256 << 20];
+
 SEC("tp/syscalls/sys_enter_getppid")
 int idle(void *ctx)
 {

@@ -1527,6 +1527,24 @@ fn sandbox(case: &str, arg: Option<&String>) -> Result<()> {
             let open = Object::open_named(include_object!("bomb"), "sbx_bomb")?;
             report("outer", open.record_layout("outer").map(|_| ()));
             report("inner", open.record_layout("inner").map(|l| l.size()));
+            report(
+                "big-global",
+                open.as_raw()
+                    .get_global("big_global")
+                    .map(|b| b.len())
+                    .map_err(Into::into),
+            );
+            report(
+                "big-initial-value",
+                open.map("sbx_bomb.bss")?.initial_value().map(|b| b.len()),
+            );
+            report(
+                "small-global",
+                open.as_raw()
+                    .get_global("bomb")
+                    .map(|b| b.len())
+                    .map_err(Into::into),
+            );
         }
         // A helper number no kernel has, and libbpf's poisoned call.
         "unknown-helpers" => {
