@@ -72,6 +72,23 @@ fn an_iterator_changes_no_socket_without_a_grant() {
     assert_ne!(c["marked"], "ok 0");
 }
 
+/// One map value larger than what one call may return (a quarter of
+/// `--max-memory`) is refused before the host reads it; with room, it is
+/// read.
+#[test]
+fn a_value_larger_than_a_call_returns_is_not_read() {
+    let (_, c) = common::scenario_with(&["--max-memory", "8MiB"], &["sandbox", "big-value"]);
+    err(
+        &c,
+        "lookup",
+        "LimitExceeded",
+        libc::ENOMEM,
+        &["3145728 bytes", "2097152 bytes"],
+    );
+    let (_, c) = common::scenario_with(&["--max-memory", "64MiB"], &["sandbox", "big-value"]);
+    ok(&c, "lookup", "Some(3145728)");
+}
+
 /// A helper number the table does not know is refused, with no grant that
 /// could allow it; libbpf's poisoned call (a failed CO-RE relocation) is
 /// no helper and is left to the kernel, whose refusal names it.
@@ -215,7 +232,7 @@ fn a_path_swapped_while_the_host_works_never_leads_outside_the_grant() {
         ("race-cgroup", "20000", "stored", vec!["--dir", &grant]),
         (
             "race-attach",
-            "2000",
+            "20000",
             "attached",
             vec!["--dir", &grant, "--allow", "cgroup"],
         ),

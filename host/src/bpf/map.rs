@@ -240,8 +240,23 @@ enum Read {
 
 /// Reads one value (`key` is `None` for queues and stacks): `None` if
 /// there is none.
-fn read_elem(handle: &MapHandle, key: Option<&[u8]>, read: Read) -> BpfResult<Option<Vec<u8>>> {
-    let mut value = vec![0u8; value_len(handle)];
+/// Reads one value of `handle` (at `key`, or the next of a queue or
+/// stack), if it is at most `cap` bytes.
+fn read_elem(
+    handle: &MapHandle,
+    key: Option<&[u8]>,
+    read: Read,
+    cap: usize,
+) -> BpfResult<Option<Vec<u8>>> {
+    let len = value_len(handle);
+    if len > cap {
+        return Err(limits::result_too_big(
+            &format!("values of {len} bytes (every CPU's)"),
+            cap,
+            "raise --max-memory",
+        ));
+    }
+    let mut value = vec![0u8; len];
     let fd = handle.as_fd().as_raw_fd();
     let key = key.map_or(std::ptr::null(), |k| k.as_ptr().cast());
     // SAFETY: `key` is null or the map's key size (checked by callers), and
@@ -458,7 +473,7 @@ impl BpfMap {
     fn initial_value(&self, cap: usize) -> BpfResult<Vec<u8>> {
         self.with_initial_value(|value| {
             if value.len() > cap {
-                return Err(super::limits::result_too_big(
+                return Err(limits::result_too_big(
                     &format!(
                         "the {} bytes of map `{}`'s initial value",
                         value.len(),
@@ -596,7 +611,7 @@ impl BpfMap {
         Ok(handle)
     }
 
-    fn lookup(&mut self, key: &[u8], flags: LookupFlags) -> BpfResult<Option<Vec<u8>>> {
+    fn lookup(&mut self, key: &[u8], flags: LookupFlags, cap: usize) -> BpfResult<Option<Vec<u8>>> {
         let handle = self.keyed(key)?;
         if handle.map_type() == MapType::BloomFilter {
             return Err(BpfError::new(
@@ -604,12 +619,12 @@ impl BpfMap {
                 "a bloom filter has no keys to look up; use `contains`",
             ));
         }
-        read_elem(handle, Some(key), Read::Lookup(flags))
+        read_elem(handle, Some(key), Read::Lookup(flags), cap)
     }
 
-    fn lookup_and_delete(&mut self, key: &[u8]) -> BpfResult<Option<Vec<u8>>> {
+    fn lookup_and_delete(&mut self, key: &[u8], cap: usize) -> BpfResult<Option<Vec<u8>>> {
         let handle = self.keyed(key)?;
-        read_elem(handle, Some(key), Read::AndDelete)
+        read_elem(handle, Some(key), Read::AndDelete, cap)
     }
 
     fn update(&mut self, key: &[u8], value: &[u8], mode: UpdateFlags) -> BpfResult<()> {
@@ -627,14 +642,14 @@ impl BpfMap {
         write_elem(handle, "push", None, value, mode)
     }
 
-    fn pop_or_peek(&mut self, read: Read) -> BpfResult<Option<Vec<u8>>> {
+    fn pop_or_peek(&mut self, read: Read, cap: usize) -> BpfResult<Option<Vec<u8>>> {
         let handle = self.handle()?;
         let what = match read {
             Read::Lookup(_) => "peek",
             Read::AndDelete => "pop",
         };
         check_type(handle, what, &[MapType::Queue, MapType::Stack])?;
-        read_elem(handle, None, read)
+        read_elem(handle, None, read, cap)
     }
 
     fn contains(&mut self, value: &[u8]) -> BpfResult<bool> {
@@ -653,7 +668,8 @@ impl BpfMap {
             "inner-map",
             &[MapType::ArrayOfMaps, MapType::HashOfMaps],
         )?;
-        let Some(id) = read_elem(handle, Some(key), Read::Lookup(LookupFlags::empty()))? else {
+        let lookup = Read::Lookup(LookupFlags::empty());
+        let Some(id) = read_elem(handle, Some(key), lookup, size_of::<u32>())? else {
             return Ok(None);
         };
         // The kernel reads a map of maps' values as 4-byte map ids.
@@ -847,7 +863,8 @@ impl HostBpfMap for BpfCtxView<'_> {
         key: Vec<u8>,
         flags: LookupFlags,
     ) -> BpfResult<Option<Vec<u8>>> {
-        self.table.get_mut(&this)?.lookup(&key, flags)
+        let cap = self.ctx.result_bytes;
+        self.table.get_mut(&this)?.lookup(&key, flags, cap)
     }
 
     fn lookup_and_delete(
@@ -855,7 +872,8 @@ impl HostBpfMap for BpfCtxView<'_> {
         this: Resource<BpfMap>,
         key: Vec<u8>,
     ) -> BpfResult<Option<Vec<u8>>> {
-        self.table.get_mut(&this)?.lookup_and_delete(&key)
+        let cap = self.ctx.result_bytes;
+        self.table.get_mut(&this)?.lookup_and_delete(&key, cap)
     }
 
     fn update(
@@ -953,13 +971,15 @@ impl HostBpfMap for BpfCtxView<'_> {
     }
 
     fn pop(&mut self, this: Resource<BpfMap>) -> BpfResult<Option<Vec<u8>>> {
-        self.table.get_mut(&this)?.pop_or_peek(Read::AndDelete)
+        let cap = self.ctx.result_bytes;
+        self.table.get_mut(&this)?.pop_or_peek(Read::AndDelete, cap)
     }
 
     fn peek(&mut self, this: Resource<BpfMap>) -> BpfResult<Option<Vec<u8>>> {
+        let cap = self.ctx.result_bytes;
         self.table
             .get_mut(&this)?
-            .pop_or_peek(Read::Lookup(LookupFlags::empty()))
+            .pop_or_peek(Read::Lookup(LookupFlags::empty()), cap)
     }
 
     fn contains(&mut self, this: Resource<BpfMap>, value: Vec<u8>) -> BpfResult<bool> {

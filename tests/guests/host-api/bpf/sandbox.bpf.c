@@ -48,3 +48,16 @@ int probe_binary(void *ctx)
 {
 	return 0;
 }
+
+/* One value of 3 MiB: more than one call may return to a guest of
+ * --max-memory 8MiB (2 MiB). */
+struct big_value {
+	__u8 bytes[3 << 20];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct big_value);
+} big_values SEC(".maps");

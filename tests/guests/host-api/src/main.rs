@@ -1546,6 +1546,18 @@ fn sandbox(case: &str, arg: Option<&String>) -> Result<()> {
                     .map_err(Into::into),
             );
         }
+        // A lookup of a value of 3 MiB.
+        "big-value" => {
+            let obj = sandbox_object("sbx_value")?.load()?;
+            let map = obj.map("big_values")?;
+            report(
+                "lookup",
+                map.as_raw()
+                    .lookup(&0u32.to_ne_bytes(), wasm_bpf_guest::LookupFlags::empty())
+                    .map(|v| v.map(|v| v.len()))
+                    .map_err(Into::into),
+            );
+        }
         // A helper number no kernel has, and libbpf's poisoned call.
         "unknown-helpers" => {
             for program in ["unknown_helper", "poisoned_call"] {
