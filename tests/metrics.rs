@@ -159,13 +159,7 @@ fn hostile_metrics_are_refused_and_cannot_forge_samples() {
     running
         .wait_line(PATIENCE, |l| l == "ready metrics")
         .unwrap_or_else(|| panic!("never ready: {:?}\n{}", running.seen, running.stderr()));
-    let cases = running
-        .seen
-        .iter()
-        .filter_map(|l| l.strip_prefix("case "))
-        .filter_map(|l| l.split_once(" => "))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let cases = cases(running.seen.iter().map(String::as_str));
     err(
         &cases,
         "bad-name",

@@ -1017,21 +1017,54 @@ fn a_file_named_like_a_reference_is_never_run_as_one() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("TIME"));
 }
 
+/// Bootstrap pushed as `ADDR/tools/signed:1` to a registry of its own and
+/// signed by a key of the test's.
+struct Signed {
+    registry: Registry,
+    user: User,
+    keys: tempfile::TempDir,
+    public: String,
+    signed: String,
+    digest: String,
+}
+
+impl Signed {
+    fn new() -> Self {
+        let registry = Registry::start();
+        let addr = registry.addr.clone();
+        let user = User::new();
+        let keys = tempfile::tempdir().expect("tempdir");
+        let (key, public) = key_pair(keys.path(), "release");
+        let signed = format!("{addr}/tools/signed:1");
+        let digest = user.push_bootstrap(&addr, &signed);
+        user.ok(&["sign", &signed, "--key", &key, "--insecure-registry", &addr]);
+        Self {
+            registry,
+            user,
+            keys,
+            public,
+            signed,
+            digest,
+        }
+    }
+}
+
 /// A signature names the repository it vouches for: the same content and
 /// signature copied to another repository (skopeo copies both, digests
 /// unchanged) is refused there, unless the policy says that repository
 /// mirrors the signed one.
 #[test]
 fn a_signature_vouches_only_for_its_own_repository() {
-    let registry = Registry::start();
+    let Signed {
+        registry,
+        user,
+        public,
+        signed,
+        digest,
+        ..
+    } = Signed::new();
     let addr = registry.addr.clone();
-    let user = User::new();
-    let keys = tempfile::tempdir().expect("tempdir");
-    let (key, public) = key_pair(keys.path(), "release");
     let insecure = ["--insecure-registry", addr.as_str()];
-    let signed = format!("{addr}/tools/signed:1");
-    let digest = user.push_bootstrap(&addr, &signed);
-    user.ok(&[&["sign", &signed, "--key", &key], &insecure[..]].concat());
     let sig_tag = format!("{}.sig", digest.replace(':', "-"));
     let copied = format!("{addr}/mirror/signed:1");
     for (from, to) in [
@@ -1070,15 +1103,16 @@ fn a_signature_vouches_only_for_its_own_repository() {
 /// signature manifest of more than 16 signatures is not read.
 #[test]
 fn signatures_are_fetched_to_be_verified_and_bounded() {
-    let registry = Registry::start();
+    let Signed {
+        registry,
+        user,
+        keys,
+        public,
+        signed,
+        ..
+    } = Signed::new();
     let addr = registry.addr.clone();
-    let user = User::new();
-    let keys = tempfile::tempdir().expect("tempdir");
-    let (key, public) = key_pair(keys.path(), "release");
     let insecure = ["--insecure-registry", addr.as_str()];
-    let signed = format!("{addr}/tools/signed:1");
-    user.push_bootstrap(&addr, &signed);
-    user.ok(&[&["sign", &signed, "--key", &key], &insecure[..]].concat());
 
     user.ok(&[&["pull", &signed], &insecure[..]].concat());
     // `images`' SIGNED column.

@@ -72,6 +72,22 @@ fn an_iterator_changes_no_socket_without_a_grant() {
     assert_ne!(c["marked"], "ok 0");
 }
 
+/// A program of a type that hooks what no grant names (here `sk_lookup`,
+/// which would steer the machine's connections) loads, and is never
+/// attached: not by name, and `attach-all` leaves it out.
+#[test]
+fn program_types_that_never_run_are_never_attached() {
+    let (_, c) = common::scenario_with(&[], &["sandbox", "never-runs"]);
+    err(
+        &c,
+        "attach",
+        "Unsupported",
+        libc::EOPNOTSUPP,
+        &["`steer` is a SkLookup program", "attaches nowhere"],
+    );
+    ok(&c, "attach-all", "0");
+}
+
 /// One map value larger than what one call may return (a quarter of
 /// `--max-memory`) is refused before the host reads it; with room, it is
 /// read.
@@ -156,14 +172,17 @@ fn arenas_are_placed_by_the_host_and_only_with_a_grant() {
         libc::EPERM,
         &["arena map `arena`", "--allow arena"],
     );
-    ok(&c, "shrink", "()");
-    err(
-        &c,
-        "load-shrunk",
-        "Unsupported",
-        libc::EOPNOTSUPP,
-        &["arena map"],
-    );
+    let shrunk_refused = |c: &std::collections::BTreeMap<String, String>| {
+        ok(c, "shrink", "()");
+        err(
+            c,
+            "load-shrunk",
+            "Unsupported",
+            libc::EOPNOTSUPP,
+            &["arena map"],
+        );
+    };
+    shrunk_refused(&c);
     common::assert_no_map_named("arena");
 
     let (_, c) = common::scenario_with(&["--allow", "arena"], &["sandbox", "arena"]);
@@ -172,13 +191,7 @@ fn arenas_are_placed_by_the_host_and_only_with_a_grant() {
         load == "ok ()" || !load.contains("--allow arena"),
         "granted, the arena was still refused by the policy: {load}"
     );
-    err(
-        &c,
-        "load-shrunk",
-        "Unsupported",
-        libc::EOPNOTSUPP,
-        &["arena map"],
-    );
+    shrunk_refused(&c);
 }
 
 /// Exchanges `a` and `b` (a directory and a symbolic link) as fast as it
@@ -339,13 +352,7 @@ fn a_record_layout_bomb_stops_at_the_cap_while_it_builds() {
         .args(["sandbox", "layout-bomb"]);
     let run = common::run_measured(command);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    let cases: std::collections::BTreeMap<String, String> = run
-        .stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("case "))
-        .filter_map(|l| l.split_once(" => "))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let cases = common::cases(run.stdout.lines());
     err(
         &cases,
         "outer",

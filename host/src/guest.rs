@@ -206,18 +206,23 @@ fn force(stop: &Arc<Stop>, cause: Cause) {
         return;
     }
     let stop = Arc::clone(stop);
-    std::thread::spawn(move || {
-        if stop.wait_end(WATCHDOG) {
-            return;
-        }
-        let first = stop.requested.cause().unwrap_or(cause);
-        let code = Outcome::from(first).exit_code();
-        tracing::error!(
-            "the guest did not stop within {WATCHDOG:?} of being forced to (the host is blocked \
-             in a system call); exiting with {code}"
-        );
-        std::process::exit(code);
-    });
+    std::thread::spawn(move || watchdog(&stop, cause, WATCHDOG, |code| std::process::exit(code)));
+}
+
+/// Waits `wait` for the run forced to stop by `cause` to end; if it does
+/// not, calls `exit` with the stop's status (that of the first cause, as
+/// [`finish`] reports it).
+fn watchdog(stop: &Stop, cause: Cause, wait: Duration, exit: impl FnOnce(i32)) {
+    if stop.wait_end(wait) {
+        return;
+    }
+    let first = stop.requested.cause().unwrap_or(cause);
+    let code = Outcome::from(first).exit_code();
+    tracing::error!(
+        "the guest did not stop within {wait:?} of being forced to (the host is blocked in a \
+         system call); exiting with {code}"
+    );
+    exit(code);
 }
 
 impl Watchers {
@@ -339,5 +344,43 @@ pub(crate) async fn finish(
         (Outcome::Exited(code), Some(Cause::Signal(_))) => Outcome::Exited(code),
         (_, Some(cause)) => cause.into(),
         (outcome, None) => outcome,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A forced stop whose run does not end exits with the first cause's
+    /// status; one whose run ends in time exits nothing.
+    #[test]
+    fn the_watchdog_exits_only_when_the_run_does_not_end() {
+        let stop = Stop::new().expect("eventfds");
+        stop.requested.fire(Cause::Timeout);
+        stop.forced.fire(Cause::Signal(libc::SIGINT));
+        let mut exited = None;
+        watchdog(
+            &stop,
+            Cause::Signal(libc::SIGINT),
+            Duration::from_millis(10),
+            |code| {
+                exited = Some(code);
+            },
+        );
+        assert_eq!(exited, Some(124), "the timeout came first");
+
+        let stop = Stop::new().expect("eventfds");
+        stop.forced.fire(Cause::Signal(libc::SIGTERM));
+        stop.end();
+        let mut exited = None;
+        watchdog(
+            &stop,
+            Cause::Signal(libc::SIGTERM),
+            Duration::from_secs(60),
+            |code| {
+                exited = Some(code);
+            },
+        );
+        assert_eq!(exited, None);
     }
 }

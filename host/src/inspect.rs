@@ -73,11 +73,8 @@ fn grants(
         }
         None => {}
     }
-    match ty {
-        ProgramType::Xdp
-        | ProgramType::SchedCls
-        | ProgramType::SchedAct
-        | ProgramType::SocketFilter => {
+    match policy::runs(ty) {
+        policy::Runs::OnInterface => {
             needs.push("--allow-net IFACE".into());
         }
         _ if policy::load_hook(ty, attach) == Some(policy::Hook::Cgroup) => {
@@ -200,15 +197,11 @@ fn object_report(index: usize, offset: usize, elf: &[u8]) -> Result<ObjectReport
                         granted.insert(name);
                     }
                 }
-                Helper::PoisonedCoRe => {
+                Helper::Poisoned(poison) => {
                     unreadable.insert(format!(
-                        "{place}: a call libbpf wrote over a failed CO-RE relocation (helper \
-                         #{id}); the kernel refuses it if it is reachable"
-                    ));
-                }
-                Helper::PoisonedKfunc => {
-                    unreadable.insert(format!(
-                        "{place}: a call libbpf wrote over a kfunc this kernel lacks (helper #{id})"
+                        "{place}: a call libbpf wrote over {} (helper #{id}); the kernel \
+                         refuses it if it is reachable",
+                        poison.describe()
                     ));
                 }
                 Helper::Unknown => {

@@ -466,13 +466,17 @@ pub fn guest_cases(
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
-    let cases = stdout
-        .lines()
+    (pid, cases(stdout.lines()))
+}
+
+/// The `case NAME => OUTCOME` lines among `lines`, by name.
+pub fn cases<'a>(lines: impl IntoIterator<Item = &'a str>) -> BTreeMap<String, String> {
+    lines
+        .into_iter()
         .filter_map(|l| l.strip_prefix("case "))
         .filter_map(|l| l.split_once(" => "))
         .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    (pid, cases)
+        .collect()
 }
 
 /// Asserts case `name` is `ok <value>`.

@@ -9,8 +9,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wasm_bpf::registry::archive;
 use wasm_bpf::registry::store::Store;
+use wasm_bpf::registry::{self, archive, signature};
 
 fuzz_target!(|data: &[u8]| {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -18,15 +18,18 @@ fuzz_target!(|data: &[u8]| {
     match archive::import(&store, data) {
         Ok(names) => {
             for name in names {
-                if let Some((manifest, _)) = store.app(&name).expect("a stored app reads") {
+                let reference = registry::reference(&name).expect("an imported name is a reference");
+                if reference.tag().is_some_and(signature::is_tag) {
+                    let signatures = store.signatures(&name).expect("stored signatures read");
+                    assert!(signatures.is_some(), "{name} is not in the store");
+                } else {
+                    let (manifest, _) = store
+                        .app(&name)
+                        .expect("a stored app reads")
+                        .unwrap_or_else(|| panic!("{name} is not in the store"));
                     store
                         .blob(&manifest.layer.digest)
                         .expect("the component matches its digest");
-                } else {
-                    assert!(
-                        store.signatures(&name).expect("stored signatures read").is_some(),
-                        "{name} was reported imported but is not in the store"
-                    );
                 }
             }
         }

@@ -81,6 +81,7 @@ fn instruction(c: &mut Choices<'_>, funcs: &Funcs, grants: &mut Vec<String>) -> 
         0 => match c.byte() {
             0 => helpers::POISONED_CO_RE,
             1 => helpers::POISONED_KFUNC_BASE + u32::from(c.byte()),
+            2 => helpers::POISONED_MAP_BASE + u32::from(c.byte()),
             n => u32::from(n) % 220,
         },
         2 => {
@@ -118,7 +119,7 @@ fn refused(bytes: &[u8], policy: &Policy, btf: &RawBtf, ty: ProgramType, attach:
             Helper::Known(name, class) => {
                 helpers::needs_grant(class, ty, attach) && !policy.helpers.contains(name)
             }
-            Helper::PoisonedCoRe | Helper::PoisonedKfunc => false,
+            Helper::Poisoned(_) => false,
             Helper::Unknown => true,
         },
         2 if off != 0 => true,

@@ -265,20 +265,45 @@ pub const HELPERS: &[(u32, &str, Class)] = &[
 /// (`0xbad2310`), so that the kernel refuses it if it is reachable.
 pub const POISONED_CO_RE: u32 = 0xbad_2310;
 
-/// The first number libbpf writes over a call of a weak kfunc the kernel
-/// lacks (plus the extern's index), for the same reason.
+/// The first number libbpf writes (plus the map's index) over a load of a
+/// map it did not create (`set-autocreate false`), for the same reason.
+pub const POISONED_MAP_BASE: u32 = 2_001_000_000;
+
+/// The first number libbpf writes (plus the extern's index) over a call
+/// of a weak kfunc the kernel lacks, for the same reason.
 pub const POISONED_KFUNC_BASE: u32 = 2_002_000_000;
+
+/// What libbpf marked as unusable with a call no kernel has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Poison {
+    /// A failed CO-RE relocation.
+    CoRe,
+    /// A map that was not created.
+    Map,
+    /// A weak kfunc this kernel lacks.
+    Kfunc,
+}
+
+impl Poison {
+    /// How `inspect` and logs name it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::CoRe => "a failed CO-RE relocation",
+            Self::Map => "a map libbpf did not create",
+            Self::Kfunc => "a kfunc this kernel lacks",
+        }
+    }
+}
 
 /// What a helper number is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Helper {
     /// A helper of the table.
     Known(&'static str, Class),
-    /// libbpf's mark of a failed CO-RE relocation: no helper, and the
-    /// kernel refuses the call wherever it is reachable.
-    PoisonedCoRe,
-    /// libbpf's mark of a call to a weak kfunc this kernel lacks.
-    PoisonedKfunc,
+    /// libbpf's mark, written over an instruction it could not make
+    /// usable: no helper is called, and the kernel refuses the call
+    /// wherever it is reachable (libbpf then says what it stood for).
+    Poisoned(Poison),
     /// A number the table does not know.
     Unknown,
 }
@@ -293,15 +318,19 @@ pub fn class_of(name: &str) -> Option<Class> {
 
 /// What helper number `id` is.
 pub fn helper(id: u32) -> Helper {
+    // An object has far fewer maps and externs than this.
+    const SPAN: u32 = 1_000_000;
     if let Ok(at) = HELPERS.binary_search_by_key(&id, |(n, _, _)| *n) {
         let (_, name, class) = HELPERS[at];
         return Helper::Known(name, class);
     }
     match id {
-        POISONED_CO_RE => Helper::PoisonedCoRe,
-        // An object has at most a few thousand externs.
-        n if (POISONED_KFUNC_BASE..POISONED_KFUNC_BASE + 1_000_000).contains(&n) => {
-            Helper::PoisonedKfunc
+        POISONED_CO_RE => Helper::Poisoned(Poison::CoRe),
+        n if (POISONED_MAP_BASE..POISONED_MAP_BASE + SPAN).contains(&n) => {
+            Helper::Poisoned(Poison::Map)
+        }
+        n if (POISONED_KFUNC_BASE..POISONED_KFUNC_BASE + SPAN).contains(&n) => {
+            Helper::Poisoned(Poison::Kfunc)
         }
         _ => Helper::Unknown,
     }
@@ -312,14 +341,8 @@ pub fn helper(id: u32) -> Helper {
 /// only what that grant allows: hooks granted at load (`--allow
 /// cgroup|lsm|struct_ops|fentry`) and the interface hooks (`--allow-net`).
 pub fn hook_is_granted(ty: ProgramType, attach: u32) -> bool {
-    super::policy::load_hook(ty, attach).is_some()
-        || matches!(
-            ty,
-            ProgramType::Xdp
-                | ProgramType::SchedCls
-                | ProgramType::SchedAct
-                | ProgramType::SocketFilter
-        )
+    use super::policy::{load_hook, runs, Runs};
+    load_hook(ty, attach).is_some() || runs(ty) == Runs::OnInterface
 }
 
 /// Whether a program of type `ty` (attach type `attach`) calling a helper
@@ -353,8 +376,13 @@ mod tests {
         );
         assert_eq!(helper(0), Helper::Unknown);
         assert_eq!(helper(212), Helper::Unknown);
-        assert_eq!(helper(POISONED_CO_RE), Helper::PoisonedCoRe);
-        assert_eq!(helper(POISONED_KFUNC_BASE + 3), Helper::PoisonedKfunc);
+        assert_eq!(helper(POISONED_CO_RE), Helper::Poisoned(Poison::CoRe));
+        assert_eq!(helper(POISONED_MAP_BASE + 2), Helper::Poisoned(Poison::Map));
+        assert_eq!(
+            helper(POISONED_KFUNC_BASE + 3),
+            Helper::Poisoned(Poison::Kfunc)
+        );
+        assert_eq!(helper(POISONED_KFUNC_BASE + 1_000_000), Helper::Unknown);
     }
 
     /// Every helper of the UAPI libbpf-sys was built with is in the table,

@@ -536,7 +536,7 @@ impl Policy {
             // No helper is called: the kernel refuses the instruction
             // wherever it is reachable, and libbpf says which relocation
             // or kfunc it stands for.
-            Helper::PoisonedCoRe | Helper::PoisonedKfunc => return Ok(()),
+            Helper::Poisoned(_) => return Ok(()),
             Helper::Unknown => {
                 tracing::warn!(program, id, "refused an unknown helper");
                 return Err(BpfError::with_errno(

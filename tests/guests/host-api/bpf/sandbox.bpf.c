@@ -61,3 +61,11 @@ struct {
 	__type(key, __u32);
 	__type(value, struct big_value);
 } big_values SEC(".maps");
+
+/* A program type that steers the machine's connections with no grant to
+ * name it: it loads, and is never attached. */
+SEC("sk_lookup")
+int steer(struct bpf_sk_lookup *ctx)
+{
+	return SK_PASS;
+}

@@ -1546,6 +1546,12 @@ fn sandbox(case: &str, arg: Option<&String>) -> Result<()> {
                     .map_err(Into::into),
             );
         }
+        // A program of a type wasm-bpf never attaches.
+        "never-runs" => {
+            let obj = sandbox_object("sbx_never")?.load()?;
+            report("attach", obj.attach("steer").map(|_| ()));
+            report("attach-all", obj.attach_all().map(|links| links.len()));
+        }
         // A lookup of a value of 3 MiB.
         "big-value" => {
             let obj = sandbox_object("sbx_value")?.load()?;
