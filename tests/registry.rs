@@ -1058,10 +1058,10 @@ fn a_signature_vouches_only_for_its_own_repository() {
     let Signed {
         registry,
         user,
+        keys: _keys,
         public,
         signed,
         digest,
-        ..
     } = Signed::new();
     let addr = registry.addr.clone();
     let insecure = ["--insecure-registry", addr.as_str()];
@@ -1109,7 +1109,7 @@ fn signatures_are_fetched_to_be_verified_and_bounded() {
         keys,
         public,
         signed,
-        ..
+        digest: _,
     } = Signed::new();
     let addr = registry.addr.clone();
     let insecure = ["--insecure-registry", addr.as_str()];
