@@ -262,56 +262,57 @@ fn a_taken_port_is_refused_before_the_app_starts() {
     );
 }
 
-/// Idle connections cannot keep a scrape from being answered: with 16
-/// connections open that never send a request, and a client that reopens
-/// every one of its 32 idle connections as soon as it is closed, every
+/// Idle connections cannot keep a scrape from being answered: with a
+/// client that reopens every one of its 32 idle connections as soon as it
+/// is closed, and 16 more connections that never send a request, every
 /// scrape is answered at once (before, 32 idle connections kept it
 /// waiting for the 10 s header timeout, and a reconnecting client kept it
 /// down).
 #[test]
 fn idle_and_reconnecting_clients_cannot_starve_a_scrape() {
     use std::io::Read as _;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     require_kernel();
     let address = free_address();
     let mut running = Running::start(&["--metrics", &addr_arg(address)], &guest("bootstrap"), &[]);
     let up = get_until(address, "/metrics", PATIENCE, |r| r.status == 200);
     assert!(up.is_some(), "never served: {}", running.stderr());
-    let idle: Vec<std::net::TcpStream> = (0..16)
-        .filter_map(|_| std::net::TcpStream::connect(address).ok())
-        .collect();
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let reopened = std::thread::scope(|scope| {
-        let reconnecting = scope.spawn(|| {
+    let stop = AtomicBool::new(false);
+    let reopened = AtomicUsize::new(0);
+    let (ready, connected) = std::sync::mpsc::channel();
+    let idle = std::thread::scope(|scope| {
+        scope.spawn(|| {
             let connect = || {
                 let stream = std::net::TcpStream::connect(address).expect("connecting");
                 stream.set_nonblocking(true).expect("non-blocking");
                 stream
             };
             let mut held: Vec<_> = (0..32).map(|_| connect()).collect();
-            let mut reopened = 0;
-            loop {
-                let stopping = stop.load(std::sync::atomic::Ordering::Relaxed);
+            let _ = ready.send(());
+            while !stop.load(Ordering::Relaxed) {
                 for stream in &mut held {
                     // Closed by the server: read gives end of file.
                     if matches!(stream.read(&mut [0; 1]), Ok(0)) {
                         *stream = connect();
-                        reopened += 1;
+                        reopened.fetch_add(1, Ordering::Relaxed);
                     }
-                }
-                if stopping {
-                    break reopened;
                 }
                 std::thread::sleep(Duration::from_millis(10));
             }
         });
         // Stops the reconnecting client however the scrapes end.
-        struct Stop<'a>(&'a std::sync::atomic::AtomicBool);
+        struct Stop<'a>(&'a AtomicBool);
         impl Drop for Stop<'_> {
             fn drop(&mut self) {
-                self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+                self.0.store(true, Ordering::Relaxed);
             }
         }
-        let stopping = Stop(&stop);
+        let _stopping = Stop(&stop);
+        connected.recv().expect("the reconnecting client connected");
+        // Past the cap: the reconnecting client's oldest go, and come back.
+        let idle: Vec<std::net::TcpStream> = (0..16)
+            .filter_map(|_| std::net::TcpStream::connect(address).ok())
+            .collect();
         for _ in 0..10 {
             let started = std::time::Instant::now();
             let scraped = get(address, "/metrics", &[]);
@@ -323,10 +324,16 @@ fn idle_and_reconnecting_clients_cannot_starve_a_scrape() {
             );
             assert!(took < Duration::from_secs(3), "a scrape took {took:?}");
         }
-        drop(stopping);
-        reconnecting.join().expect("the reconnecting client")
+        let deadline = std::time::Instant::now() + PATIENCE;
+        while reopened.load(Ordering::Relaxed) == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        idle
     });
-    assert!(reopened > 0, "the server closed no idle connection");
+    assert!(
+        reopened.load(Ordering::Relaxed) > 0,
+        "the server closed no idle connection"
+    );
     drop(idle);
     running.signal(libc::SIGINT);
     assert_eq!(running.wait_exit(PATIENCE).and_then(|s| s.code()), Some(0));
