@@ -107,31 +107,31 @@ fuzz-legacy: fuzz-tool c-guests
 	mkdir -p host/fuzz/corpus/legacy_abi
 	cp host/fuzz/seeds/legacy_abi/* host/fuzz/corpus/legacy_abi/
 	cd host/fuzz && LSAN_OPTIONS=suppressions=$(CURDIR)/host/fuzz/lsan.supp \
-		$(CARGO) +nightly fuzz run legacy_abi corpus/legacy_abi -- \
+		$(CARGO) +nightly fuzz run --fuzz-dir . legacy_abi corpus/legacy_abi -- \
 		-max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=30
 
 fuzz-calls: fuzz-tool guests
 	mkdir -p host/fuzz/corpus/host_calls
 	cp host/fuzz/seeds/host_calls/* host/fuzz/corpus/host_calls/
 	cd host/fuzz && LSAN_OPTIONS=suppressions=$(CURDIR)/host/fuzz/lsan.supp \
-		$(CARGO) +nightly fuzz run host_calls corpus/host_calls -- \
+		$(CARGO) +nightly fuzz run --fuzz-dir . host_calls corpus/host_calls -- \
 		-max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=30
 
 fuzz-programs: fuzz-tool
 	mkdir -p host/fuzz/corpus/program_calls
-	cd host/fuzz && $(CARGO) +nightly fuzz run program_calls corpus/program_calls -- \
+	cd host/fuzz && $(CARGO) +nightly fuzz run --fuzz-dir . program_calls corpus/program_calls -- \
 		-max_total_time=$(FUZZ_SECONDS) -max_len=1024 -timeout=10
 
 fuzz-registry: fuzz-tool
 	mkdir -p host/fuzz/corpus/registry_documents
 	cp host/fuzz/seeds/registry_documents/* host/fuzz/corpus/registry_documents/
-	cd host/fuzz && $(CARGO) +nightly fuzz run registry_documents corpus/registry_documents -- \
+	cd host/fuzz && $(CARGO) +nightly fuzz run --fuzz-dir . registry_documents corpus/registry_documents -- \
 		-max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10
 
 fuzz-archive: fuzz-tool
 	mkdir -p host/fuzz/corpus/archive_import
 	cp host/fuzz/seeds/archive_import/* host/fuzz/corpus/archive_import/
-	cd host/fuzz && $(CARGO) +nightly fuzz run archive_import corpus/archive_import -- \
+	cd host/fuzz && $(CARGO) +nightly fuzz run --fuzz-dir . archive_import corpus/archive_import -- \
 		-max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10
 
 fuzz-smoke:

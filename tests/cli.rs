@@ -508,6 +508,46 @@ fn a_policy_file_sets_limits_that_flags_override() {
     );
 }
 
+/// A relative path in a policy file is the file's directory's, whatever
+/// the working directory: `allow-pin = "pins"` names `<file's dir>/pins`.
+#[test]
+fn a_policy_files_relative_paths_are_taken_from_its_directory() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("grants.toml");
+    std::fs::write(&file, "allow-pin = \"pins\"\n").expect("writing the policy file");
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let output = wasm_bpf()
+        .current_dir(elsewhere.path())
+        .arg("run")
+        .arg("--policy")
+        .arg(&file)
+        .arg(guest("bootstrap"))
+        .output()
+        .expect("running wasm-bpf");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let pins = dir.path().join("pins");
+    assert!(
+        stderr.contains(&format!(
+            "--allow-pin {}: no such directory",
+            pins.display()
+        )),
+        "{stderr}"
+    );
+    // Made there (on a file system other than bpffs), it is found there.
+    std::fs::create_dir(&pins).expect("making pins/");
+    let output = wasm_bpf()
+        .current_dir(elsewhere.path())
+        .arg("run")
+        .arg("--policy")
+        .arg(&file)
+        .arg(guest("bootstrap"))
+        .output()
+        .expect("running wasm-bpf");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not a directory on bpffs"), "{stderr}");
+}
+
 /// Runs `wasm-bpf gen <lang> <object> --type <ty>`; its output.
 fn gen(lang: &str, object: &std::path::Path, ty: &str) -> String {
     let output = wasm_bpf()

@@ -29,7 +29,7 @@ pub struct Record<'a> {
 }
 
 /// Bytes of the header (length, CPU) before each record of a batch
-/// (`batch` in `wit/buffer.wit`; `host/src/bpf/batch.rs` checks these
+/// (`batch` in `wit/buffer.wit`; `host/runtime/src/bpf/batch.rs` checks these
 /// against the WIT and the host).
 pub const BATCH_HEADER: usize = 8;
 

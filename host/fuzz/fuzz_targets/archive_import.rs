@@ -9,8 +9,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wasm_bpf::registry::store::Store;
-use wasm_bpf::registry::{self, archive, signature};
+use wasm_bpf_oci::store::Store;
+use wasm_bpf_oci::{self as registry, archive, signature};
 
 fuzz_target!(|data: &[u8]| {
     let dir = tempfile::tempdir().expect("tempdir");

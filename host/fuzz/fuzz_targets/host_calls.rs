@@ -27,20 +27,20 @@ use std::sync::{Arc, OnceLock};
 
 use common::{bpf_fds, Choices};
 use libfuzzer_sys::fuzz_target;
-use wasm_bpf::bindings::bpf_map::{HostBpfMap, LookupFlags, UpdateFlags};
-use wasm_bpf::bindings::buffer::{BufferOptions, HostBuffer};
-use wasm_bpf::bindings::libbpf_log::{Host as _, Level};
-use wasm_bpf::bindings::link::HostLink;
-use wasm_bpf::bindings::object::{HostBpfObject, OpenOptions};
-use wasm_bpf::bindings::types::{AttachType, MapType, ProgType};
-use wasm_bpf::bindings::program::{
+use wasm_bpf_runtime::bindings::bpf_map::{HostBpfMap, LookupFlags, UpdateFlags};
+use wasm_bpf_runtime::bindings::buffer::{BufferOptions, HostBuffer};
+use wasm_bpf_runtime::bindings::libbpf_log::{Host as _, Level};
+use wasm_bpf_runtime::bindings::link::HostLink;
+use wasm_bpf_runtime::bindings::object::{HostBpfObject, OpenOptions};
+use wasm_bpf_runtime::bindings::types::{AttachType, MapType, ProgType};
+use wasm_bpf_runtime::bindings::program::{
     AttachTarget, Binary, HostProgram, KprobeTarget, PerfEventKind, PerfEventTarget, SampleRate,
     TcDirection, TcTarget, TracepointTarget, UprobeTarget, UsdtTarget, XdpMode, XdpTarget,
 };
-use wasm_bpf::bpf::grants::Grants;
-use wasm_bpf::bpf::policy::Policy;
-use wasm_bpf::interrupt::Stop;
-use wasm_bpf::{BpfCtx, BpfCtxView, BpfError, BpfResult};
+use wasm_bpf_runtime::bpf::grants::Grants;
+use wasm_bpf_runtime::bpf::policy::Policy;
+use wasm_bpf_runtime::interrupt::Stop;
+use wasm_bpf_runtime::{BpfCtx, BpfCtxView, BpfError, BpfResult};
 use wasmtime::component::{Resource, ResourceTable};
 
 /// The host-api test guest's objects (built by `make build`): every map
@@ -428,7 +428,7 @@ fn calls(view: &mut BpfCtxView<'_>, c: &mut Choices<'_>) {
             }
             7 => {
                 let (o, valid) = h.pick(c, Kind::Object);
-                let o = borrow::<wasm_bpf::bpf::object::BpfObject>(o);
+                let o = borrow::<wasm_bpf_runtime::bpf::object::BpfObject>(o);
                 settle_plain(
                     "object queries",
                     valid,

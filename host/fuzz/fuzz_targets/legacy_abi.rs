@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 
 use common::{bpf_fds, Choices};
 use libfuzzer_sys::fuzz_target;
-use wasm_bpf::run::{self, Outcome, RunConfig, Source};
+use wasm_bpf_runtime::run::{self, Outcome, RunConfig, Source};
 use wasm_encoder::{
     CodeSection, ConstExpr, DataSection, ElementSection, Elements, EntityType, ExportKind,
     ExportSection, Function, FunctionSection, GlobalSection, GlobalType, ImportSection,

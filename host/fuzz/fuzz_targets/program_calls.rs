@@ -26,11 +26,11 @@ use std::sync::{Mutex, OnceLock};
 use common::{bpf_fds, Choices};
 use libbpf_sys::bpf_insn;
 use libfuzzer_sys::fuzz_target;
-use wasm_bpf::bindings::types::ErrorCode;
+use wasm_bpf_runtime::bindings::types::ErrorCode;
 use libbpf_rs::ProgramType;
-use wasm_bpf::bpf::helpers::{self, Helper};
-use wasm_bpf::bpf::{calls, policy::Policy};
-use wasm_bpf::BpfError;
+use wasm_bpf_runtime::bpf::helpers::{self, Helper};
+use wasm_bpf_runtime::bpf::{calls, policy::Policy};
+use wasm_bpf_runtime::BpfError;
 use wasm_bpf_btf::RawBtf;
 
 /// `BPF_JMP | BPF_CALL`.

@@ -12,10 +12,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use oci_client::manifest::OciDescriptor;
-use wasm_bpf::registry::artifact::{
+use wasm_bpf_oci::artifact::{
     self, Manifest, WasmConfig, MAX_COMPONENT, MAX_METADATA,
 };
-use wasm_bpf::registry::signature;
+use wasm_bpf_oci::signature;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, document)) = data.split_first() else {
