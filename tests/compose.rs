@@ -753,6 +753,162 @@ fn opensnoop_probe_composes_with_filter_and_stats() {
     assert!(rows.contains(&vec![missing.as_ref(), "1"]), "{out}");
 }
 
+/// What third-party objects hold, run by the loader: a union (one field of
+/// bytes), an `__int128` (bytes, not a panic), a record sent shorter than
+/// its struct (decoded as far as it goes, and counted), a program whose
+/// section names no hook (named, the others attached), and one hook
+/// written twice, for `tp_btf` and `raw_tp` (only the `tp_btf` one runs).
+#[test]
+fn the_loader_reads_what_real_objects_hold() {
+    require_kernel();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = dir.path().join("wide.bpf.c");
+    std::fs::write(
+        &source,
+        r#"
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct wide_rec {
+	u32 pid;
+	union {
+		u32 word;
+		u8 bytes[4];
+	} u;
+	__int128 big;
+	char path[64];
+};
+
+struct wide_rec _rec = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 16);
+} recs SEC(".maps");
+
+static int exec_rec(u32 which)
+{
+	struct wide_rec r = {};
+
+	r.pid = bpf_get_current_pid_tgid() >> 32;
+	r.u.word = which;
+	bpf_ringbuf_output(&recs, &r, sizeof(r), 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(exec_btf) { return exec_rec(1); }
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(exec_raw) { return exec_rec(2); }
+
+SEC("tp/syscalls/sys_enter_openat")
+int on_openat(struct trace_event_raw_sys_enter *ctx)
+{
+	struct wide_rec r = {};
+
+	r.pid = bpf_get_current_pid_tgid() >> 32;
+	r.u.word = 3;
+	r.big = ((__int128)r.pid << 64) | 7;
+	bpf_probe_read_user_str(r.path, sizeof(r.path), (const char *)ctx->args[1]);
+	/* The path's first 8 bytes only: shorter than the struct. */
+	bpf_ringbuf_output(&recs, &r, __builtin_offsetof(struct wide_rec, path) + 8, 0);
+	return 0;
+}
+
+SEC("socket")
+int no_hook(void *ctx) { return 0; }
+"#,
+    )
+    .expect("writing the source");
+    wasm_bpf_build::BpfBuild::new(&source)
+        .out_dir(dir.path())
+        .build()
+        .expect("compiling wide.bpf.c");
+    let marker = dir.path().join("opened-by-the-test");
+    std::fs::write(&marker, "x").expect("writing the marker");
+
+    let grant = format!("{}::/objs", dir.path().display());
+    let sink = json();
+    let host_args = ["--dir", &grant, "--sink", sink.to_str().expect("utf-8")];
+    let mut running = Running::start(
+        &host_args,
+        &guest("loader"),
+        &["--type", "wide_rec", "-t", "3", "/objs/wide.bpf.o"],
+    );
+    wait_attached(&running, 2);
+    let mut cat = Command::new("cat").arg(&marker).spawn().expect("cat");
+    let pid = cat.id();
+    assert!(cat.wait().expect("cat").success());
+    wait_finished(&mut running);
+    let stderr = running.stderr();
+    let records: Vec<serde_json::Map<String, Value>> = running
+        .seen
+        .iter()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let word = |r: &serde_json::Map<String, Value>| r.get("u").cloned();
+    let cats: Vec<_> = records
+        .iter()
+        .filter(|r| r.get("pid").and_then(Value::as_u64) == Some(u64::from(pid)))
+        .collect();
+    let le = |n: u32| Value::from(n.to_le_bytes().to_vec());
+    let execs: Vec<_> = cats.iter().filter(|r| word(r) != Some(le(3))).collect();
+    assert_eq!(execs.len(), 1, "one exec record, from tp_btf: {cats:?}");
+    assert_eq!(word(execs[0]), Some(le(1)), "{cats:?}");
+    let path = marker.to_str().expect("utf-8");
+    let opens: Vec<_> = cats
+        .iter()
+        .filter(|r| r.get("path").and_then(Value::as_str) == path.get(..8))
+        .collect();
+    assert_eq!(
+        opens.len(),
+        1,
+        "cat's open, its path cut at 8 bytes: {cats:?}"
+    );
+    let mut big = 7u64.to_le_bytes().to_vec();
+    big.extend(u64::from(pid).to_le_bytes());
+    assert_eq!(opens[0].get("big"), Some(&Value::from(big)), "{cats:?}");
+    let keys: Vec<&str> = opens[0].keys().map(String::as_str).collect();
+    assert_eq!(keys, ["pid", "u", "big", "path"]);
+    assert!(stderr.contains("no_hook (socket) not attached"), "{stderr}");
+    assert!(
+        stderr.contains("records were shorter than struct wide_rec (96 bytes)"),
+        "{stderr}"
+    );
+
+    // Without the tp_btf twin, the raw_tp one runs.
+    let mut running = Running::start(
+        &host_args,
+        &guest("loader"),
+        &[
+            "--type",
+            "wide_rec",
+            "--no-load",
+            "exec_btf",
+            "-t",
+            "2",
+            "/objs/wide.bpf.o",
+        ],
+    );
+    wait_attached(&running, 2);
+    let mut cat = Command::new("cat").arg(&marker).spawn().expect("cat");
+    let pid = cat.id();
+    assert!(cat.wait().expect("cat").success());
+    wait_finished(&mut running);
+    let execs: Vec<Value> = running
+        .seen
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|r| r["pid"].as_u64() == Some(u64::from(pid)) && r["u"] != le(3))
+        .map(|r| r["u"].clone())
+        .collect();
+    assert_eq!(execs, [le(2)]);
+}
+
 /// An object written for no wasm-bpf guest, run with no code of its own:
 /// the `loader` example loads and attaches it and sends its ring buffer's
 /// `struct open_rec`, decoded from the object's BTF, to `json`; the record

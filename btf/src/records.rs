@@ -1,7 +1,8 @@
 //! A struct of the [`Layout`] as the flat list of fields of a
 //! self-describing record (`wasm-bpf:bpf/records` in `wit/records.wit`):
 //! nested structs flattened into dotted names, `char[N]` as text, other
-//! arrays as lists. Renderers turn the list into a decoding table.
+//! arrays as lists, unions and integers wider than 64 bits as bytes.
+//! Renderers turn the list into a decoding table.
 
 use crate::layout::{Composite, Item, Layout, Ty};
 
@@ -134,7 +135,24 @@ fn flatten(
         }
         if let Ty::Item(i) = &m.ty {
             if let Item::Composite(inner) = &layout.items[*i] {
-                flatten(layout, inner, &name, offset, out)?;
+                if inner.is_union {
+                    // Every member reads the same bytes: the union is one
+                    // field of them, as the typed records' bytes are.
+                    let name = if name.is_empty() {
+                        let first = inner.members.iter().find(|m| !m.name.is_empty());
+                        first.map_or(name, |m| m.name.clone())
+                    } else {
+                        name
+                    };
+                    out.push(Field {
+                        name,
+                        offset,
+                        bits: None,
+                        kind: Kind::Bytes { len: inner.size },
+                    })?;
+                } else {
+                    flatten(layout, inner, &name, offset, out)?;
+                }
                 continue;
             }
         }
@@ -154,6 +172,8 @@ fn flatten(
 /// flattened instead.
 fn kind(layout: &Layout, ty: &Ty) -> Option<Kind> {
     Some(match ty {
+        // `__int128` and wider: a record's integers are 64 bits at most.
+        Ty::Int { size, .. } if *size > 8 => Kind::Bytes { len: *size },
         Ty::Int { size, signed } => Kind::Int {
             size: *size,
             signed: *signed,
@@ -262,5 +282,73 @@ mod tests {
         );
         assert_eq!(fields_within(&layout, outer, spent - 1), None);
         assert_eq!(fields_within(&layout, outer, 4096), None);
+    }
+
+    #[test]
+    fn unions_and_wide_integers_are_bytes() {
+        let int = |size| Ty::Int {
+            size,
+            signed: false,
+        };
+        let member = |name: &str, ty: Ty, offset| Member {
+            name: name.into(),
+            ty,
+            offset,
+            bitfield: None,
+        };
+        let union = |members: Vec<Member>, size| {
+            Item::Composite(Composite {
+                name: String::new(),
+                is_union: true,
+                size,
+                align: 8,
+                packed: false,
+                members,
+            })
+        };
+        let layout = Layout {
+            items: vec![
+                union(vec![member("a", int(4), 0), member("b", int(8), 0)], 8),
+                union(vec![member("x", int(2), 0)], 2),
+                Item::Composite(Composite {
+                    name: "event".into(),
+                    is_union: false,
+                    size: 48,
+                    align: 16,
+                    packed: false,
+                    members: vec![
+                        member("pid", int(4), 0),
+                        member("u", Ty::Item(0), 8),
+                        member("", Ty::Item(1), 16),
+                        member("big", int(16), 32),
+                    ],
+                }),
+            ],
+            maps: Vec::new(),
+            sections: Vec::new(),
+        };
+        let Item::Composite(event) = &layout.items[2] else {
+            unreachable!()
+        };
+        let fields: Vec<(String, usize, Kind)> = fields(&layout, event)
+            .into_iter()
+            .map(|f| (f.name, f.offset, f.kind))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                (
+                    "pid".into(),
+                    0,
+                    Kind::Int {
+                        size: 4,
+                        signed: false
+                    }
+                ),
+                ("u".into(), 8, Kind::Bytes { len: 8 }),
+                ("x".into(), 16, Kind::Bytes { len: 2 }),
+                ("big".into(), 32, Kind::Bytes { len: 16 }),
+            ]
+        );
     }
 }

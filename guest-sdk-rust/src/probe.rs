@@ -183,7 +183,9 @@ impl Layout {
         self.name
     }
 
-    /// The struct's size in bytes: a record shorter than this is not one.
+    /// The struct's size in bytes. A record may be shorter (a tool that
+    /// sends only the part of an array it filled): the fields past its
+    /// end read as zero, empty text or fewer bytes.
     pub fn size(&self) -> usize {
         self.size
     }
@@ -193,13 +195,10 @@ impl Layout {
         schema_of(self.name, self.fields)
     }
 
-    /// Records (each the bytes of one struct) as one batch, by column;
-    /// bytes shorter than the layout's size are skipped (they are not one).
+    /// Records (each the bytes of one struct, or of its first part) as
+    /// one batch, by column.
     pub fn batch<'a>(&self, records: impl IntoIterator<Item = &'a [u8]>) -> Batch {
-        let records: Vec<&[u8]> = records
-            .into_iter()
-            .filter(|bytes| bytes.len() >= self.size)
-            .collect();
+        let records: Vec<&[u8]> = records.into_iter().collect();
         batch_of(self.fields, &records)
     }
 }
@@ -233,9 +232,11 @@ fn field_type(f: &FieldLayout) -> FieldType {
     }
 }
 
-/// The integer of `size` bytes at `at`, sign-extended when `signed`.
+/// The integer of `size` bytes (at most 8) at `at`, sign-extended when
+/// `signed`; 0 when the record ends before it.
 fn int(bytes: &[u8], at: usize, size: usize, signed: bool) -> i128 {
     let mut raw = [0u8; 8];
+    let size = size.min(8);
     let src = bytes.get(at..at + size).unwrap_or(&[]);
     raw[..src.len()].copy_from_slice(src);
     let value = u64::from_le_bytes(raw);
@@ -260,17 +261,25 @@ fn signed(f: &FieldLayout) -> bool {
     )
 }
 
-/// The integer a bitfield holds.
+/// The integer a bitfield holds; 0 when the record ends before it.
 fn bitfield(f: &FieldLayout, (bit, width): (usize, u8), bytes: &[u8]) -> i128 {
     let at = f.offset;
-    let end = (at + (bit + usize::from(width)).div_ceil(8)).min(bytes.len());
-    let raw =
-        crate::wit_records::bitfield(bytes.get(at..end).unwrap_or(&[]), bit, width, signed(f));
+    let end = at + (bit + usize::from(width)).div_ceil(8);
+    let Some(held) = bytes.get(at..end) else {
+        return 0;
+    };
+    let raw = crate::wit_records::bitfield(held, bit, width, signed(f));
     if signed(f) {
         raw.into()
     } else {
         (raw as u64).into()
     }
+}
+
+/// The `len` bytes at `at`, or as many of them as the record holds.
+fn within(bytes: &[u8], at: usize, len: usize) -> &[u8] {
+    let end = at.saturating_add(len).min(bytes.len());
+    bytes.get(at..end).unwrap_or(&[])
 }
 
 /// The column of field `f` over `records`.
@@ -307,7 +316,7 @@ fn column(f: &FieldLayout, records: &[&[u8]]) -> Column {
         FieldKind::Text { len } => Column::Text(
             records
                 .iter()
-                .map(|b| crate::c_str(b.get(at..at + len).unwrap_or(&[])).into_owned())
+                .map(|b| crate::c_str(within(b, at, len)).into_owned())
                 .collect(),
         ),
         FieldKind::Enum {
@@ -353,7 +362,7 @@ fn column(f: &FieldLayout, records: &[&[u8]]) -> Column {
         FieldKind::Bytes { len } => Column::Bytes(
             records
                 .iter()
-                .map(|b| b.get(at..at + len).unwrap_or(&[]).to_vec())
+                .map(|b| within(b, at, len).to_vec())
                 .collect(),
         ),
     }
@@ -363,19 +372,35 @@ fn column(f: &FieldLayout, records: &[&[u8]]) -> Column {
 /// one [`Layout`].
 pub struct LayoutSink {
     layout: Layout,
+    short: std::cell::Cell<u64>,
 }
 
 impl LayoutSink {
     /// Tells the consumer which records come (see [`Sink::start`]).
     pub fn start(layout: Layout) -> Result<Self, String> {
         sink::start(&[layout.schema()])?;
-        Ok(Self { layout })
+        Ok(Self {
+            layout,
+            short: std::cell::Cell::new(0),
+        })
     }
 
-    /// Sends a batch of records, each the bytes of one struct, in order;
-    /// bytes shorter than the layout's size are skipped (they are not one).
+    /// Sends a batch of records, each the bytes of one struct, in order.
+    /// A record shorter than the struct is sent with the fields past its
+    /// end zero or empty, and counted ([`Self::short`]).
     pub fn send<'a>(&self, records: impl IntoIterator<Item = &'a [u8]>) {
+        let records: Vec<&[u8]> = records.into_iter().collect();
+        let short = records
+            .iter()
+            .filter(|r| r.len() < self.layout.size)
+            .count();
+        self.short.set(self.short.get() + short as u64);
         push(&self.layout.batch(records));
+    }
+
+    /// How many records sent so far were shorter than the struct.
+    pub fn short(&self) -> u64 {
+        self.short.get()
     }
 
     /// Ends the stream: the consumer flushes and prints its totals.
@@ -558,5 +583,36 @@ mod tests {
                 FieldType::UnsignedList(2),
             ],
         );
+    }
+
+    #[test]
+    fn a_short_record_reads_what_it_holds() {
+        let mut p: Probe = bytemuck::Zeroable::zeroed();
+        p.tag = *b"abc";
+        p.n = -7;
+        p.color = -1;
+        let bytes = bytemuck::bytes_of(&p);
+        // The text cut short, the integer whole; the rest past the end.
+        let batch = batch_of(Probe::FIELDS, &[&bytes[..2], &bytes[..6]]);
+        assert_eq!(batch.rows, 2);
+        same(
+            &batch.columns[..2],
+            &[
+                Column::Text(vec!["ab".into(), "abc".into()]),
+                Column::Signed(vec![0, -7]),
+            ][..],
+        );
+        same(
+            &batch.columns[4],
+            &Column::Enumerator(vec!["0".into(), "0".into()]),
+        );
+    }
+
+    #[test]
+    fn an_integer_wider_than_64_bits_does_not_panic() {
+        let bytes = [0xffu8; 16];
+        assert_eq!(int(&bytes, 0, 16, false), i128::from(u64::MAX));
+        assert_eq!(int(&bytes, 8, 16, false), i128::from(u64::MAX));
+        assert_eq!(int(&bytes, 12, 8, false), 0, "past the end reads 0");
     }
 }

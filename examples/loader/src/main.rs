@@ -1,7 +1,7 @@
 //! loader: runs any CO-RE `.bpf.o` with no user-space code of its own. It
-//! loads the object, attaches every program whose section names a hook,
-//! and sends each record of the object's ring or perf buffer, decoded from
-//! the object's BTF, to the consumer it is composed with:
+//! loads the object, attaches every program it can (naming those it
+//! cannot), and sends each record of the object's ring or perf buffer,
+//! decoded from the object's BTF, to the consumer it is composed with:
 //!
 //!     wasm-bpf run --dir ./objs::/objs --sink json.wasm loader.wasm /objs/tool.bpf.o
 //!     wasm-bpf run --dir ./objs::/objs --sink stats.wasm --env STATS_KEY=comm \
@@ -12,18 +12,23 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context as _};
 use wasm_bpf_guest::probe::LayoutSink;
-use wasm_bpf_guest::{LogLevel, MapType, Object};
+use wasm_bpf_guest::{Link, LogLevel, MapType, Object, OpenObject};
 
 const USAGE: &str = "\
-Usage: loader [-v] [--type STRUCT] [--buffer MAP] [-t SECONDS] OBJECT
+Usage: loader [-v] [--type STRUCT] [--buffer MAP] [-t SECONDS] [--no-load PROG]...
+              [--max-entries MAP=N]... [--value-size MAP=N]... OBJECT
 
 Loads and attaches the BPF object OBJECT (a path the run grants with
 --dir), and sends every record of its ring or perf buffer, read as the
-struct STRUCT of its BTF, to the composed consumer.
+struct STRUCT of its BTF, to the composed consumer. Programs that cannot
+be attached are named; only none attached is an error.
 
       --type=STRUCT    The records' C struct (default: event)
       --buffer=MAP     The ring buffer or perf event array to read, when
                        the object has several
+      --no-load=PROG   Do not load the program PROG (repeatable)
+      --max-entries=MAP=N  Size the map MAP for N entries before loading
+      --value-size=MAP=N   Make the map MAP's values N bytes
   -t, --time=SECONDS   Stop after this long (default: never)
   -v, --verbose        libbpf's debug output
   -h, --help           Give this help list";
@@ -34,6 +39,20 @@ struct Args {
     buffer: Option<String>,
     time: Option<Duration>,
     verbose: bool,
+    no_load: Vec<String>,
+    max_entries: Vec<(String, u32)>,
+    value_sizes: Vec<(String, u32)>,
+}
+
+/// `MAP=N`.
+fn map_setting(text: &str) -> Result<(String, u32), lexopt::Error> {
+    let (map, n) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text}: expected MAP=N"))?;
+    let n = n
+        .parse()
+        .map_err(|e| format!("{text}: {n} is not a number: {e}"))?;
+    Ok((map.to_string(), n))
 }
 
 /// The arguments, or `None` when `-h` asked for the usage text.
@@ -41,6 +60,7 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
     use lexopt::prelude::*;
     let (mut object, mut record, mut buffer, mut time, mut verbose) =
         (None, "event".to_string(), None, None, false);
+    let (mut no_load, mut max_entries, mut value_sizes) = (Vec::new(), Vec::new(), Vec::new());
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
@@ -50,6 +70,9 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
                 time = Some(Duration::from_secs_f64(parser.value()?.parse()?))
             }
             Short('v') | Long("verbose") => verbose = true,
+            Long("no-load") => no_load.push(parser.value()?.string()?),
+            Long("max-entries") => max_entries.push(map_setting(&parser.value()?.string()?)?),
+            Long("value-size") => value_sizes.push(map_setting(&parser.value()?.string()?)?),
             Short('h') | Long("help") => return Ok(None),
             Value(path) if object.is_none() => object = Some(path.string()?),
             _ => return Err(arg.unexpected()),
@@ -62,6 +85,9 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
         buffer,
         time,
         verbose,
+        no_load,
+        max_entries,
+        value_sizes,
     }))
 }
 
@@ -86,6 +112,45 @@ fn buffer_map(obj: &Object, named: Option<&str>) -> anyhow::Result<String> {
     }
 }
 
+/// Of a program written twice, for `tp_btf` and for `raw_tp` on one
+/// tracepoint (libbpf-tools pick one by what the kernel supports), loads
+/// only the `tp_btf` one, which this kernel (with BTF) runs.
+fn one_of_each_twin(open: &OpenObject) -> anyhow::Result<()> {
+    let programs = open.programs();
+    let btf_hooks: Vec<&str> = programs
+        .iter()
+        .filter(|p| p.autoload)
+        .filter_map(|p| p.section.strip_prefix("tp_btf/"))
+        .collect();
+    for p in &programs {
+        let raw = p
+            .section
+            .strip_prefix("raw_tp/")
+            .or_else(|| p.section.strip_prefix("raw_tracepoint/"));
+        if raw.is_some_and(|hook| btf_hooks.contains(&hook)) && p.autoload {
+            open.program(&p.name)?.set_autoload(false)?;
+        }
+    }
+    Ok(())
+}
+
+/// Attaches every loaded program it can, as `ig` does: each one that
+/// cannot be (its section names no hook, its target is missing, the
+/// policy refuses it) is named, and only none attached at all is an error.
+fn attach_what_can_be(obj: &Object) -> anyhow::Result<Vec<Link>> {
+    let mut links = Vec::new();
+    for p in obj.programs().into_iter().filter(|p| p.autoload) {
+        match obj.attach(&p.name) {
+            Ok(link) => links.push(link),
+            Err(e) => eprintln!("loader: {} ({}) not attached: {e}", p.name, p.section),
+        }
+    }
+    if links.is_empty() {
+        bail!("no program of the object attached");
+    }
+    Ok(links)
+}
+
 fn run(args: &Args) -> anyhow::Result<()> {
     wasm_bpf_guest::set_libbpf_log_level(Some(if args.verbose {
         LogLevel::Debug
@@ -103,11 +168,22 @@ fn run(args: &Args) -> anyhow::Result<()> {
             args.record
         )
     })?;
+    let size = (layout.name(), layout.size());
     let sink = LayoutSink::start(layout).map_err(|e| anyhow!(e))?;
+    for name in &args.no_load {
+        open.program(name)?.set_autoload(false)?;
+    }
+    one_of_each_twin(&open)?;
+    for (map, n) in &args.max_entries {
+        open.map(map)?.set_max_entries(*n)?;
+    }
+    for (map, n) in &args.value_sizes {
+        open.map(map)?.set_value_size(*n)?;
+    }
     let obj = open
         .load()
         .context("failed to load BPF object (run with -v for libbpf's log)")?;
-    let _links = obj.attach_all().context("failed to attach BPF programs")?;
+    let _links = attach_what_can_be(&obj)?;
     let mut events = obj
         .buffer(&buffer_map(&obj, args.buffer.as_deref())?)
         .context("failed to open the buffer")?;
@@ -121,6 +197,15 @@ fn run(args: &Args) -> anyhow::Result<()> {
             break;
         };
         sink.send(batch.iter().map(|record| record.bytes()));
+    }
+    if sink.short() > 0 {
+        eprintln!(
+            "loader: {} records were shorter than struct {} ({} bytes); the fields past \
+             their end read as zero or empty",
+            sink.short(),
+            size.0,
+            size.1
+        );
     }
     sink.finish();
     Ok(())

@@ -76,7 +76,7 @@ pub(crate) fn record_layout(elf: &[u8], name: &str, cap: usize) -> BpfResult<Rec
             format!("no struct `{name}` in the object's BTF: {e:#}")
         } else {
             format!(
-                "no struct `{name}` in the object's BTF (the structs of its globals and \\
+                "no struct `{name}` in the object's BTF (the structs of its globals and \
                  maps: {})",
                 known.join(", ")
             )
