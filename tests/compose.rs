@@ -909,6 +909,121 @@ int no_hook(void *ctx) { return 0; }
     assert_eq!(execs, [le(2)]);
 }
 
+/// An object that marks itself as Inspektor Gadget's gadgets do (this
+/// test's own code, after their conventions): the loader finds the
+/// tracer's buffer and struct from `gadget_tracer_*` with no `--type` or
+/// `--buffer`, and `--param` sets the global a `gadget_param_*` marks,
+/// which changes what is reported. A parameter the object does not mark
+/// is refused before anything loads.
+#[test]
+fn the_loader_reads_gadget_markers_and_sets_their_params() {
+    require_kernel();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = dir.path().join("execs.bpf.c");
+    std::fs::write(
+        &source,
+        r#"
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#define GADGET_TRACER(name, map, record) \
+	const void *gadget_tracer_##name##___##map##___##record __attribute__((unused)); \
+	const struct record *__gadget_tracer_type_##name __attribute__((unused));
+#define GADGET_PARAM(name) const void *gadget_param_##name __attribute__((unused));
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct exec_event {
+	u32 pid;
+	u32 uid;
+	char comm[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 16);
+} execs SEC(".maps");
+
+GADGET_TRACER(exec, execs, exec_event);
+
+const volatile u32 targ_uid = (u32)-1;
+GADGET_PARAM(targ_uid);
+
+SEC("tp/sched/sched_process_exec")
+int on_exec(void *ctx)
+{
+	struct exec_event *e;
+	u32 uid = (u32)bpf_get_current_uid_gid();
+
+	if (targ_uid != (u32)-1 && uid != targ_uid)
+		return 0;
+	e = bpf_ringbuf_reserve(&execs, sizeof(*e), 0);
+	if (!e)
+		return 0;
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	e->uid = uid;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+"#,
+    )
+    .expect("writing the source");
+    wasm_bpf_build::BpfBuild::new(&source)
+        .out_dir(dir.path())
+        .build()
+        .expect("compiling execs.bpf.c");
+    let grant = format!("{}::/objs", dir.path().display());
+    let sink = json();
+    let host_args = ["--dir", &grant, "--sink", sink.to_str().expect("utf-8")];
+    // SAFETY: getuid has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    // Who `true` runs as: reported only when the parameter names it.
+    let trues = |param: &str| -> usize {
+        let mut running = Running::start(
+            &host_args,
+            &guest("loader"),
+            &["--param", param, "-t", "2", "/objs/execs.bpf.o"],
+        );
+        wait_attached(&running, 1);
+        let pid = Command::new("true").spawn().expect("true").id();
+        wait_finished(&mut running);
+        running
+            .seen
+            .iter()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|r| r["pid"].as_u64() == Some(u64::from(pid)))
+            .inspect(|r| {
+                assert_eq!(r["uid"].as_u64(), Some(u64::from(uid)), "{r}");
+                assert_eq!(r["comm"].as_str(), Some("true"), "{r}");
+            })
+            .count()
+    };
+    assert_eq!(trues(&format!("targ_uid={uid}")), 1);
+    assert_eq!(trues(&format!("targ_uid={}", uid + 4242)), 0);
+
+    let (code, stderr) = common::run_to_end(
+        &host_args,
+        &guest("loader"),
+        &["--param", "targ_pid=1", "/objs/execs.bpf.o"],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("no parameter `targ_pid` (its parameters: targ_uid)"),
+        "{stderr}"
+    );
+    let (code, stderr) = common::run_to_end(
+        &host_args,
+        &guest("loader"),
+        &["--param", "targ_uid=4294967296", "/objs/execs.bpf.o"],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("4294967296 does not fit in 4 bytes"),
+        "{stderr}"
+    );
+}
+
 /// An object written for no wasm-bpf guest, run with no code of its own:
 /// the `loader` example loads and attaches it and sends its ring buffer's
 /// `struct open_rec`, decoded from the object's BTF, to `json`; the record

@@ -204,6 +204,10 @@ fn globals_are_set_before_load_and_read_from_the_kernel_after() {
     let c = scenario("globals");
     ok(&c, "initial", "0");
     ok(&c, "set", "777");
+    // `globals` lists them, with their sections and sizes, in both phases.
+    let listed = r#"[("marker_len", ".rodata", 8), ("seen", ".bss", 8)]"#;
+    ok(&c, "listed-open", listed);
+    ok(&c, "listed-loaded", listed);
     ok(&c, "after-load", "777");
     ok(&c, "seen-before", "0");
     // Two writes of 777 bytes, counted by the BPF program in .bss.

@@ -4,6 +4,7 @@
 use bytemuck::Pod;
 
 use crate::bindings::object::BpfObject;
+use crate::bindings::object::GlobalInfo;
 use crate::bindings::program::ProgramInfo;
 use crate::{AttachTarget, Buffer, Error, Link, Map, MapInfo, Program, Result, TypedMap};
 
@@ -130,6 +131,13 @@ impl Object {
         self.inner.programs()
     }
 
+    /// Every global variable of the object's BTF: what `set_global` and
+    /// `global` take, and the marker variables some tools declare
+    /// (Inspektor Gadget's `gadget_tracer_*`, `gadget_param_*`).
+    pub fn globals(&self) -> Result<Vec<GlobalInfo>> {
+        Ok(self.inner.globals()?)
+    }
+
     /// The raw resource, for calls the wrapper does not cover.
     pub fn as_raw(&self) -> &BpfObject {
         &self.inner
@@ -190,6 +198,13 @@ impl OpenObject {
     /// Every program of the object.
     pub fn programs(&self) -> Vec<ProgramInfo> {
         self.inner.programs()
+    }
+
+    /// Every global variable of the object's BTF: what `set_global` and
+    /// `global` take, and the marker variables some tools declare
+    /// (Inspektor Gadget's `gadget_tracer_*`, `gadget_param_*`).
+    pub fn globals(&self) -> Result<Vec<GlobalInfo>> {
+        Ok(self.inner.globals()?)
     }
 
     /// Creates the maps, relocates against the running kernel (CO-RE) and

@@ -7,6 +7,8 @@
 //!     wasm-bpf run --dir ./objs::/objs --sink stats.wasm --env STATS_KEY=comm \
 //!         loader.wasm --type event -t 10 /objs/tool.bpf.o
 
+mod markers;
+
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -16,16 +18,23 @@ use wasm_bpf_guest::{Link, LogLevel, MapType, Object, OpenObject};
 
 const USAGE: &str = "\
 Usage: loader [-v] [--type STRUCT] [--buffer MAP] [-t SECONDS] [--no-load PROG]...
-              [--max-entries MAP=N]... [--value-size MAP=N]... OBJECT
+              [--max-entries MAP=N]... [--value-size MAP=N]... [--param NAME=VALUE]...
+              OBJECT
 
 Loads and attaches the BPF object OBJECT (a path the run grants with
 --dir), and sends every record of its ring or perf buffer, read as the
 struct STRUCT of its BTF, to the composed consumer. Programs that cannot
-be attached are named; only none attached is an error.
+be attached are named; only none attached is an error. An object that
+marks itself as Inspektor Gadget's gadgets do (gadget_tracer_*,
+gadget_param_*) needs no --type or --buffer, and takes --param.
 
-      --type=STRUCT    The records' C struct (default: event)
+      --type=STRUCT    The records' C struct (default: the tracer
+                       marker's, else event)
       --buffer=MAP     The ring buffer or perf event array to read, when
-                       the object has several
+                       the object has several (default: the tracer
+                       marker's)
+      --param=NAME=VALUE  Set the parameter NAME (a global the object
+                       marks with gadget_param_NAME) before loading
       --no-load=PROG   Do not load the program PROG (repeatable)
       --max-entries=MAP=N  Size the map MAP for N entries before loading
       --value-size=MAP=N   Make the map MAP's values N bytes
@@ -35,13 +44,14 @@ be attached are named; only none attached is an error.
 
 struct Args {
     object: String,
-    record: String,
+    record: Option<String>,
     buffer: Option<String>,
     time: Option<Duration>,
     verbose: bool,
     no_load: Vec<String>,
     max_entries: Vec<(String, u32)>,
     value_sizes: Vec<(String, u32)>,
+    params: Vec<(String, String)>,
 }
 
 /// `MAP=N`.
@@ -59,12 +69,20 @@ fn map_setting(text: &str) -> Result<(String, u32), lexopt::Error> {
 fn parse_args() -> Result<Option<Args>, lexopt::Error> {
     use lexopt::prelude::*;
     let (mut object, mut record, mut buffer, mut time, mut verbose) =
-        (None, "event".to_string(), None, None, false);
+        (None, None, None, None, false);
     let (mut no_load, mut max_entries, mut value_sizes) = (Vec::new(), Vec::new(), Vec::new());
+    let mut params = Vec::new();
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
-            Long("type") => record = parser.value()?.parse()?,
+            Long("type") => record = Some(parser.value()?.parse()?),
+            Long("param") => {
+                let text = parser.value()?.string()?;
+                let (name, value) = text
+                    .split_once('=')
+                    .ok_or_else(|| format!("{text}: expected NAME=VALUE"))?;
+                params.push((name.to_string(), value.to_string()));
+            }
             Long("buffer") => buffer = Some(parser.value()?.parse()?),
             Short('t') | Long("time") => {
                 time = Some(Duration::from_secs_f64(parser.value()?.parse()?))
@@ -88,6 +106,7 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
         no_load,
         max_entries,
         value_sizes,
+        params,
     }))
 }
 
@@ -159,15 +178,40 @@ fn run(args: &Args) -> anyhow::Result<()> {
     }));
     let elf = std::fs::read(&args.object)
         .with_context(|| format!("reading {} (grant its directory with --dir)", args.object))?;
-    let open = Object::open(&elf).context("failed to open BPF object")?;
+    let mut open = Object::open(&elf).context("failed to open BPF object")?;
+    let globals = open.globals().context("reading the object's globals")?;
+    let (tracers, params) = markers::read(&globals)?;
+    let tracer = match tracers.as_slice() {
+        [] => None,
+        [one] => Some(one),
+        several => bail!(
+            "the object declares {} tracers; this loader runs objects of one",
+            several.len()
+        ),
+    };
+    if let (Some(t), true) = (tracer, args.verbose) {
+        eprintln!(
+            "loader: tracer {}: struct {} from map {}",
+            t.name, t.record, t.map
+        );
+    }
+    let record = args
+        .record
+        .clone()
+        .or_else(|| tracer.map(|t| t.record.clone()))
+        .unwrap_or_else(|| "event".into());
+    let buffer = args
+        .buffer
+        .clone()
+        .or_else(|| tracer.map(|t| t.map.clone()));
+    for (name, value) in &args.params {
+        markers::set_param(&mut open, &globals, &params, name, value)?;
+    }
     // The consumer learns what records come, and may refuse them, before
     // anything reaches the kernel.
-    let layout = open.record_layout(&args.record).with_context(|| {
-        format!(
-            "reading struct {} from the object's BTF (see --type)",
-            args.record
-        )
-    })?;
+    let layout = open
+        .record_layout(&record)
+        .with_context(|| format!("reading struct {record} from the object's BTF (see --type)"))?;
     let size = (layout.name(), layout.size());
     let sink = LayoutSink::start(layout).map_err(|e| anyhow!(e))?;
     for name in &args.no_load {
@@ -185,7 +229,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
         .context("failed to load BPF object (run with -v for libbpf's log)")?;
     let _links = attach_what_can_be(&obj)?;
     let mut events = obj
-        .buffer(&buffer_map(&obj, args.buffer.as_deref())?)
+        .buffer(&buffer_map(&obj, buffer.as_deref())?)
         .context("failed to open the buffer")?;
 
     let end = args.time.map(|t| Instant::now() + t);

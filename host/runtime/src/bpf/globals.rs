@@ -8,6 +8,7 @@ use libbpf_rs::btf::types::{DataSec, Var};
 use libbpf_rs::{AsRawLibbpf as _, Btf, MapCore as _, MapFlags, Object, OpenObject};
 
 use super::object::not_found;
+use crate::bindings::object::GlobalInfo;
 use crate::bindings::types::ErrorCode;
 use crate::{BpfError, BpfResult};
 
@@ -50,6 +51,49 @@ fn find_global(btf: Option<Btf<'_>>, name: &str) -> BpfResult<Global> {
         }
     }
     Err(not_found("global variable", name, &known))
+}
+
+/// Every global variable of `btf`'s data sections, at most `cap` bytes of
+/// them as the guest receives them.
+fn list(btf: Option<Btf<'_>>, cap: usize) -> BpfResult<Vec<GlobalInfo>> {
+    let btf = btf.ok_or_else(|| {
+        BpfError::new(
+            ErrorCode::InvalidObject,
+            "the object has no BTF, so its globals cannot be listed (compile with -g)",
+        )
+    })?;
+    let mut globals = Vec::new();
+    let mut bytes = 0usize;
+    for sec in btf.type_by_kind::<DataSec<'_>>() {
+        let section = sec.name().unwrap_or_default().to_string_lossy();
+        for info in sec.iter() {
+            let Some(var) = btf.type_by_id::<Var<'_>>(info.ty) else {
+                continue;
+            };
+            let name = var.name().unwrap_or_default().to_string_lossy();
+            bytes += name.len() + section.len() + size_of::<GlobalInfo>();
+            fits("the object's globals", bytes, cap)?;
+            globals.push(GlobalInfo {
+                name: name.into_owned(),
+                section: section.clone().into_owned(),
+                size: u32::try_from(info.size).unwrap_or(u32::MAX),
+            });
+        }
+    }
+    Ok(globals)
+}
+
+/// The globals of an opened object (see [`list`]).
+pub(crate) fn of_open(open: &OpenObject, cap: usize) -> BpfResult<Vec<GlobalInfo>> {
+    list(open_btf(open)?, cap)
+}
+
+/// The globals of a loaded object (see [`list`]).
+pub(crate) fn of_loaded(obj: &Object, cap: usize) -> BpfResult<Vec<GlobalInfo>> {
+    let btf = obj
+        .btf()
+        .map_err(|e| BpfError::libbpf("reading the object's BTF", &e, ""))?;
+    list(btf, cap)
 }
 
 /// Whether `map_name` is libbpf's internal map for data section `section`:

@@ -19,7 +19,7 @@ use super::policy::{self, Arena};
 use super::program::{self, BpfProgram};
 use super::{globals, record_layout, BpfCtxView};
 use crate::bindings::bpf_map::MapInfo;
-use crate::bindings::object::{Host, HostBpfObject, OpenOptions, Phase, RecordLayout};
+use crate::bindings::object::{GlobalInfo, Host, HostBpfObject, OpenOptions, Phase, RecordLayout};
 use crate::bindings::program::ProgramInfo;
 use crate::bindings::types::ErrorCode;
 use crate::{BpfError, BpfResult};
@@ -206,6 +206,15 @@ impl BpfObject {
             ObjectState::Failed => Err(state.wrong_phase("get-global", Phase::Loaded)),
         }
     }
+
+    fn globals(&self, cap: usize) -> BpfResult<Vec<GlobalInfo>> {
+        let state = lock(&self.state);
+        match &*state {
+            ObjectState::Opened(open) => globals::of_open(open, cap),
+            ObjectState::Loaded(obj) => globals::of_loaded(obj, cap),
+            ObjectState::Failed => Err(state.wrong_phase("globals", Phase::Loaded)),
+        }
+    }
 }
 
 impl HostBpfObject for BpfCtxView<'_> {
@@ -307,6 +316,11 @@ impl HostBpfObject for BpfCtxView<'_> {
     fn get_global(&mut self, this: Resource<BpfObject>, name: String) -> BpfResult<Vec<u8>> {
         let cap = self.ctx.result_bytes;
         self.table.get(&this)?.get_global(&name, cap)
+    }
+
+    fn globals(&mut self, this: Resource<BpfObject>) -> BpfResult<Vec<GlobalInfo>> {
+        let cap = self.ctx.result_bytes;
+        self.table.get(&this)?.globals(cap)
     }
 
     /// Loads in two steps, so that the policy sees what the kernel will

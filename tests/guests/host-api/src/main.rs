@@ -257,11 +257,24 @@ fn verifier() -> Result<()> {
     Ok(())
 }
 
+/// The sections and sizes of the globals `names` among `globals`.
+fn sized(globals: &[wasm_bpf_guest::GlobalInfo], names: &[&str]) -> Vec<(String, String, u32)> {
+    names
+        .iter()
+        .filter_map(|n| globals.iter().find(|g| g.name == *n))
+        .map(|g| (g.name.clone(), g.section.clone(), g.size))
+        .collect()
+}
+
 fn globals() -> Result<()> {
     let mut open = open_api("globals", 0)?;
     report("initial", open.global::<u64>("marker_len"));
     open.set_global("marker_len", &777u64)?;
     report("set", open.global::<u64>("marker_len"));
+    report(
+        "listed-open",
+        open.globals().map(|g| sized(&g, &["marker_len", "seen"])),
+    );
     let p: LayoutProbe = open.global("probe")?;
     report("probe-tag", Ok(c_str(&p.tag).into_owned()));
     report("probe-inner", Ok((p.r#in.a, p.r#in.b)));
@@ -281,6 +294,10 @@ fn globals() -> Result<()> {
     );
     let obj = open.load()?;
     report("after-load", obj.global::<u64>("marker_len"));
+    report(
+        "listed-loaded",
+        obj.globals().map(|g| sized(&g, &["marker_len", "seen"])),
+    );
     report("seen-before", obj.global::<u64>("seen"));
     let _links = obj.attach_all()?;
     marker(777);
