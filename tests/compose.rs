@@ -753,6 +753,29 @@ fn opensnoop_probe_composes_with_filter_and_stats() {
     assert!(rows.contains(&vec![missing.as_ref(), "1"]), "{out}");
 }
 
+/// `source` compiled as `<name>.bpf.o` into a directory of its own, and
+/// the `--dir` grant that shows it to a guest at `/objs`.
+fn object_dir(name: &str, source: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(format!("{name}.bpf.c"));
+    std::fs::write(&path, source).expect("writing the source");
+    wasm_bpf_build::BpfBuild::new(&path)
+        .out_dir(dir.path())
+        .build()
+        .unwrap_or_else(|e| panic!("compiling {name}.bpf.c: {e:#}"));
+    let grant = format!("{}::/objs", dir.path().display());
+    (dir, grant)
+}
+
+/// The JSON records `running` printed.
+fn json_records(running: &Running) -> Vec<Value> {
+    running
+        .seen
+        .iter()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
+}
+
 /// What third-party objects hold, run by the loader: a union (one field of
 /// bytes), an `__int128` (bytes, not a panic), a record sent shorter than
 /// its struct (decoded as far as it goes, and counted), a program whose
@@ -761,10 +784,8 @@ fn opensnoop_probe_composes_with_filter_and_stats() {
 #[test]
 fn the_loader_reads_what_real_objects_hold() {
     require_kernel();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let source = dir.path().join("wide.bpf.c");
-    std::fs::write(
-        &source,
+    let (dir, grant) = object_dir(
+        "wide",
         r#"
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -822,16 +843,10 @@ int on_openat(struct trace_event_raw_sys_enter *ctx)
 SEC("socket")
 int no_hook(void *ctx) { return 0; }
 "#,
-    )
-    .expect("writing the source");
-    wasm_bpf_build::BpfBuild::new(&source)
-        .out_dir(dir.path())
-        .build()
-        .expect("compiling wide.bpf.c");
+    );
     let marker = dir.path().join("opened-by-the-test");
     std::fs::write(&marker, "x").expect("writing the marker");
 
-    let grant = format!("{}::/objs", dir.path().display());
     let sink = json();
     let host_args = ["--dir", &grant, "--sink", sink.to_str().expect("utf-8")];
     let mut running = Running::start(
@@ -845,10 +860,12 @@ int no_hook(void *ctx) { return 0; }
     assert!(cat.wait().expect("cat").success());
     wait_finished(&mut running);
     let stderr = running.stderr();
-    let records: Vec<serde_json::Map<String, Value>> = running
-        .seen
-        .iter()
-        .filter_map(|line| serde_json::from_str(line).ok())
+    let records: Vec<serde_json::Map<String, Value>> = json_records(&running)
+        .into_iter()
+        .filter_map(|r| match r {
+            Value::Object(map) => Some(map),
+            _ => None,
+        })
         .collect();
     let word = |r: &serde_json::Map<String, Value>| r.get("u").cloned();
     let cats: Vec<_> = records
@@ -899,10 +916,8 @@ int no_hook(void *ctx) { return 0; }
     let pid = cat.id();
     assert!(cat.wait().expect("cat").success());
     wait_finished(&mut running);
-    let execs: Vec<Value> = running
-        .seen
-        .iter()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+    let execs: Vec<Value> = json_records(&running)
+        .into_iter()
         .filter(|r| r["pid"].as_u64() == Some(u64::from(pid)) && r["u"] != le(3))
         .map(|r| r["u"].clone())
         .collect();
@@ -918,10 +933,8 @@ int no_hook(void *ctx) { return 0; }
 #[test]
 fn the_loader_reads_gadget_markers_and_sets_their_params() {
     require_kernel();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let source = dir.path().join("execs.bpf.c");
-    std::fs::write(
-        &source,
+    let (_dir, grant) = object_dir(
+        "execs",
         r#"
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -967,13 +980,7 @@ int on_exec(void *ctx)
 	return 0;
 }
 "#,
-    )
-    .expect("writing the source");
-    wasm_bpf_build::BpfBuild::new(&source)
-        .out_dir(dir.path())
-        .build()
-        .expect("compiling execs.bpf.c");
-    let grant = format!("{}::/objs", dir.path().display());
+    );
     let sink = json();
     let host_args = ["--dir", &grant, "--sink", sink.to_str().expect("utf-8")];
     // SAFETY: getuid has no preconditions.
@@ -988,10 +995,8 @@ int on_exec(void *ctx)
         wait_attached(&running, 1);
         let pid = Command::new("true").spawn().expect("true").id();
         wait_finished(&mut running);
-        running
-            .seen
-            .iter()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        json_records(&running)
+            .into_iter()
             .filter(|r| r["pid"].as_u64() == Some(u64::from(pid)))
             .inspect(|r| {
                 assert_eq!(r["uid"].as_u64(), Some(u64::from(uid)), "{r}");
@@ -1031,10 +1036,8 @@ int on_exec(void *ctx)
 #[test]
 fn any_object_runs_with_the_loader_and_no_code_of_its_own() {
     require_kernel();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let source = dir.path().join("open_rec.bpf.c");
-    std::fs::write(
-        &source,
+    let (dir, grant) = object_dir(
+        "open_rec",
         r#"
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -1070,16 +1073,10 @@ int on_openat(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 "#,
-    )
-    .expect("writing the source");
-    wasm_bpf_build::BpfBuild::new(&source)
-        .out_dir(dir.path())
-        .build()
-        .expect("compiling open_rec.bpf.c");
+    );
     let marker = dir.path().join("opened-by-the-test");
     std::fs::write(&marker, "x").expect("writing the marker");
 
-    let grant = format!("{}::/objs", dir.path().display());
     let sink = json();
     let host_args = ["--dir", &grant, "--sink", sink.to_str().expect("utf-8")];
     let running = Running::start(
