@@ -19,14 +19,19 @@ struct Global {
     size: usize,
 }
 
-/// Finds the global variable `name` in the object's BTF data sections.
-fn find_global(btf: Option<Btf<'_>>, name: &str) -> BpfResult<Global> {
-    let btf = btf.ok_or_else(|| {
+/// The object's BTF, which names its globals.
+fn named(btf: Option<Btf<'_>>) -> BpfResult<Btf<'_>> {
+    btf.ok_or_else(|| {
         BpfError::new(
             ErrorCode::InvalidObject,
-            "the object has no BTF, so its globals cannot be found by name (compile with -g)",
+            "the object has no BTF, which names its globals (compile with -g)",
         )
-    })?;
+    })
+}
+
+/// Finds the global variable `name` in the object's BTF data sections.
+fn find_global(btf: Option<Btf<'_>>, name: &str) -> BpfResult<Global> {
+    let btf = named(btf)?;
     let mut known = Vec::new();
     for sec in btf.type_by_kind::<DataSec<'_>>() {
         let section = sec.name().unwrap_or_default().to_string_lossy();
@@ -56,12 +61,7 @@ fn find_global(btf: Option<Btf<'_>>, name: &str) -> BpfResult<Global> {
 /// Every global variable of `btf`'s data sections, at most `cap` bytes of
 /// them as the guest receives them.
 fn list(btf: Option<Btf<'_>>, cap: usize) -> BpfResult<Vec<GlobalInfo>> {
-    let btf = btf.ok_or_else(|| {
-        BpfError::new(
-            ErrorCode::InvalidObject,
-            "the object has no BTF, so its globals cannot be listed (compile with -g)",
-        )
-    })?;
+    let btf = named(btf)?;
     let mut globals = Vec::new();
     let mut bytes = 0usize;
     for sec in btf.type_by_kind::<DataSec<'_>>() {
