@@ -713,8 +713,8 @@ fn generated_types_describe_their_records() {
         "name: \"in.a\", offset: 8, bits: None, kind: ::wasm_bpf_guest::probe::FieldKind::Int { size: 2, signed: false }",
         "name: \"in.b\", offset: 16, bits: None, kind: ::wasm_bpf_guest::probe::FieldKind::Int { size: 8, signed: false }",
         "name: \"pair\", offset: 24, bits: None, kind: ::wasm_bpf_guest::probe::FieldKind::Bytes { len: 32 }",
-        "name: \"u.word\", offset: 56, bits: None, kind: ::wasm_bpf_guest::probe::FieldKind::Int { size: 4, signed: false }",
-        "name: \"u.bytes\", offset: 56, bits: None, kind: ::wasm_bpf_guest::probe::FieldKind::IntList { size: 1, signed: false, len: 4 }",
+        // A union is one field of its bytes: every member reads them.
+        "name: \"u\", offset: 56, bits: None, kind: ::wasm_bpf_guest::probe::FieldKind::Bytes { len: 4 }",
         "name: \"lo\", offset: 60, bits: Some((0, 3)), kind: ::wasm_bpf_guest::probe::FieldKind::Int { size: 8, signed: false }",
         "name: \"neg\", offset: 60, bits: Some((3, 5)), kind: ::wasm_bpf_guest::probe::FieldKind::Int { size: 8, signed: true }",
         "name: \"hi\", offset: 61, bits: Some((0, 9)), kind: ::wasm_bpf_guest::probe::FieldKind::Int { size: 8, signed: false }",
