@@ -395,7 +395,7 @@ impl LayoutSink {
             .filter(|r| r.len() < self.layout.size)
             .count();
         self.short.set(self.short.get() + short as u64);
-        push(&self.layout.batch(records));
+        push(&batch_of(self.layout.fields, &records));
     }
 
     /// How many records sent so far were shorter than the struct.

@@ -27,14 +27,17 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     let guest_metrics = Arc::new(GuestMetrics::default());
     // Without --metrics nothing reads the host's counts, so none are kept.
     let metrics = match args.metrics {
-        Some(_) => Some(Arc::new(Metrics::new(
-            Arc::clone(&guest_metrics),
-            program_stats(args.program_stats)?,
-        ))),
+        Some(address) => {
+            let stats = program_stats(args.program_stats)?;
+            Some((
+                address,
+                Arc::new(Metrics::new(Arc::clone(&guest_metrics), stats)),
+            ))
+        }
         None => None,
     };
     let observer: Arc<dyn Observer> = match &metrics {
-        Some(metrics) => Arc::clone(metrics) as _,
+        Some((_, metrics)) => Arc::clone(metrics) as _,
         None => Arc::new(Unobserved),
     };
     let config = RunConfig {
@@ -62,8 +65,8 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         observer,
         guest_metrics,
     };
-    let _server = match (args.metrics, metrics) {
-        (Some(address), Some(metrics)) => {
+    let _server = match metrics {
+        Some((address, metrics)) => {
             let server = wasm_bpf_metrics::server::Server::start(address, metrics)?;
             if args.verbose {
                 messages::notice(&format!(
@@ -73,7 +76,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             }
             Some(server)
         }
-        _ => None,
+        None => None,
     };
     let outcome = run::run(&config)?;
     match &outcome {

@@ -83,9 +83,11 @@ impl BpfMap {
         what: &str,
         f: impl FnOnce(&mut OpenMapMut<'_>) -> Result<(), libbpf_rs::Error>,
     ) -> BpfResult<()> {
-        self.configure_checked(what, |map| {
-            f(map).map_err(|e| BpfError::libbpf(&format!("{what} of map `{}`", self.name), &e, ""))
-        })
+        self.configure_checked(what, |map| self.libbpf_result(what, f(map)))
+    }
+
+    fn libbpf_result(&self, what: &str, result: Result<(), libbpf_rs::Error>) -> BpfResult<()> {
+        result.map_err(|e| BpfError::libbpf(&format!("{what} of map `{}`", self.name), &e, ""))
     }
 
     /// [`Self::configure`] for a change of what libbpf sizes a global
@@ -105,7 +107,7 @@ impl BpfMap {
             if unsafe { libbpf_sys::bpf_map__is_internal(map.as_libbpf_object().as_ptr()) } {
                 return Err(super::policy::global_section_fixed(&self.name));
             }
-            f(map).map_err(|e| BpfError::libbpf(&format!("{what} of map `{}`", self.name), &e, ""))
+            self.libbpf_result(what, f(map))
         })
     }
 
