@@ -35,8 +35,13 @@ setup:
 
 build: guests c-guests
 
+# The gadget runner (`run` of an Inspektor Gadget image) is the loader and
+# its consumers, which the host finds in gadget/ beside its binary.
+RUNNER := loader columns json
 guests:
 	$(CARGO) build $(GUEST) $(GUESTS)
+	for dir in target/release/gadget target/dist/gadget; do \
+		mkdir -p $$dir && cp $(RUNNER:%=$(GUESTDIR)/%.wasm) $$dir/ || exit 1; done
 
 host:
 	$(CARGO) build --release -p wasm-bpf
@@ -68,7 +73,8 @@ check:
 
 test: setup build lint
 	$(CARGO) test --release
-	$(CARGO) test --release -p filter --lib
+	$(CARGO) test --release -p filter -p columns --lib
+	$(CARGO) test --release -p wasm-bpf-guest --features gadget --lib gadget
 	$(MAKE) fuzz-smoke
 
 # Fuzzing with cargo-fuzz, which needs the nightly toolchain:

@@ -7,79 +7,13 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
-use common::registry::{Options, Registry};
-use common::{guest, root, sleep_path, wasm_bpf, Running};
-
-/// A user of `wasm-bpf` with a home of their own: an empty store, compile
-/// cache and auth file.
-struct User {
-    home: tempfile::TempDir,
-}
+use common::registry::{key_pair, skopeo, Options, Registry, User};
+use common::{guest, root, sleep_path, Running};
 
 impl User {
-    fn new() -> Self {
-        Self {
-            home: tempfile::tempdir().expect("tempdir"),
-        }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = wasm_bpf();
-        command
-            .args(args)
-            .env("HOME", self.home.path())
-            .env("XDG_DATA_HOME", self.home.path().join("data"))
-            .env("XDG_CACHE_HOME", self.home.path().join("cache"))
-            .env_remove("REGISTRY_AUTH_FILE")
-            .env_remove("DOCKER_CONFIG")
-            .env_remove("XDG_RUNTIME_DIR");
-        command
-    }
-
-    fn output(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("running wasm-bpf")
-    }
-
-    /// Runs `wasm-bpf ARGS`, which must succeed; its standard output.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.output(args);
-        assert!(
-            out.status.success(),
-            "wasm-bpf {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Runs `wasm-bpf ARGS`, which must fail; its standard error.
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.output(args);
-        assert!(!out.status.success(), "wasm-bpf {args:?} succeeded");
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
-
-    fn store(&self) -> PathBuf {
-        self.home.path().join("data/wasm-bpf/store")
-    }
-
-    /// The blobs in the store.
-    fn blobs(&self) -> Vec<PathBuf> {
-        match std::fs::read_dir(self.store().join("blobs/sha256")) {
-            Ok(dir) => dir.map(|e| e.expect("dir entry").path()).collect(),
-            Err(_) => Vec::new(),
-        }
-    }
-
-    /// The compiled components in the compile cache.
-    fn compiled(&self) -> usize {
-        std::fs::read_dir(self.home.path().join("cache/wasm-bpf"))
-            .map(|dir| dir.count())
-            .unwrap_or(0)
-    }
-
     /// `wasm-bpf run HOST_ARGS APP` traces a process this test starts, as
     /// bootstrap does; standard error (with `-v`, where the app came from).
     fn traces(&self, host_args: &[&str], app: &str) -> String {
@@ -265,19 +199,6 @@ fn oras_push(dir: &Path, target: &str, file: &str, layer_type: &str, config_type
         "oras push: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn skopeo(args: &[&str]) -> String {
-    let out = Command::new("skopeo")
-        .args(args)
-        .output()
-        .expect("running skopeo (tests/machine.sh setup installs it)");
-    assert!(
-        out.status.success(),
-        "skopeo {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
@@ -518,38 +439,6 @@ fn tls_with_a_private_ca() {
     user.ok(&["push", &bootstrap(), &tag, "--registry-ca", &ca]);
     user.ok(&["pull", &tag, "--registry-ca", &ca]);
     user.traces(&["--pull", "never"], &tag);
-}
-
-/// An ECDSA P-256 key pair made by openssl: (private, public) PEM files.
-fn key_pair(dir: &Path, name: &str) -> (String, String) {
-    let private = dir.join(format!("{name}.pem"));
-    let public = dir.join(format!("{name}.pub"));
-    for args in [
-        vec![
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-out",
-        ],
-        vec!["pkey", "-pubout", "-in"],
-    ] {
-        let mut command = Command::new("openssl");
-        command.args(&args);
-        if args[0] == "genpkey" {
-            command.arg(&private);
-        } else {
-            command.arg(&private).arg("-out").arg(&public);
-        }
-        let out = command.output().expect("running openssl");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    (private.display().to_string(), public.display().to_string())
 }
 
 /// The SHA-256 digest of `bytes`, by `sha256sum` (not our code).

@@ -45,6 +45,8 @@ mod buffer;
 pub mod cli;
 pub mod consumer;
 mod error;
+#[cfg(feature = "gadget")]
+pub mod gadget;
 mod map;
 pub mod metrics;
 mod object;

@@ -2,12 +2,13 @@
 //! (distribution 2.8) on 127.0.0.1, with a config file of our own (the
 //! package's listens on every interface), storage in a temporary directory,
 //! optionally behind basic auth (htpasswd) or TLS with a private CA.
-//! It stops when dropped.
+//! It stops when dropped. Its clients: [`User`], a `wasm-bpf` user with a
+//! home of their own, and [`skopeo`].
 
 use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// What the registry asks of its clients.
@@ -219,4 +220,118 @@ impl CuttingProxy {
         });
         Self { addr }
     }
+}
+
+/// A user of `wasm-bpf` with a home of their own: an empty store, compile
+/// cache and auth file.
+pub struct User {
+    pub home: tempfile::TempDir,
+}
+
+impl User {
+    pub fn new() -> Self {
+        Self {
+            home: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = super::wasm_bpf();
+        command
+            .args(args)
+            .env("HOME", self.home.path())
+            .env("XDG_DATA_HOME", self.home.path().join("data"))
+            .env("XDG_CACHE_HOME", self.home.path().join("cache"))
+            .env_remove("REGISTRY_AUTH_FILE")
+            .env_remove("DOCKER_CONFIG")
+            .env_remove("XDG_RUNTIME_DIR");
+        command
+    }
+
+    pub fn output(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("running wasm-bpf")
+    }
+
+    /// Runs `wasm-bpf ARGS`, which must succeed; its standard output.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.output(args);
+        assert!(
+            out.status.success(),
+            "wasm-bpf {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs `wasm-bpf ARGS`, which must fail; its standard error.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.output(args);
+        assert!(!out.status.success(), "wasm-bpf {args:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    pub fn store(&self) -> PathBuf {
+        self.home.path().join("data/wasm-bpf/store")
+    }
+
+    /// The blobs in the store.
+    pub fn blobs(&self) -> Vec<PathBuf> {
+        match std::fs::read_dir(self.store().join("blobs/sha256")) {
+            Ok(dir) => dir.map(|e| e.expect("dir entry").path()).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// The compiled components in the compile cache.
+    pub fn compiled(&self) -> usize {
+        std::fs::read_dir(self.home.path().join("cache/wasm-bpf"))
+            .map(|dir| dir.count())
+            .unwrap_or(0)
+    }
+}
+
+/// An ECDSA P-256 key pair made by openssl: (private, public) PEM files.
+pub fn key_pair(dir: &Path, name: &str) -> (String, String) {
+    let private = dir.join(format!("{name}.pem"));
+    let public = dir.join(format!("{name}.pub"));
+    for args in [
+        vec![
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+        ],
+        vec!["pkey", "-pubout", "-in"],
+    ] {
+        let mut command = Command::new("openssl");
+        command.args(&args);
+        if args[0] == "genpkey" {
+            command.arg(&private);
+        } else {
+            command.arg(&private).arg("-out").arg(&public);
+        }
+        let out = command.output().expect("running openssl");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    (private.display().to_string(), public.display().to_string())
+}
+
+/// Runs skopeo, which must succeed; its standard output.
+pub fn skopeo(args: &[&str]) -> String {
+    let out = Command::new("skopeo")
+        .args(args)
+        .output()
+        .expect("running skopeo (tests/machine.sh setup installs it)");
+    assert!(
+        out.status.success(),
+        "skopeo {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -4,6 +4,8 @@
 //!
 //!     {"pid":4242,"ppid":4200,"exit_code":0,"duration_ns":0,"comm":"sleep",...}
 //!
+//! `JSON_FIELDS=pid,comm` keeps only those fields, in that order.
+//!
 //! Integers are JSON numbers (exact: a u64 is not rounded through a
 //! float), text and enum values strings, lists and bytes arrays of
 //! numbers, a float that is not finite `null`.
@@ -25,8 +27,31 @@ wit_bindgen::generate!({
 use exports::wasm_bpf::bpf::sink::Guest;
 
 thread_local! {
-    /// The field names of each schema, set by `start`.
-    static NAMES: RefCell<Vec<Vec<String>>> = const { RefCell::new(Vec::new()) };
+    /// Of each schema, the fields printed: their index and name. Set by
+    /// `start`.
+    static SHOWN: RefCell<Vec<Vec<(usize, String)>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The fields of `schema` that `wanted` names (all without it).
+fn shown(schema: Schema, wanted: Option<&[String]>) -> Result<Vec<(usize, String)>, String> {
+    let all = schema.fields.into_iter().map(|f| f.name).enumerate();
+    let Some(wanted) = wanted else {
+        return Ok(all.collect());
+    };
+    let all: Vec<(usize, String)> = all.collect();
+    wanted
+        .iter()
+        .map(|name| {
+            all.iter().find(|(_, n)| n == name).cloned().ok_or_else(|| {
+                let names: Vec<&str> = all.iter().map(|(_, n)| n.as_str()).collect();
+                format!(
+                    "JSON_FIELDS: {} has no field {name} (its fields: {})",
+                    schema.name,
+                    names.join(", ")
+                )
+            })
+        })
+        .collect()
 }
 
 fn json(cell: Cell<'_>) -> Json {
@@ -46,11 +71,14 @@ struct Json_;
 
 impl Guest for Json_ {
     fn start(schemas: Vec<Schema>) -> Result<(), String> {
-        NAMES.set(
+        let wanted: Option<Vec<String>> = std::env::var("JSON_FIELDS")
+            .ok()
+            .map(|list| list.split(',').map(|f| f.trim().to_string()).collect());
+        SHOWN.set(
             schemas
                 .into_iter()
-                .map(|s| s.fields.into_iter().map(|f| f.name).collect())
-                .collect(),
+                .map(|s| shown(s, wanted.as_deref()))
+                .collect::<Result<_, _>>()?,
         );
         Ok(())
     }
@@ -59,15 +87,15 @@ impl Guest for Json_ {
         // One write per batch: stdout alone would make one per line, each
         // a host call and a system call.
         let mut out = BufWriter::new(std::io::stdout().lock());
-        NAMES.with_borrow(|names| {
-            let Some(names) = names.get(batch.schema as usize) else {
+        SHOWN.with_borrow(|shown| {
+            let Some(shown) = shown.get(batch.schema as usize) else {
                 return;
             };
             for record in batch.records() {
-                let object: Map<String, Json> = names
+                let cells: Vec<Cell<'_>> = record.cells().collect();
+                let object: Map<String, Json> = shown
                     .iter()
-                    .cloned()
-                    .zip(record.cells().map(json))
+                    .filter_map(|(i, name)| Some((name.clone(), json(*cells.get(*i)?))))
                     .collect();
                 let _ = writeln!(out, "{}", Json::Object(object));
             }

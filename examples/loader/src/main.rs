@@ -13,13 +13,14 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context as _};
+use wasm_bpf_guest::gadget::Spec;
 use wasm_bpf_guest::probe::LayoutSink;
 use wasm_bpf_guest::{Link, LogLevel, MapType, Object, OpenObject};
 
 const USAGE: &str = "\
 Usage: loader [-v] [--type STRUCT] [--buffer MAP] [-t SECONDS] [--no-load PROG]...
               [--max-entries MAP=N]... [--value-size MAP=N]... [--param NAME=VALUE]...
-              OBJECT
+              OBJECT | --gadget DIR
 
 Loads and attaches the BPF object OBJECT (a path the run grants with
 --dir), and sends every record of its ring or perf buffer, read as the
@@ -34,7 +35,12 @@ gadget_param_*) needs no --type or --buffer, and takes --param.
                        the object has several (default: the tracer
                        marker's)
       --param=NAME=VALUE  Set the parameter NAME (a global the object
-                       marks with gadget_param_NAME) before loading
+                       marks with gadget_param_NAME, or its key or alias
+                       in gadget.yaml, in any case) before loading
+      --gadget=DIR     Run the gadget in DIR: its object program.bpf.o,
+                       and its gadget.yaml if it has one (parameters'
+                       names and defaults); -h then lists its parameters
+                       and fields
       --no-load=PROG   Do not load the program PROG (repeatable)
       --max-entries=MAP=N  Size the map MAP for N entries before loading
       --value-size=MAP=N   Make the map MAP's values N bytes
@@ -44,6 +50,10 @@ gadget_param_*) needs no --type or --buffer, and takes --param.
 
 struct Args {
     object: String,
+    /// The gadget's `gadget.yaml`, when running a gadget.
+    spec: Option<String>,
+    /// With a gadget: list its parameters and fields, run nothing.
+    help: bool,
     record: Option<String>,
     buffer: Option<String>,
     time: Option<Duration>,
@@ -71,7 +81,7 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
     let (mut object, mut record, mut buffer, mut time, mut verbose) =
         (None, None, None, None, false);
     let (mut no_load, mut max_entries, mut value_sizes) = (Vec::new(), Vec::new(), Vec::new());
-    let mut params = Vec::new();
+    let (mut params, mut gadget, mut help) = (Vec::new(), None, false);
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
@@ -91,14 +101,26 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
             Long("no-load") => no_load.push(parser.value()?.string()?),
             Long("max-entries") => max_entries.push(map_setting(&parser.value()?.string()?)?),
             Long("value-size") => value_sizes.push(map_setting(&parser.value()?.string()?)?),
-            Short('h') | Long("help") => return Ok(None),
+            Long("gadget") => gadget = Some(parser.value()?.string()?),
+            Short('h') | Long("help") => help = true,
             Value(path) if object.is_none() => object = Some(path.string()?),
             _ => return Err(arg.unexpected()),
         }
     }
-    let object = object.ok_or("missing OBJECT")?;
+    let (object, spec) = match (object, gadget) {
+        (_, None) if help => return Ok(None),
+        (Some(object), None) => (object, None),
+        (None, Some(dir)) => (
+            format!("{dir}/program.bpf.o"),
+            Some(format!("{dir}/gadget.yaml")),
+        ),
+        (Some(_), Some(_)) => return Err("give OBJECT or --gadget, not both".into()),
+        (None, None) => return Err("missing OBJECT".into()),
+    };
     Ok(Some(Args {
         object,
+        spec,
+        help,
         record,
         buffer,
         time,
@@ -181,6 +203,12 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let mut open = Object::open(&elf).context("failed to open BPF object")?;
     let globals = open.globals().context("reading the object's globals")?;
     let (tracers, params) = markers::read(&globals)?;
+    let spec = match &args.spec {
+        Some(path) => Spec::read(path).map_err(|e| anyhow!(e))?,
+        None => None,
+    }
+    .unwrap_or_default();
+    markers::check_spec(&spec, &globals)?;
     let tracer = match tracers.as_slice() {
         [] => None,
         [one] => Some(one),
@@ -204,14 +232,22 @@ fn run(args: &Args) -> anyhow::Result<()> {
         .buffer
         .clone()
         .or_else(|| tracer.map(|t| t.map.clone()));
+    let mut set = Vec::new();
     for (name, value) in &args.params {
-        markers::set_param(&mut open, &globals, &params, name, value)?;
+        set.push(markers::set_param(
+            &mut open, &globals, &spec, &params, name, value,
+        )?);
     }
+    markers::set_defaults(&mut open, &globals, &spec, &set)?;
     // The consumer learns what records come, and may refuse them, before
     // anything reaches the kernel.
     let layout = open
         .record_layout(&record)
         .with_context(|| format!("reading struct {record} from the object's BTF (see --type)"))?;
+    if args.help {
+        print!("{}", markers::describe(&spec, &params, &layout));
+        return Ok(());
+    }
     let size = (layout.name(), layout.size());
     let sink = LayoutSink::start(layout).map_err(|e| anyhow!(e))?;
     for name in &args.no_load {

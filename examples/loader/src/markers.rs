@@ -2,9 +2,14 @@
 //! variables (unused globals whose names carry the metadata):
 //! `gadget_tracer_<name>___<map>___<struct>` names the buffer a tracer's
 //! records come from and their struct, `gadget_param_<var>` marks a
-//! `const volatile` global as a parameter to set before load.
+//! `const volatile` global as a parameter to set before load, which a
+//! gadget's `gadget.yaml` may give a key, an alias and a default.
+
+use std::fmt::Write as _;
 
 use anyhow::{bail, Context as _};
+use wasm_bpf_guest::gadget::Spec;
+use wasm_bpf_guest::probe::Layout;
 use wasm_bpf_guest::{GlobalInfo, OpenObject};
 
 /// A tracer: its records, of `record`, come from the buffer `map`.
@@ -61,29 +66,156 @@ fn encode(value: &str, size: usize) -> anyhow::Result<Vec<u8>> {
     Ok(n.to_le_bytes()[..size].to_vec())
 }
 
-/// Sets parameter `name` (marked by `gadget_param_<name>`) to `value`.
+/// Refuses a `gadget.yaml` parameter that sets no global of the object.
+pub fn check_spec(spec: &Spec, globals: &[GlobalInfo]) -> anyhow::Result<()> {
+    for variable in spec.params.ebpf.keys() {
+        if !globals.iter().any(|g| &g.name == variable) {
+            bail!("gadget.yaml's parameter `{variable}` is not a global of the object");
+        }
+    }
+    Ok(())
+}
+
+/// Sets parameter `name` (its gadget.yaml key, alias or variable, or a
+/// global marked by `gadget_param_<name>`, in any case) to `value`;
+/// returns the variable it set.
 pub fn set_param(
     open: &mut OpenObject,
     globals: &[GlobalInfo],
+    spec: &Spec,
     params: &[String],
     name: &str,
     value: &str,
-) -> anyhow::Result<()> {
-    if !params.iter().any(|p| p == name) {
+) -> anyhow::Result<String> {
+    let variable = spec.variable(name).or_else(|| {
+        params
+            .iter()
+            .map(String::as_str)
+            .find(|p| p.eq_ignore_ascii_case(name))
+    });
+    let Some(variable) = variable else {
+        let mut known: Vec<&str> = spec
+            .params
+            .ebpf
+            .iter()
+            .map(|(variable, param)| param.name(variable))
+            .chain(params.iter().map(String::as_str))
+            .collect();
+        known.sort_unstable();
+        known.dedup();
         bail!(
             "the object has no parameter `{name}` (its parameters: {})",
-            if params.is_empty() {
+            if known.is_empty() {
                 "none".to_string()
             } else {
-                params.join(", ")
+                known.join(", ")
             }
         );
+    };
+    if let Some(param) = spec.params.ebpf.get(variable) {
+        let allowed: Vec<String> = param
+            .possible_values
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        if !allowed.is_empty() && !allowed.iter().any(|v| v == value) {
+            bail!(
+                "--param {name}={value}: the parameter takes one of {}",
+                allowed.join(", ")
+            );
+        }
     }
+    set(open, globals, variable, value).with_context(|| format!("--param {name}={value}"))?;
+    Ok(variable.to_string())
+}
+
+/// Sets each gadget.yaml parameter not in `set` to its `defaultValue`.
+pub fn set_defaults(
+    open: &mut OpenObject,
+    globals: &[GlobalInfo],
+    spec: &Spec,
+    set: &[String],
+) -> anyhow::Result<()> {
+    for (variable, param) in &spec.params.ebpf {
+        let Some(default) = &param.default_value else {
+            continue;
+        };
+        let text = default.to_string();
+        if set.contains(variable) || text.is_empty() {
+            continue;
+        }
+        self::set(open, globals, variable, &text).with_context(|| {
+            format!(
+                "the default value `{text}` gadget.yaml gives parameter `{}`",
+                param.name(variable)
+            )
+        })?;
+    }
+    Ok(())
+}
+
+fn set(
+    open: &mut OpenObject,
+    globals: &[GlobalInfo],
+    variable: &str,
+    value: &str,
+) -> anyhow::Result<()> {
     let global = globals
         .iter()
-        .find(|g| g.name == name)
-        .with_context(|| format!("parameter `{name}` is marked but is not a global"))?;
-    let bytes =
-        encode(value, global.size as usize).with_context(|| format!("--param {name}={value}"))?;
-    Ok(open.set_global_bytes(name, &bytes)?)
+        .find(|g| g.name == variable)
+        .with_context(|| format!("parameter `{variable}` is marked but is not a global"))?;
+    let bytes = encode(value, global.size as usize)?;
+    Ok(open.set_global_bytes(variable, &bytes)?)
+}
+
+/// A gadget's `-h`: what it is, its parameters and the fields of its
+/// records.
+pub fn describe(spec: &Spec, params: &[String], layout: &Layout) -> String {
+    let mut text = String::new();
+    if let Some(name) = &spec.name {
+        let _ = writeln!(
+            text,
+            "{name}: {}",
+            spec.description.as_deref().unwrap_or("")
+        );
+    }
+    let _ = writeln!(text, "\nParameters (--param NAME=VALUE):");
+    let mut listed = Vec::new();
+    for (variable, param) in &spec.params.ebpf {
+        let mut line = format!("  {}", param.name(variable));
+        if let Some(alias) = &param.alias {
+            let _ = write!(line, " (or {alias})");
+        }
+        if let Some(default) = &param.default_value {
+            let _ = write!(line, " [default {default}]");
+        }
+        if !param.possible_values.is_empty() {
+            let values: Vec<String> = param
+                .possible_values
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            let _ = write!(line, " {{{}}}", values.join("|"));
+        }
+        let _ = writeln!(
+            text,
+            "{line}  {}",
+            param.description.as_deref().unwrap_or("")
+        );
+        listed.push(variable.as_str());
+    }
+    for variable in params.iter().filter(|p| !listed.contains(&p.as_str())) {
+        let _ = writeln!(text, "  {variable}");
+    }
+    let schema = layout.schema();
+    let _ = writeln!(text, "\nFields (--fields A,B,...):");
+    for field in &schema.fields {
+        let description = spec
+            .annotations(&schema.name, &field.name)
+            .and_then(|a| a.get("description"))
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let _ = writeln!(text, "  {}  {description}", field.name);
+    }
+    text
 }

@@ -5,9 +5,10 @@
 use anyhow::{bail, Context as _, Result};
 use wasm_bpf_oci::artifact::{digest, Artifact, Manifest};
 use wasm_bpf_oci::signature::{self, Signatures};
+use wasm_bpf_oci::store::Stored;
 use wasm_bpf_oci::store::{self, Store};
 use wasm_bpf_oci::trust::Trust;
-use wasm_bpf_oci::{Reference, Registry, RegistryOptions};
+use wasm_bpf_oci::{Image, Reference, Registry, RegistryOptions};
 
 use crate::config::{self, Settings};
 use crate::flags::{
@@ -77,10 +78,14 @@ pub(crate) fn pull_into(
     reference: &Reference,
     trust: &Trust,
     cache: bool,
-) -> Result<Artifact> {
-    let artifact = wasm_bpf_oci::pull(registry, store, reference, trust)
+) -> Result<Image> {
+    let image = wasm_bpf_oci::pull(registry, store, reference, trust)
         .with_context(|| format!("pulling {}", reference.whole()))?;
-    if let (true, Some(cache)) = (cache, wasm_bpf_runtime::component::Cache::default_cache()) {
+    if let (true, Some(cache), Image::App(artifact)) = (
+        cache,
+        wasm_bpf_runtime::component::Cache::default_cache(),
+        &image,
+    ) {
         if wasmparser::Parser::is_component(&artifact.wasm) {
             let engine = wasm_bpf_runtime::run::engine()?;
             wasm_bpf_runtime::component::load(&engine, &artifact.wasm, None, Some(&cache))
@@ -88,7 +93,7 @@ pub(crate) fn pull_into(
                 .with_context(|| format!("compiling {}", reference.whole()))?;
         }
     }
-    Ok(artifact)
+    Ok(image)
 }
 
 pub fn pull(args: &PullArgs) -> Result<()> {
@@ -102,7 +107,7 @@ pub fn pull(args: &PullArgs) -> Result<()> {
         Some(path) => config::merge(&flags, &crate::policy_file::read(path)?),
         None => flags,
     };
-    let artifact = pull_into(
+    let image = pull_into(
         &settings.registry.registry()?,
         &open_store()?,
         &reference,
@@ -112,7 +117,7 @@ pub fn pull(args: &PullArgs) -> Result<()> {
     println!(
         "{} {}",
         wasm_bpf_oci::store_name(&reference),
-        artifact.manifest_digest
+        image.digest()
     );
     Ok(())
 }
@@ -132,10 +137,16 @@ pub fn images() -> Result<()> {
         "REFERENCE", "DIGEST", "SIZE", "SIGNED"
     );
     for entry in entries.iter().filter(|e| !is_signature(&e.name)) {
-        let (size, grants) = match store.app(&entry.name) {
-            Ok(Some((manifest, _))) => (
+        let (size, grants) = match store.image(&entry.name) {
+            Ok(Some((Stored::App(manifest), _))) => (
                 bytesize::ByteSize(manifest.layer.size.max(0) as u64).to_string(),
                 grants(&manifest),
+            ),
+            // A gadget's grants are the run's: its runner is an app like
+            // any other.
+            Ok(Some((Stored::Gadget(manifest), _))) => (
+                bytesize::ByteSize(manifest.ebpf.size.max(0) as u64).to_string(),
+                "(gadget)".into(),
             ),
             Ok(None) => continue,
             Err(e) => ("?".into(), format!("unreadable: {e:#}")),
@@ -191,8 +202,7 @@ pub fn sign(args: &SignArgs) -> Result<()> {
     let reference = wasm_bpf_oci::reference(&args.reference)?;
     let key = signature::private_key(&args.key)?;
     let registry = args.registry.registry()?;
-    let (manifest, _) = registry.manifest(&reference)?;
-    let digest = digest(&manifest);
+    let digest = digest(&registry.manifest_bytes(&reference)?);
     let repository = format!("{}/{}", reference.registry(), reference.repository());
     let payload = signature::payload(&repository, &digest)?;
     let signed = signature::sign(&key, &payload);
@@ -212,8 +222,7 @@ pub fn verify(args: &VerifyArgs) -> Result<()> {
     let reference = wasm_bpf_oci::reference(&args.reference)?;
     let trust = Trust::new(&args.key, Vec::new(), false)?;
     let registry = args.registry.registry()?;
-    let (manifest, _) = registry.manifest(&reference)?;
-    let digest = digest(&manifest);
+    let digest = digest(&registry.manifest_bytes(&reference)?);
     let signatures = registry.signatures(&reference, &digest)?;
     let key = trust
         .check_signed(&reference, &digest, signatures.as_ref())

@@ -3,6 +3,8 @@
 mod config;
 mod flags;
 #[cfg(feature = "registry")]
+mod gadget;
+#[cfg(feature = "registry")]
 mod images;
 mod messages;
 #[cfg(feature = "tools")]

@@ -22,7 +22,26 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     let settings = settings(args)?;
     raise_fd_limit();
     let (app, guest_args) = args.split();
-    let component = component(args, &settings, app)?;
+    let (component, guest_args, mut env, mut dirs, _gadget) =
+        match resolve(args, &settings, app, guest_args)? {
+            Run::App(component) => (
+                component,
+                guest_args.to_vec(),
+                Vec::new(),
+                Vec::new(),
+                None::<GadgetFiles>,
+            ),
+            #[cfg(feature = "registry")]
+            Run::Gadget(crate::gadget::Prepared {
+                source,
+                args,
+                env,
+                dir,
+                files,
+            }) => (source, args, env, vec![dir], Some(files)),
+        };
+    env.extend(self::env(&settings.grants.env)?);
+    dirs.extend(self::dirs(&settings.grants.dirs));
     let program_name = program_name(&component, app);
     let guest_metrics = Arc::new(GuestMetrics::default());
     // Without --metrics nothing reads the host's counts, so none are kept.
@@ -43,9 +62,9 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     let config = RunConfig {
         component,
         program_name,
-        args: guest_args.to_vec(),
-        env: env(&settings.grants.env)?,
-        dirs: dirs(&settings.grants.dirs),
+        args: guest_args,
+        env,
+        dirs,
         timeout: settings.grants.timeout,
         grace: settings.grace(),
         max_memory: usize::try_from(settings.max_memory().as_u64()).unwrap_or(usize::MAX),
@@ -102,15 +121,42 @@ fn settings(args: &RunArgs) -> Result<Settings> {
     }
 }
 
-/// The app, composed with its `--sink`s if any.
-fn component(args: &RunArgs, settings: &Settings, app: &str) -> Result<Source> {
+/// A gadget's files, kept until its run ends.
+#[cfg(feature = "registry")]
+type GadgetFiles = tempfile::TempDir;
+#[cfg(not(feature = "registry"))]
+type GadgetFiles = std::convert::Infallible;
+
+/// What `run` runs: an app, or a gadget image's runner.
+enum Run {
+    App(Source),
+    #[cfg(feature = "registry")]
+    Gadget(crate::gadget::Prepared),
+}
+
+/// The app, composed with its `--sink`s if any, or the gadget runner.
+fn resolve(args: &RunArgs, settings: &Settings, app: &str, guest_args: &[String]) -> Result<Run> {
     #[cfg(feature = "registry")]
     for sink in &args.sinks {
         crate::source::local_file_allowed(&settings.trust, &format!("--sink {}", sink.display()))?;
     }
     let source = app_source(args, settings, app)?;
+    #[cfg(feature = "registry")]
+    let source = match source {
+        crate::source::Resolved::App(source) => source,
+        crate::source::Resolved::Gadget {
+            store,
+            name,
+            manifest,
+        } => {
+            return crate::gadget::prepare(&store, &name, &manifest, guest_args, &args.sinks)
+                .map(Run::Gadget)
+        }
+    };
+    #[cfg(not(feature = "registry"))]
+    let _ = guest_args;
     if args.sinks.is_empty() {
-        return Ok(source);
+        return Ok(Run::App(source));
     }
     let probe = compose::Part {
         path: source.name().into_owned().into(),
@@ -121,14 +167,14 @@ fn component(args: &RunArgs, settings: &Settings, app: &str) -> Result<Source> {
         .iter()
         .map(|p| compose::Part::read(p))
         .collect::<Result<Vec<_>>>()?;
-    Ok(Source::Bytes {
+    Ok(Run::App(Source::Bytes {
         name: format!("{} composed with its --sink", source.name()),
         bytes: compose::compose(&probe, &sinks)?,
-    })
+    }))
 }
 
 #[cfg(feature = "registry")]
-fn app_source(args: &RunArgs, settings: &Settings, app: &str) -> Result<Source> {
+fn app_source(args: &RunArgs, settings: &Settings, app: &str) -> Result<crate::source::Resolved> {
     crate::source::app_source(settings, args.pull, args.verbose, app)
 }
 

@@ -5,6 +5,8 @@
 use std::path::Path;
 
 use anyhow::{bail, Context as _, Result};
+use wasm_bpf_oci::gadget::GadgetManifest;
+use wasm_bpf_oci::store::{Store, Stored};
 use wasm_bpf_runtime::run::Source;
 
 use crate::config::Settings;
@@ -24,8 +26,20 @@ pub fn local_file_allowed(trust: &TrustArgs, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// What `run` runs: the app the registry reference `arg` names, from the
-/// store (pulled first as `--pull` says), or else the file `arg` names.
+/// What a `run` argument names.
+pub enum Resolved {
+    App(Source),
+    /// A gadget image, stored as `name` in `store`.
+    Gadget {
+        store: Store,
+        name: String,
+        manifest: Box<GadgetManifest>,
+    },
+}
+
+/// What `run` runs: the app or gadget the registry reference `arg` names,
+/// from the store (pulled first as `--pull` says), or else the file `arg`
+/// names.
 /// An argument that names a registry is always a reference, whatever
 /// files exist (a file is then written as a path: `./HOST:PORT/...`), and
 /// with keys or allowed images set a file runs only with `allow-files`:
@@ -35,13 +49,13 @@ pub fn app_source(
     pull: PullPolicy,
     verbose: bool,
     arg: &str,
-) -> Result<Source> {
+) -> Result<Resolved> {
     if !wasm_bpf_oci::names_registry(arg) {
         local_file_allowed(&settings.trust, arg)?;
         if verbose {
             crate::messages::notice(&format!("running the file {arg}"));
         }
-        return Ok(Source::File(arg.into()));
+        return Ok(Resolved::App(Source::File(arg.into())));
     }
     if Path::new(arg).exists() {
         crate::messages::notice(&format!(
@@ -55,7 +69,7 @@ pub fn app_source(
     let trust = settings.trust.trust()?;
     let stored = match pull {
         PullPolicy::Always => None,
-        PullPolicy::Missing | PullPolicy::Never => store.app(&name)?,
+        PullPolicy::Missing | PullPolicy::Never => store.image(&name)?,
     };
     // An app pulled when no key was set has no signatures in the store:
     // with keys set now, they are fetched (unless --pull never).
@@ -83,7 +97,7 @@ pub fn app_source(
             let registry = settings.registry.registry()?;
             images::pull_into(&registry, &store, &reference, &trust, false)?;
             store
-                .app(&name)?
+                .image(&name)?
                 .with_context(|| format!("{name} vanished from the store"))?
         }
     };
@@ -97,8 +111,15 @@ pub fn app_source(
             store.path().display()
         ));
     }
-    Ok(Source::Bytes {
-        name: format!("{name} ({digest})"),
-        bytes: store.blob(&manifest.layer.digest)?,
+    Ok(match manifest {
+        Stored::App(manifest) => Resolved::App(Source::Bytes {
+            name: format!("{name} ({digest})"),
+            bytes: store.blob(&manifest.layer.digest)?,
+        }),
+        Stored::Gadget(manifest) => Resolved::Gadget {
+            store,
+            name: format!("{name} ({digest})"),
+            manifest: Box::new(manifest),
+        },
     })
 }

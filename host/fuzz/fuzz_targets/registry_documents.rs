@@ -6,7 +6,9 @@
 //! artifact of sizes and digests the host accepts (one layer, a config
 //! of at most 4 MiB, a component of at most 512 MiB, `sha256:` digests);
 //! signature layers are payloads only; an identity is a prefix of the
-//! reference it was read from.
+//! reference it was read from; a gadget index gives a platform manifest
+//! only for the architecture asked, and a gadget manifest that parses has
+//! an eBPF layer and digests and sizes the host accepts.
 
 #![no_main]
 
@@ -15,13 +17,13 @@ use oci_client::manifest::OciDescriptor;
 use wasm_bpf_oci::artifact::{
     self, Manifest, WasmConfig, MAX_COMPONENT, MAX_METADATA,
 };
-use wasm_bpf_oci::signature;
+use wasm_bpf_oci::{gadget, signature};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, document)) = data.split_first() else {
         return;
     };
-    match pick % 4 {
+    match pick % 6 {
         0 => {
             if let Ok(manifest) = Manifest::parse(document) {
                 assert_eq!(manifest.layer.media_type, artifact::LAYER_MEDIA_TYPE);
@@ -64,6 +66,23 @@ fuzz_target!(|data: &[u8]| {
             );
             assert!(verified.is_err(), "the fuzzer forged a signature");
             let _ = serde_json::from_slice::<WasmConfig>(document);
+        }
+        3 => {
+            if let Ok(platform) = gadget::platform_manifest(document, "amd64") {
+                assert!(gadget::is_index(document));
+                assert!((0..=MAX_METADATA as i64).contains(&platform.size));
+                assert!(artifact::check_digest_form(&platform.digest).is_ok());
+            }
+        }
+        4 => {
+            if let Ok(manifest) = gadget::GadgetManifest::parse(document) {
+                assert_eq!(manifest.ebpf.media_type, gadget::EBPF_MEDIA_TYPE);
+                assert!(manifest.layers.iter().any(|l| l.digest == manifest.ebpf.digest));
+                for layer in &manifest.layers {
+                    assert!((0..=MAX_COMPONENT as i64).contains(&layer.size));
+                    assert!(artifact::check_digest_form(&layer.digest).is_ok());
+                }
+            }
         }
         _ => {
             let text = String::from_utf8_lossy(document);

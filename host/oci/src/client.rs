@@ -16,7 +16,9 @@ use oci_client::{Client, Reference};
 
 use crate::artifact::{check_blob, check_digest_form, digest, Artifact, Manifest, MAX_METADATA};
 use crate::auth;
+use crate::gadget::{self, Gadget, GadgetManifest};
 use crate::signature::{self, Signatures};
+use crate::Image;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
@@ -173,9 +175,9 @@ impl Registry {
         })
     }
 
-    /// The manifest `reference` names, checked to be a Wasm artifact, and
-    /// its digest (checked against the reference's, if pinned).
-    pub fn manifest(&self, reference: &Reference) -> Result<(Vec<u8>, Manifest)> {
+    /// The manifest (or image index) `reference` names, checked against
+    /// the reference's digest, if pinned.
+    pub fn manifest_bytes(&self, reference: &Reference) -> Result<Vec<u8>> {
         let bytes = self
             .bounded_manifest(reference)
             .map_err(|e| explained(e, reference))
@@ -190,9 +192,16 @@ impl Registry {
                 );
             }
         }
+        Ok(bytes)
+    }
+
+    /// The manifest `reference` names, checked to be a Wasm artifact, and
+    /// its digest (checked against the reference's, if pinned).
+    pub fn manifest(&self, reference: &Reference) -> Result<(Vec<u8>, Manifest)> {
+        let bytes = self.manifest_bytes(reference)?;
         let manifest = Manifest::parse(&bytes)
             .with_context(|| format!("the manifest of {}", reference.whole()))?;
-        Ok((bytes.to_vec(), manifest))
+        Ok((bytes, manifest))
     }
 
     /// The signatures of manifest `digest` in `reference`'s repository
@@ -345,16 +354,48 @@ impl Registry {
         self.blob(reference, descriptor)
     }
 
-    /// Pulls the artifact `reference` names, every blob checked.
-    pub fn pull(&self, reference: &Reference) -> Result<Artifact> {
-        let (manifest_bytes, manifest) = self.manifest(reference)?;
+    /// Pulls the app or gadget `reference` names, every blob checked.
+    pub fn pull(&self, reference: &Reference) -> Result<Image> {
+        let bytes = self.manifest_bytes(reference)?;
+        if gadget::is_index(&bytes) {
+            return self
+                .pull_gadget(reference, bytes)
+                .with_context(|| format!("the gadget image {}", reference.whole()))
+                .map(|gadget| Image::Gadget(Box::new(gadget)));
+        }
+        let manifest = Manifest::parse(&bytes)
+            .with_context(|| format!("the manifest of {}", reference.whole()))?;
         let config = self.bounded_blob(reference, &manifest.config)?;
         let wasm = self.blob(reference, &manifest.layer)?;
-        Ok(Artifact {
-            manifest_digest: digest(&manifest_bytes),
-            manifest: manifest_bytes,
+        Ok(Image::App(Artifact {
+            manifest_digest: digest(&bytes),
+            manifest: bytes,
             config,
             wasm,
+        }))
+    }
+
+    /// Of the gadget image whose index is `index`, this architecture's
+    /// manifest and every blob it names.
+    fn pull_gadget(&self, reference: &Reference, index: Vec<u8>) -> Result<Gadget> {
+        let descriptor = gadget::platform_manifest(&index, gadget::this_architecture())?;
+        let platform = reference.clone_with_digest(descriptor.digest.clone());
+        let manifest = self.manifest_bytes(&platform)?;
+        let parsed = GadgetManifest::parse(&manifest)
+            .with_context(|| format!("its manifest {}", descriptor.digest))?;
+        let config = self.bounded_blob(reference, &parsed.config)?;
+        let layers = parsed
+            .layers
+            .iter()
+            .map(|layer| self.blob(reference, layer))
+            .collect::<Result<_>>()?;
+        Ok(Gadget {
+            index_digest: digest(&index),
+            index,
+            manifest,
+            parsed,
+            config,
+            layers,
         })
     }
 

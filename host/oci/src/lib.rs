@@ -6,6 +6,7 @@ pub mod archive;
 pub mod artifact;
 pub mod auth;
 pub mod client;
+pub mod gadget;
 pub mod signature;
 pub mod store;
 pub mod trust;
@@ -59,24 +60,52 @@ pub fn signature_name(reference: &Reference, digest: &str) -> Result<String> {
     Ok(client::signature_reference(reference, digest)?.whole())
 }
 
-/// Pulls `reference` into `store` if `trust` admits it: the app and (when
-/// `trust` has keys to verify them) its signatures fetched and checked
-/// first, then written, the reference recorded last, so a refusal or a
-/// failure leaves nothing that names a half-written app. Returns the
-/// artifact.
+/// What a registry reference names: a wasm-bpf app, or an Inspektor
+/// Gadget gadget image.
+#[derive(Debug, Clone)]
+pub enum Image {
+    App(Artifact),
+    Gadget(Box<gadget::Gadget>),
+}
+
+impl Image {
+    /// The digest trust applies to: the app's manifest's, the gadget's
+    /// index's.
+    pub fn digest(&self) -> &str {
+        match self {
+            Image::App(artifact) => &artifact.manifest_digest,
+            Image::Gadget(gadget) => &gadget.index_digest,
+        }
+    }
+}
+
+/// Pulls `reference` into `store` if `trust` admits it: the app or gadget
+/// and (when `trust` has keys to verify them) its signatures fetched and
+/// checked first, then written, the reference recorded last, so a refusal
+/// or a failure leaves nothing that names a half-written image.
 pub fn pull(
     registry: &Registry,
     store: &Store,
     reference: &Reference,
     trust: &Trust,
-) -> Result<Artifact> {
-    let artifact = registry.pull(reference)?;
-    if !wasmparser::Parser::is_component(&artifact.wasm)
-        && !wasmparser::Parser::is_core_wasm(&artifact.wasm)
-    {
-        bail!("its application/wasm layer is not WebAssembly (no wasm header)");
-    }
-    let digest = &artifact.manifest_digest;
+) -> Result<Image> {
+    let image = registry.pull(reference)?;
+    let (top, mut blobs): (&[u8], Vec<&[u8]>) = match &image {
+        Image::App(artifact) => {
+            if !wasmparser::Parser::is_component(&artifact.wasm)
+                && !wasmparser::Parser::is_core_wasm(&artifact.wasm)
+            {
+                bail!("its application/wasm layer is not WebAssembly (no wasm header)");
+            }
+            (&artifact.manifest, vec![&artifact.config, &artifact.wasm])
+        }
+        Image::Gadget(gadget) => {
+            let mut blobs: Vec<&[u8]> = vec![&gadget.config, &gadget.manifest];
+            blobs.extend(gadget.layers.iter().map(Vec::as_slice));
+            (&gadget.index, blobs)
+        }
+    };
+    let digest = image.digest();
     trust.check_allowed(reference, digest)?;
     // Signatures are fetched only to be verified: with no key, a hostile
     // registry gets no chance to make the host read them.
@@ -86,7 +115,6 @@ pub fn pull(
         registry.signatures(reference, digest)?
     };
     trust.check_signed(reference, digest, signatures.as_ref())?;
-    let mut blobs: Vec<&[u8]> = vec![&artifact.config, &artifact.wasm];
     let mut entries = Vec::new();
     let signature_name = signature_name(reference, digest)?;
     if let Some(signatures) = &signatures {
@@ -95,10 +123,10 @@ pub fn pull(
         entries.push((signature_name.as_str(), signatures.manifest.as_slice()));
     }
     let name = store_name(reference);
-    // The app's name last: a reader never finds it without its signature.
-    entries.push((&name, &artifact.manifest));
+    // The image's name last: a reader never finds it without its signature.
+    entries.push((&name, top));
     store.add(&blobs, &entries)?;
-    Ok(artifact)
+    Ok(image)
 }
 
 /// Checks the app `reference` names in `store`, resolved to manifest

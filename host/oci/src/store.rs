@@ -20,6 +20,7 @@ use rustix::fs::{flock, FlockOperation};
 use serde::{Deserialize, Serialize};
 
 use crate::artifact::{check_digest_form, digest, Manifest};
+use crate::gadget::{self, GadgetManifest};
 use crate::signature::{self, Signatures};
 use wasm_bpf_runtime::trusted_dir::TrustedDir;
 
@@ -186,7 +187,11 @@ impl Store {
             let digest = self.put_blob(manifest)?;
             index.manifests.retain(|m| ref_name(m) != Some(name));
             index.manifests.push(OciDescriptor {
-                media_type: OCI_IMAGE_MEDIA_TYPE.into(),
+                media_type: if gadget::is_index(manifest) {
+                    OCI_IMAGE_INDEX_MEDIA_TYPE.into()
+                } else {
+                    OCI_IMAGE_MEDIA_TYPE.into()
+                },
                 digest,
                 size: manifest.len() as i64,
                 annotations: Some([(REF_NAME.to_string(), name.to_string())].into()),
@@ -212,14 +217,7 @@ impl Store {
         self.write_index(&index)?;
         let mut keep = std::collections::BTreeSet::new();
         for entry in &index.manifests {
-            keep.insert(entry.digest.clone());
-            // A manifest this store cannot read keeps only itself.
-            if let Ok(manifest) = self.blob(&entry.digest) {
-                if let Ok(parsed) = serde_json::from_slice::<Blobs>(&manifest) {
-                    keep.insert(parsed.config.digest);
-                    keep.extend(parsed.layers.into_iter().map(|l| l.digest));
-                }
-            }
+            keep.extend(self.referenced(&entry.digest));
         }
         for name in self.blobs.names()? {
             if !keep.contains(&format!("sha256:{name}")) {
@@ -229,10 +227,44 @@ impl Store {
         Ok(removed)
     }
 
-    /// The app stored as `name`: its manifest, checked, and its digest. A
-    /// name pinned by digest (`...@sha256:...`) also finds the app stored
-    /// under a tag with that digest: content is what a digest names.
+    /// The digests of manifest (or index) `digest` and of every blob it
+    /// names that the store holds: an index's platform manifests (of which
+    /// only this host's architecture is stored) and their blobs. A manifest
+    /// this store cannot read names only itself.
+    fn referenced(&self, digest: &str) -> Vec<String> {
+        let mut digests = vec![digest.to_string()];
+        let Ok(manifest) = self.blob(digest) else {
+            return digests;
+        };
+        if let Ok(parsed) = serde_json::from_slice::<Blobs>(&manifest) {
+            digests.push(parsed.config.digest);
+            digests.extend(parsed.layers.into_iter().map(|l| l.digest));
+        } else if let Ok(index) = serde_json::from_slice::<Index>(&manifest) {
+            for platform in index.manifests {
+                if self.blob(&platform.digest).is_ok() {
+                    digests.extend(self.referenced(&platform.digest));
+                }
+            }
+        }
+        digests
+    }
+
+    /// The app stored as `name`: its manifest, checked, and its digest.
     pub fn app(&self, name: &str) -> Result<Option<(Manifest, String)>> {
+        match self.image(name)? {
+            Some((Stored::App(manifest), digest)) => Ok(Some((manifest, digest))),
+            Some((Stored::Gadget(_), _)) => {
+                bail!("{name} is a gadget image, not a wasm-bpf app")
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The app or gadget stored as `name`: its manifest, checked, and its
+    /// digest (a gadget's index digest). A name pinned by digest
+    /// (`...@sha256:...`) also finds the image stored under a tag with
+    /// that digest: content is what a digest names.
+    pub fn image(&self, name: &str) -> Result<Option<(Stored, String)>> {
         let pinned = name.rsplit_once('@').map(|(_, digest)| digest);
         let found = self.entries()?.into_iter().find(|entry| {
             entry.name == name || pinned.is_some_and(|digest| entry.manifest.digest == digest)
@@ -244,22 +276,34 @@ impl Store {
         else {
             return Ok(None);
         };
+        let context = || format!("{name} in the store {}", self.path.display());
         let bytes = self.blob(&descriptor.digest)?;
-        let manifest = Manifest::parse(&bytes)
-            .with_context(|| format!("{name} in the store {}", self.path.display()))?;
-        Ok(Some((manifest, descriptor.digest)))
+        let stored = if gadget::is_index(&bytes) {
+            let platform = gadget::platform_manifest(&bytes, gadget::this_architecture())
+                .with_context(context)?;
+            let manifest = self.blob(&platform.digest).with_context(context)?;
+            Stored::Gadget(GadgetManifest::parse(&manifest).with_context(context)?)
+        } else {
+            Stored::App(Manifest::parse(&bytes).with_context(context)?)
+        };
+        Ok(Some((stored, descriptor.digest)))
     }
+}
+
+/// What a store entry holds.
+#[derive(Debug, Clone)]
+pub enum Stored {
+    App(Manifest),
+    /// A gadget image: its manifest for this host's architecture.
+    Gadget(GadgetManifest),
 }
 
 impl Store {
     /// The digests of manifest `digest` and of every blob it names.
     pub fn manifest_blobs(&self, digest: &str) -> Result<Vec<String>> {
-        let manifest = self.blob(digest)?;
-        let parsed: Blobs = serde_json::from_slice(&manifest)
+        self.blob(digest)
             .with_context(|| format!("manifest {digest} in the store"))?;
-        let mut digests = vec![digest.to_string(), parsed.config.digest];
-        digests.extend(parsed.layers.into_iter().map(|l| l.digest));
-        Ok(digests)
+        Ok(self.referenced(digest))
     }
 
     /// The signatures stored as `name`, every blob checked.

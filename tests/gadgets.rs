@@ -1,0 +1,353 @@
+//! Inspektor Gadget gadget images run by reference: images written in IG's
+//! layout by an independent writer (`tests/gadget/oci_layout.py`), copied
+//! into a real registry with skopeo, pulled, verified and run against the
+//! kernel, their records checked against processes the test starts.
+
+mod common;
+
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::registry::{key_pair, skopeo, Registry, User};
+use common::{root, wait_attached, wait_finished, Running};
+use serde_json::Value;
+
+/// What nobody runs as.
+const NOBODY: u32 = 65534;
+
+/// The test's gadget object, compiled once per test into `dir`.
+fn trace_exec(dir: &Path) -> PathBuf {
+    let source = root().join("tests/gadget/trace_exec.bpf.c");
+    let copy = dir.join("trace_exec.bpf.c");
+    std::fs::copy(&source, &copy).expect("copying the gadget source");
+    wasm_bpf_build::BpfBuild::new(&copy)
+        .out_dir(dir)
+        .build()
+        .unwrap_or_else(|e| panic!("compiling trace_exec.bpf.c: {e:#}"))
+        .object
+}
+
+/// A gadget image in a registry.
+struct Gadget {
+    registry: Registry,
+    user: User,
+    work: tempfile::TempDir,
+    object: PathBuf,
+}
+
+impl Gadget {
+    fn new() -> Self {
+        let work = tempfile::tempdir().expect("tempdir");
+        let object = trace_exec(work.path());
+        Self {
+            registry: Registry::start(),
+            user: User::new(),
+            work,
+            object,
+        }
+    }
+
+    /// Writes an image with `writer_args` (see oci_layout.py) and copies
+    /// it to the registry as `REPO:1`; its reference.
+    fn publish(&self, repo: &str, writer_args: &[&str]) -> String {
+        let layout = self.work.path().join(repo);
+        let out = Command::new("python3")
+            .arg(root().join("tests/gadget/oci_layout.py"))
+            .arg(&layout)
+            .arg("1")
+            .args(writer_args)
+            .output()
+            .expect("running python3");
+        assert!(
+            out.status.success(),
+            "oci_layout.py: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let reference = format!("{}/gadgets/{repo}:1", self.registry.addr);
+        skopeo(&[
+            "copy",
+            "--all",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            &format!("oci:{}:1", layout.display()),
+            &format!("docker://{reference}"),
+        ]);
+        reference
+    }
+
+    /// The trace_exec gadget for amd64 and arm64 (whose object is not one:
+    /// running it would fail), with its gadget.yaml, and `extra` writer
+    /// arguments.
+    fn publish_trace_exec(&self, repo: &str, extra: &[&str]) -> String {
+        let junk = self.work.path().join("junk");
+        std::fs::write(&junk, b"not an ELF object").expect("writing");
+        let yaml = root().join("tests/gadget/trace_exec.yaml");
+        let objects = [
+            format!("amd64={}", self.object.display()),
+            format!("arm64={}", junk.display()),
+        ];
+        let mut args = vec![
+            "--ebpf",
+            &objects[0],
+            "--ebpf",
+            &objects[1],
+            "--yaml",
+            yaml.to_str().expect("utf-8"),
+        ];
+        args.extend(extra);
+        self.publish(repo, &args)
+    }
+
+    fn insecure(&self) -> [&str; 2] {
+        ["--insecure-registry", &self.registry.addr]
+    }
+
+    /// Runs `reference` with `args` for two seconds while `true` runs as
+    /// root and as nobody; the lines it printed, and the two pids.
+    fn run_while_true_runs(&self, reference: &str, args: &[&str]) -> (Running, u32, u32) {
+        let mut command = self.user.command(&["run"]);
+        command
+            .args(self.insecure())
+            .arg(reference)
+            .args(["-t", "3"])
+            .args(args);
+        let mut running = Running::spawn(command);
+        wait_attached(&running, 1);
+        let as_root = Command::new("true").spawn().expect("true");
+        let as_nobody = Command::new("true")
+            .uid(NOBODY)
+            .gid(NOBODY)
+            .spawn()
+            .expect("true as nobody");
+        let pids = (as_root.id(), as_nobody.id());
+        for mut child in [as_root, as_nobody] {
+            child.wait().expect("waiting for true");
+        }
+        wait_finished(&mut running);
+        (running, pids.0, pids.1)
+    }
+}
+
+fn json_records(running: &Running) -> Vec<Value> {
+    running
+        .seen
+        .iter()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
+}
+
+/// A tracer gadget pulled and run by reference: this host's architecture
+/// picked from the index, gadget.yaml's default for its parameter applied
+/// (every user) and its key matched in any case, `-o json` and `--fields`,
+/// and the default columns laid out by its annotations (uid hidden).
+#[test]
+fn a_gadget_image_runs_by_reference() {
+    let gadget = Gadget::new();
+    let reference = gadget.publish_trace_exec("trace_exec", &[]);
+
+    let (running, root_pid, nobody_pid) = gadget.run_while_true_runs(&reference, &["-o", "json"]);
+    let records = json_records(&running);
+    let of = |pid: u32| {
+        records
+            .iter()
+            .find(|r| r["pid"].as_u64() == Some(u64::from(pid)))
+            .unwrap_or_else(|| panic!("no record of {pid}: {records:?} {}", running.stderr()))
+    };
+    assert_eq!(of(root_pid)["comm"], "true");
+    assert_eq!(of(root_pid)["uid"], 0);
+    assert_eq!(of(nobody_pid)["uid"], NOBODY);
+
+    let (running, root_pid, nobody_pid) = gadget.run_while_true_runs(
+        &reference,
+        &["-o", "json", "--param", "UID=65534", "--fields", "pid,comm"],
+    );
+    let records = json_records(&running);
+    let pids: Vec<u64> = records.iter().filter_map(|r| r["pid"].as_u64()).collect();
+    assert!(pids.contains(&u64::from(nobody_pid)), "{records:?}");
+    assert!(!pids.contains(&u64::from(root_pid)), "{records:?}");
+    assert!(
+        records
+            .iter()
+            .all(|r| r.as_object().map(|o| o.len()) == Some(2)),
+        "{records:?}"
+    );
+
+    let (running, root_pid, _) = gadget.run_while_true_runs(&reference, &[]);
+    let header = running.seen.first().expect("a header");
+    assert_eq!(
+        header.split_whitespace().collect::<Vec<_>>(),
+        ["PID", "COMM"],
+        "{header}"
+    );
+    let line = running
+        .seen
+        .iter()
+        .find(|l| l.split_whitespace().next() == Some(&root_pid.to_string()))
+        .unwrap_or_else(|| panic!("no line of {root_pid}: {:?}", running.seen));
+    // PID is 7 wide and right-aligned, COMM follows after one space.
+    assert_eq!(line, &format!("{root_pid:>7} true"));
+
+    let help = gadget
+        .user
+        .ok(&["run", "--pull", "never", &reference, "-h"]);
+    for words in [
+        "uid [default 4294967295]",
+        "Only processes of this user",
+        "comm",
+    ] {
+        assert!(help.contains(words), "{words}: {help}");
+    }
+    let images = gadget.user.ok(&["images"]);
+    assert!(
+        images
+            .lines()
+            .any(|l| l.starts_with(&reference) && l.contains("(gadget)")),
+        "{images}"
+    );
+    gadget.user.ok(&["rmi", &reference]);
+    assert!(gadget.user.blobs().is_empty(), "{:?}", gadget.user.blobs());
+}
+
+/// Trust applies to the index: a signature of its digest lets the gadget
+/// pass `--verify-key`, and an unsigned one is refused. Images that do
+/// not fit are refused with what is wrong, and nothing is stored: another
+/// architecture only, no eBPF layer; a wasm layer is refused at run,
+/// unless `--ebpf-only`.
+#[test]
+fn gadget_images_are_verified_and_what_does_not_fit_is_refused() {
+    let gadget = Gadget::new();
+    let keys = tempfile::tempdir().expect("tempdir");
+    let (key, public) = key_pair(keys.path(), "release");
+    let insecure = gadget.insecure();
+    let signed = gadget.publish_trace_exec("signed", &[]);
+    let unsigned = gadget.publish_trace_exec("unsigned", &[]);
+    let out = gadget
+        .user
+        .ok(&[&["sign", &signed, "--key", &key], &insecure[..]].concat());
+    // What was signed is the index skopeo copied, by its digest.
+    let index = skopeo(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        &format!("docker://{signed}"),
+    ]);
+    assert!(
+        index.contains("application/vnd.oci.image.index.v1+json"),
+        "{index}"
+    );
+    let verify = ["--verify-key", public.as_str()];
+    let out2 = gadget
+        .user
+        .ok(&[&["pull", &signed], &verify[..], &insecure[..]].concat());
+    let digest = out2
+        .split_whitespace()
+        .nth(1)
+        .expect("a digest")
+        .to_string();
+    assert!(out.contains(&digest), "signed {out}, pulled {out2}");
+    let error = gadget
+        .user
+        .fails(&[&["pull", &unsigned], &verify[..], &insecure[..]].concat());
+    assert!(error.contains("is not signed"), "{error}");
+
+    let arm_only = gadget.publish(
+        "arm_only",
+        &[
+            "--arch",
+            "arm64",
+            "--ebpf",
+            &format!("arm64={}", gadget.object.display()),
+        ],
+    );
+    let error = gadget
+        .user
+        .fails(&[&["pull", &arm_only], &insecure[..]].concat());
+    assert!(
+        error.contains("no manifest for linux/amd64") && error.contains("linux/arm64"),
+        "{error}"
+    );
+    let no_ebpf = gadget.publish("no_ebpf", &["--arch", "amd64"]);
+    let error = gadget
+        .user
+        .fails(&[&["pull", &no_ebpf], &insecure[..]].concat());
+    assert!(error.contains("no eBPF program"), "{error}");
+    let images = gadget.user.ok(&["images"]);
+    assert!(
+        !images.contains("arm_only") && !images.contains("no_ebpf"),
+        "{images}"
+    );
+
+    let module = gadget.work.path().join("gadget.wasm");
+    std::fs::write(&module, b"\0asm\x01\0\0\0").expect("writing");
+    let layer = format!(
+        "application/vnd.gadget.wasm.program.v1+binary={}",
+        module.display()
+    );
+    let with_wasm = gadget.publish_trace_exec("with_wasm", &["--layer", &layer]);
+    let error = gadget
+        .user
+        .fails(&[&["run"], &insecure[..], &[&with_wasm, "-t", "1"]].concat());
+    assert!(
+        error.contains("application/vnd.gadget.wasm.program.v1+binary")
+            && error.contains("--ebpf-only"),
+        "{error}"
+    );
+    gadget.user.ok(&[
+        "run",
+        "--pull",
+        "never",
+        &with_wasm,
+        "--ebpf-only",
+        "-t",
+        "1",
+    ]);
+}
+
+/// What a gadget holds is checked before anything is loaded: a config
+/// that is not YAML, a parameter gadget.yaml names that is not a global,
+/// a value that does not parse for its type.
+#[test]
+fn a_gadgets_bad_metadata_is_a_clear_error() {
+    let gadget = Gadget::new();
+    let insecure = gadget.insecure();
+    let bad_yaml = gadget.work.path().join("bad.yaml");
+    std::fs::write(&bad_yaml, "params: [unclosed\n").expect("writing");
+    let no_global = gadget.work.path().join("no_global.yaml");
+    std::fs::write(
+        &no_global,
+        "params:\n  ebpf:\n    targ_pid:\n      key: pid\n",
+    )
+    .expect("writing");
+    let cases = [
+        (bad_yaml, &[][..], "gadget.yaml is not a gadget's"),
+        (
+            no_global,
+            &[][..],
+            "`targ_pid` is not a global of the object",
+        ),
+        (
+            root().join("tests/gadget/trace_exec.yaml"),
+            &["--param", "uid=abc"][..],
+            "`abc` is not an integer",
+        ),
+    ];
+    for (i, (yaml, args, words)) in cases.into_iter().enumerate() {
+        let object = format!("amd64={}", gadget.object.display());
+        let reference = gadget.publish(
+            &format!("bad{i}"),
+            &[
+                "--arch",
+                "amd64",
+                "--ebpf",
+                &object,
+                "--yaml",
+                yaml.to_str().expect("utf-8"),
+            ],
+        );
+        let error = gadget
+            .user
+            .fails(&[&["run"], &insecure[..], &[&reference], args].concat());
+        assert!(error.contains(words), "{words}: {error}");
+    }
+}
