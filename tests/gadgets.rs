@@ -16,15 +16,15 @@ use serde_json::Value;
 /// What nobody runs as.
 const NOBODY: u32 = 65534;
 
-/// The test's gadget object, compiled once per test into `dir`.
-fn trace_exec(dir: &Path) -> PathBuf {
-    let source = root().join("tests/gadget/trace_exec.bpf.c");
-    let copy = dir.join("trace_exec.bpf.c");
+/// The gadget object `tests/gadget/NAME.bpf.c`, compiled into `dir`.
+fn compile(dir: &Path, name: &str) -> PathBuf {
+    let source = root().join(format!("tests/gadget/{name}.bpf.c"));
+    let copy = dir.join(format!("{name}.bpf.c"));
     std::fs::copy(&source, &copy).expect("copying the gadget source");
     wasm_bpf_build::BpfBuild::new(&copy)
         .out_dir(dir)
         .build()
-        .unwrap_or_else(|e| panic!("compiling trace_exec.bpf.c: {e:#}"))
+        .unwrap_or_else(|e| panic!("compiling {name}.bpf.c: {e:#}"))
         .object
 }
 
@@ -39,7 +39,7 @@ struct Gadget {
 impl Gadget {
     fn new() -> Self {
         let work = tempfile::tempdir().expect("tempdir");
-        let object = trace_exec(work.path());
+        let object = compile(work.path(), "trace_exec");
         Self {
             registry: Registry::start(),
             user: User::new(),
@@ -350,4 +350,89 @@ fn a_gadgets_bad_metadata_is_a_clear_error() {
             .fails(&[&["run"], &insecure[..], &[&reference], args].concat());
         assert!(error.contains(words), "{words}: {error}");
     }
+}
+
+/// A map iterator gadget: its hash map drained every interval (`-i`), each
+/// entry its key's and value's fields; as JSON every entry once, counts
+/// adding up to the executions the test made; as columns one table per
+/// interval that had entries, sorted by `--sort` and cut at `--max-rows`.
+#[test]
+fn a_map_iterator_gadget_prints_a_table_per_interval() {
+    let gadget = Gadget::new();
+    let object = compile(gadget.work.path(), "top_exec");
+    let yaml = root().join("tests/gadget/top_exec.yaml");
+    let reference = gadget.publish(
+        "top_exec",
+        &[
+            "--arch",
+            "amd64",
+            "--ebpf",
+            &format!("amd64={}", object.display()),
+            "--yaml",
+            yaml.to_str().expect("utf-8"),
+        ],
+    );
+    // A command of its own name, so that only the test's runs count.
+    let command = gadget.work.path().join("topexec-probe");
+    std::fs::copy("/bin/true", &command).expect("copying true");
+    let run = |args: &[&str]| {
+        let mut cmd = gadget.user.command(&["run"]);
+        cmd.args(gadget.insecure())
+            .arg(&reference)
+            .args(["-i", "0.5", "-t", "2"])
+            .args(args);
+        let mut running = Running::spawn(cmd);
+        wait_attached(&running, 1);
+        for _ in 0..5 {
+            Command::new(&command)
+                .status()
+                .expect("running the probe command");
+        }
+        wait_finished(&mut running);
+        running
+    };
+
+    let running = run(&["-o", "json"]);
+    let counted: u64 = json_records(&running)
+        .iter()
+        .filter(|r| r["comm"] == "topexec-probe")
+        .map(|r| r["count"].as_u64().expect("a count"))
+        .sum();
+    assert_eq!(counted, 5, "{:?}", running.seen);
+
+    let running = run(&["--sort", "-count", "--max-rows", "2"]);
+    let tables: Vec<&[String]> = running
+        .seen
+        .split(|l| l.is_empty())
+        .filter(|t| !t.is_empty())
+        .collect();
+    // An interval without entries sends no batch, so prints no table.
+    assert!(!tables.is_empty(), "{:?}", running.seen);
+    let mut seen = 0;
+    for table in &tables {
+        let (header, rows) = table.split_first().expect("a header");
+        assert_eq!(
+            header.split_whitespace().collect::<Vec<_>>(),
+            ["COMM", "COUNT"]
+        );
+        assert!(rows.len() <= 2, "{table:?}");
+        let counts: Vec<u64> = rows
+            .iter()
+            .map(|r| {
+                r.split_whitespace()
+                    .last()
+                    .and_then(|c| c.parse().ok())
+                    .expect("a count")
+            })
+            .collect();
+        assert!(
+            counts.windows(2).all(|w| w[0] >= w[1]),
+            "not sorted: {table:?}"
+        );
+        seen += rows
+            .iter()
+            .filter(|r| r.starts_with("topexec-probe"))
+            .count();
+    }
+    assert!(seen >= 1, "{:?}", running.seen);
 }

@@ -209,6 +209,15 @@ fn globals_are_set_before_load_and_read_from_the_kernel_after() {
     ok(&c, "listed-open", listed);
     ok(&c, "listed-loaded", listed);
     ok(&c, "after-load", "777");
+    // `counts` has integer keys and values: no struct names them.
+    ok(&c, "map-types", "(None, None)");
+    err(
+        &c,
+        "map-types-missing",
+        "NotFound",
+        0,
+        &["`nope`", "counts", "big", "ring"],
+    );
     ok(&c, "seen-before", "0");
     // Two writes of 777 bytes, counted by the BPF program in .bss.
     ok(&c, "seen-after", "2");

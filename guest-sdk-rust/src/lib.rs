@@ -62,7 +62,7 @@ pub use bindings::bpf_map::{LookupFlags, MapInfo, UpdateFlags};
 pub use bindings::buffer::BufferKind;
 pub use bindings::libbpf_log::Level as LogLevel;
 pub use bindings::link::Link;
-pub use bindings::object::GlobalInfo;
+pub use bindings::object::{GlobalInfo, MapTypes};
 pub use bindings::program::{
     AttachTarget, Binary, KprobeTarget, PerfEventKind, PerfEventTarget, ProgramInfo, SampleRate,
     TcDirection, TcTarget, TracepointTarget, UprobeTarget, UsdtTarget, XdpMode, XdpTarget,

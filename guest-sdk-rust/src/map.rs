@@ -183,6 +183,31 @@ impl Map {
         unpack(self.inner.lookup_and_delete_batch()?)
     }
 
+    /// [`Self::lookup_and_delete_batch`] for a map whose key and value
+    /// types are known only at run time: each entry's key and value as
+    /// bytes.
+    pub fn lookup_and_delete_batch_bytes(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let entries = self.inner.lookup_and_delete_batch()?;
+        let count = entries.count as usize;
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let (ks, vs) = (entries.keys.len() / count, entries.values.len() / count);
+        if ks * count != entries.keys.len() || vs * count != entries.values.len() {
+            return Err(Error::invalid(format!(
+                "{count} entries cannot take {} key and {} value bytes",
+                entries.keys.len(),
+                entries.values.len()
+            )));
+        }
+        Ok(entries
+            .keys
+            .chunks_exact(ks.max(1))
+            .zip(entries.values.chunks_exact(vs.max(1)))
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect())
+    }
+
     /// Reads and removes the value under `key` in one step (hash maps).
     pub fn lookup_and_delete<K: Pod, V: Pod>(&self, key: &K) -> Result<Option<V>> {
         self.inner

@@ -4,7 +4,7 @@
 use bytemuck::Pod;
 
 use crate::bindings::object::BpfObject;
-use crate::bindings::object::GlobalInfo;
+use crate::bindings::object::{GlobalInfo, MapTypes};
 use crate::bindings::program::ProgramInfo;
 use crate::{AttachTarget, Buffer, Error, Link, Map, MapInfo, Program, Result, TypedMap};
 
@@ -138,6 +138,12 @@ impl Object {
         Ok(self.inner.globals()?)
     }
 
+    /// The struct names of map `name`'s keys and values, to read its
+    /// entries with [`Self::record_layout`].
+    pub fn map_types(&self, name: &str) -> Result<MapTypes> {
+        Ok(self.inner.map_types(name)?)
+    }
+
     /// The raw resource, for calls the wrapper does not cover.
     pub fn as_raw(&self) -> &BpfObject {
         &self.inner
@@ -205,6 +211,12 @@ impl OpenObject {
     /// (Inspektor Gadget's `gadget_tracer_*`, `gadget_param_*`).
     pub fn globals(&self) -> Result<Vec<GlobalInfo>> {
         Ok(self.inner.globals()?)
+    }
+
+    /// The struct names of map `name`'s keys and values, to read its
+    /// entries with [`Self::record_layout`].
+    pub fn map_types(&self, name: &str) -> Result<MapTypes> {
+        Ok(self.inner.map_types(name)?)
     }
 
     /// Creates the maps, relocates against the running kernel (CO-RE) and

@@ -178,6 +178,22 @@ impl Layout {
         }
     }
 
+    /// The records of a map's entries, each the bytes of a key followed by
+    /// its value's: `key`'s fields, then `value`'s, as one record named
+    /// `name` (Inspektor Gadget's map iterators show them so).
+    pub fn joined(name: &str, key: Layout, value: Layout) -> Layout {
+        let values = value.fields.iter().map(|f| FieldLayout {
+            offset: f.offset + key.size,
+            ..*f
+        });
+        let fields = key.fields.iter().copied().chain(values);
+        Self {
+            name: leak(name.to_string()),
+            size: key.size + value.size,
+            fields: Box::leak(fields.collect::<Box<[_]>>()),
+        }
+    }
+
     /// The struct's C name.
     pub fn name(&self) -> &'static str {
         self.name

@@ -14,6 +14,11 @@
 //!   `columns.ellipsis` (`end`, `start`, `middle`, `none`). Other
 //!   annotations are ignored.
 //!
+//! * `COLUMNS_TABLES=1`: each batch is a table of its own (a map
+//!   iterator's entries for one interval, as `ig`'s top gadgets show
+//!   them): its header, then its rows, sorted by `COLUMNS_SORT` (a field;
+//!   `-field` sorts largest first) and cut at `COLUMNS_MAX_ROWS`.
+//!
 //! Without annotations, numbers are right-aligned in 8 characters and text
 //! left-aligned in its array's length (at most 16); a longer value is cut,
 //! an ellipsis where it was cut.
@@ -22,6 +27,7 @@ use std::cell::RefCell;
 use std::io::{BufWriter, Write as _};
 
 use wasm_bpf_guest::bindings::records::{Batch, FieldType, Schema};
+use wasm_bpf_guest::consumer::Cell;
 use wasm_bpf_guest::gadget::Spec;
 
 wit_bindgen::generate!({
@@ -51,9 +57,42 @@ struct Column {
     ellipsis: Ellipsis,
 }
 
+/// How batches print, from the environment.
+#[derive(Debug, Default)]
+struct Output {
+    /// The columns of each schema.
+    tables: Vec<Vec<Column>>,
+    /// Each batch a table with its header (else one header at the start).
+    per_batch: bool,
+    /// With `per_batch`: the field rows are sorted by, in each schema, and
+    /// whether largest first.
+    sort: Vec<Option<(usize, bool)>>,
+    max_rows: Option<usize>,
+}
+
 thread_local! {
-    /// The columns of each schema, set by `start`.
-    static TABLES: RefCell<Vec<Vec<Column>>> = const { RefCell::new(Vec::new()) };
+    static OUTPUT: RefCell<Output> = RefCell::default();
+}
+
+/// `COLUMNS_SORT`'s field (`name` or `-name`) in each schema.
+fn sort_fields(schemas: &[Schema], spec: &str) -> Result<Vec<Option<(usize, bool)>>, String> {
+    let (name, descending) = match spec.strip_prefix('-') {
+        Some(name) => (name, true),
+        None => (spec, false),
+    };
+    let found: Vec<Option<(usize, bool)>> = schemas
+        .iter()
+        .map(|s| {
+            s.fields
+                .iter()
+                .position(|f| f.name.eq_ignore_ascii_case(name))
+                .map(|i| (i, descending))
+        })
+        .collect();
+    if found.iter().all(Option::is_none) {
+        return Err(format!("COLUMNS_SORT: no field {name} to sort by"));
+    }
+    Ok(found)
 }
 
 /// The width and alignment a field of type `ty` has without annotations.
@@ -163,39 +202,78 @@ struct Columns;
 
 impl Guest for Columns {
     fn start(schemas: Vec<Schema>) -> Result<(), String> {
-        let spec = match std::env::var("COLUMNS_GADGET_YAML") {
-            Ok(path) => Spec::read(&path)?.unwrap_or_default(),
-            Err(_) => Spec::default(),
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let spec = match var("COLUMNS_GADGET_YAML") {
+            Some(path) => Spec::read(&path)?.unwrap_or_default(),
+            None => Spec::default(),
         };
-        let wanted: Option<Vec<String>> = std::env::var("COLUMNS_FIELDS")
-            .ok()
+        let wanted: Option<Vec<String>> = var("COLUMNS_FIELDS")
             .map(|list| list.split(',').map(|f| f.trim().to_string()).collect());
         let tables = schemas
             .iter()
             .map(|schema| columns(schema, &spec, wanted.as_deref()))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut out = std::io::stdout().lock();
-        for table in &tables {
-            let headers = table.iter().map(|c| (c.header.clone(), c));
-            let _ = writeln!(out, "{}", line(headers));
+        let output = Output {
+            per_batch: var("COLUMNS_TABLES").is_some_and(|v| v != "0"),
+            sort: match var("COLUMNS_SORT") {
+                Some(field) => sort_fields(&schemas, &field)?,
+                None => Vec::new(),
+            },
+            max_rows: var("COLUMNS_MAX_ROWS")
+                .map(|n| {
+                    n.parse()
+                        .map_err(|_| format!("COLUMNS_MAX_ROWS: {n} is not a number"))
+                })
+                .transpose()?,
+            tables,
+        };
+        if !output.per_batch {
+            let mut out = std::io::stdout().lock();
+            for table in &output.tables {
+                let _ = writeln!(out, "{}", header(table));
+            }
+            let _ = out.flush();
         }
-        let _ = out.flush();
-        TABLES.set(tables);
+        OUTPUT.set(output);
         Ok(())
     }
 
     fn push(batch: Batch) {
         let mut out = BufWriter::new(std::io::stdout().lock());
-        TABLES.with_borrow(|tables| {
-            let Some(table) = tables.get(batch.schema as usize) else {
+        OUTPUT.with_borrow(|output| {
+            let Some(table) = output.tables.get(batch.schema as usize) else {
                 return;
             };
-            for record in batch.records() {
-                let cells: Vec<String> = record.cells().map(|c| c.to_string()).collect();
-                let shown = table
-                    .iter()
-                    .map(|c| (cells.get(c.field).cloned().unwrap_or_default(), c));
+            let mut rows: Vec<Vec<Cell<'_>>> =
+                batch.records().map(|r| r.cells().collect()).collect();
+            if output.per_batch {
+                if let Some(Some((field, descending))) = output.sort.get(batch.schema as usize) {
+                    rows.sort_by(|a, b| {
+                        let order = compare(a.get(*field), b.get(*field));
+                        if *descending {
+                            order.reverse()
+                        } else {
+                            order
+                        }
+                    });
+                }
+                rows.truncate(output.max_rows.unwrap_or(usize::MAX));
+                let _ = writeln!(out, "{}", header(table));
+            }
+            for cells in &rows {
+                let shown = table.iter().map(|c| {
+                    (
+                        cells
+                            .get(c.field)
+                            .map(ToString::to_string)
+                            .unwrap_or_default(),
+                        c,
+                    )
+                });
                 let _ = writeln!(out, "{}", line(shown));
+            }
+            if output.per_batch {
+                let _ = writeln!(out);
             }
         });
         let _ = out.flush();
@@ -203,6 +281,20 @@ impl Guest for Columns {
 
     fn finish() {
         let _ = std::io::stdout().flush();
+    }
+}
+
+fn header(table: &[Column]) -> String {
+    line(table.iter().map(|c| (c.header.clone(), c)))
+}
+
+/// Numbers by value, anything else by its text.
+fn compare(a: Option<&Cell<'_>>, b: Option<&Cell<'_>>) -> std::cmp::Ordering {
+    match (a, b) {
+        (Some(Cell::Signed(a)), Some(Cell::Signed(b))) => a.cmp(b),
+        (Some(Cell::Unsigned(a)), Some(Cell::Unsigned(b))) => a.cmp(b),
+        (Some(Cell::Float(a)), Some(Cell::Float(b))) => a.total_cmp(b),
+        (a, b) => a.map(ToString::to_string).cmp(&b.map(ToString::to_string)),
     }
 }
 

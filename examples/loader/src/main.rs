@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context as _};
 use wasm_bpf_guest::gadget::Spec;
-use wasm_bpf_guest::probe::LayoutSink;
+use wasm_bpf_guest::probe::{Layout, LayoutSink};
 use wasm_bpf_guest::{Link, LogLevel, MapType, Object, OpenObject};
 
 const USAGE: &str = "\
@@ -27,7 +27,9 @@ Loads and attaches the BPF object OBJECT (a path the run grants with
 struct STRUCT of its BTF, to the composed consumer. Programs that cannot
 be attached are named; only none attached is an error. An object that
 marks itself as Inspektor Gadget's gadgets do (gadget_tracer_*,
-gadget_param_*) needs no --type or --buffer, and takes --param.
+gadget_param_*) needs no --type or --buffer, and takes --param; one
+with a map iterator (gadget_mapiter_<name>___<map>) has its hash map
+drained every interval, each entry sent as its key's and value's fields.
 
       --type=STRUCT    The records' C struct (default: the tracer
                        marker's, else event)
@@ -44,6 +46,8 @@ gadget_param_*) needs no --type or --buffer, and takes --param.
       --no-load=PROG   Do not load the program PROG (repeatable)
       --max-entries=MAP=N  Size the map MAP for N entries before loading
       --value-size=MAP=N   Make the map MAP's values N bytes
+  -i, --interval=SECONDS  How often a map iterator's map is drained and
+                       its entries sent (default: 1)
   -t, --time=SECONDS   Stop after this long (default: never)
   -v, --verbose        libbpf's debug output
   -h, --help           Give this help list";
@@ -57,6 +61,8 @@ struct Args {
     record: Option<String>,
     buffer: Option<String>,
     time: Option<Duration>,
+    /// How often a map iterator's map is drained.
+    interval: Duration,
     verbose: bool,
     no_load: Vec<String>,
     max_entries: Vec<(String, u32)>,
@@ -75,11 +81,21 @@ fn map_setting(text: &str) -> Result<(String, u32), lexopt::Error> {
     Ok((map.to_string(), n))
 }
 
+/// `SECONDS`, a positive number.
+fn seconds(text: &str) -> Result<Duration, lexopt::Error> {
+    text.parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{text} is not a number of seconds").into())
+}
+
 /// The arguments, or `None` when `-h` asked for the usage text.
 fn parse_args() -> Result<Option<Args>, lexopt::Error> {
     use lexopt::prelude::*;
     let (mut object, mut record, mut buffer, mut time, mut verbose) =
         (None, None, None, None, false);
+    let mut interval = Duration::from_secs(1);
     let (mut no_load, mut max_entries, mut value_sizes) = (Vec::new(), Vec::new(), Vec::new());
     let (mut params, mut gadget, mut help) = (Vec::new(), None, false);
     let mut parser = lexopt::Parser::from_env();
@@ -94,9 +110,8 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
                 params.push((name.to_string(), value.to_string()));
             }
             Long("buffer") => buffer = Some(parser.value()?.parse()?),
-            Short('t') | Long("time") => {
-                time = Some(Duration::from_secs_f64(parser.value()?.parse()?))
-            }
+            Short('t') | Long("time") => time = Some(seconds(&parser.value()?.string()?)?),
+            Short('i') | Long("interval") => interval = seconds(&parser.value()?.string()?)?,
             Short('v') | Long("verbose") => verbose = true,
             Long("no-load") => no_load.push(parser.value()?.string()?),
             Long("max-entries") => max_entries.push(map_setting(&parser.value()?.string()?)?),
@@ -124,6 +139,7 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
         record,
         buffer,
         time,
+        interval,
         verbose,
         no_load,
         max_entries,
@@ -192,6 +208,78 @@ fn attach_what_can_be(obj: &Object) -> anyhow::Result<Vec<Link>> {
     Ok(links)
 }
 
+/// Where the records come from: a ring or perf buffer (the one named, or
+/// the object's only one), or a map iterator's hash map.
+enum Feed {
+    Buffer(Option<String>),
+    MapIter(markers::MapIter),
+}
+
+/// The feed and the records' struct: the command line's, else the
+/// markers' (a tracer's buffer and struct, or a map iterator), else the
+/// object's one buffer and `struct event`.
+fn feed(
+    args: &Args,
+    open: &OpenObject,
+    found: &markers::Markers,
+) -> anyhow::Result<(Feed, Layout)> {
+    let one = |kind: &str, n: usize| -> anyhow::Result<()> {
+        if n > 1 {
+            bail!("the object declares {n} {kind}; this loader runs objects of one");
+        }
+        Ok(())
+    };
+    one("tracers", found.tracers.len())?;
+    one("map iterators", found.map_iters.len())?;
+    let maps: Vec<String> = open.maps().into_iter().map(|m| m.name).collect();
+    let exists = |map: &str| -> anyhow::Result<()> {
+        if !maps.iter().any(|m| m == map) {
+            bail!("its marker names the map `{map}`, which the object does not have");
+        }
+        Ok(())
+    };
+    if let (Some(iter), None, None) = (found.map_iters.first(), &args.record, found.tracers.first())
+    {
+        exists(&iter.map)?;
+        let types = open.map_types(&iter.map)?;
+        let structs = types.key.zip(types.value).with_context(|| {
+            format!(
+                "map iterator {}: the keys and values of map `{}` must be named structs",
+                iter.name, iter.map
+            )
+        })?;
+        let layout = Layout::joined(
+            &iter.name,
+            open.record_layout(&structs.0)?,
+            open.record_layout(&structs.1)?,
+        );
+        return Ok((Feed::MapIter(iter.clone()), layout));
+    }
+    let tracer = found.tracers.first();
+    if let Some(t) = tracer {
+        exists(&t.map).with_context(|| format!("tracer {}", t.name))?;
+        if args.verbose {
+            eprintln!(
+                "loader: tracer {}: struct {} from map {}",
+                t.name, t.record, t.map
+            );
+        }
+    }
+    let record = args
+        .record
+        .clone()
+        .or_else(|| tracer.map(|t| t.record.clone()))
+        .unwrap_or_else(|| "event".into());
+    let layout = open
+        .record_layout(&record)
+        .with_context(|| format!("reading struct {record} from the object's BTF (see --type)"))?;
+    let buffer = args
+        .buffer
+        .clone()
+        .or_else(|| tracer.map(|t| t.map.clone()));
+    Ok((Feed::Buffer(buffer), layout))
+}
+
 fn run(args: &Args) -> anyhow::Result<()> {
     wasm_bpf_guest::set_libbpf_log_level(Some(if args.verbose {
         LogLevel::Debug
@@ -202,52 +290,32 @@ fn run(args: &Args) -> anyhow::Result<()> {
         .with_context(|| format!("reading {} (grant its directory with --dir)", args.object))?;
     let mut open = Object::open(&elf).context("failed to open BPF object")?;
     let globals = open.globals().context("reading the object's globals")?;
-    let (tracers, params) = markers::read(&globals)?;
+    let found = markers::read(&globals)?;
     let spec = match &args.spec {
         Some(path) => Spec::read(path).map_err(|e| anyhow!(e))?,
         None => None,
     }
     .unwrap_or_default();
     markers::check_spec(&spec, &globals)?;
-    let tracer = match tracers.as_slice() {
-        [] => None,
-        [one] => Some(one),
-        several => bail!(
-            "the object declares {} tracers; this loader runs objects of one",
-            several.len()
-        ),
-    };
-    if let (Some(t), true) = (tracer, args.verbose) {
-        eprintln!(
-            "loader: tracer {}: struct {} from map {}",
-            t.name, t.record, t.map
-        );
-    }
-    let record = args
-        .record
-        .clone()
-        .or_else(|| tracer.map(|t| t.record.clone()))
-        .unwrap_or_else(|| "event".into());
-    let buffer = args
-        .buffer
-        .clone()
-        .or_else(|| tracer.map(|t| t.map.clone()));
+    let (feed, layout) = feed(args, &open, &found)?;
     let mut set = Vec::new();
     for (name, value) in &args.params {
         set.push(markers::set_param(
-            &mut open, &globals, &spec, &params, name, value,
+            &mut open,
+            &globals,
+            &spec,
+            &found.params,
+            name,
+            value,
         )?);
     }
     markers::set_defaults(&mut open, &globals, &spec, &set)?;
-    // The consumer learns what records come, and may refuse them, before
-    // anything reaches the kernel.
-    let layout = open
-        .record_layout(&record)
-        .with_context(|| format!("reading struct {record} from the object's BTF (see --type)"))?;
     if args.help {
-        print!("{}", markers::describe(&spec, &params, &layout));
+        print!("{}", markers::describe(&spec, &found.params, &layout));
         return Ok(());
     }
+    // The consumer learns what records come, and may refuse them, before
+    // anything reaches the kernel.
     let size = (layout.name(), layout.size());
     let sink = LayoutSink::start(layout).map_err(|e| anyhow!(e))?;
     for name in &args.no_load {
@@ -264,19 +332,10 @@ fn run(args: &Args) -> anyhow::Result<()> {
         .load()
         .context("failed to load BPF object (run with -v for libbpf's log)")?;
     let _links = attach_what_can_be(&obj)?;
-    let mut events = obj
-        .buffer(&buffer_map(&obj, buffer.as_deref())?)
-        .context("failed to open the buffer")?;
-
     let end = args.time.map(|t| Instant::now() + t);
-    while end.is_none_or(|end| Instant::now() < end) {
-        let Some(batch) = events
-            .next_batch(Some(Duration::from_millis(100)))
-            .context("error polling the buffer")?
-        else {
-            break;
-        };
-        sink.send(batch.iter().map(|record| record.bytes()));
+    match feed {
+        Feed::Buffer(buffer) => stream(&obj, buffer.as_deref(), &sink, end)?,
+        Feed::MapIter(iter) => drain(&obj, &iter.map, args.interval, &sink, end)?,
     }
     if sink.short() > 0 {
         eprintln!(
@@ -289,6 +348,56 @@ fn run(args: &Args) -> anyhow::Result<()> {
     }
     sink.finish();
     Ok(())
+}
+
+/// Sends every record of the buffer until `end` (or Ctrl-C).
+fn stream(
+    obj: &Object,
+    buffer: Option<&str>,
+    sink: &LayoutSink,
+    end: Option<Instant>,
+) -> anyhow::Result<()> {
+    let mut events = obj
+        .buffer(&buffer_map(obj, buffer)?)
+        .context("failed to open the buffer")?;
+    while end.is_none_or(|end| Instant::now() < end) {
+        let Some(batch) = events
+            .next_batch(Some(Duration::from_millis(100)))
+            .context("error polling the buffer")?
+        else {
+            break;
+        };
+        sink.send(batch.iter().map(|record| record.bytes()));
+    }
+    Ok(())
+}
+
+/// Every `interval`, until `end` (or Ctrl-C), reads and removes the
+/// entries of the hash map `name` and sends them as one batch: each
+/// record a key's bytes followed by its value's. A run that ends (its
+/// time is up, or Ctrl-C) sends what the map holds then, so the last
+/// interval is not lost.
+fn drain(
+    obj: &Object,
+    name: &str,
+    interval: Duration,
+    sink: &LayoutSink,
+    end: Option<Instant>,
+) -> anyhow::Result<()> {
+    let map = obj.map(name)?;
+    loop {
+        let next = Instant::now() + interval;
+        let until = end.map_or(next, |end| end.min(next));
+        let stopped = !wasm_bpf_guest::sleep(until.saturating_duration_since(Instant::now()));
+        let entries = map
+            .lookup_and_delete_batch_bytes()
+            .with_context(|| format!("draining map {name}"))?;
+        let records: Vec<Vec<u8>> = entries.into_iter().map(|(k, v)| [k, v].concat()).collect();
+        sink.send(records.iter().map(Vec::as_slice));
+        if stopped || until < next {
+            return Ok(());
+        }
+    }
 }
 
 fn main() -> ExitCode {

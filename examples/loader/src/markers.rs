@@ -1,7 +1,8 @@
 //! What an object says about itself with Inspektor Gadget's marker
 //! variables (unused globals whose names carry the metadata):
 //! `gadget_tracer_<name>___<map>___<struct>` names the buffer a tracer's
-//! records come from and their struct, `gadget_param_<var>` marks a
+//! records come from and their struct, `gadget_mapiter_<name>___<map>` a
+//! hash map to drain every interval, `gadget_param_<var>` marks a
 //! `const volatile` global as a parameter to set before load, which a
 //! gadget's `gadget.yaml` may give a key, an alias and a default.
 
@@ -20,10 +21,27 @@ pub struct Tracer {
     pub record: String,
 }
 
-/// The tracers and parameters the markers among `globals` declare.
-pub fn read(globals: &[GlobalInfo]) -> anyhow::Result<(Vec<Tracer>, Vec<String>)> {
-    let mut tracers = Vec::new();
-    let mut params = Vec::new();
+/// A map iterator: the hash map `map`, drained every interval, its
+/// entries' keys and values shown together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapIter {
+    pub name: String,
+    pub map: String,
+}
+
+/// What the markers among an object's globals declare.
+#[derive(Debug, Default)]
+pub struct Markers {
+    pub tracers: Vec<Tracer>,
+    pub map_iters: Vec<MapIter>,
+    pub params: Vec<String>,
+}
+
+/// The tracers, map iterators and parameters the markers among `globals`
+/// declare.
+pub fn read(globals: &[GlobalInfo]) -> anyhow::Result<Markers> {
+    let mut markers = Markers::default();
+    let (tracers, params) = (&mut markers.tracers, &mut markers.params);
     for g in globals {
         if let Some(rest) = g.name.strip_prefix("gadget_tracer_") {
             let parts: Vec<&str> = rest.split("___").collect();
@@ -38,11 +56,19 @@ pub fn read(globals: &[GlobalInfo]) -> anyhow::Result<(Vec<Tracer>, Vec<String>)
                 map: map.into(),
                 record: record.into(),
             });
+        } else if let Some(rest) = g.name.strip_prefix("gadget_mapiter_") {
+            let Some((name, map)) = rest.split_once("___") else {
+                bail!("marker `{}` is not gadget_mapiter_<name>___<map>", g.name);
+            };
+            markers.map_iters.push(MapIter {
+                name: name.into(),
+                map: map.into(),
+            });
         } else if let Some(var) = g.name.strip_prefix("gadget_param_") {
             params.push(var.to_string());
         }
     }
-    Ok((tracers, params))
+    Ok(markers)
 }
 
 /// `value` as the bytes of a global of `size` bytes: `true`/`false` or an

@@ -25,6 +25,8 @@ const GUEST_DIR: &str = "/gadget";
 struct Flags {
     json: bool,
     fields: Option<String>,
+    sort: Option<String>,
+    max_rows: Option<String>,
     ebpf_only: bool,
     runner: Vec<String>,
 }
@@ -56,6 +58,8 @@ impl Flags {
                     }
                 }
                 "--fields" => flags.fields = Some(value("--fields")?),
+                "--sort" => flags.sort = Some(value("--sort")?),
+                "--max-rows" => flags.max_rows = Some(value("--max-rows")?),
                 "--ebpf-only" => flags.ebpf_only = true,
                 _ => flags.runner.push(arg.clone()),
             }
@@ -97,11 +101,9 @@ pub fn prepare(
         .prefix("wasm-bpf-gadget-")
         .tempdir()
         .context("making a directory for the gadget's files")?;
-    std::fs::write(
-        files.path().join("program.bpf.o"),
-        store.blob(&manifest.ebpf.digest)?,
-    )
-    .context("writing the gadget's eBPF program")?;
+    let ebpf = store.blob(&manifest.ebpf.digest)?;
+    std::fs::write(files.path().join("program.bpf.o"), &ebpf)
+        .context("writing the gadget's eBPF program")?;
     if manifest.has_yaml() {
         std::fs::write(
             files.path().join("gadget.yaml"),
@@ -131,6 +133,17 @@ pub fn prepare(
         env.push(("COLUMNS_FIELDS".into(), fields.clone()));
         env.push(("JSON_FIELDS".into(), fields));
     }
+    if has_map_iterator(&ebpf) {
+        env.push(("COLUMNS_TABLES".into(), "1".into()));
+    }
+    for (name, value) in [
+        ("COLUMNS_SORT", flags.sort),
+        ("COLUMNS_MAX_ROWS", flags.max_rows),
+    ] {
+        if let Some(value) = value {
+            env.push((name.into(), value));
+        }
+    }
     let mut runner_args = vec!["--gadget".to_string(), GUEST_DIR.to_string()];
     runner_args.extend(flags.runner);
     Ok(Prepared {
@@ -142,6 +155,20 @@ pub fn prepare(
         env,
         dir: (files.path().to_path_buf(), GUEST_DIR.to_string()),
         files,
+    })
+}
+
+/// Whether the object declares a map iterator (`gadget_mapiter_*`),
+/// whose entries print as a table per interval. Read with the BTF model
+/// `record-layout` uses; an object it cannot read has none (the runner
+/// then says what is wrong with it).
+fn has_map_iterator(ebpf: &[u8]) -> bool {
+    wasm_bpf_btf::layout::layout(ebpf, &[]).is_ok_and(|model| {
+        model
+            .sections
+            .iter()
+            .flat_map(|s| &s.vars)
+            .any(|v| v.name.starts_with("gadget_mapiter_"))
     })
 }
 

@@ -366,6 +366,9 @@ fn calls(view: &mut BpfCtxView<'_>, c: &mut Choices<'_>) {
                     let name = c.name();
                     let layout = HostBpfObject::record_layout(view, borrow(o.rep()), name);
                     settle("record-layout", true, layout);
+                    let name = c.name();
+                    let types = HostBpfObject::map_types(view, borrow(o.rep()), name);
+                    settle("map-types", true, types);
                     h.made(&o, Kind::Object);
                 }
             }

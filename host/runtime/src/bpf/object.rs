@@ -19,7 +19,9 @@ use super::policy::{self, Arena};
 use super::program::{self, BpfProgram};
 use super::{globals, record_layout, BpfCtxView};
 use crate::bindings::bpf_map::MapInfo;
-use crate::bindings::object::{GlobalInfo, Host, HostBpfObject, OpenOptions, Phase, RecordLayout};
+use crate::bindings::object::{
+    GlobalInfo, Host, HostBpfObject, MapTypes, OpenOptions, Phase, RecordLayout,
+};
 use crate::bindings::program::ProgramInfo;
 use crate::bindings::types::ErrorCode;
 use crate::{BpfError, BpfResult};
@@ -493,6 +495,10 @@ impl HostBpfObject for BpfCtxView<'_> {
     ) -> BpfResult<RecordLayout> {
         let cap = self.ctx.result_bytes;
         record_layout::record_layout(&self.table.get(&this)?.elf, &name, cap)
+    }
+
+    fn map_types(&mut self, this: Resource<BpfObject>, name: String) -> BpfResult<MapTypes> {
+        record_layout::map_types(&self.table.get(&this)?.elf, &name)
     }
 
     fn maps(&mut self, this: Resource<BpfObject>) -> wasmtime::Result<Vec<MapInfo>> {

@@ -1,14 +1,15 @@
 //! `bpf-object.record-layout`: a struct of an object's BTF as the fields of
 //! a self-describing record, read by the host's BTF model
-//! (`wasm-bpf-btf`), for guests with no code generated for the object.
+//! (`wasm-bpf-btf`), for guests with no code generated for the object; and
+//! `bpf-object.map-types`, the structs a map's keys and values are.
 
-use wasm_bpf_btf::layout::{layout, Item, Layout};
+use wasm_bpf_btf::layout::{layout, Item, Layout, Ty};
 use wasm_bpf_btf::records::{fields_within, Kind};
 
 use super::limits::result_too_big;
 
 use crate::bindings::object::{
-    EnumKind, FieldKind, FieldLayout, IntKind, IntListKind, RecordLayout,
+    EnumKind, FieldKind, FieldLayout, IntKind, IntListKind, MapTypes, RecordLayout,
 };
 use crate::bindings::types::ErrorCode;
 use crate::{BpfError, BpfResult};
@@ -116,5 +117,41 @@ pub(crate) fn record_layout(elf: &[u8], name: &str, cap: usize) -> BpfResult<Rec
                 kind: kind(&f.kind),
             })
             .collect(),
+    })
+}
+
+/// The struct names of map `map`'s key and value in the object `elf`, as
+/// its `.maps` definition declares them.
+pub(crate) fn map_types(elf: &[u8], map: &str) -> BpfResult<MapTypes> {
+    let model = layout(elf, &[]).map_err(|e| {
+        BpfError::new(
+            ErrorCode::InvalidObject,
+            format!("reading the object's BTF: {e:#}"),
+        )
+    })?;
+    let def = model.maps.iter().find(|m| m.name == map).ok_or_else(|| {
+        let names: Vec<&str> = model.maps.iter().map(|m| m.name.as_str()).collect();
+        BpfError::new(
+            ErrorCode::NotFound,
+            format!(
+                "the object defines no map `{map}` in .maps (it defines: {})",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ),
+        )
+    })?;
+    let struct_name = |ty: &Option<Ty>| match ty {
+        Some(Ty::Item(i)) => match model.items.get(*i) {
+            Some(Item::Composite(c)) if !c.is_union && !c.name.is_empty() => Some(c.name.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    Ok(MapTypes {
+        key: struct_name(&def.key),
+        value: struct_name(&def.value),
     })
 }

@@ -275,6 +275,11 @@ fn globals() -> Result<()> {
         "listed-open",
         open.globals().map(|g| sized(&g, &["marker_len", "seen"])),
     );
+    report(
+        "map-types",
+        open.map_types("counts").map(|t| (t.key, t.value)),
+    );
+    report("map-types-missing", open.map_types("nope").map(|_| ()));
     let p: LayoutProbe = open.global("probe")?;
     report("probe-tag", Ok(c_str(&p.tag).into_owned()));
     report("probe-inner", Ok((p.r#in.a, p.r#in.b)));
