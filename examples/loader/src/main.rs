@@ -15,11 +15,12 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context as _};
 use wasm_bpf_guest::gadget::Spec;
 use wasm_bpf_guest::probe::{Layout, LayoutSink};
-use wasm_bpf_guest::{Link, LogLevel, MapType, Object, OpenObject};
+use wasm_bpf_guest::{Link, LogLevel, MapType, Object, OpenObject, UpdateFlags};
 
 const USAGE: &str = "\
 Usage: loader [-v] [--type STRUCT] [--buffer MAP] [-t SECONDS] [--no-load PROG]...
               [--max-entries MAP=N]... [--value-size MAP=N]... [--param NAME=VALUE]...
+              [--mntns ID]... [-i SECONDS]
               OBJECT | --gadget DIR
 
 Loads and attaches the BPF object OBJECT (a path the run grants with
@@ -46,6 +47,9 @@ drained every interval, each entry sent as its key's and value's fields.
       --no-load=PROG   Do not load the program PROG (repeatable)
       --max-entries=MAP=N  Size the map MAP for N entries before loading
       --value-size=MAP=N   Make the map MAP's values N bytes
+      --mntns=ID       Report only what happens in mount namespace ID
+                       (repeatable), for an object with Inspektor
+                       Gadget's mount namespace filter
   -i, --interval=SECONDS  How often a map iterator's map is drained and
                        its entries sent (default: 1)
   -t, --time=SECONDS   Stop after this long (default: never)
@@ -63,6 +67,8 @@ struct Args {
     time: Option<Duration>,
     /// How often a map iterator's map is drained.
     interval: Duration,
+    /// The mount namespaces to report, if not all.
+    mntns: Vec<u64>,
     verbose: bool,
     no_load: Vec<String>,
     max_entries: Vec<(String, u32)>,
@@ -96,6 +102,7 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
     let (mut object, mut record, mut buffer, mut time, mut verbose) =
         (None, None, None, None, false);
     let mut interval = Duration::from_secs(1);
+    let mut mntns = Vec::new();
     let (mut no_load, mut max_entries, mut value_sizes) = (Vec::new(), Vec::new(), Vec::new());
     let (mut params, mut gadget, mut help) = (Vec::new(), None, false);
     let mut parser = lexopt::Parser::from_env();
@@ -112,6 +119,7 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
             Long("buffer") => buffer = Some(parser.value()?.parse()?),
             Short('t') | Long("time") => time = Some(seconds(&parser.value()?.string()?)?),
             Short('i') | Long("interval") => interval = seconds(&parser.value()?.string()?)?,
+            Long("mntns") => mntns.push(parser.value()?.parse()?),
             Short('v') | Long("verbose") => verbose = true,
             Long("no-load") => no_load.push(parser.value()?.string()?),
             Long("max-entries") => max_entries.push(map_setting(&parser.value()?.string()?)?),
@@ -140,6 +148,7 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
         buffer,
         time,
         interval,
+        mntns,
         verbose,
         no_load,
         max_entries,
@@ -310,6 +319,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
         )?);
     }
     markers::set_defaults(&mut open, &globals, &spec, &set)?;
+    markers::filter_mntns(&mut open, &globals, &args.mntns)?;
     if args.help {
         print!("{}", markers::describe(&spec, &found.params, &layout));
         return Ok(());
@@ -331,6 +341,12 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let obj = open
         .load()
         .context("failed to load BPF object (run with -v for libbpf's log)")?;
+    if !args.mntns.is_empty() {
+        let filter = obj.map(markers::MNTNS_MAP)?;
+        for id in &args.mntns {
+            filter.update(id, &1u32, UpdateFlags::empty())?;
+        }
+    }
     let _links = attach_what_can_be(&obj)?;
     let end = args.time.map(|t| Instant::now() + t);
     match feed {

@@ -72,8 +72,21 @@ pub fn read(globals: &[GlobalInfo]) -> anyhow::Result<Markers> {
 }
 
 /// `value` as the bytes of a global of `size` bytes: `true`/`false` or an
-/// integer (negative ones as two's complement), little-endian.
+/// integer (negative ones as two's complement), little-endian; for a
+/// global of more than 8 bytes (a `char` array, as `targ_comm`), text,
+/// NUL-padded.
 fn encode(value: &str, size: usize) -> anyhow::Result<Vec<u8>> {
+    if size > 8 {
+        if value.len() >= size {
+            bail!(
+                "`{value}` is longer than the {} bytes of text the parameter holds",
+                size - 1
+            );
+        }
+        let mut bytes = value.as_bytes().to_vec();
+        bytes.resize(size, 0);
+        return Ok(bytes);
+    }
     let n: i128 = match value {
         "true" => 1,
         "false" => 0,
@@ -81,8 +94,8 @@ fn encode(value: &str, size: usize) -> anyhow::Result<Vec<u8>> {
             .parse()
             .with_context(|| format!("`{value}` is not an integer or true/false"))?,
     };
-    if size == 0 || size > 8 {
-        bail!("a parameter of {size} bytes cannot be set from text");
+    if size == 0 {
+        bail!("a parameter of no bytes cannot be set");
     }
     let bits = size as u32 * 8;
     let fits = n >= -(1i128 << (bits - 1)) && n < (1i128 << bits);
@@ -245,3 +258,27 @@ pub fn describe(spec: &Spec, params: &[String], layout: &Layout) -> String {
     }
     text
 }
+
+/// Has the object report only what happens in the mount namespaces
+/// `ids`, through Inspektor Gadget's filter (the `gadget_filter_by_mntns`
+/// switch, before load).
+pub fn filter_mntns(
+    open: &mut OpenObject,
+    globals: &[GlobalInfo],
+    ids: &[u64],
+) -> anyhow::Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let has = |name: &str| globals.iter().any(|g| g.name == name);
+    if !has("gadget_filter_by_mntns") || !open.maps().iter().any(|m| m.name == MNTNS_MAP) {
+        bail!(
+            "--mntns: the object has no mount namespace filter (gadget_filter_by_mntns and \
+             {MNTNS_MAP}, as Inspektor Gadget's mntns_filter.h declares them)"
+        );
+    }
+    Ok(open.set_global_bytes("gadget_filter_by_mntns", &[1])?)
+}
+
+/// The map of the mount namespaces a filtering object reports.
+pub const MNTNS_MAP: &str = "gadget_mntns_filter_map";

@@ -4,6 +4,12 @@
 //! prints the records (`gadget/columns.wasm`, or `gadget/json.wasm` with
 //! `-o json`) or with the run's `--sink`s. The runner runs in the same
 //! sandbox as any app: the run's grants, limits and policy apply to it.
+//!
+//! The arguments after the reference are the runner's (`--param`, `-t`,
+//! `-i`, `--mntns ID`, `-h`), but for those the host acts on: `-o
+//! columns|json`, `--fields`, `--sort`, `--max-rows` (which configure the
+//! consumer), `--ebpf-only`, and `--mntns-of PID` (the mount namespace of
+//! a process, such as a container's, read here where `/proc` is visible).
 
 use std::fs::File;
 use std::io::Read as _;
@@ -61,11 +67,28 @@ impl Flags {
                 "--sort" => flags.sort = Some(value("--sort")?),
                 "--max-rows" => flags.max_rows = Some(value("--max-rows")?),
                 "--ebpf-only" => flags.ebpf_only = true,
+                "--mntns-of" => {
+                    let pid = value("--mntns-of")?;
+                    flags.runner.push("--mntns".into());
+                    flags.runner.push(mount_namespace(&pid)?.to_string());
+                }
                 _ => flags.runner.push(arg.clone()),
             }
         }
         Ok(flags)
     }
+}
+
+/// The mount namespace of process `pid` (a container's), by the inode of
+/// `/proc/PID/ns/mnt`, as the kernel's `mnt_ns->ns.inum` gives it.
+fn mount_namespace(pid: &str) -> Result<u64> {
+    let pid: u32 = pid
+        .parse()
+        .with_context(|| format!("--mntns-of {pid}: not a process id"))?;
+    let path = format!("/proc/{pid}/ns/mnt");
+    Ok(std::fs::metadata(&path)
+        .with_context(|| format!("--mntns-of {pid}: reading {path}"))?
+        .ino())
 }
 
 /// What a gadget run adds to the run: the composed runner, its arguments,
