@@ -504,3 +504,63 @@ fn a_gadget_filters_by_mount_namespace_and_command() {
         "inside {true_inside} {echo_inside}, outside {true_outside}"
     );
 }
+
+/// An iterator gadget: its bpf_iter program runs once and its entries
+/// print as one snapshot, among them a process the test started, with its
+/// pid, parent and command.
+#[test]
+fn an_iterator_gadget_prints_a_snapshot() {
+    let gadget = Gadget::new();
+    let object = compile(gadget.work.path(), "snapshot_task");
+    let reference = gadget.publish(
+        "snapshot_task",
+        &[
+            "--arch",
+            "amd64",
+            "--ebpf",
+            &format!("amd64={}", object.display()),
+        ],
+    );
+    let sleeper = gadget.work.path().join("snapshot-probe");
+    std::fs::copy(common::sleep_path(), &sleeper).expect("copying sleep");
+    let mut child = Command::new(&sleeper).arg("30").spawn().expect("sleeping");
+    let pid = child.id();
+    let json = gadget.user.ok(&[
+        &["run"],
+        &gadget.insecure()[..],
+        &[&reference, "-o", "json"],
+    ]
+    .concat());
+    let columns = gadget.user.ok(&[
+        "run", "--pull", "never", &reference, "--sort", "-pid", "--fields", "comm,pid",
+    ]);
+    let _ = child.kill();
+    let _ = child.wait();
+    let entries: Vec<Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    let probe = entries
+        .iter()
+        .find(|e| e["pid"].as_u64() == Some(u64::from(pid)))
+        .unwrap_or_else(|| panic!("no entry of {pid} among {} entries", entries.len()));
+    assert_eq!(probe["comm"], "snapshot-probe");
+    assert_eq!(probe["ppid"].as_u64(), Some(u64::from(std::process::id())));
+    let own = u64::from(std::process::id());
+    assert!(
+        entries.iter().any(|e| e["pid"].as_u64() == Some(own)),
+        "not the test itself: {json}"
+    );
+
+    let mut lines = columns.lines();
+    let header: Vec<&str> = lines.next().expect("a header").split_whitespace().collect();
+    assert_eq!(header, ["COMM", "PID"]);
+    let pids: Vec<u64> = lines
+        .filter_map(|l| l.split_whitespace().last()?.parse().ok())
+        .collect();
+    assert!(pids.contains(&u64::from(pid)), "{columns}");
+    assert!(
+        pids.windows(2).all(|w| w[0] >= w[1]),
+        "not sorted: {columns}"
+    );
+}

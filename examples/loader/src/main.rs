@@ -30,7 +30,9 @@ be attached are named; only none attached is an error. An object that
 marks itself as Inspektor Gadget's gadgets do (gadget_tracer_*,
 gadget_param_*) needs no --type or --buffer, and takes --param; one
 with a map iterator (gadget_mapiter_<name>___<map>) has its hash map
-drained every interval, each entry sent as its key's and value's fields.
+drained every interval, each entry sent as its key's and value's fields;
+one with an iterator (gadget_iter_<name>___<struct>___<program>...) has
+its programs run once, their entries sent as a snapshot.
 
       --type=STRUCT    The records' C struct (default: the tracer
                        marker's, else event)
@@ -222,6 +224,7 @@ fn attach_what_can_be(obj: &Object) -> anyhow::Result<Vec<Link>> {
 enum Feed {
     Buffer(Option<String>),
     MapIter(markers::MapIter),
+    Iter(markers::Iter),
 }
 
 /// The feed and the records' struct: the command line's, else the
@@ -240,6 +243,7 @@ fn feed(
     };
     one("tracers", found.tracers.len())?;
     one("map iterators", found.map_iters.len())?;
+    one("iterators", found.iters.len())?;
     let maps: Vec<String> = open.maps().into_iter().map(|m| m.name).collect();
     let exists = |map: &str| -> anyhow::Result<()> {
         if !maps.iter().any(|m| m == map) {
@@ -263,6 +267,18 @@ fn feed(
             open.record_layout(&structs.1)?,
         );
         return Ok((Feed::MapIter(iter.clone()), layout));
+    }
+    if let (Some(iter), None, None) = (found.iters.first(), &args.record, found.tracers.first()) {
+        let programs: Vec<String> = open.programs().into_iter().map(|p| p.name).collect();
+        if let Some(missing) = iter.programs.iter().find(|p| !programs.contains(p)) {
+            bail!(
+                "iterator {}: its marker names the program `{missing}`, which the object does \
+                 not have",
+                iter.name
+            );
+        }
+        let layout = open.record_layout(&iter.record)?;
+        return Ok((Feed::Iter(iter.clone()), layout));
     }
     let tracer = found.tracers.first();
     if let Some(t) = tracer {
@@ -347,11 +363,17 @@ fn run(args: &Args) -> anyhow::Result<()> {
             filter.update(id, &1u32, UpdateFlags::empty())?;
         }
     }
-    let _links = attach_what_can_be(&obj)?;
     let end = args.time.map(|t| Instant::now() + t);
     match feed {
-        Feed::Buffer(buffer) => stream(&obj, buffer.as_deref(), &sink, end)?,
-        Feed::MapIter(iter) => drain(&obj, &iter.map, args.interval, &sink, end)?,
+        Feed::Buffer(buffer) => {
+            let _links = attach_what_can_be(&obj)?;
+            stream(&obj, buffer.as_deref(), &sink, end)?;
+        }
+        Feed::MapIter(iter) => {
+            let _links = attach_what_can_be(&obj)?;
+            drain(&obj, &iter.map, args.interval, &sink, end)?;
+        }
+        Feed::Iter(iter) => snapshot(&obj, &iter, size.1, &sink)?,
     }
     if sink.short() > 0 {
         eprintln!(
@@ -385,6 +407,32 @@ fn stream(
         };
         sink.send(batch.iter().map(|record| record.bytes()));
     }
+    Ok(())
+}
+
+/// Runs each of the iterator's programs once and sends what they wrote,
+/// entries of `size` bytes, as one batch: a snapshot.
+fn snapshot(
+    obj: &Object,
+    iter: &markers::Iter,
+    size: usize,
+    sink: &LayoutSink,
+) -> anyhow::Result<()> {
+    let mut output = Vec::new();
+    for program in &iter.programs {
+        let bytes = obj
+            .read_iter(program)
+            .with_context(|| format!("running iterator program {program}"))?;
+        if bytes.len() % size.max(1) != 0 {
+            bail!(
+                "iterator program {program} wrote {} bytes, not a whole number of {size}-byte \
+                 entries",
+                bytes.len()
+            );
+        }
+        output.extend(bytes);
+    }
+    sink.send(output.chunks_exact(size.max(1)));
     Ok(())
 }
 

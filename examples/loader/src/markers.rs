@@ -2,7 +2,9 @@
 //! variables (unused globals whose names carry the metadata):
 //! `gadget_tracer_<name>___<map>___<struct>` names the buffer a tracer's
 //! records come from and their struct, `gadget_mapiter_<name>___<map>` a
-//! hash map to drain every interval, `gadget_param_<var>` marks a
+//! hash map to drain every interval, `gadget_iter_<name>___<struct>___
+//! <program>...` bpf_iter programs whose output is a snapshot of structs,
+//! `gadget_param_<var>` marks a
 //! `const volatile` global as a parameter to set before load, which a
 //! gadget's `gadget.yaml` may give a key, an alias and a default.
 
@@ -29,11 +31,21 @@ pub struct MapIter {
     pub map: String,
 }
 
+/// An iterator (a snapshot): the bpf_iter programs `programs` each write
+/// entries of struct `record`, read once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Iter {
+    pub name: String,
+    pub record: String,
+    pub programs: Vec<String>,
+}
+
 /// What the markers among an object's globals declare.
 #[derive(Debug, Default)]
 pub struct Markers {
     pub tracers: Vec<Tracer>,
     pub map_iters: Vec<MapIter>,
+    pub iters: Vec<Iter>,
     pub params: Vec<String>,
 }
 
@@ -63,6 +75,22 @@ pub fn read(globals: &[GlobalInfo]) -> anyhow::Result<Markers> {
             markers.map_iters.push(MapIter {
                 name: name.into(),
                 map: map.into(),
+            });
+        } else if let Some(rest) = g.name.strip_prefix("gadget_iter_") {
+            let parts: Vec<&str> = rest.split("___").collect();
+            let [name, record, programs @ ..] = &parts[..] else {
+                bail!(
+                    "marker `{}` is not gadget_iter_<name>___<struct>___<program>...",
+                    g.name
+                );
+            };
+            if programs.is_empty() {
+                bail!("marker `{}` names no program", g.name);
+            }
+            markers.iters.push(Iter {
+                name: name.to_string(),
+                record: record.to_string(),
+                programs: programs.iter().map(ToString::to_string).collect(),
             });
         } else if let Some(var) = g.name.strip_prefix("gadget_param_") {
             params.push(var.to_string());

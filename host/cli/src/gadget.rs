@@ -156,7 +156,7 @@ pub fn prepare(
         env.push(("COLUMNS_FIELDS".into(), fields.clone()));
         env.push(("JSON_FIELDS".into(), fields));
     }
-    if has_map_iterator(&ebpf) {
+    if prints_tables(&ebpf) {
         env.push(("COLUMNS_TABLES".into(), "1".into()));
     }
     for (name, value) in [
@@ -181,17 +181,17 @@ pub fn prepare(
     })
 }
 
-/// Whether the object declares a map iterator (`gadget_mapiter_*`),
-/// whose entries print as a table per interval. Read with the BTF model
-/// `record-layout` uses; an object it cannot read has none (the runner
-/// then says what is wrong with it).
-fn has_map_iterator(ebpf: &[u8]) -> bool {
+/// Whether the object declares a map iterator (`gadget_mapiter_*`) or an
+/// iterator (`gadget_iter_*`), whose entries print as a table per interval
+/// or snapshot. Read with the BTF model `record-layout` uses; an object it
+/// cannot read has none (the runner then says what is wrong with it).
+fn prints_tables(ebpf: &[u8]) -> bool {
     wasm_bpf_btf::layout::layout(ebpf, &[]).is_ok_and(|model| {
         model
             .sections
             .iter()
             .flat_map(|s| &s.vars)
-            .any(|v| v.name.starts_with("gadget_mapiter_"))
+            .any(|v| v.name.starts_with("gadget_mapiter_") || v.name.starts_with("gadget_iter_"))
     })
 }
 
