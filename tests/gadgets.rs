@@ -564,3 +564,72 @@ fn an_iterator_gadget_prints_a_snapshot() {
         "not sorted: {columns}"
     );
 }
+
+/// `bpftool -j KIND show id ID`, parsed.
+fn bpftool_show(kind: &str, id: u32) -> Value {
+    let out = Command::new("bpftool")
+        .args(["-j", kind, "show", "id", &id.to_string()])
+        .output()
+        .expect("running bpftool");
+    serde_json::from_slice(&out.stdout).expect("bpftool's JSON")
+}
+
+/// What a generic libbpf loader trips on in real gadget objects is set
+/// right before load: programs in sections libbpf does not know get their
+/// type from the prefix (as IG's loader gives it), and a map declared with
+/// no size gets its `<map>_max_entries` variable's value, the parameter's
+/// or its initial one.
+#[test]
+fn gadget_objects_libbpf_would_refuse_are_typed_and_sized_before_load() {
+    let gadget = Gadget::new();
+    let object = compile(gadget.work.path(), "sized");
+    let reference = gadget.publish(
+        "sized",
+        &[
+            "--arch",
+            "amd64",
+            "--ebpf",
+            &format!("amd64={}", object.display()),
+        ],
+    );
+    let held = |args: &[&str]| {
+        let mut command = gadget.user.command(&["run"]);
+        command
+            .args(gadget.insecure())
+            .args([reference.as_str(), "-t", "2"])
+            .args(args);
+        let mut running = Running::spawn(command);
+        wait_attached(&running, 1);
+        let ids = common::bpf_ids(running.pid());
+        let progs: Vec<(String, String)> = ids
+            .progs
+            .iter()
+            .map(|&id| {
+                let p = bpftool_show("prog", id);
+                (p["name"].to_string(), p["type"].to_string())
+            })
+            .collect();
+        let seen = ids
+            .maps
+            .iter()
+            .map(|&id| bpftool_show("map", id))
+            .find(|m| m["name"] == "seen")
+            .map(|m| m["max_entries"].as_u64());
+        wait_finished(&mut running);
+        (progs, seen, running.stderr())
+    };
+    let (progs, seen, stderr) = held(&[]);
+    for (name, ty) in [
+        ("count_packets", "socket_filter"),
+        ("pass_ingress", "sched_cls"),
+    ] {
+        assert!(
+            progs.contains(&(format!("\"{name}\""), format!("\"{ty}\""))),
+            "{progs:?}"
+        );
+        assert!(stderr.contains(&format!("{name} (")), "{stderr}");
+    }
+    assert_eq!(seen, Some(Some(128)));
+    let (_, seen, _) = held(&["--param", "seen_max_entries=64"]);
+    assert_eq!(seen, Some(Some(64)));
+}

@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context as _};
 use wasm_bpf_guest::gadget::Spec;
 use wasm_bpf_guest::probe::{Layout, LayoutSink};
-use wasm_bpf_guest::{Link, LogLevel, MapType, Object, OpenObject, UpdateFlags};
+use wasm_bpf_guest::{
+    GlobalInfo, Link, LogLevel, MapType, Object, OpenObject, ProgType, UpdateFlags,
+};
 
 const USAGE: &str = "\
 Usage: loader [-v] [--type STRUCT] [--buffer MAP] [-t SECONDS] [--no-load PROG]...
@@ -202,6 +204,52 @@ fn one_of_each_twin(open: &OpenObject) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Programs in sections libbpf does not know (`socket1`,
+/// `classifier/ingress`, left untyped), typed by their section's prefix as
+/// Inspektor Gadget's loader (cilium/ebpf) types them; the rest stay
+/// untyped, and `load` names them.
+fn type_by_section(open: &OpenObject) -> anyhow::Result<()> {
+    for p in open.programs() {
+        if p.prog_type != ProgType::Other(0) {
+            continue;
+        }
+        let by_prefix = [
+            ("socket", ProgType::SocketFilter),
+            ("classifier", ProgType::SchedCls),
+            ("action", ProgType::SchedAct),
+        ];
+        if let Some((_, ty)) = by_prefix
+            .iter()
+            .find(|(prefix, _)| p.section.starts_with(prefix))
+        {
+            open.program(&p.name)?.set_prog_type(*ty)?;
+        }
+    }
+    Ok(())
+}
+
+/// Sizes each map `<map>` that has a `<map>_max_entries` global (Inspektor
+/// Gadget's convention, often declared with no size) from that global's
+/// value: the parameter's, else its initial value.
+fn size_maps(open: &OpenObject, globals: &[GlobalInfo]) -> anyhow::Result<()> {
+    for map in open.maps() {
+        let variable = format!("{}_max_entries", map.name);
+        let Some(global) = globals.iter().find(|g| g.name == variable) else {
+            continue;
+        };
+        let entries = match global.size {
+            4 => open.global::<u32>(&variable)?,
+            8 => open
+                .global::<u64>(&variable)?
+                .try_into()
+                .with_context(|| format!("{variable} is more than a map can hold"))?,
+            n => bail!("{variable} is {n} bytes; a map's size is 4 or 8"),
+        };
+        open.map(&map.name)?.set_max_entries(entries)?;
+    }
+    Ok(())
+}
+
 /// Attaches every loaded program it can, as `ig` does: each one that
 /// cannot be (its section names no hook, its target is missing, the
 /// policy refuses it) is named, and only none attached at all is an error.
@@ -348,6 +396,8 @@ fn run(args: &Args) -> anyhow::Result<()> {
         open.program(name)?.set_autoload(false)?;
     }
     one_of_each_twin(&open)?;
+    type_by_section(&open)?;
+    size_maps(&open, &globals)?;
     for (map, n) in &args.max_entries {
         open.map(map)?.set_max_entries(*n)?;
     }
