@@ -140,7 +140,8 @@ fn json_records(running: &Running) -> Vec<Value> {
 /// A tracer gadget pulled and run by reference: this host's architecture
 /// picked from the index, gadget.yaml's default for its parameter applied
 /// (every user) and its key matched in any case, `-o json` and `--fields`,
-/// and the default columns laid out by its annotations (uid hidden).
+/// the default columns laid out by its annotations (uid hidden), `-h`,
+/// and `images`, `export`, `import` and `rmi`.
 #[test]
 fn a_gadget_image_runs_by_reference() {
     let gadget = Gadget::new();
@@ -188,6 +189,14 @@ fn a_gadget_image_runs_by_reference() {
     // PID is 7 wide and right-aligned, COMM follows after one space.
     assert_eq!(line, &format!("{root_pid:>7} true"));
 
+    // Carried without a registry: exported, removed, imported, run.
+    let archive = gadget.work.path().join("gadget.tar");
+    let archive = archive.to_str().expect("utf-8");
+    gadget.user.ok(&["export", &reference, "-o", archive]);
+    gadget.user.ok(&["rmi", &reference]);
+    assert!(gadget.user.blobs().is_empty(), "{:?}", gadget.user.blobs());
+    let imported = gadget.user.ok(&["import", archive]);
+    assert_eq!(imported.trim(), format!("imported {reference}"));
     let help = gadget
         .user
         .ok(&["run", "--pull", "never", &reference, "-h"]);

@@ -1,5 +1,7 @@
-//! `wasm-bpf export` / `import`: apps carried without a registry (to an
-//! air-gapped site) as a tar of an OCI image layout, signatures included,
+//! `wasm-bpf export` / `import`: apps and gadget images carried without a
+//! registry (to an air-gapped site) as a tar of an OCI image layout,
+//! signatures included (a gadget's manifest for the exporting host's
+//! architecture only),
 //! which `skopeo copy oci-archive:FILE:REF ...` reads too. An import checks
 //! every blob against its digest and every manifest before it writes
 //! anything, then records the names last.
@@ -8,9 +10,10 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
 use anyhow::{bail, ensure, Context as _, Result};
-use oci_client::manifest::OciImageManifest;
+use oci_client::manifest::{OciDescriptor, OciImageManifest};
 
 use crate::artifact::{check_blob, check_digest_form, digest, Manifest, CONFIG_MEDIA_TYPE};
+use crate::gadget::{self, GadgetManifest};
 use crate::signature;
 use crate::store::{Index, Store, OCI_LAYOUT, REF_NAME};
 
@@ -115,24 +118,11 @@ pub fn import(store: &Store, input: impl Read) -> Result<Vec<String>> {
             .with_context(|| format!("manifest {} has no {REF_NAME}", descriptor.digest))?;
         let reference = crate::reference(name)?;
         let bytes = blob(&descriptor.digest)?;
-        let manifest: OciImageManifest =
-            serde_json::from_slice(bytes).with_context(|| format!("{name}: its manifest"))?;
-        let mut needed = vec![manifest.config.clone()];
-        if manifest.config.media_type == CONFIG_MEDIA_TYPE {
-            let app = Manifest::parse(bytes).with_context(|| name.clone())?;
-            let wasm = blob(&app.layer.digest)?;
-            check_blob(&app.layer, wasm).with_context(|| name.clone())?;
-            if !wasmparser::Parser::is_component(wasm) && !wasmparser::Parser::is_core_wasm(wasm) {
-                bail!("{name}: its application/wasm layer is not WebAssembly");
-            }
-            needed.push(app.layer);
+        let needed = if gadget::is_index(bytes) {
+            gadget_blobs(bytes, &blob).with_context(|| name.clone())?
         } else {
-            ensure!(
-                reference.tag().is_some_and(signature::is_tag),
-                "{name} is neither a Wasm artifact nor a signature"
-            );
-            needed.extend(signature::layers(bytes).with_context(|| name.clone())?);
-        }
+            app_or_signature_blobs(bytes, &reference, &blob).with_context(|| name.clone())?
+        };
         for descriptor in &needed {
             check_blob(descriptor, blob(&descriptor.digest)?).with_context(|| name.clone())?;
             blobs.insert(descriptor.digest.clone(), blob(&descriptor.digest)?);
@@ -146,4 +136,44 @@ pub fn import(store: &Store, input: impl Read) -> Result<Vec<String>> {
         .collect();
     store.add(&blobs, &entries)?;
     Ok(names.into_iter().map(|(name, _)| name).collect())
+}
+
+/// Of gadget image index `index`, the blobs this architecture needs: its
+/// manifest, config and layers.
+fn gadget_blobs<'a>(
+    index: &[u8],
+    blob: &impl Fn(&str) -> Result<&'a Vec<u8>>,
+) -> Result<Vec<OciDescriptor>> {
+    let platform = gadget::platform_manifest(index, gadget::this_architecture())?;
+    let parsed = GadgetManifest::parse(blob(&platform.digest)?)?;
+    let mut needed = vec![platform, parsed.config];
+    needed.extend(parsed.layers);
+    Ok(needed)
+}
+
+/// The blobs app or signature manifest `bytes`, stored as `reference`,
+/// needs, the app's component checked to be WebAssembly.
+fn app_or_signature_blobs<'a>(
+    bytes: &[u8],
+    reference: &crate::Reference,
+    blob: &impl Fn(&str) -> Result<&'a Vec<u8>>,
+) -> Result<Vec<OciDescriptor>> {
+    let manifest: OciImageManifest = serde_json::from_slice(bytes).context("its manifest")?;
+    let mut needed = vec![manifest.config.clone()];
+    if manifest.config.media_type == CONFIG_MEDIA_TYPE {
+        let app = Manifest::parse(bytes)?;
+        let wasm = blob(&app.layer.digest)?;
+        check_blob(&app.layer, wasm)?;
+        if !wasmparser::Parser::is_component(wasm) && !wasmparser::Parser::is_core_wasm(wasm) {
+            bail!("its application/wasm layer is not WebAssembly");
+        }
+        needed.push(app.layer);
+    } else {
+        ensure!(
+            reference.tag().is_some_and(signature::is_tag),
+            "it is neither a Wasm artifact, a gadget image nor a signature"
+        );
+        needed.extend(signature::layers(bytes)?);
+    }
+    Ok(needed)
 }
