@@ -74,6 +74,7 @@ check:
 test: setup build lint
 	$(CARGO) test --release
 	$(CARGO) test --release -p filter -p columns --lib
+	$(CARGO) test --release -p loader --bins
 	$(CARGO) test --release -p wasm-bpf-guest --features gadget --lib gadget
 	$(MAKE) fuzz-smoke
 

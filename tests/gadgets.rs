@@ -642,3 +642,66 @@ fn gadget_objects_libbpf_would_refuse_are_typed_and_sized_before_load() {
     let (_, seen, _) = held(&["--param", "seen_max_entries=64"]);
     assert_eq!(seen, Some(Some(64)));
 }
+
+/// Inspektor Gadget's typed fields: `error_raw` (gadget_errno) and
+/// `sig_raw` (gadget_signal) yield `error` and `sig` by name, for every
+/// consumer; the columns show the names and hide the raw values.
+#[test]
+fn typed_fields_are_shown_by_name() {
+    let gadget = Gadget::new();
+    let object = compile(gadget.work.path(), "trace_fail");
+    let reference = gadget.publish(
+        "trace_fail",
+        &[
+            "--arch",
+            "amd64",
+            "--ebpf",
+            &format!("amd64={}", object.display()),
+        ],
+    );
+    let fail = |args: &[&str]| {
+        let mut command = gadget.user.command(&["run"]);
+        command
+            .args(gadget.insecure())
+            .args([reference.as_str(), "-t", "2"])
+            .args(args);
+        let mut running = Running::spawn(command);
+        wait_attached(&running, 2);
+        let missing = std::fs::File::open(gadget.work.path().join("no-such-file"));
+        assert!(missing.is_err());
+        let mut sleeper = Command::new(common::sleep_path())
+            .arg("30")
+            .spawn()
+            .expect("sleep");
+        // SAFETY: signalling a child of this test.
+        unsafe { libc::kill(sleeper.id() as i32, libc::SIGUSR1) };
+        let _ = sleeper.wait();
+        wait_finished(&mut running);
+        (running, sleeper.id())
+    };
+    let own = u64::from(std::process::id());
+    let (running, sleeper) = fail(&["-o", "json"]);
+    let records = json_records(&running);
+    assert!(
+        records.iter().any(|r| r["pid"].as_u64() == Some(own)
+            && r["error"] == "ENOENT"
+            && r["error_raw"] == 2),
+        "{records:?}"
+    );
+    assert!(
+        records
+            .iter()
+            .any(|r| r["pid"].as_u64() == Some(u64::from(sleeper)) && r["sig"] == "SIGUSR1"),
+        "{records:?}"
+    );
+    let (running, sleeper) = fail(&[]);
+    let header: Vec<&str> = running.seen[0].split_whitespace().collect();
+    assert_eq!(header, ["PID", "COMM", "ERROR", "SIG"]);
+    assert!(
+        running.seen.iter().any(
+            |l| l.split_whitespace().next() == Some(&sleeper.to_string()) && l.ends_with("SIGUSR1")
+        ),
+        "{:?}",
+        running.seen
+    );
+}

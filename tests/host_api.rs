@@ -211,6 +211,15 @@ fn globals_are_set_before_load_and_read_from_the_kernel_after() {
     ok(&c, "after-load", "777");
     // `counts` has integer keys and values: no struct names them.
     ok(&c, "map-types", "(None, None)");
+    // Per field of the record (`in` flattened; `pair`, an array of
+    // structs, and the union one field each), the typedef its member was
+    // declared with: `char`, bitfields, the enum and the pointer have none.
+    ok(
+        &c,
+        "field-typedefs",
+        "[None, Some(\"u16\"), Some(\"u64\"), None, None, None, None, None, None, None, \
+         Some(\"bool\")]",
+    );
     err(
         &c,
         "map-types-missing",

@@ -110,6 +110,10 @@ pub struct Member {
     /// The member's name; empty for an anonymous struct or union member.
     pub name: String,
     pub ty: Ty,
+    /// The typedef the member (or, for an array, its elements) was
+    /// declared with, under qualifiers: `gadget_errno`, `__u32`. Tools
+    /// that format a field by its declared type read it.
+    pub typedef: Option<String>,
     /// Byte offset from the start of the enclosing type (for a bitfield:
     /// of the byte holding its first bit).
     pub offset: usize,
@@ -572,6 +576,7 @@ impl<'b> Walker<'b> {
             };
             members.push(Member {
                 name: member_name,
+                typedef: self.typedef_of(member_ty),
                 ty,
                 offset: bit_offset / 8,
                 bitfield: bits.map(|bits| Bitfield { bit_offset, bits }),
@@ -587,6 +592,25 @@ impl<'b> Walker<'b> {
             packed: false,
             members,
         })
+    }
+
+    /// The first typedef under `ty`'s qualifiers and arrays.
+    fn typedef_of(&self, ty: BtfType<'b>) -> Option<String> {
+        let mut ty = ty;
+        for _ in 0..MAX_DEPTH {
+            match ty.kind() {
+                BtfKind::Typedef => return Some(ty.name()?.to_string_lossy().into_owned()),
+                BtfKind::Volatile | BtfKind::Const | BtfKind::Restrict | BtfKind::TypeTag => {
+                    ty = ty.next_type()?;
+                }
+                BtfKind::Array => {
+                    let array = Array::try_from(ty).ok()?;
+                    ty = self.by_id(array.ty()).ok()?;
+                }
+                _ => return None,
+            }
+        }
+        None
     }
 
     fn ty(&mut self, ty: BtfType<'b>, hint: &str) -> Result<Ty> {

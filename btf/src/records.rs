@@ -18,6 +18,9 @@ pub struct Field {
     /// width.
     pub bits: Option<(usize, u8)>,
     pub kind: Kind,
+    /// The typedef its member was declared with (see
+    /// [`crate::layout::Member::typedef`]).
+    pub typedef: Option<String>,
 }
 
 /// How a field's bytes are read.
@@ -130,6 +133,7 @@ fn flatten(
                 offset,
                 bits: Some((b.bit_offset - m.offset * 8, b.bits)),
                 kind,
+                typedef: m.typedef.clone(),
             })?;
             continue;
         }
@@ -149,6 +153,7 @@ fn flatten(
                         offset,
                         bits: None,
                         kind: Kind::Bytes { len: inner.size },
+                        typedef: m.typedef.clone(),
                     })?;
                 } else {
                     flatten(layout, inner, &name, offset, out)?;
@@ -162,6 +167,7 @@ fn flatten(
                 offset,
                 bits: None,
                 kind,
+                typedef: m.typedef.clone(),
             })?;
         }
     }
@@ -236,6 +242,7 @@ mod tests {
             (0..n)
                 .map(|i| Member {
                     name: format!("m{i}"),
+                    typedef: None,
                     ty: ty(),
                     offset: i * size,
                     bitfield: None,
@@ -292,6 +299,7 @@ mod tests {
         };
         let member = |name: &str, ty: Ty, offset| Member {
             name: name.into(),
+            typedef: None,
             ty,
             offset,
             bitfield: None,

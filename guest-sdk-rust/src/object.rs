@@ -138,6 +138,12 @@ impl Object {
         Ok(self.inner.globals()?)
     }
 
+    /// For each field of [`Self::record_layout`]`(name)`, the typedef
+    /// its member was declared with (`gadget_errno`, `__u32`).
+    pub fn field_typedefs(&self, name: &str) -> Result<Vec<Option<String>>> {
+        Ok(self.inner.field_typedefs(name)?)
+    }
+
     /// The struct names of map `name`'s keys and values, to read its
     /// entries with [`Self::record_layout`].
     pub fn map_types(&self, name: &str) -> Result<MapTypes> {
@@ -211,6 +217,12 @@ impl OpenObject {
     /// (Inspektor Gadget's `gadget_tracer_*`, `gadget_param_*`).
     pub fn globals(&self) -> Result<Vec<GlobalInfo>> {
         Ok(self.inner.globals()?)
+    }
+
+    /// For each field of [`Self::record_layout`]`(name)`, the typedef
+    /// its member was declared with (`gadget_errno`, `__u32`).
+    pub fn field_typedefs(&self, name: &str) -> Result<Vec<Option<String>>> {
+        Ok(self.inner.field_typedefs(name)?)
     }
 
     /// The struct names of map `name`'s keys and values, to read its

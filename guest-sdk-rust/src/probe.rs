@@ -384,19 +384,46 @@ fn column(f: &FieldLayout, records: &[&[u8]]) -> Column {
     }
 }
 
+/// A text field a loader adds to each record, made from one of its
+/// integer fields: an errno's name from its number, as Inspektor Gadget
+/// formats its typed fields.
+#[derive(Debug, Clone)]
+pub struct Derived {
+    pub name: String,
+    /// The index, in the layout's fields, of the integer field it is made
+    /// from.
+    pub from: usize,
+    /// The text's usual length, which consumers size columns by.
+    pub width: u32,
+    /// The text of a value (a signed one is given as its bits).
+    pub format: fn(u64) -> String,
+}
+
 /// The consumer a generic loader was composed with, receiving records of
-/// one [`Layout`].
+/// one [`Layout`], and the text fields derived from them.
 pub struct LayoutSink {
     layout: Layout,
+    derived: Vec<Derived>,
     short: std::cell::Cell<u64>,
 }
 
 impl LayoutSink {
     /// Tells the consumer which records come (see [`Sink::start`]).
     pub fn start(layout: Layout) -> Result<Self, String> {
-        sink::start(&[layout.schema()])?;
+        Self::start_with(layout, Vec::new())
+    }
+
+    /// [`Self::start`], each record followed by the fields `derived`.
+    pub fn start_with(layout: Layout, derived: Vec<Derived>) -> Result<Self, String> {
+        let mut schema = layout.schema();
+        schema.fields.extend(derived.iter().map(|d| Field {
+            name: d.name.clone(),
+            ty: FieldType::Text(d.width),
+        }));
+        sink::start(&[schema])?;
         Ok(Self {
             layout,
+            derived,
             short: std::cell::Cell::new(0),
         })
     }
@@ -411,7 +438,16 @@ impl LayoutSink {
             .filter(|r| r.len() < self.layout.size)
             .count();
         self.short.set(self.short.get() + short as u64);
-        push(&batch_of(self.layout.fields, &records));
+        let mut batch = batch_of(self.layout.fields, &records);
+        for d in &self.derived {
+            let values: Vec<String> = match batch.columns.get(d.from) {
+                Some(Column::Unsigned(v)) => v.iter().map(|&n| (d.format)(n)).collect(),
+                Some(Column::Signed(v)) => v.iter().map(|&n| (d.format)(n as u64)).collect(),
+                _ => vec![String::new(); records.len()],
+            };
+            batch.columns.push(Column::Text(values));
+        }
+        push(&batch);
     }
 
     /// How many records sent so far were shorter than the struct.

@@ -7,7 +7,8 @@
 //!     4242     sleep
 //!
 //! * `COLUMNS_FIELDS`: the fields to show, in order (default: every field
-//!   not annotated `columns.hidden`);
+//!   but those annotated `columns.hidden` and a raw value `x_raw` shown
+//!   formatted as `x`);
 //! * `COLUMNS_GADGET_YAML`: a gadget's `gadget.yaml`, whose field
 //!   annotations lay the columns out: `columns.width`,
 //!   `columns.alignment` (`left`, `right`), `columns.hidden`,
@@ -136,7 +137,13 @@ fn columns(schema: &Schema, spec: &Spec, wanted: Option<&[String]>) -> Result<Ve
                 .and_then(|a| a.get(key))
                 .map(ToString::to_string)
         };
-        if wanted.is_none() && get("columns.hidden").as_deref() == Some("true") {
+        // A raw value whose formatted field is shown (`error_raw` beside
+        // `error`) is hidden too, as `ig` hides it.
+        let formatted = field
+            .name
+            .strip_suffix("_raw")
+            .is_some_and(|name| schema.fields.iter().any(|f| f.name == name));
+        if wanted.is_none() && (formatted || get("columns.hidden").as_deref() == Some("true")) {
             continue;
         }
         let (width, right) = default_layout(&field.ty);

@@ -8,6 +8,7 @@
 //!         loader.wasm --type event -t 10 /objs/tool.bpf.o
 
 mod markers;
+mod typed;
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -282,7 +283,7 @@ fn feed(
     args: &Args,
     open: &OpenObject,
     found: &markers::Markers,
-) -> anyhow::Result<(Feed, Layout)> {
+) -> anyhow::Result<(Feed, Layout, Vec<Option<String>>)> {
     let one = |kind: &str, n: usize| -> anyhow::Result<()> {
         if n > 1 {
             bail!("the object declares {n} {kind}; this loader runs objects of one");
@@ -314,7 +315,9 @@ fn feed(
             open.record_layout(&structs.0)?,
             open.record_layout(&structs.1)?,
         );
-        return Ok((Feed::MapIter(iter.clone()), layout));
+        let mut typedefs = open.field_typedefs(&structs.0)?;
+        typedefs.extend(open.field_typedefs(&structs.1)?);
+        return Ok((Feed::MapIter(iter.clone()), layout, typedefs));
     }
     if let (Some(iter), None, None) = (found.iters.first(), &args.record, found.tracers.first()) {
         let programs: Vec<String> = open.programs().into_iter().map(|p| p.name).collect();
@@ -326,7 +329,8 @@ fn feed(
             );
         }
         let layout = open.record_layout(&iter.record)?;
-        return Ok((Feed::Iter(iter.clone()), layout));
+        let typedefs = open.field_typedefs(&iter.record)?;
+        return Ok((Feed::Iter(iter.clone()), layout, typedefs));
     }
     let tracer = found.tracers.first();
     if let Some(t) = tracer {
@@ -350,7 +354,8 @@ fn feed(
         .buffer
         .clone()
         .or_else(|| tracer.map(|t| t.map.clone()));
-    Ok((Feed::Buffer(buffer), layout))
+    let typedefs = open.field_typedefs(&record)?;
+    Ok((Feed::Buffer(buffer), layout, typedefs))
 }
 
 fn run(args: &Args) -> anyhow::Result<()> {
@@ -370,7 +375,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
     }
     .unwrap_or_default();
     markers::check_spec(&spec, &globals)?;
-    let (feed, layout) = feed(args, &open, &found)?;
+    let (feed, layout, typedefs) = feed(args, &open, &found)?;
     let mut set = Vec::new();
     for (name, value) in &args.params {
         set.push(markers::set_param(
@@ -391,7 +396,8 @@ fn run(args: &Args) -> anyhow::Result<()> {
     // The consumer learns what records come, and may refuse them, before
     // anything reaches the kernel.
     let size = (layout.name(), layout.size());
-    let sink = LayoutSink::start(layout).map_err(|e| anyhow!(e))?;
+    let sink = LayoutSink::start_with(layout, typed::derived(&layout, &typedefs))
+        .map_err(|e| anyhow!(e))?;
     for name in &args.no_load {
         open.program(name)?.set_autoload(false)?;
     }

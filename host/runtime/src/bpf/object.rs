@@ -497,6 +497,15 @@ impl HostBpfObject for BpfCtxView<'_> {
         record_layout::record_layout(&self.table.get(&this)?.elf, &name, cap)
     }
 
+    fn field_typedefs(
+        &mut self,
+        this: Resource<BpfObject>,
+        name: String,
+    ) -> BpfResult<Vec<Option<String>>> {
+        let cap = self.ctx.result_bytes;
+        record_layout::field_typedefs(&self.table.get(&this)?.elf, &name, cap)
+    }
+
     fn map_types(&mut self, this: Resource<BpfObject>, name: String) -> BpfResult<MapTypes> {
         record_layout::map_types(&self.table.get(&this)?.elf, &name)
     }

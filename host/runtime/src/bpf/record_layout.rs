@@ -3,8 +3,8 @@
 //! (`wasm-bpf-btf`), for guests with no code generated for the object; and
 //! `bpf-object.map-types`, the structs a map's keys and values are.
 
-use wasm_bpf_btf::layout::{layout, Item, Layout, Ty};
-use wasm_bpf_btf::records::{fields_within, Kind};
+use wasm_bpf_btf::layout::{layout, Composite, Item, Layout, Ty};
+use wasm_bpf_btf::records::{fields_within, Field, Kind};
 
 use super::limits::result_too_big;
 
@@ -65,6 +65,33 @@ fn kind(kind: &Kind) -> FieldKind {
 /// bytes of it (counted while its fields are built: nested structs
 /// multiply them).
 pub(crate) fn record_layout(elf: &[u8], name: &str, cap: usize) -> BpfResult<RecordLayout> {
+    let (c, fields) = record_fields(elf, name, cap)?;
+    let offset = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    Ok(RecordLayout {
+        name: c.name,
+        size: offset(c.size),
+        fields: fields
+            .iter()
+            .map(|f| FieldLayout {
+                name: f.name.clone(),
+                offset: offset(f.offset),
+                bits: f.bits.map(|(bit, width)| (offset(bit), width)),
+                kind: kind(&f.kind),
+            })
+            .collect(),
+    })
+}
+
+/// For each field of struct `name`'s record layout, the typedef its member
+/// was declared with.
+pub(crate) fn field_typedefs(elf: &[u8], name: &str, cap: usize) -> BpfResult<Vec<Option<String>>> {
+    let (_, fields) = record_fields(elf, name, cap)?;
+    Ok(fields.into_iter().map(|f| f.typedef).collect())
+}
+
+/// Struct `name` of the object `elf` and its fields, at most `cap` bytes
+/// of them.
+fn record_fields(elf: &[u8], name: &str, cap: usize) -> BpfResult<(Composite, Vec<Field>)> {
     let model = layout(elf, &[name.to_string()]).map_err(|e| {
         let known = likely_structs(elf);
         if known.iter().any(|k| k == name) {
@@ -97,7 +124,6 @@ pub(crate) fn record_layout(elf: &[u8], name: &str, cap: usize) -> BpfResult<Rec
                 format!("`{name}` is not a struct of the object (a union or an enum?)"),
             )
         })?;
-    let offset = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     let fields = fields_within(&model, c, cap).ok_or_else(|| {
         result_too_big(
             &format!("the fields of struct `{name}` (nested structs flattened)"),
@@ -105,19 +131,7 @@ pub(crate) fn record_layout(elf: &[u8], name: &str, cap: usize) -> BpfResult<Rec
             "read a smaller struct, or raise --max-memory",
         )
     })?;
-    Ok(RecordLayout {
-        name: c.name.clone(),
-        size: offset(c.size),
-        fields: fields
-            .iter()
-            .map(|f| FieldLayout {
-                name: f.name.clone(),
-                offset: offset(f.offset),
-                bits: f.bits.map(|(bit, width)| (offset(bit), width)),
-                kind: kind(&f.kind),
-            })
-            .collect(),
-    })
+    Ok((c.clone(), fields))
 }
 
 /// The struct names of map `map`'s key and value in the object `elf`, as

@@ -280,6 +280,7 @@ fn globals() -> Result<()> {
         open.map_types("counts").map(|t| (t.key, t.value)),
     );
     report("map-types-missing", open.map_types("nope").map(|_| ()));
+    report("field-typedefs", open.field_typedefs("layout_probe"));
     let p: LayoutProbe = open.global("probe")?;
     report("probe-tag", Ok(c_str(&p.tag).into_owned()));
     report("probe-inner", Ok((p.r#in.a, p.r#in.b)));
