@@ -705,3 +705,69 @@ fn typed_fields_are_shown_by_name() {
         running.seen
     );
 }
+
+/// A histogram gadget: a map iterator whose value is log2 slots typed
+/// `gadget_histogram_slot__u32` prints each key's histogram below its row,
+/// as bcc's tools draw one; the reads the test made (5 of 5000 bytes, in
+/// slot 12: 4096 -> 8191) are counted there.
+#[test]
+fn a_histogram_gadget_draws_its_slots() {
+    let gadget = Gadget::new();
+    let object = compile(gadget.work.path(), "profile_read");
+    let reference = gadget.publish(
+        "profile_read",
+        &[
+            "--arch",
+            "amd64",
+            "--ebpf",
+            &format!("amd64={}", object.display()),
+        ],
+    );
+    let reader = gadget.work.path().join("histprobe");
+    std::fs::copy("/bin/dd", &reader).expect("copying dd");
+    let run = |args: &[&str]| {
+        let mut command = gadget.user.command(&["run"]);
+        command
+            .args(gadget.insecure())
+            .args([reference.as_str(), "-t", "2", "-i", "5"])
+            .args(args);
+        let mut running = Running::spawn(command);
+        wait_attached(&running, 1);
+        let status = Command::new(&reader)
+            .args(["if=/dev/zero", "of=/dev/null", "bs=5000", "count=5"])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("dd");
+        assert!(status.success());
+        wait_finished(&mut running);
+        running
+    };
+    let running = run(&["-o", "json", "--fields", "comm,bytes"]);
+    let slots: Vec<u64> = json_records(&running)
+        .iter()
+        .find(|r| r["comm"] == "histprobe")
+        .and_then(|r| r["bytes"].as_array().cloned())
+        .unwrap_or_else(|| panic!("no histprobe: {:?}", running.seen))
+        .iter()
+        .map(|n| n.as_u64().expect("a count"))
+        .collect();
+    assert_eq!(slots.len(), 20);
+    assert_eq!(slots[12], 5, "{slots:?}");
+
+    let running = run(&[]);
+    let at = running
+        .seen
+        .iter()
+        .position(|l| l.trim_end() == "histprobe")
+        .unwrap_or_else(|| panic!("no histprobe row: {:?}", running.seen));
+    assert_eq!(
+        running.seen[at + 1].split_whitespace().collect::<Vec<_>>(),
+        ["bytes", ":", "count", "distribution"]
+    );
+    let bucket = running.seen[at + 2..]
+        .iter()
+        .take_while(|l| l.contains('|'))
+        .find(|l| l.trim_start().starts_with("4096 -> 8191"))
+        .unwrap_or_else(|| panic!("no 4096 bucket: {:?}", &running.seen[at..]));
+    assert!(bucket.contains(": 5 "), "{bucket}");
+}

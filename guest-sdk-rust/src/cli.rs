@@ -1,5 +1,6 @@
 //! What every command-line tool does around its work: usage text, argument
-//! errors, failure reports, exit codes, and wall-clock timestamps.
+//! errors, failure reports, exit codes, wall-clock timestamps, and log2
+//! histograms as bcc's tools print them.
 
 use std::fmt::Display;
 use std::process::ExitCode;
@@ -50,4 +51,33 @@ pub fn time_of_day() -> String {
         secs / 60 % 60,
         secs % 60
     )
+}
+
+/// A BPF log2 histogram (slot `k` counts values in `[2^k, 2^(k+1))`, slot
+/// 0 also 0) as bcc's `print_log2_hist` prints it: one line per bucket up
+/// to the last non-empty one, with a bar scaled to the largest count.
+/// Empty when every slot is.
+pub fn log2_hist(slots: &[u64], unit: &str) -> String {
+    use std::fmt::Write as _;
+    let Some(last) = slots.iter().rposition(|&n| n > 0) else {
+        return String::new();
+    };
+    let max = slots[..=last].iter().copied().max().unwrap_or(1).max(1);
+    let (width, label, pad) = if last <= 32 {
+        (10, 19, 5)
+    } else {
+        (20, 29, 15)
+    };
+    let mut text = format!("{:pad$}{unit:<label$} : count    distribution\n", "");
+    for (i, &count) in slots[..=last].iter().enumerate() {
+        let high = (1u128 << (i + 1)) - 1;
+        let low = if i == 0 { 0 } else { 1u128 << i };
+        let stars = (u128::from(count) * 40 / u128::from(max)) as usize;
+        let _ = writeln!(
+            text,
+            "{low:>width$} -> {high:<width$} : {count:<8} |{:<40}|",
+            "*".repeat(stars)
+        );
+    }
+    text
 }

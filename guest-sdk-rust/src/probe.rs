@@ -385,18 +385,27 @@ fn column(f: &FieldLayout, records: &[&[u8]]) -> Column {
 }
 
 /// A text field a loader adds to each record, made from one of its
-/// integer fields: an errno's name from its number, as Inspektor Gadget
-/// formats its typed fields.
+/// fields: an errno's name from its number, a histogram drawn from its
+/// slots, as Inspektor Gadget formats its typed fields.
 #[derive(Debug, Clone)]
 pub struct Derived {
     pub name: String,
-    /// The index, in the layout's fields, of the integer field it is made
-    /// from.
+    /// The index, in the layout's fields, of the field it is made from.
     pub from: usize,
     /// The text's usual length, which consumers size columns by.
     pub width: u32,
-    /// The text of a value (a signed one is given as its bits).
-    pub format: fn(u64) -> String,
+    pub format: Format,
+}
+
+/// How a derived field's text is made.
+#[derive(Debug, Clone, Copy)]
+pub enum Format {
+    /// From an integer field's value (a signed one given as its bits).
+    Value(fn(u64) -> String),
+    /// From a list of log2 slots: the histogram as
+    /// [`crate::cli::log2_hist`] draws it, several lines, the source
+    /// field's name as its unit.
+    Log2Histogram,
 }
 
 /// The consumer a generic loader was composed with, receiving records of
@@ -440,9 +449,18 @@ impl LayoutSink {
         self.short.set(self.short.get() + short as u64);
         let mut batch = batch_of(self.layout.fields, &records);
         for d in &self.derived {
-            let values: Vec<String> = match batch.columns.get(d.from) {
-                Some(Column::Unsigned(v)) => v.iter().map(|&n| (d.format)(n)).collect(),
-                Some(Column::Signed(v)) => v.iter().map(|&n| (d.format)(n as u64)).collect(),
+            let unit = self.layout.fields.get(d.from).map_or("", |f| f.name);
+            let values: Vec<String> = match (d.format, batch.columns.get(d.from)) {
+                (Format::Value(format), Some(Column::Unsigned(v))) => {
+                    v.iter().map(|&n| format(n)).collect()
+                }
+                (Format::Value(format), Some(Column::Signed(v))) => {
+                    v.iter().map(|&n| format(n as u64)).collect()
+                }
+                (Format::Log2Histogram, Some(Column::UnsignedList(v))) => v
+                    .iter()
+                    .map(|slots| crate::cli::log2_hist(slots, unit))
+                    .collect(),
                 _ => vec![String::new(); records.len()],
             };
             batch.columns.push(Column::Text(values));

@@ -20,7 +20,8 @@
 //!   them): its header, then its rows, sorted by `COLUMNS_SORT` (a field;
 //!   `-field` sorts largest first) and cut at `COLUMNS_MAX_ROWS`.
 //!
-//! Without annotations, numbers are right-aligned in 8 characters and text
+//! A value of several lines (a histogram a loader drew) prints below its
+//! row. Without annotations, numbers are right-aligned in 8 characters and text
 //! left-aligned in its array's length (at most 16); a longer value is cut,
 //! an ellipsis where it was cut.
 
@@ -138,11 +139,11 @@ fn columns(schema: &Schema, spec: &Spec, wanted: Option<&[String]>) -> Result<Ve
                 .map(ToString::to_string)
         };
         // A raw value whose formatted field is shown (`error_raw` beside
-        // `error`) is hidden too, as `ig` hides it.
-        let formatted = field
-            .name
-            .strip_suffix("_raw")
-            .is_some_and(|name| schema.fields.iter().any(|f| f.name == name));
+        // `error`, `latency` beside `latency_histogram`) is hidden too, as
+        // `ig` hides it.
+        let named = |name: &str| schema.fields.iter().any(|f| f.name == name);
+        let formatted = field.name.strip_suffix("_raw").is_some_and(named)
+            || named(&format!("{}_histogram", field.name));
         if wanted.is_none() && (formatted || get("columns.hidden").as_deref() == Some("true")) {
             continue;
         }
@@ -268,16 +269,26 @@ impl Guest for Columns {
                 let _ = writeln!(out, "{}", header(table));
             }
             for cells in &rows {
+                // A value of several lines (a histogram) prints below its
+                // row, which leaves its column blank.
+                let mut below = Vec::new();
                 let shown = table.iter().map(|c| {
-                    (
-                        cells
-                            .get(c.field)
-                            .map(ToString::to_string)
-                            .unwrap_or_default(),
-                        c,
-                    )
+                    let text = cells
+                        .get(c.field)
+                        .map(ToString::to_string)
+                        .unwrap_or_default();
+                    if text.contains('\n') {
+                        below.push(text);
+                        (String::new(), c)
+                    } else {
+                        (text, c)
+                    }
                 });
-                let _ = writeln!(out, "{}", line(shown));
+                let row = line(shown);
+                let _ = writeln!(out, "{row}");
+                for text in below {
+                    let _ = write!(out, "{text}");
+                }
             }
             if output.per_batch {
                 let _ = writeln!(out);

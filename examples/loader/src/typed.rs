@@ -1,9 +1,11 @@
 //! Inspektor Gadget's typed fields: a field `x_raw` declared with one of
 //! its `gadget_*` typedefs yields a text field `x`, the raw value as a
-//! person reads it (`error_raw` 2 is `error` "ENOENT"). The typedefs are
-//! read from the object's BTF (`bpf-object.field-typedefs`).
+//! person reads it (`error_raw` 2 is `error` "ENOENT"), and an array of
+//! `gadget_histogram_slot__u32` (or `__u64`) log2 slots `x` yields
+//! `x_histogram`, drawn as bcc's tools draw one. The typedefs are read
+//! from the object's BTF (`bpf-object.field-typedefs`).
 
-use wasm_bpf_guest::probe::{Derived, Layout};
+use wasm_bpf_guest::probe::{Derived, Format, Layout};
 
 /// The text fields the typed `_raw` fields of `layout` yield; `typedefs`
 /// holds each field's typedef, in the layout's order.
@@ -15,13 +17,23 @@ pub fn derived(layout: &Layout, typedefs: &[Option<String>]) -> Vec<Derived> {
         .zip(typedefs)
         .enumerate()
         .filter_map(|(from, (field, typedef))| {
-            let name = field.name.strip_suffix("_raw")?;
-            let (format, width) = formatter(typedef.as_deref()?)?;
+            let typedef = typedef.as_deref()?;
+            let (name, width, format) = if typedef.starts_with("gadget_histogram_slot__") {
+                (
+                    format!("{}{HISTOGRAM}", field.name),
+                    60,
+                    Format::Log2Histogram,
+                )
+            } else {
+                let (format, width) = formatter(typedef)?;
+                let name = field.name.strip_suffix("_raw")?;
+                (name.to_string(), width, Format::Value(format))
+            };
             if schema.fields.iter().any(|f| f.name == name) {
                 return None;
             }
             Some(Derived {
-                name: name.to_string(),
+                name,
                 from,
                 width,
                 format,
@@ -30,11 +42,15 @@ pub fn derived(layout: &Layout, typedefs: &[Option<String>]) -> Vec<Derived> {
         .collect()
 }
 
+/// What a histogram field's drawing is called after it: `latency` is
+/// drawn as `latency_histogram`.
+const HISTOGRAM: &str = "_histogram";
+
 /// Text from a raw value.
-type Format = fn(u64) -> String;
+type ValueFormat = fn(u64) -> String;
 
 /// The formatter of typedef `name`, and the width of what it writes.
-fn formatter(name: &str) -> Option<(Format, u32)> {
+fn formatter(name: &str) -> Option<(ValueFormat, u32)> {
     Some(match name {
         "gadget_errno" => (errno, 12),
         "gadget_signal" => (signal, 9),

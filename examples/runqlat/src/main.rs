@@ -81,30 +81,6 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
     Ok(Some(args))
 }
 
-/// bcc's `print_log2_hist`: one line per power-of-two bucket up to the
-/// last non-empty one, with a bar scaled to the largest count.
-fn print_log2_hist(slots: &[u32], unit: &str) {
-    let Some(last) = slots.iter().rposition(|&n| n > 0) else {
-        return;
-    };
-    let max = slots[..=last].iter().copied().max().unwrap_or(1).max(1);
-    let (width, label) = if last <= 32 { (10, 19) } else { (20, 29) };
-    println!(
-        "{:pad$}{unit:<label$} : count    distribution",
-        "",
-        pad = if last <= 32 { 5 } else { 15 }
-    );
-    for (i, &count) in slots[..=last].iter().enumerate() {
-        let high = (1u64 << (i + 1)) - 1;
-        let low = if i == 0 { 0 } else { 1u64 << i };
-        let stars = (u64::from(count) * 40 / u64::from(max)) as usize;
-        println!(
-            "{low:>width$} -> {high:<width$} : {count:<8} |{:<40}|",
-            "*".repeat(stars)
-        );
-    }
-}
-
 fn run(args: &Args) -> anyhow::Result<()> {
     let mut open = Object::open_named(include_object!("runqlat"), "runqlat")
         .context("failed to open BPF object")?;
@@ -168,7 +144,8 @@ fn run(args: &Args) -> anyhow::Result<()> {
             if args.per_process {
                 println!("\npid = {pid} {}", c_str(&hist.comm));
             }
-            print_log2_hist(&hist.slots, unit);
+            let slots: Vec<u64> = hist.slots.iter().map(|&n| n.into()).collect();
+            print!("{}", wasm_bpf_guest::cli::log2_hist(&slots, unit));
         }
         printed += 1;
         if stopped || args.count.is_some_and(|c| printed >= c) {
