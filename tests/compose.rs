@@ -11,8 +11,8 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use common::{
-    bpf_ids, guest, require_kernel, sleep_path, wait_attached, wait_ended, wait_finished, wasm_bpf,
-    Running,
+    bpf_ids, guest, json_records, require_kernel, sleep_path, wait_attached, wait_ended,
+    wait_finished, wasm_bpf, Running,
 };
 use serde_json::Value;
 
@@ -765,15 +765,6 @@ fn object_dir(name: &str, source: &str) -> (tempfile::TempDir, String) {
         .unwrap_or_else(|e| panic!("compiling {name}.bpf.c: {e:#}"));
     let grant = format!("{}::/objs", dir.path().display());
     (dir, grant)
-}
-
-/// The JSON records `running` printed.
-fn json_records(running: &Running) -> Vec<Value> {
-    running
-        .seen
-        .iter()
-        .filter_map(|line| serde_json::from_str(line).ok())
-        .collect()
 }
 
 /// What third-party objects hold, run by the loader: a union (one field of

@@ -10,17 +10,27 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::registry::{key_pair, skopeo, Registry, User};
-use common::{root, wait_attached, wait_finished, Running};
+use common::{json_records, root, wait_attached, wait_finished, Running};
 use serde_json::Value;
 
 /// What nobody runs as.
 const NOBODY: u32 = 65534;
+
+/// This machine's architecture as OCI platforms name it, and another.
+fn architectures() -> (&'static str, &'static str) {
+    match std::env::consts::ARCH {
+        "aarch64" => ("arm64", "amd64"),
+        _ => ("amd64", "arm64"),
+    }
+}
 
 /// The gadget object `tests/gadget/NAME.bpf.c`, compiled into `dir`.
 fn compile(dir: &Path, name: &str) -> PathBuf {
     let source = root().join(format!("tests/gadget/{name}.bpf.c"));
     let copy = dir.join(format!("{name}.bpf.c"));
     std::fs::copy(&source, &copy).expect("copying the gadget source");
+    std::fs::copy(root().join("tests/gadget/macros.h"), dir.join("macros.h"))
+        .expect("copying macros.h");
     wasm_bpf_build::BpfBuild::new(&copy)
         .out_dir(dir)
         .build()
@@ -76,16 +86,16 @@ impl Gadget {
         reference
     }
 
-    /// The trace_exec gadget for amd64 and arm64 (whose object is not one:
-    /// running it would fail), with its gadget.yaml, and `extra` writer
-    /// arguments.
+    /// The trace_exec gadget for this architecture and another (whose
+    /// object is not one: running it would fail), with its gadget.yaml,
+    /// and `extra` writer arguments.
     fn publish_trace_exec(&self, repo: &str, extra: &[&str]) -> String {
         let junk = self.work.path().join("junk");
         std::fs::write(&junk, b"not an ELF object").expect("writing");
         let yaml = root().join("tests/gadget/trace_exec.yaml");
         let objects = [
-            format!("amd64={}", self.object.display()),
-            format!("arm64={}", junk.display()),
+            format!("{}={}", architectures().0, self.object.display()),
+            format!("{}={}", architectures().1, junk.display()),
         ];
         let mut args = vec![
             "--ebpf",
@@ -103,16 +113,31 @@ impl Gadget {
         ["--insecure-registry", &self.registry.addr]
     }
 
+    /// The test gadget `tests/gadget/NAME.bpf.c`, with `NAME.yaml` if there
+    /// is one, for this architecture only, copied to the registry as
+    /// `NAME:1`; its reference.
+    fn publish_own(&self, name: &str) -> String {
+        let object = compile(self.work.path(), name);
+        let ebpf = format!("{}={}", architectures().0, object.display());
+        let yaml = root().join(format!("tests/gadget/{name}.yaml"));
+        let mut args = vec!["--arch", architectures().0, "--ebpf", &ebpf];
+        if yaml.exists() {
+            args.extend(["--yaml", yaml.to_str().expect("utf-8")]);
+        }
+        self.publish(name, &args)
+    }
+
+    /// Starts `wasm-bpf run REFERENCE ARGS` (the registry's flags first).
+    fn start(&self, reference: &str, args: &[&str]) -> Running {
+        let mut command = self.user.command(&["run"]);
+        command.args(self.insecure()).arg(reference).args(args);
+        Running::spawn(command)
+    }
+
     /// Runs `reference` with `args` for two seconds while `true` runs as
     /// root and as nobody; the lines it printed, and the two pids.
     fn run_while_true_runs(&self, reference: &str, args: &[&str]) -> (Running, u32, u32) {
-        let mut command = self.user.command(&["run"]);
-        command
-            .args(self.insecure())
-            .arg(reference)
-            .args(["-t", "3"])
-            .args(args);
-        let mut running = Running::spawn(command);
+        let mut running = self.start(reference, &[&["-t", "3"], args].concat());
         wait_attached(&running, 1);
         let as_root = Command::new("true").spawn().expect("true");
         let as_nobody = Command::new("true")
@@ -127,14 +152,6 @@ impl Gadget {
         wait_finished(&mut running);
         (running, pids.0, pids.1)
     }
-}
-
-fn json_records(running: &Running) -> Vec<Value> {
-    running
-        .seen
-        .iter()
-        .filter_map(|line| serde_json::from_str(line).ok())
-        .collect()
 }
 
 /// A tracer gadget pulled and run by reference: this host's architecture
@@ -260,30 +277,32 @@ fn gadget_images_are_verified_and_what_does_not_fit_is_refused() {
         .fails(&[&["pull", &unsigned], &verify[..], &insecure[..]].concat());
     assert!(error.contains("is not signed"), "{error}");
 
-    let arm_only = gadget.publish(
-        "arm_only",
+    let (native, other) = architectures();
+    let other_only = gadget.publish(
+        "other_only",
         &[
             "--arch",
-            "arm64",
+            other,
             "--ebpf",
-            &format!("arm64={}", gadget.object.display()),
+            &format!("{other}={}", gadget.object.display()),
         ],
     );
     let error = gadget
         .user
-        .fails(&[&["pull", &arm_only], &insecure[..]].concat());
+        .fails(&[&["pull", &other_only], &insecure[..]].concat());
     assert!(
-        error.contains("no manifest for linux/amd64") && error.contains("linux/arm64"),
+        error.contains(&format!("no manifest for linux/{native}"))
+            && error.contains(&format!("linux/{other}")),
         "{error}"
     );
-    let no_ebpf = gadget.publish("no_ebpf", &["--arch", "amd64"]);
+    let no_ebpf = gadget.publish("no_ebpf", &["--arch", native]);
     let error = gadget
         .user
         .fails(&[&["pull", &no_ebpf], &insecure[..]].concat());
     assert!(error.contains("no eBPF program"), "{error}");
     let images = gadget.user.ok(&["images"]);
     assert!(
-        !images.contains("arm_only") && !images.contains("no_ebpf"),
+        !images.contains("other_only") && !images.contains("no_ebpf"),
         "{images}"
     );
 
@@ -342,12 +361,12 @@ fn a_gadgets_bad_metadata_is_a_clear_error() {
         ),
     ];
     for (i, (yaml, args, words)) in cases.into_iter().enumerate() {
-        let object = format!("amd64={}", gadget.object.display());
+        let object = format!("{}={}", architectures().0, gadget.object.display());
         let reference = gadget.publish(
             &format!("bad{i}"),
             &[
                 "--arch",
-                "amd64",
+                architectures().0,
                 "--ebpf",
                 &object,
                 "--yaml",
@@ -368,29 +387,12 @@ fn a_gadgets_bad_metadata_is_a_clear_error() {
 #[test]
 fn a_map_iterator_gadget_prints_a_table_per_interval() {
     let gadget = Gadget::new();
-    let object = compile(gadget.work.path(), "top_exec");
-    let yaml = root().join("tests/gadget/top_exec.yaml");
-    let reference = gadget.publish(
-        "top_exec",
-        &[
-            "--arch",
-            "amd64",
-            "--ebpf",
-            &format!("amd64={}", object.display()),
-            "--yaml",
-            yaml.to_str().expect("utf-8"),
-        ],
-    );
+    let reference = gadget.publish_own("top_exec");
     // A command of its own name, so that only the test's runs count.
     let command = gadget.work.path().join("topexec-probe");
     std::fs::copy("/bin/true", &command).expect("copying true");
     let run = |runs: usize, args: &[&str]| {
-        let mut cmd = gadget.user.command(&["run"]);
-        cmd.args(gadget.insecure())
-            .arg(&reference)
-            .args(["-i", "0.5", "-t", "2"])
-            .args(args);
-        let mut running = Running::spawn(cmd);
+        let mut running = gadget.start(&reference, &[&["-i", "0.5", "-t", "2"], args].concat());
         wait_attached(&running, 1);
         for _ in 0..runs {
             Command::new(&command)
@@ -471,19 +473,19 @@ fn a_gadget_filters_by_mount_namespace_and_command() {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let mut command = gadget.user.command(&["run"]);
-    command.args(gadget.insecure()).args([
-        reference.as_str(),
-        "-t",
-        "3",
-        "-o",
-        "json",
-        "--mntns-of",
-        &holder,
-        "--param",
-        "targ_comm=true",
-    ]);
-    let mut running = Running::spawn(command);
+    let mut running = gadget.start(
+        &reference,
+        &[
+            "-t",
+            "3",
+            "-o",
+            "json",
+            "--mntns-of",
+            &holder,
+            "--param",
+            "targ_comm=true",
+        ],
+    );
     wait_attached(&running, 1);
     let inside = |program: &str| {
         let mut child = Command::new("nsenter")
@@ -520,16 +522,7 @@ fn a_gadget_filters_by_mount_namespace_and_command() {
 #[test]
 fn an_iterator_gadget_prints_a_snapshot() {
     let gadget = Gadget::new();
-    let object = compile(gadget.work.path(), "snapshot_task");
-    let reference = gadget.publish(
-        "snapshot_task",
-        &[
-            "--arch",
-            "amd64",
-            "--ebpf",
-            &format!("amd64={}", object.display()),
-        ],
-    );
+    let reference = gadget.publish_own("snapshot_task");
     let sleeper = gadget.work.path().join("snapshot-probe");
     std::fs::copy(common::sleep_path(), &sleeper).expect("copying sleep");
     let mut child = Command::new(&sleeper).arg("30").spawn().expect("sleeping");
@@ -591,23 +584,9 @@ fn bpftool_show(kind: &str, id: u32) -> Value {
 #[test]
 fn gadget_objects_libbpf_would_refuse_are_typed_and_sized_before_load() {
     let gadget = Gadget::new();
-    let object = compile(gadget.work.path(), "sized");
-    let reference = gadget.publish(
-        "sized",
-        &[
-            "--arch",
-            "amd64",
-            "--ebpf",
-            &format!("amd64={}", object.display()),
-        ],
-    );
+    let reference = gadget.publish_own("sized");
     let held = |args: &[&str]| {
-        let mut command = gadget.user.command(&["run"]);
-        command
-            .args(gadget.insecure())
-            .args([reference.as_str(), "-t", "2"])
-            .args(args);
-        let mut running = Running::spawn(command);
+        let mut running = gadget.start(&reference, &[&["-t", "2"], args].concat());
         wait_attached(&running, 1);
         let ids = common::bpf_ids(running.pid());
         let progs: Vec<(String, String)> = ids
@@ -649,23 +628,9 @@ fn gadget_objects_libbpf_would_refuse_are_typed_and_sized_before_load() {
 #[test]
 fn typed_fields_are_shown_by_name() {
     let gadget = Gadget::new();
-    let object = compile(gadget.work.path(), "trace_fail");
-    let reference = gadget.publish(
-        "trace_fail",
-        &[
-            "--arch",
-            "amd64",
-            "--ebpf",
-            &format!("amd64={}", object.display()),
-        ],
-    );
+    let reference = gadget.publish_own("trace_fail");
     let fail = |args: &[&str]| {
-        let mut command = gadget.user.command(&["run"]);
-        command
-            .args(gadget.insecure())
-            .args([reference.as_str(), "-t", "2"])
-            .args(args);
-        let mut running = Running::spawn(command);
+        let mut running = gadget.start(&reference, &[&["-t", "2"], args].concat());
         wait_attached(&running, 2);
         let missing = std::fs::File::open(gadget.work.path().join("no-such-file"));
         assert!(missing.is_err());
@@ -713,25 +678,11 @@ fn typed_fields_are_shown_by_name() {
 #[test]
 fn a_histogram_gadget_draws_its_slots() {
     let gadget = Gadget::new();
-    let object = compile(gadget.work.path(), "profile_read");
-    let reference = gadget.publish(
-        "profile_read",
-        &[
-            "--arch",
-            "amd64",
-            "--ebpf",
-            &format!("amd64={}", object.display()),
-        ],
-    );
+    let reference = gadget.publish_own("profile_read");
     let reader = gadget.work.path().join("histprobe");
     std::fs::copy("/bin/dd", &reader).expect("copying dd");
     let run = |args: &[&str]| {
-        let mut command = gadget.user.command(&["run"]);
-        command
-            .args(gadget.insecure())
-            .args([reference.as_str(), "-t", "2", "-i", "5"])
-            .args(args);
-        let mut running = Running::spawn(command);
+        let mut running = gadget.start(&reference, &[&["-t", "2", "-i", "5"], args].concat());
         wait_attached(&running, 1);
         let status = Command::new(&reader)
             .args(["if=/dev/zero", "of=/dev/null", "bs=5000", "count=5"])

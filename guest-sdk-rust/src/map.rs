@@ -14,7 +14,24 @@ pub struct Map {
 
 /// Typed entries of a packed `entries` record.
 fn unpack<K: Pod, V: Pod>(entries: crate::bindings::bpf_map::Entries) -> Result<Vec<(K, V)>> {
-    let (ks, vs) = (size_of::<K>(), size_of::<V>());
+    let typed = split(&entries, size_of::<K>(), size_of::<V>())?
+        .map(|(k, v)| {
+            (
+                bytemuck::pod_read_unaligned(k),
+                bytemuck::pod_read_unaligned(v),
+            )
+        })
+        .collect();
+    Ok(typed)
+}
+
+/// The keys and values of a packed `entries` record, of `ks` and `vs`
+/// bytes each.
+fn split(
+    entries: &crate::bindings::bpf_map::Entries,
+    ks: usize,
+    vs: usize,
+) -> Result<impl Iterator<Item = (&[u8], &[u8])>> {
     if entries.keys.len() != ks * entries.count as usize
         || entries.values.len() != vs * entries.count as usize
     {
@@ -28,14 +45,7 @@ fn unpack<K: Pod, V: Pod>(entries: crate::bindings::bpf_map::Entries) -> Result<
     Ok(entries
         .keys
         .chunks_exact(ks.max(1))
-        .zip(entries.values.chunks_exact(vs.max(1)))
-        .map(|(k, v)| {
-            (
-                bytemuck::pod_read_unaligned(k),
-                bytemuck::pod_read_unaligned(v),
-            )
-        })
-        .collect())
+        .zip(entries.values.chunks_exact(vs.max(1))))
 }
 
 /// A per-CPU value's slots, one `V` per CPU (each slot is `V` rounded up
@@ -188,24 +198,12 @@ impl Map {
     /// bytes.
     pub fn lookup_and_delete_batch_bytes(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let entries = self.inner.lookup_and_delete_batch()?;
-        let count = entries.count as usize;
-        if count == 0 {
-            return Ok(Vec::new());
-        }
+        let count = (entries.count as usize).max(1);
         let (ks, vs) = (entries.keys.len() / count, entries.values.len() / count);
-        if ks * count != entries.keys.len() || vs * count != entries.values.len() {
-            return Err(Error::invalid(format!(
-                "{count} entries cannot take {} key and {} value bytes",
-                entries.keys.len(),
-                entries.values.len()
-            )));
-        }
-        Ok(entries
-            .keys
-            .chunks_exact(ks.max(1))
-            .zip(entries.values.chunks_exact(vs.max(1)))
+        let pairs = split(&entries, ks, vs)?
             .map(|(k, v)| (k.to_vec(), v.to_vec()))
-            .collect())
+            .collect();
+        Ok(pairs)
     }
 
     /// Reads and removes the value under `key` in one step (hash maps).

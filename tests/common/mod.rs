@@ -302,6 +302,16 @@ pub fn wait_ended(running: &mut Running, code: Option<i32>) {
     assert_freed(&ids);
 }
 
+/// The lines `running` printed that are JSON objects (records a json
+/// consumer wrote).
+pub fn json_records(running: &Running) -> Vec<serde_json::Value> {
+    running
+        .seen
+        .iter()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
+}
+
 /// Waits until `running` holds `links` links: its programs are attached.
 pub fn wait_attached(running: &Running, links: usize) {
     let deadline = Instant::now() + Duration::from_secs(20);

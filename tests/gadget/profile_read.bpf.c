@@ -4,11 +4,7 @@
 // command.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-
-#define GADGET_MAPITER(name, map) \
-	const void *gadget_mapiter_##name##___##map __attribute__((unused));
-
-typedef __u32 gadget_histogram_slot__u32;
+#include "macros.h"
 
 #define SLOTS 20
 

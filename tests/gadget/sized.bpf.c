@@ -6,11 +6,7 @@
 // value).
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-
-#define GADGET_TRACER(name, map, record) \
-	const void *gadget_tracer_##name##___##map##___##record __attribute__((unused)); \
-	const struct record *__gadget_tracer_type_##name __attribute__((unused));
-#define GADGET_PARAM(name) const void *gadget_param_##name __attribute__((unused));
+#include "macros.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

@@ -3,10 +3,7 @@
 // struct each entry is and the bpf_iter program writing them.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-
-#define GADGET_ITER(name, type, prog) \
-	const void *gadget_iter_##name##___##type##___##prog __attribute__((unused)); \
-	const struct type *unusedevent_##name##___##type __attribute__((unused));
+#include "macros.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

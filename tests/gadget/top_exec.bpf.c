@@ -4,9 +4,7 @@
 // include/gadget/macros.h).
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-
-#define GADGET_MAPITER(name, map) \
-	const void *gadget_mapiter_##name##___##map __attribute__((unused));
+#include "macros.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

@@ -1,16 +1,12 @@
 // A tracer gadget as Inspektor Gadget's are written: its records' struct,
 // its ring buffer and its parameter are named by marker variables
-// (GADGET_TRACER, GADGET_PARAM below follow IG's include/gadget/macros.h),
+// (GADGET_TRACER, GADGET_PARAM of macros.h, after IG's),
 // and it filters by mount namespace as IG's include/gadget/mntns_filter.h
 // has gadgets do.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
-
-#define GADGET_TRACER(name, map, record) \
-	const void *gadget_tracer_##name##___##map##___##record __attribute__((unused)); \
-	const struct record *__gadget_tracer_type_##name __attribute__((unused));
-#define GADGET_PARAM(name) const void *gadget_param_##name __attribute__((unused));
+#include "macros.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

@@ -1,15 +1,9 @@
 // A tracer gadget with Inspektor Gadget's typed fields: `error_raw`
 // (gadget_errno) and `sig_raw` (gadget_signal), which user space shows as
-// `error` and `sig` by name. The typedefs are IG's include/gadget/types.h.
+// `error` and `sig` by name (the typedefs of macros.h, after IG's types.h).
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-
-#define GADGET_TRACER(name, map, record) \
-	const void *gadget_tracer_##name##___##map##___##record __attribute__((unused)); \
-	const struct record *__gadget_tracer_type_##name __attribute__((unused));
-
-typedef __u32 gadget_errno;
-typedef __u32 gadget_signal;
+#include "macros.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

@@ -182,24 +182,7 @@ impl Manifest {
     /// Parses `bytes` and checks that they describe one Wasm layer and a
     /// Wasm config of sizes this host accepts.
     pub fn parse(bytes: &[u8]) -> Result<Self> {
-        ensure!(
-            bytes.len() <= MAX_METADATA,
-            "the manifest is {} bytes; at most {MAX_METADATA} are accepted",
-            bytes.len()
-        );
-        let manifest: OciImageManifest =
-            serde_json::from_slice(bytes).context("not an OCI image manifest")?;
-        ensure!(
-            manifest.schema_version == 2,
-            "manifest schema version {} (only 2 exists)",
-            manifest.schema_version
-        );
-        if let Some(media_type) = &manifest.media_type {
-            ensure!(
-                media_type == OCI_IMAGE_MEDIA_TYPE,
-                "a manifest of type {media_type}, not an OCI image manifest"
-            );
-        }
+        let manifest = image_manifest(bytes)?;
         let config = manifest.config.clone();
         ensure!(
             config.media_type == CONFIG_MEDIA_TYPE,
@@ -251,6 +234,31 @@ impl Manifest {
             .map(Some)
             .with_context(|| format!("annotation {REPORT_ANNOTATION}"))
     }
+}
+
+/// `bytes` as an OCI image manifest: of a size this host reads, schema
+/// version 2, and of the image manifest's media type if it names one (it
+/// may not: the index that lists it then does).
+pub(crate) fn image_manifest(bytes: &[u8]) -> Result<OciImageManifest> {
+    ensure!(
+        bytes.len() <= MAX_METADATA,
+        "the manifest is {} bytes; at most {MAX_METADATA} are accepted",
+        bytes.len()
+    );
+    let manifest: OciImageManifest =
+        serde_json::from_slice(bytes).context("not an OCI image manifest")?;
+    ensure!(
+        manifest.schema_version == 2,
+        "manifest schema version {} (only 2 exists)",
+        manifest.schema_version
+    );
+    if let Some(media_type) = &manifest.media_type {
+        ensure!(
+            media_type == OCI_IMAGE_MEDIA_TYPE,
+            "a manifest of type {media_type}, not an OCI image manifest"
+        );
+    }
+    Ok(manifest)
 }
 
 /// Refuses a digest other than `sha256:` and 64 lowercase hex digits, the

@@ -9,7 +9,7 @@ use anyhow::{bail, ensure, Context as _, Result};
 use oci_client::manifest::{OciDescriptor, OciImageManifest, OCI_IMAGE_MEDIA_TYPE};
 use serde::Deserialize;
 
-use crate::artifact::{check_digest_form, MAX_COMPONENT, MAX_METADATA};
+use crate::artifact::{check_digest_form, image_manifest, MAX_COMPONENT, MAX_METADATA};
 
 /// A platform manifest's `artifactType`.
 pub const ARTIFACT_TYPE: &str = "application/vnd.gadget.v1+binary";
@@ -159,24 +159,7 @@ impl GadgetManifest {
     /// Parses platform manifest `bytes` (IG writes them without a
     /// top-level `mediaType`; the index's descriptor gives it).
     pub fn parse(bytes: &[u8]) -> Result<Self> {
-        ensure!(
-            bytes.len() <= MAX_METADATA,
-            "the manifest is {} bytes; at most {MAX_METADATA} are accepted",
-            bytes.len()
-        );
-        let manifest: OciImageManifest =
-            serde_json::from_slice(bytes).context("not an OCI image manifest")?;
-        ensure!(
-            manifest.schema_version == 2,
-            "manifest schema version {} (only 2 exists)",
-            manifest.schema_version
-        );
-        if let Some(media_type) = &manifest.media_type {
-            ensure!(
-                media_type == OCI_IMAGE_MEDIA_TYPE,
-                "a manifest of type {media_type}, not an OCI image manifest"
-            );
-        }
+        let manifest = image_manifest(bytes)?;
         if let Some(artifact_type) = &manifest.artifact_type {
             ensure!(
                 artifact_type == ARTIFACT_TYPE,
