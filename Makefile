@@ -73,9 +73,8 @@ check:
 
 test: setup build lint
 	$(CARGO) test --release
-	$(CARGO) test --release -p filter -p columns --lib
-	$(CARGO) test --release -p loader --bins
-	$(CARGO) test --release -p wasm-bpf-guest --features gadget --lib gadget
+	$(CARGO) test --release -p filter -p columns -p loader -p wasm-bpf-guest \
+		--features wasm-bpf-guest/gadget --lib --bins
 	$(MAKE) fuzz-smoke
 
 # Fuzzing with cargo-fuzz, which needs the nightly toolchain:

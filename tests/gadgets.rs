@@ -224,6 +224,15 @@ fn a_gadget_image_runs_by_reference() {
     ] {
         assert!(help.contains(words), "{words}: {help}");
     }
+    // An annotation nothing reads is ignored, and named under -v.
+    let verbose = gadget
+        .user
+        .output(&["run", "--pull", "never", &reference, "-v", "-h"]);
+    let stderr = String::from_utf8_lossy(&verbose.stderr);
+    assert!(
+        stderr.contains("annotation `columns.unknown-to-wasm-bpf` of exec.comm is not used"),
+        "{stderr}"
+    );
     let images = gadget.user.ok(&["images"]);
     assert!(
         images

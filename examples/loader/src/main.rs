@@ -375,6 +375,11 @@ fn run(args: &Args) -> anyhow::Result<()> {
     }
     .unwrap_or_default();
     markers::check_spec(&spec, &globals)?;
+    if args.verbose {
+        for note in markers::unused_annotations(&spec) {
+            eprintln!("loader: {note}");
+        }
+    }
     let (feed, layout, typedefs) = feed(args, &open, &found)?;
     let mut set = Vec::new();
     for (name, value) in &args.params {

@@ -143,6 +143,29 @@ pub fn check_spec(spec: &Spec, globals: &[GlobalInfo]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The field annotations of gadget.yaml that nothing here reads, one
+/// note each (they are ignored).
+pub fn unused_annotations(spec: &Spec) -> Vec<String> {
+    const USED: [&str; 5] = [
+        "description",
+        "columns.width",
+        "columns.alignment",
+        "columns.hidden",
+        "columns.ellipsis",
+    ];
+    let mut notes = Vec::new();
+    for (source, ds) in &spec.datasources {
+        for (field, f) in &ds.fields {
+            for key in f.annotations.keys().filter(|k| !USED.contains(&k.as_str())) {
+                notes.push(format!(
+                    "gadget.yaml: annotation `{key}` of {source}.{field} is not used"
+                ));
+            }
+        }
+    }
+    notes
+}
+
 /// Sets parameter `name` (its gadget.yaml key, alias or variable, or a
 /// global marked by `gadget_param_<name>`, in any case) to `value`;
 /// returns the variable it set.

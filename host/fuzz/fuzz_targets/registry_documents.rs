@@ -8,7 +8,8 @@
 //! signature layers are payloads only; an identity is a prefix of the
 //! reference it was read from; a gadget index gives a platform manifest
 //! only for the architecture asked, and a gadget manifest that parses has
-//! an eBPF layer and digests and sizes the host accepts.
+//! an eBPF layer, at most 8 layers of at most 512 MiB together, and
+//! digests the host accepts.
 
 #![no_main]
 
@@ -78,8 +79,11 @@ fuzz_target!(|data: &[u8]| {
             if let Ok(manifest) = gadget::GadgetManifest::parse(document) {
                 assert_eq!(manifest.ebpf.media_type, gadget::EBPF_MEDIA_TYPE);
                 assert!(manifest.layers.iter().any(|l| l.digest == manifest.ebpf.digest));
+                assert!(manifest.layers.len() <= gadget::MAX_LAYERS);
+                let total: i64 = manifest.layers.iter().map(|l| l.size).sum();
+                assert!((0..=MAX_COMPONENT as i64).contains(&total));
                 for layer in &manifest.layers {
-                    assert!((0..=MAX_COMPONENT as i64).contains(&layer.size));
+                    assert!(layer.size >= 0);
                     assert!(artifact::check_digest_form(&layer.digest).is_ok());
                 }
             }

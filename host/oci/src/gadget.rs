@@ -24,6 +24,8 @@ pub const WASM_MEDIA_TYPE: &str = "application/vnd.gadget.wasm.program.v1+binary
 /// The layer holding BTFs of kernels without their own (this host reads
 /// the running kernel's, so it is stored and not used).
 pub const BTFGEN_MEDIA_TYPE: &str = "application/vnd.gadget.btfgen.v1+binary";
+/// The most layers a gadget's manifest may have (IG writes at most three).
+pub const MAX_LAYERS: usize = 8;
 /// An image index's media type.
 pub const INDEX_MEDIA_TYPE: &str = "application/vnd.oci.image.index.v1+json";
 
@@ -194,14 +196,27 @@ impl GadgetManifest {
             format!("the gadget has no eBPF program: no layer is {EBPF_MEDIA_TYPE}")
         })?;
         let wasm = of_type(WASM_MEDIA_TYPE)?;
+        // Every layer is fetched (the store keeps the image whole), so
+        // together they get the one cap a component gets.
+        ensure!(
+            manifest.layers.len() <= MAX_LAYERS,
+            "the manifest has {} layers; a gadget has at most {MAX_LAYERS}",
+            manifest.layers.len()
+        );
+        let mut total: i64 = 0;
         for layer in &manifest.layers {
             ensure!(
-                (0..=MAX_COMPONENT as i64).contains(&layer.size),
-                "layer {} claims {} bytes; at most {MAX_COMPONENT} are accepted",
+                layer.size >= 0,
+                "layer {} claims {} bytes",
                 layer.digest,
                 layer.size
             );
+            total = total.saturating_add(layer.size);
         }
+        ensure!(
+            total <= MAX_COMPONENT as i64,
+            "the layers claim {total} bytes together; at most {MAX_COMPONENT} are accepted"
+        );
         for descriptor in std::iter::once(&config).chain(&manifest.layers) {
             check_digest_form(&descriptor.digest)?;
         }
@@ -321,5 +336,17 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("its config is"), "{e:#}");
+        // Many layers, or a few that add up past the cap, are refused
+        // before any is fetched.
+        let many = vec![BTFGEN_MEDIA_TYPE; MAX_LAYERS];
+        let many = manifest(CONFIG_MEDIA_TYPE, &[&[EBPF_MEDIA_TYPE][..], &many].concat());
+        let e = GadgetManifest::parse(many.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("layers"), "{e:#}");
+        let big = manifest(CONFIG_MEDIA_TYPE, &[EBPF_MEDIA_TYPE, BTFGEN_MEDIA_TYPE]).replace(
+            r#""size":1}"#,
+            &format!(r#""size":{}}}"#, MAX_COMPONENT / 2 + 1),
+        );
+        let e = GadgetManifest::parse(big.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("together"), "{e:#}");
     }
 }
