@@ -397,8 +397,9 @@ fn a_gadgets_bad_metadata_is_a_clear_error() {
 fn a_map_iterator_gadget_prints_a_table_per_interval() {
     let gadget = Gadget::new();
     let reference = gadget.publish_own("top_exec");
-    // A command of its own name, so that only the test's runs count.
-    let command = gadget.work.path().join("topexec-probe");
+    // A command of its own name, so that only the test's runs count, and
+    // one that sorts before any other.
+    let command = gadget.work.path().join("0topexec");
     std::fs::copy("/bin/true", &command).expect("copying true");
     let run = |runs: usize, args: &[&str]| {
         let mut running = gadget.start(&reference, &[&["-i", "0.5", "-t", "2"], args].concat());
@@ -415,14 +416,14 @@ fn a_map_iterator_gadget_prints_a_table_per_interval() {
     let running = run(5, &["-o", "json"]);
     let counted: u64 = json_records(&running)
         .iter()
-        .filter(|r| r["comm"] == "topexec-probe")
+        .filter(|r| r["comm"] == "0topexec")
         .map(|r| r["count"].as_u64().expect("a count"))
         .sum();
     assert_eq!(counted, 5, "{:?}", running.seen);
 
-    // Enough runs to lead the table in an interval, whatever else the
-    // machine runs meanwhile.
-    let running = run(100, &["--sort", "-count", "--max-rows", "2"]);
+    // Sorted by command, the test's leads every table it is in, whatever
+    // else the machine runs meanwhile, so the cut never drops it.
+    let running = run(5, &["--sort", "comm", "--max-rows", "2"]);
     let tables: Vec<&[String]> = running
         .seen
         .split(|l| l.is_empty())
@@ -430,7 +431,7 @@ fn a_map_iterator_gadget_prints_a_table_per_interval() {
         .collect();
     // An interval without entries sends no batch, so prints no table.
     assert!(!tables.is_empty(), "{:?}", running.seen);
-    let mut seen = 0;
+    let mut counted = 0;
     for table in &tables {
         let (header, rows) = table.split_first().expect("a header");
         assert_eq!(
@@ -438,22 +439,23 @@ fn a_map_iterator_gadget_prints_a_table_per_interval() {
             ["COMM", "COUNT"]
         );
         assert!(rows.len() <= 2, "{table:?}");
-        let counts: Vec<u64> = rows
+        let comms: Vec<&str> = rows
             .iter()
-            .map(|r| {
-                r.split_whitespace()
-                    .last()
-                    .and_then(|c| c.parse().ok())
-                    .expect("a count")
-            })
+            .filter_map(|r| r.split_whitespace().next())
             .collect();
         assert!(
-            counts.windows(2).all(|w| w[0] >= w[1]),
+            comms.windows(2).all(|w| w[0] <= w[1]),
             "not sorted: {table:?}"
         );
-        seen += usize::from(rows.first().is_some_and(|r| r.starts_with("topexec-probe")));
+        for row in rows.iter().filter(|r| r.starts_with("0topexec ")) {
+            counted += row
+                .split_whitespace()
+                .last()
+                .and_then(|c| c.parse::<u64>().ok())
+                .expect("a count");
+        }
     }
-    assert!(seen >= 1, "never on top: {:?}", running.seen);
+    assert_eq!(counted, 5, "{:?}", running.seen);
 }
 
 /// A gadget's own filters: `--mntns-of PID` (through IG's mount namespace

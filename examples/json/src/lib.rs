@@ -92,10 +92,9 @@ impl Guest for Json_ {
                 return;
             };
             for record in batch.records() {
-                let cells: Vec<Cell<'_>> = record.cells().collect();
                 let object: Map<String, Json> = shown
                     .iter()
-                    .filter_map(|(i, name)| Some((name.clone(), json(*cells.get(*i)?))))
+                    .filter_map(|(i, name)| Some((name.clone(), json(record.get(*i)?))))
                     .collect();
                 let _ = writeln!(out, "{}", Json::Object(object));
             }

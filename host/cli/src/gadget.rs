@@ -236,7 +236,28 @@ fn runner_part(dir: &Path, name: &str) -> Result<compose::Part> {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
     use super::*;
+
+    /// A runner another user could have written is not run: it would run
+    /// every gadget with this user's grants.
+    #[test]
+    fn a_runner_others_can_change_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("loader.wasm");
+        std::fs::write(&path, b"\0asm\x0d\0\x01\0").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(runner_part(dir.path(), "loader").unwrap().bytes.len(), 8);
+        for mode in [0o664, 0o646] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let e = runner_part(dir.path(), "loader").err().expect("refused");
+            assert!(
+                e.to_string().contains("only root or this user"),
+                "{mode:o}: {e:#}"
+            );
+        }
+    }
 
     fn parse(args: &[&str]) -> Result<Flags> {
         Flags::parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
