@@ -3,15 +3,21 @@
 //! There is no cluster here. What is proven: the kustomize base and
 //! overlays render and pass a strict schema validation offline; the
 //! DaemonSet asks for what the README says (host PID namespace, three
-//! capabilities, read-only kernel mounts, scrape annotations, limits, an
-//! app pinned by digest); and its pod template, rendered as a Pod by
+//! capabilities, read-only kernel mounts, scrape annotations, limits, the
+//! agent over the apps' ConfigMap, each app pinned by digest); and the
+//! two-apps overlay's pod template, rendered as a Pod by
 //! `deploy/kubernetes/pod.py`, runs under podman with the image built by
-//! `deploy/image/build.sh`, pulling the image and a signed app from a
+//! `deploy/image/build.sh`, pulling the image and two signed apps from a
 //! local registry, with the policy and key from the ConfigMap, until real
-//! events show in its log and on its `/metrics`. The test's own overlay
-//! changes only what this machine needs: the registry's address, the key,
-//! the host's network (the registry listens on loopback) and a state
-//! directory of its own. Scheduling across nodes is not proven.
+//! events show in its log (one app) and on its `/metrics` (the other);
+//! then its apps directory changes under it, one app removed and one
+//! added, and the new app reports while the pod runs on. The test's own
+//! overlay changes only what this machine needs: the registry's address,
+//! the key, the host's network (the registry listens on loopback), a
+//! state directory of its own, and the apps directory, a directory of the
+//! test's holding the overlay's app files (with the test's apps) that it
+//! can change as a kubelet changes a mounted ConfigMap. Scheduling across
+//! nodes is not proven.
 
 mod common;
 
@@ -25,7 +31,7 @@ use common::*;
 use serde_json::Value;
 
 const PATIENCE: Duration = Duration::from_secs(90);
-const OVERLAYS: [&str; 2] = ["json-logs", "metrics"];
+const OVERLAYS: [&str; 3] = ["json-logs", "metrics", "two-apps"];
 
 fn deploy() -> PathBuf {
     root().join("deploy/kubernetes")
@@ -110,7 +116,12 @@ fn args(pod: &Value) -> Vec<String> {
 
 #[test]
 fn manifests_render_and_pass_strict_validation() {
-    for dir in ["base", "overlays/json-logs", "overlays/metrics"] {
+    for dir in [
+        "base",
+        "overlays/json-logs",
+        "overlays/metrics",
+        "overlays/two-apps",
+    ] {
         let rendered = kustomize(&deploy().join(dir));
         let (valid, report) = validate(&rendered);
         assert!(valid, "{dir}: {report}");
@@ -148,18 +159,33 @@ fn manifests_render_and_pass_strict_validation() {
         for kind in ["requests", "limits"] {
             assert!(container["resources"][kind]["memory"].is_string(), "{kind}");
         }
-        // The app comes last, pinned by digest, signed by the policy's key.
+        // The agent runs the apps of the overlay's ConfigMap, each pinned
+        // by digest, signed by the policy's key.
         let args = args(pod);
-        let app = args.last().expect("an app");
-        let digest = app
-            .rsplit_once("@sha256:")
-            .map(|(_, d)| d)
-            .unwrap_or_default();
-        assert!(
-            digest.len() == 64 && digest.chars().all(|c| c.is_ascii_hexdigit()),
-            "{overlay}: the app is not pinned by digest: {app}"
-        );
-        assert!(args.contains(&"--policy=/etc/wasm-bpf/policy/policy.toml".to_string()));
+        for arg in [
+            "agent",
+            "--apps=/etc/wasm-bpf/apps",
+            "--policy=/etc/wasm-bpf/policy/policy.toml",
+        ] {
+            assert!(args.contains(&arg.to_string()), "{overlay}: {args:?}");
+        }
+        let apps = apps_config_map(&documents);
+        let expected = if overlay == "two-apps" { 2 } else { 1 };
+        assert_eq!(apps.len(), expected, "{overlay}: {apps:?}");
+        for (file, text) in &apps {
+            let source = text
+                .lines()
+                .find_map(|l| l.strip_prefix("source = \""))
+                .unwrap_or_else(|| panic!("{overlay}: {file} has no source"));
+            let digest = source
+                .rsplit_once("@sha256:")
+                .map(|(_, d)| d.trim_end_matches('"'))
+                .unwrap_or_default();
+            assert!(
+                digest.len() == 64 && digest.chars().all(|c| c.is_ascii_hexdigit()),
+                "{overlay}: {file} is not pinned by digest: {source}"
+            );
+        }
         let policy = documents
             .iter()
             .find(|d| d["kind"] == "ConfigMap" && d["data"]["policy.toml"].is_string())
@@ -171,6 +197,20 @@ fn manifests_render_and_pass_strict_validation() {
             "{policy}"
         );
     }
+}
+
+/// The files of the rendered `wasm-bpf-apps` ConfigMap: one per app.
+fn apps_config_map(documents: &[Value]) -> Vec<(String, String)> {
+    let map = documents
+        .iter()
+        .find(|d| d["kind"] == "ConfigMap" && d["metadata"]["name"] == "wasm-bpf-apps")
+        .expect("the apps' ConfigMap");
+    map["data"]
+        .as_object()
+        .expect("its data")
+        .iter()
+        .map(|(file, text)| (file.clone(), text.as_str().expect("text").to_string()))
+        .collect()
 }
 
 /// podman, with the runtime and limits this VM needs and storage of the
@@ -263,31 +303,51 @@ fn push_app(registry: &Registry, name: &str, consumer: &str, key: &Path) -> Stri
 }
 
 /// An overlay of the test's on top of the repository's `overlay`: this
-/// registry's image and app, this key, the host's network with the
-/// metrics on `metrics`, and a state directory of its own.
+/// registry's image, this key, the host's network with the metrics on
+/// `metrics`, a state directory of its own, and the apps directory a
+/// directory of the test's, holding the overlay's app files with their
+/// sources replaced by `apps` (file name → pinned reference), which the
+/// test then changes under the running pod. The overlay's directory and
+/// the apps directory.
 fn test_overlay(
     dir: &Path,
     overlay: &str,
     registry: &Registry,
-    app: &str,
+    apps: &[(&str, &str)],
     metrics: std::net::SocketAddr,
-) -> PathBuf {
+) -> (PathBuf, PathBuf) {
     let repo_overlay = deploy().join("overlays").join(overlay);
     let rendered = kustomize(&repo_overlay);
     let documents = documents(&rendered);
     let pod = pod(&documents);
     let args = args(pod);
-    let at = |prefix: &str| {
-        args.iter()
-            .position(|a| a.starts_with(prefix))
-            .unwrap_or_else(|| panic!("no argument {prefix}: {args:?}"))
-    };
-    let (app_at, metrics_at) = (at("registry.example.com/apps/"), at("--metrics="));
-    let volumes = pod["spec"]["volumes"].as_array().expect("volumes");
-    let state_at = volumes
+    let metrics_at = args
         .iter()
-        .position(|v| v["name"] == "state")
-        .expect("a state volume");
+        .position(|a| a.starts_with("--metrics="))
+        .unwrap_or_else(|| panic!("no --metrics: {args:?}"));
+    let volumes = pod["spec"]["volumes"].as_array().expect("volumes");
+    let volume_at = |name: &str| {
+        volumes
+            .iter()
+            .position(|v| v["name"] == name)
+            .unwrap_or_else(|| panic!("no volume {name}"))
+    };
+    let apps_dir = dir.join(format!("{overlay}-apps"));
+    std::fs::create_dir_all(&apps_dir).expect("creating the apps directory");
+    for (file, text) in apps_config_map(&documents) {
+        let (_, reference) = apps
+            .iter()
+            .find(|(name, _)| *name == file)
+            .unwrap_or_else(|| panic!("no app of the test's for {file}"));
+        let text: String = text
+            .lines()
+            .map(|line| match line.starts_with("source = ") {
+                true => format!("source = \"{reference}\"\n"),
+                false => format!("{line}\n"),
+            })
+            .collect();
+        std::fs::write(apps_dir.join(&file), text).expect("writing an app file");
+    }
     let overlay_dir = dir.join(overlay);
     let state = dir.join(format!("{overlay}-state"));
     std::fs::create_dir_all(&overlay_dir).expect("creating the overlay");
@@ -310,15 +370,21 @@ fn test_overlay(
         base = relative(&overlay_dir, &repo_overlay),
         registry = registry.addr,
         patch = [
-            format!("replace /spec/template/spec/containers/0/args/{app_at} {app}"),
             format!(
                 "replace /spec/template/spec/containers/0/args/{metrics_at} --metrics={metrics}"
             ),
             "add /spec/template/spec/hostNetwork true".to_string(),
             "remove /spec/template/spec/containers/0/ports".to_string(),
             format!(
-                "replace /spec/template/spec/volumes/{state_at}/hostPath/path {}",
+                "replace /spec/template/spec/volumes/{}/hostPath/path {}",
+                volume_at("state"),
                 state.display()
+            ),
+            format!(
+                "replace /spec/template/spec/volumes/{} {{name: apps, hostPath: {{path: {}, type: \
+                 Directory}}}}",
+                volume_at("apps"),
+                apps_dir.display()
             ),
         ]
         .iter()
@@ -326,7 +392,7 @@ fn test_overlay(
         .collect::<String>(),
     );
     std::fs::write(overlay_dir.join("kustomization.yaml"), kustomization).expect("writing it");
-    overlay_dir
+    (overlay_dir, apps_dir)
 }
 
 /// The absolute path `to` as seen from the absolute directory `from`
@@ -365,8 +431,47 @@ fn logs(podman: &Podman) -> String {
     )
 }
 
+/// The records the app `app` printed (the json consumer's JSON lines,
+/// each one of the agent's JSON lines for the app) whose `comm` is `comm`.
+fn records(log: &str, app: &str, comm: &str) -> usize {
+    log.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|line| line["app"] == app)
+        .filter_map(|line| serde_json::from_str::<Value>(line["message"].as_str()?).ok())
+        .filter(|record| record["comm"] == comm)
+        .count()
+}
+
+/// Runs a copy of `sleep` named `name` three times: an exec and an exit
+/// event each.
+fn nap(dir: &Path, name: &str) {
+    let napper = dir.join(name);
+    std::fs::copy(sleep_path(), &napper).expect("copying sleep");
+    for _ in 0..3 {
+        assert!(Command::new(&napper)
+            .arg("0.2")
+            .status()
+            .expect("napping")
+            .success());
+    }
+}
+
+/// The running agent's pid, as podman sees it.
+fn agent_pid(podman: &Podman) -> u32 {
+    podman
+        .podman(&[
+            "inspect",
+            "--format",
+            "{{.State.Pid}}",
+            "wasm-bpf-agent-agent",
+        ])
+        .trim()
+        .parse()
+        .expect("the agent's pid")
+}
+
 #[test]
-fn the_overlays_run_as_pods_from_a_local_registry() {
+fn the_two_apps_pod_runs_from_a_local_registry_and_follows_its_apps() {
     require_kernel();
     let registry = Registry::start();
     let podman = Podman::new();
@@ -412,97 +517,109 @@ fn the_overlays_run_as_pods_from_a_local_registry() {
             .arg(dir.join("release.pub")),
     );
 
-    for overlay in OVERLAYS {
-        let consumer = if overlay == "metrics" {
-            "metrics"
-        } else {
-            "json"
-        };
-        let app = push_app(&registry, &format!("bootstrap-{consumer}"), consumer, &key);
-        let metrics = free_address();
-        let overlay_dir = test_overlay(dir, overlay, &registry, &app, metrics);
-        let pod_yaml = dir.join(format!("{overlay}.yaml"));
-        std::fs::write(&pod_yaml, pod_py(&kustomize(&overlay_dir), &[])).expect("writing the pod");
-        let yaml = pod_yaml.to_str().expect("utf-8 path");
-        podman.podman(&["kube", "play", "--quiet", "--tls-verify=false", yaml]);
+    let json_app = push_app(&registry, "bootstrap-json", "json", &key);
+    let metrics_app = push_app(&registry, "bootstrap-metrics", "metrics", &key);
+    let metrics = free_address();
+    let (overlay_dir, apps_dir) = test_overlay(
+        dir,
+        "two-apps",
+        &registry,
+        &[
+            ("bootstrap-json.toml", &json_app),
+            ("bootstrap-metrics.toml", &metrics_app),
+        ],
+        metrics,
+    );
+    let pod_yaml = dir.join("two-apps.yaml");
+    std::fs::write(&pod_yaml, pod_py(&kustomize(&overlay_dir), &[])).expect("writing the pod");
+    let yaml = pod_yaml.to_str().expect("utf-8 path");
+    podman.podman(&["kube", "play", "--quiet", "--tls-verify=false", yaml]);
 
-        let ready = get_until(metrics, "/healthz", PATIENCE, |r| r.status == 200);
-        assert!(
-            ready.is_some_and(|r| r.status == 200),
-            "{overlay}: never ready; log:\n{}",
-            logs(&podman)
-        );
-        let name = format!("k8s{}", &overlay[..4]);
-        let napper = dir.join(&name);
-        std::fs::copy(sleep_path(), &napper).expect("copying sleep");
-        for _ in 0..3 {
-            assert!(Command::new(&napper)
-                .arg("0.2")
-                .status()
-                .expect("napping")
-                .success());
-        }
-        if overlay == "metrics" {
-            let series = format!("probe_records_total{{comm=\"{name}\"}}");
-            let scrape = get_until(metrics, "/metrics", PATIENCE, |r| {
-                sample(&r.body, &series) >= Some(6.0)
-            })
-            .expect("a scrape");
-            eprintln!("{overlay}: /metrics\n{}", scrape.body);
-            assert_eq!(sample(&scrape.body, &series), Some(6.0), "{}", scrape.body);
-            assert_eq!(
-                sample(&scrape.body, "wasm_bpf_links"),
-                Some(2.0),
-                "{}",
-                scrape.body
-            );
-        } else {
-            let deadline = Instant::now() + PATIENCE;
-            let needle = format!("\"comm\":\"{name}\"");
-            while logs(&podman).matches(&needle).count() < 6 && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            let log = logs(&podman);
-            assert_eq!(log.matches(&needle).count(), 6, "{log}");
-        }
-        let log = logs(&podman);
-        eprintln!("{overlay}: the pod's log\n{log}");
-        // The host's own messages are JSON lines naming what runs.
-        let digest = app.rsplit_once('@').map(|(_, d)| d).expect("a digest");
-        let running = log
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .find(|v| v["target"] == "wasm_bpf::cli")
-            .unwrap_or_else(|| panic!("no JSON line of the host's:\n{log}"));
-        assert!(
-            running["message"]
-                .as_str()
-                .is_some_and(|m| m.contains(digest)),
-            "{running}"
-        );
-
-        let pid: u32 = podman
-            .podman(&[
-                "inspect",
-                "--format",
-                "{{.State.Pid}}",
-                "wasm-bpf-agent-agent",
-            ])
-            .trim()
-            .parse()
-            .expect("the agent's pid");
-        let held = bpf_ids(pid);
-        assert_eq!(held.links.len(), 2, "{held:?}");
-        podman.podman(&["pod", "stop", "--time", "10", "wasm-bpf-agent"]);
-        let code = podman.podman(&[
-            "inspect",
-            "--format",
-            "{{.State.ExitCode}}",
-            "wasm-bpf-agent-agent",
-        ]);
-        // The app returns when SIGTERM asks it to stop: a clean exit.
-        assert_eq!(code.trim(), "0", "SIGTERM ends the agent cleanly");
-        assert_freed(&held);
-        podman.podman(&["pod", "rm", "wasm-bpf-agent"]);
+    let ready = get_until(metrics, "/healthz", PATIENCE, |r| r.status == 200);
+    assert!(
+        ready.is_some_and(|r| r.status == 200),
+        "never ready; log:\n{}",
+        logs(&podman)
+    );
+    nap(dir, "k8stwo");
+    let series = "probe_records_total{app=\"bootstrap-metrics\",comm=\"k8stwo\"}";
+    let scrape = get_until(metrics, "/metrics", PATIENCE, |r| {
+        sample(&r.body, series) >= Some(6.0)
+    })
+    .expect("a scrape");
+    eprintln!("/metrics\n{}", scrape.body);
+    assert_eq!(sample(&scrape.body, series), Some(6.0), "{}", scrape.body);
+    for app in ["bootstrap-json", "bootstrap-metrics"] {
+        let links = format!("wasm_bpf_links{{app=\"{app}\"}}");
+        assert_eq!(sample(&scrape.body, &links), Some(2.0), "{}", scrape.body);
     }
+    let deadline = Instant::now() + PATIENCE;
+    while records(&logs(&podman), "bootstrap-json", "k8stwo") < 6 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = logs(&podman);
+    assert_eq!(records(&log, "bootstrap-json", "k8stwo"), 6, "{log}");
+    // The host's own messages are JSON lines naming what each app runs.
+    for app in [&json_app, &metrics_app] {
+        let digest = app.rsplit_once('@').map(|(_, d)| d).expect("a digest");
+        assert!(
+            log.lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .filter(|v| v["target"] == "wasm_bpf::cli")
+                .any(|v| v["message"].as_str().is_some_and(|m| m.contains(digest))),
+            "no JSON line of the host's names {digest}:\n{log}"
+        );
+    }
+    let pid = agent_pid(&podman);
+    assert_eq!(bpf_ids(pid).links.len(), 4);
+
+    // The mounted apps change under the running pod: one app goes, one
+    // comes.
+    std::fs::remove_file(apps_dir.join("bootstrap-json.toml")).expect("removing an app");
+    std::fs::write(
+        apps_dir.join("execs.toml"),
+        format!("source = \"{json_app}\"\n"),
+    )
+    .expect("adding an app");
+    let changed = get_until(metrics, "/metrics", PATIENCE, |r| {
+        sample(&r.body, "wasm_bpf_links{app=\"execs\"}") == Some(2.0)
+            && sample(&r.body, "wasm_bpf_links{app=\"bootstrap-json\"}").is_none()
+    })
+    .expect("a scrape");
+    assert_eq!(
+        sample(&changed.body, "wasm_bpf_links{app=\"execs\"}"),
+        Some(2.0),
+        "{}",
+        changed.body
+    );
+    assert_eq!(
+        sample(&changed.body, "wasm_bpf_apps{state=\"running\"}"),
+        Some(2.0),
+        "{}",
+        changed.body
+    );
+    nap(dir, "k8snew");
+    let deadline = Instant::now() + PATIENCE;
+    while records(&logs(&podman), "execs", "k8snew") < 6 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = logs(&podman);
+    eprintln!("the pod's log\n{log}");
+    assert_eq!(records(&log, "execs", "k8snew"), 6, "{log}");
+    assert_eq!(records(&log, "bootstrap-json", "k8snew"), 0, "{log}");
+    assert_eq!(agent_pid(&podman), pid, "the pod was not restarted");
+
+    let held = bpf_ids(pid);
+    assert_eq!(held.links.len(), 4, "{held:?}");
+    podman.podman(&["pod", "stop", "--time", "10", "wasm-bpf-agent"]);
+    let code = podman.podman(&[
+        "inspect",
+        "--format",
+        "{{.State.ExitCode}}",
+        "wasm-bpf-agent-agent",
+    ]);
+    // Every app returns when SIGTERM asks it to stop: a clean exit.
+    assert_eq!(code.trim(), "0", "SIGTERM ends the agent cleanly");
+    assert_freed(&held);
+    podman.podman(&["pod", "rm", "wasm-bpf-agent"]);
 }

@@ -32,6 +32,17 @@ pub enum Command {
     /// timeout stopped it, 134 when the guest trapped.
     /// Everything the guest loaded or attached is freed in every case.
     Run(Box<RunArgs>),
+    /// Run many apps in one process, declared in a directory (one TOML
+    /// file per app) and managed through a local API (`wasm-bpf apps`).
+    ///
+    /// Its own grants and limits are the ceiling: no app may ask for more.
+    /// SIGTERM or SIGINT stops every app, waits for their grace, and exits
+    /// 0.
+    Agent(Box<AgentArgs>),
+    /// Manage the apps of a running agent: list them, start, stop, read
+    /// their logs.
+    #[command(subcommand)]
+    Apps(AppsCommand),
     /// Compile a component ahead of time, so that `run` starts it without
     /// compiling (run only files you compiled yourself: they are trusted).
     Compile(CompileArgs),
@@ -292,6 +303,131 @@ pub struct RunArgs {
         allow_hyphen_values = true
     )]
     pub component_and_args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// The ceiling: what any app may be granted at most (an app is
+    /// granted only what its own file asks for), and each limit's value
+    /// for apps that set none.
+    #[command(flatten)]
+    pub grants: Grants,
+
+    /// Read the ceiling's grants and limits, and the registry and trust
+    /// settings every app's source is checked against, from a TOML file
+    /// (the keys of `run --policy`).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+
+    /// Run the apps declared in this directory, one `NAME.toml` file per
+    /// app (see the README), and follow its changes: a new file starts an
+    /// app, a changed one restarts it, a removed one stops it.
+    #[arg(long, value_name = "DIR")]
+    pub apps: Option<PathBuf>,
+
+    /// Serve the local API (what `wasm-bpf apps` talks to) on this Unix
+    /// socket; its directory is made, or must be, this user's only.
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_API_SOCKET)]
+    pub api: PathBuf,
+
+    /// Serve Prometheus metrics on http://ADDR/metrics: every app's, each
+    /// series labelled `app="NAME"`, and the apps by state; /healthz is
+    /// ready when every declared app runs. PORT or :PORT listens on
+    /// 127.0.0.1, ADDRESS:PORT where it says.
+    #[arg(long, value_name = "ADDR", value_parser = wasm_bpf_metrics::server::parse_address)]
+    pub metrics: Option<std::net::SocketAddr>,
+
+    /// How much of each app's output is kept for `wasm-bpf apps logs`
+    /// (the oldest is dropped first).
+    #[arg(long, value_name = "SIZE", default_value = "64KiB")]
+    pub log_size: ByteSize,
+
+    /// Do not use the on-disk cache of compiled components.
+    #[arg(long)]
+    pub no_cache: bool,
+
+    /// A kernel BTF file to relocate every app's objects against (as
+    /// `run --kernel-btf`).
+    #[arg(long, value_name = "FILE")]
+    pub kernel_btf: Option<PathBuf>,
+
+    /// When an app's reference is looked up in the registry: `missing`,
+    /// `always` or `never`.
+    #[cfg(feature = "registry")]
+    #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
+    pub pull: PullPolicy,
+
+    #[cfg(feature = "registry")]
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+
+    #[cfg(feature = "registry")]
+    #[command(flatten)]
+    pub trust: TrustArgs,
+}
+
+/// Where `wasm-bpf agent` serves its API unless told otherwise.
+pub const DEFAULT_API_SOCKET: &str = "/run/wasm-bpf/agent.sock";
+
+#[derive(Debug, Subcommand)]
+pub enum AppsCommand {
+    /// List the apps with their state, restarts and source.
+    Ls(ApiArgs),
+    /// The agent's apps by state, or one app's whole status.
+    Status(AppArgs),
+    /// Start an app: one declared before and stopped, or, with a source,
+    /// a new one (the source and arguments, as `run` takes them).
+    Start(StartArgs),
+    /// Stop an app gracefully; it stays declared, and stopped.
+    Stop(AppArgs),
+    /// Print an app's kept output.
+    Logs(LogsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// The agent's API socket.
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_API_SOCKET)]
+    pub api: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct AppArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// The app's name.
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// The app's name.
+    pub name: String,
+    /// A new app's settings, in the keys of an app file (`allow`,
+    /// `max-memory`, `restart`, ...): a TOML file.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// A new app's source (a file, or a registry reference), then its
+    /// arguments.
+    #[arg(
+        value_name = "SOURCE [ARGS]...",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub source_and_args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// The app's name.
+    pub name: String,
+    /// Keep printing the app's output as it comes, until it ends.
+    #[arg(short, long)]
+    pub follow: bool,
 }
 
 impl RunArgs {

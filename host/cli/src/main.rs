@@ -1,5 +1,6 @@
 //! The `wasm-bpf` command.
 
+mod agent;
 mod config;
 mod flags;
 #[cfg(feature = "registry")]
@@ -30,6 +31,8 @@ fn main() -> ExitCode {
     messages::init(cli.log_format);
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::Agent(args) => agent::agent(&args, cli.log_format),
+        Command::Apps(command) => agent::client::apps(&command),
         Command::Compile(args) => wasm_bpf_runtime::run::engine()
             .and_then(|engine| component::precompile(&engine, &args.component, &args.output))
             .map(|()| 0)

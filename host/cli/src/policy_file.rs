@@ -93,6 +93,13 @@ pub fn read(path: &Path) -> Result<Settings> {
     settings(file, base).with_context(|| format!("policy file {}", path.display()))
 }
 
+/// The settings of `table`, a policy file's keys read from another file
+/// (an agent's app file) in the directory `base`.
+pub fn from_table(table: toml::Table, base: &Path) -> Result<Settings> {
+    let file: PolicyFile = toml::Value::Table(table).try_into()?;
+    settings(file, base)
+}
+
 /// `path`, taken from `base` if relative.
 fn beneath(base: &Path, path: PathBuf) -> PathBuf {
     if path.is_relative() {

@@ -22,27 +22,6 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     let settings = settings(args)?;
     raise_fd_limit();
     let (app, guest_args) = args.split();
-    let (component, guest_args, mut env, mut dirs, _gadget) =
-        match resolve(args, &settings, app, guest_args)? {
-            Run::App(component) => (
-                component,
-                guest_args.to_vec(),
-                Vec::new(),
-                Vec::new(),
-                None::<GadgetFiles>,
-            ),
-            #[cfg(feature = "registry")]
-            Run::Gadget(crate::gadget::Prepared {
-                source,
-                args,
-                env,
-                dir,
-                files,
-            }) => (source, args, env, vec![dir], Some(files)),
-        };
-    env.extend(self::env(&settings.grants.env)?);
-    dirs.extend(self::dirs(&settings.grants.dirs));
-    let program_name = program_name(&component, app);
     let guest_metrics = Arc::new(GuestMetrics::default());
     // Without --metrics nothing reads the host's counts, so none are kept.
     let metrics = match args.metrics {
@@ -59,31 +38,20 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         Some((_, metrics)) => Arc::clone(metrics) as _,
         None => Arc::new(Unobserved),
     };
-    let config = RunConfig {
-        component,
-        program_name,
+    let launch = Launch {
+        settings: &settings,
+        app,
         args: guest_args,
-        env,
-        dirs,
-        timeout: settings.grants.timeout,
-        grace: settings.grace(),
-        max_memory: usize::try_from(settings.max_memory().as_u64()).unwrap_or(usize::MAX),
-        policy: policy(&settings)?,
-        cache: if args.no_cache {
-            None
-        } else {
-            Cache::default_dir().map(|dir| Cache {
-                dir,
-                max_bytes: settings
-                    .grants
-                    .cache_max
-                    .map_or(DEFAULT_CACHE_MAX, |size| size.as_u64()),
-            })
-        },
-        kernel_btf: args.kernel_btf.clone(),
-        observer,
-        guest_metrics,
+        sinks: &args.sinks,
+        #[cfg(feature = "registry")]
+        pull: args.pull,
+        verbose: args.verbose,
+        no_cache: args.no_cache,
+        kernel_btf: args.kernel_btf.as_deref(),
     };
+    let mut guest = launch.prepare()?;
+    guest.config.observer = observer;
+    guest.config.guest_metrics = guest_metrics;
     let _server = match metrics {
         Some((address, metrics)) => {
             let server = wasm_bpf_metrics::server::Server::start(address, metrics)?;
@@ -97,7 +65,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         }
         None => None,
     };
-    let outcome = run::run(&config)?;
+    let outcome = run::run(&guest.config)?;
     match &outcome {
         Outcome::Trapped(e) => messages::error(&format!("the guest trapped: {e:?}")),
         Outcome::TimedOut => messages::notice("timeout reached, guest stopped"),
@@ -106,8 +74,141 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     Ok(outcome.exit_code())
 }
 
+/// What to run, with which settings: `run`'s command line, or an agent's
+/// app.
+pub struct Launch<'a> {
+    pub settings: &'a Settings,
+    /// A file or a registry reference.
+    pub app: &'a str,
+    /// The guest's arguments.
+    pub args: &'a [String],
+    /// Consumers to compose the app with, in order.
+    pub sinks: &'a [PathBuf],
+    #[cfg(feature = "registry")]
+    pub pull: crate::flags::PullPolicy,
+    pub verbose: bool,
+    pub no_cache: bool,
+    pub kernel_btf: Option<&'a Path>,
+}
+
+/// A guest ready to run, and the files it reads until it ends.
+pub struct Guest {
+    pub config: RunConfig,
+    _files: Option<GadgetFiles>,
+}
+
+impl Launch<'_> {
+    /// The guest's run, resolved, composed and granted as the settings
+    /// say; no one observes it yet.
+    pub fn prepare(&self) -> Result<Guest> {
+        let settings = self.settings;
+        let (component, args, mut env, mut dirs, files) = match self.resolve()? {
+            Run::App(component) => (
+                component,
+                self.args.to_vec(),
+                Vec::new(),
+                Vec::new(),
+                None::<GadgetFiles>,
+            ),
+            #[cfg(feature = "registry")]
+            Run::Gadget(crate::gadget::Prepared {
+                source,
+                args,
+                env,
+                dir,
+                files,
+            }) => (source, args, env, vec![dir], Some(files)),
+        };
+        env.extend(self::env(&settings.grants.env)?);
+        dirs.extend(self::dirs(&settings.grants.dirs));
+        let program_name = program_name(&component, self.app);
+        let config = RunConfig {
+            component,
+            program_name,
+            args,
+            env,
+            dirs,
+            timeout: settings.grants.timeout,
+            grace: settings.grace(),
+            max_memory: usize::try_from(settings.max_memory().as_u64()).unwrap_or(usize::MAX),
+            policy: policy(settings)?,
+            cache: if self.no_cache {
+                None
+            } else {
+                Cache::default_dir().map(|dir| Cache {
+                    dir,
+                    max_bytes: settings
+                        .grants
+                        .cache_max
+                        .map_or(DEFAULT_CACHE_MAX, |size| size.as_u64()),
+                })
+            },
+            kernel_btf: self.kernel_btf.map(Path::to_path_buf),
+            ..RunConfig::default()
+        };
+        Ok(Guest {
+            config,
+            _files: files,
+        })
+    }
+
+    /// The app, composed with its sinks if any, or the gadget runner.
+    fn resolve(&self) -> Result<Run> {
+        #[cfg(feature = "registry")]
+        for sink in self.sinks {
+            crate::source::local_file_allowed(
+                &self.settings.trust,
+                &format!("--sink {}", sink.display()),
+            )?;
+        }
+        let source = self.app_source()?;
+        #[cfg(feature = "registry")]
+        let source = match source {
+            crate::source::Resolved::App(source) => source,
+            crate::source::Resolved::Gadget {
+                store,
+                name,
+                manifest,
+            } => {
+                return crate::gadget::prepare(&store, &name, &manifest, self.args, self.sinks)
+                    .map(Run::Gadget)
+            }
+        };
+        if self.sinks.is_empty() {
+            return Ok(Run::App(source));
+        }
+        let probe = compose::Part {
+            path: source.name().into_owned().into(),
+            bytes: source.bytes()?.into_owned(),
+        };
+        let sinks = self
+            .sinks
+            .iter()
+            .map(|p| compose::Part::read(p))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Run::App(Source::Bytes {
+            name: format!("{} composed with its --sink", source.name()),
+            bytes: compose::compose(&probe, &sinks)?,
+        }))
+    }
+
+    #[cfg(feature = "registry")]
+    fn app_source(&self) -> Result<crate::source::Resolved> {
+        crate::source::app_source(self.settings, self.pull, self.verbose, self.app)
+    }
+
+    /// Without registries, `run` takes files only.
+    #[cfg(not(feature = "registry"))]
+    fn app_source(&self) -> Result<Source> {
+        if self.verbose {
+            messages::notice(&format!("running the file {}", self.app));
+        }
+        Ok(Source::File(self.app.into()))
+    }
+}
+
 /// The flags' settings with the policy file's, if one is named.
-fn settings(args: &RunArgs) -> Result<Settings> {
+pub fn settings(args: &RunArgs) -> Result<Settings> {
     let flags = Settings {
         grants: args.grants.clone(),
         #[cfg(feature = "registry")]
@@ -132,59 +233,6 @@ enum Run {
     App(Source),
     #[cfg(feature = "registry")]
     Gadget(crate::gadget::Prepared),
-}
-
-/// The app, composed with its `--sink`s if any, or the gadget runner.
-fn resolve(args: &RunArgs, settings: &Settings, app: &str, guest_args: &[String]) -> Result<Run> {
-    #[cfg(feature = "registry")]
-    for sink in &args.sinks {
-        crate::source::local_file_allowed(&settings.trust, &format!("--sink {}", sink.display()))?;
-    }
-    let source = app_source(args, settings, app)?;
-    #[cfg(feature = "registry")]
-    let source = match source {
-        crate::source::Resolved::App(source) => source,
-        crate::source::Resolved::Gadget {
-            store,
-            name,
-            manifest,
-        } => {
-            return crate::gadget::prepare(&store, &name, &manifest, guest_args, &args.sinks)
-                .map(Run::Gadget)
-        }
-    };
-    #[cfg(not(feature = "registry"))]
-    let _ = guest_args;
-    if args.sinks.is_empty() {
-        return Ok(Run::App(source));
-    }
-    let probe = compose::Part {
-        path: source.name().into_owned().into(),
-        bytes: source.bytes()?.into_owned(),
-    };
-    let sinks = args
-        .sinks
-        .iter()
-        .map(|p| compose::Part::read(p))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Run::App(Source::Bytes {
-        name: format!("{} composed with its --sink", source.name()),
-        bytes: compose::compose(&probe, &sinks)?,
-    }))
-}
-
-#[cfg(feature = "registry")]
-fn app_source(args: &RunArgs, settings: &Settings, app: &str) -> Result<crate::source::Resolved> {
-    crate::source::app_source(settings, args.pull, args.verbose, app)
-}
-
-/// Without registries, `run` takes files only.
-#[cfg(not(feature = "registry"))]
-fn app_source(args: &RunArgs, _: &Settings, app: &str) -> Result<Source> {
-    if args.verbose {
-        messages::notice(&format!("running the file {app}"));
-    }
-    Ok(Source::File(app.into()))
 }
 
 /// argv[0]: the file's stem, or a reference's repository's last part
@@ -273,7 +321,7 @@ fn bpffs_dir(dir: &Path) -> Result<PathBuf> {
 /// Every map, link and buffer a guest holds is an fd of this process, and
 /// the per-guest caps allow more than the common soft limit of 1024, so
 /// the soft limit goes up to the hard one (as Go's runtime does).
-fn raise_fd_limit() {
+pub fn raise_fd_limit() {
     use rustix::process::{getrlimit, setrlimit, Resource};
     let limit = getrlimit(Resource::Nofile);
     if limit.current < limit.maximum {

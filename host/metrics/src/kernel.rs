@@ -52,6 +52,16 @@ pub(super) struct KernelObjects {
     stats: Option<ProgramStats>,
     /// Program names by kernel ID (the fdinfo has no names).
     names: Mutex<HashMap<u32, String>>,
+    /// In a process that runs many apps (the agent): the IDs of this
+    /// app's programs and maps, the only ones counted (links by the
+    /// program they attach). `None`: every object of the process.
+    owned: Option<Mutex<Owned>>,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Owned {
+    programs: BTreeSet<u32>,
+    maps: BTreeSet<u32>,
 }
 
 #[derive(Default)]
@@ -67,7 +77,8 @@ struct Program {
 struct Census {
     maps: BTreeMap<u32, u64>,
     programs: BTreeMap<u32, Program>,
-    links: BTreeSet<u32>,
+    /// Each link, with the program it attaches.
+    links: BTreeMap<u32, u32>,
 }
 
 impl Census {
@@ -96,7 +107,7 @@ impl Census {
         let field = |key| fields.get(key).copied().unwrap_or(0);
         let id = |key| fields.get(key).and_then(|&v| u32::try_from(v).ok());
         if let Some(link) = id("link_id") {
-            self.links.insert(link);
+            self.links.insert(link, id("prog_id").unwrap_or(0));
         } else if let Some(map) = id("map_id") {
             self.maps.insert(map, field("memlock"));
         } else if let (Some(program), true) = (id("prog_id"), fields.contains_key("prog_type")) {
@@ -111,6 +122,14 @@ impl Census {
         }
     }
 
+    /// Only the objects `owned` names.
+    fn keep(&mut self, owned: &Owned) {
+        self.maps.retain(|id, _| owned.maps.contains(id));
+        self.programs.retain(|id, _| owned.programs.contains(id));
+        self.links
+            .retain(|_, program| owned.programs.contains(program));
+    }
+
     fn memlock(&self) -> u64 {
         let maps: u64 = self.maps.values().sum();
         maps + self.programs.values().map(|p| p.memlock).sum::<u64>()
@@ -123,25 +142,53 @@ struct ProgramLabels {
     id: u32,
 }
 
+/// What the fdinfo of `fd` says.
+fn census_of(fd: BorrowedFd<'_>) -> Census {
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd()));
+    let mut census = Census::default();
+    census.add(&info.unwrap_or_default());
+    census
+}
+
 impl KernelObjects {
-    pub(super) fn new(stats: Option<ProgramStats>) -> Self {
+    /// Counting every BPF object of the process, or with `owned` only
+    /// those the app loads.
+    pub(super) fn new(stats: Option<ProgramStats>, owned: bool) -> Self {
         Self {
             stats,
             names: Mutex::new(HashMap::new()),
+            owned: owned.then(Mutex::default),
         }
     }
 
-    /// Remembers the name of the program `fd` loaded, for its statistics.
+    fn owned(&self) -> Option<std::sync::MutexGuard<'_, Owned>> {
+        self.owned
+            .as_ref()
+            .map(|o| o.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Counts the map `fd` as the app's.
+    pub(super) fn map_created(&self, fd: BorrowedFd<'_>) {
+        if let Some(mut owned) = self.owned() {
+            owned.maps.extend(census_of(fd).maps.keys());
+        }
+    }
+
+    /// Counts the program `fd` as the app's, and remembers its name, for
+    /// its statistics.
     pub(super) fn program_loaded(&self, fd: BorrowedFd<'_>, name: &str) {
+        if self.stats.is_none() && self.owned.is_none() {
+            return;
+        }
+        let Some(&id) = census_of(fd).programs.keys().next() else {
+            return;
+        };
+        if let Some(mut owned) = self.owned() {
+            owned.programs.insert(id);
+        }
         if self.stats.is_none() {
             return;
         }
-        let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd()));
-        let mut census = Census::default();
-        census.add(&info.unwrap_or_default());
-        let Some(&id) = census.programs.keys().next() else {
-            return;
-        };
         let mut names = self.names.lock().unwrap_or_else(PoisonError::into_inner);
         if names.len() >= MAX_NAMES {
             let live = Census::take();
@@ -174,7 +221,10 @@ fn gauge(
 
 impl Collector for KernelObjects {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let census = Census::take();
+        let mut census = Census::take();
+        if let Some(owned) = self.owned() {
+            census.keep(&owned);
+        }
         let count = |n: usize| n as u64;
         gauge(
             &mut encoder,
@@ -245,9 +295,20 @@ mod tests {
         );
         census.add("link_type:\tperf\nlink_id:\t4\nprog_tag:\t2b45\nprog_id:\t9\n");
         census.add("pos:\t0\nflags:\t02\nmnt_id:\t17\n");
-        assert_eq!(census.maps.len(), 1);
-        assert_eq!(census.links.len(), 1);
+        census.add("prog_type:\t5\nmemlock:\t4096\nprog_id:\t10\n");
+        census.add("link_type:\tperf\nlink_id:\t5\nprog_id:\t10\n");
+        census.add("map_type:\t2\nmemlock:\t100\nmap_id:\t8\n");
+        assert_eq!(census.maps.len(), 2);
+        assert_eq!(census.links.len(), 2);
         assert_eq!(census.programs[&9].run_count, 3);
+        assert_eq!(census.memlock(), 275784 + 100 + 2 * 4096);
+        // An app's share: its own program, the link attaching it, its map.
+        let owned = Owned {
+            programs: BTreeSet::from([9]),
+            maps: BTreeSet::from([7]),
+        };
+        census.keep(&owned);
+        assert_eq!(census.links.keys().collect::<Vec<_>>(), [&4]);
         assert_eq!(census.memlock(), 275784 + 4096);
     }
 }

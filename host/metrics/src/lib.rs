@@ -10,8 +10,10 @@
 mod buffers;
 mod guest;
 mod kernel;
+pub mod merge;
 pub mod server;
 
+use std::borrow::Cow;
 use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -54,9 +56,34 @@ impl Metrics {
     /// `program_stats`, the kernel's run count and run time of each of
     /// the app's programs too.
     pub fn new(guest: Arc<GuestMetrics>, program_stats: Option<ProgramStats>) -> Self {
-        let mut registry = Registry::default();
+        Self::build(Registry::default(), guest, program_stats, false)
+    }
+
+    /// Metrics for one of the apps of an agent: every series gains the
+    /// label `app="NAME"`, and the kernel's figures count the objects this
+    /// app loaded, not the whole process's.
+    pub fn for_app(
+        name: &str,
+        guest: Arc<GuestMetrics>,
+        program_stats: Option<ProgramStats>,
+    ) -> Self {
+        let label = (Cow::Borrowed("app"), Cow::Owned(name.to_string()));
+        Self::build(
+            Registry::with_labels(std::iter::once(label)),
+            guest,
+            program_stats,
+            true,
+        )
+    }
+
+    fn build(
+        mut registry: Registry,
+        guest: Arc<GuestMetrics>,
+        program_stats: Option<ProgramStats>,
+        owned: bool,
+    ) -> Self {
         registry.register_collector(Box::new(guest::Collector(guest)));
-        let kernel = Arc::new(kernel::KernelObjects::new(program_stats));
+        let kernel = Arc::new(kernel::KernelObjects::new(program_stats, owned));
         let health = Arc::new(Health::default());
         let host = registry.sub_registry_with_prefix("wasm_bpf");
         host.register_collector(Box::new(Arc::clone(&kernel)));
@@ -93,6 +120,12 @@ impl Metrics {
         self.health.ready()
     }
 
+    /// Whether the app got past loading: it holds a link or waits for
+    /// events (an app that computes on its own may never wait).
+    pub fn started(&self) -> bool {
+        self.health.links.load(Ordering::Relaxed) > 0 || self.health.waited.load(Ordering::Relaxed)
+    }
+
     /// Everything, as OpenMetrics text (what Prometheus asks for), or in
     /// Prometheus' older 0.0.4 text format (what other scrapers expect).
     pub fn encode(&self, openmetrics: bool) -> Result<String, std::fmt::Error> {
@@ -124,6 +157,10 @@ impl Observer for Metrics {
 
     fn program_loaded(&self, fd: BorrowedFd<'_>, name: &str) {
         self.kernel.program_loaded(fd, name);
+    }
+
+    fn map_created(&self, fd: BorrowedFd<'_>, _: &str) {
+        self.kernel.map_created(fd);
     }
 
     fn links_held(&self, links: usize) {

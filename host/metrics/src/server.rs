@@ -28,6 +28,27 @@ use tokio::sync::oneshot;
 
 use super::Metrics;
 
+/// What the endpoint serves: one run's [`Metrics`], or an agent's apps'.
+pub trait Scrape: Send + Sync {
+    /// Every family, in OpenMetrics text or Prometheus' 0.0.4 text.
+    fn encode(&self, openmetrics: bool) -> Result<String, std::fmt::Error>;
+    /// Whether `/healthz` says ready; if not, why.
+    fn health(&self) -> Result<(), String>;
+}
+
+impl Scrape for Metrics {
+    fn encode(&self, openmetrics: bool) -> Result<String, std::fmt::Error> {
+        Metrics::encode(self, openmetrics)
+    }
+
+    fn health(&self) -> Result<(), String> {
+        if self.ready() {
+            return Ok(());
+        }
+        Err("the app has not attached a program and begun waiting for events".into())
+    }
+}
+
 /// Most connections alive at once; a new one evicts the oldest.
 const MAX_CONNECTIONS: usize = 32;
 /// How long a client has to send a request's head.
@@ -48,7 +69,7 @@ impl Server {
     /// Listens on `address` and serves `metrics` there. The socket is
     /// bound before this returns, so a port in use is an error here, not
     /// a silent thread's.
-    pub fn start(address: SocketAddr, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
+    pub fn start(address: SocketAddr, metrics: Arc<dyn Scrape>) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(address)
             .with_context(|| format!("--metrics {address}: listening"))?;
         let address = listener
@@ -102,7 +123,11 @@ fn make_room(live: &mut VecDeque<Live>) {
     }
 }
 
-async fn serve(listener: TcpListener, metrics: Arc<Metrics>, mut stopped: oneshot::Receiver<()>) {
+async fn serve(
+    listener: TcpListener,
+    metrics: Arc<dyn Scrape>,
+    mut stopped: oneshot::Receiver<()>,
+) {
     let listener = match tokio::net::TcpListener::from_std(listener) {
         Ok(listener) => listener,
         Err(e) => {
@@ -138,7 +163,7 @@ async fn serve(listener: TcpListener, metrics: Arc<Metrics>, mut stopped: onesho
             let service = hyper::service::service_fn(move |request| {
                 requested.store(true, Ordering::Relaxed);
                 let metrics = Arc::clone(&metrics);
-                async move { Ok::<_, Infallible>(respond(&metrics, &request)) }
+                async move { Ok::<_, Infallible>(respond(metrics.as_ref(), &request)) }
             });
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -174,7 +199,7 @@ fn text(status: StatusCode, content_type: &'static str, body: String) -> Respons
     response
 }
 
-fn respond(metrics: &Metrics, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+fn respond(metrics: &dyn Scrape, request: &Request<Incoming>) -> Response<Full<Bytes>> {
     const PLAIN: &str = "text/plain; charset=utf-8";
     if request.method() != Method::GET && request.method() != Method::HEAD {
         return text(StatusCode::METHOD_NOT_ALLOWED, PLAIN, "GET only\n".into());
@@ -201,12 +226,14 @@ fn respond(metrics: &Metrics, request: &Request<Incoming>) -> Response<Full<Byte
                 ),
             }
         }
-        "/healthz" if metrics.ready() => text(StatusCode::OK, PLAIN, "ok\n".into()),
-        "/healthz" => text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            PLAIN,
-            "not ready: the app has not attached a program and begun waiting for events\n".into(),
-        ),
+        "/healthz" => match metrics.health() {
+            Ok(()) => text(StatusCode::OK, PLAIN, "ok\n".into()),
+            Err(why) => text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                PLAIN,
+                format!("not ready: {why}\n"),
+            ),
+        },
         _ => text(
             StatusCode::NOT_FOUND,
             PLAIN,

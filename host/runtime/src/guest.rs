@@ -23,6 +23,7 @@ use crate::bpf::grants::Grants;
 use crate::bpf::policy::Policy;
 use crate::interrupt::{Cause, Stop};
 use crate::observe::{GuestMetrics, Observer, Unobserved};
+use crate::output::{Output, Pipe, Stream};
 use crate::BpfCtx;
 
 /// How often the engine's epoch advances; a busy guest yields this often.
@@ -111,6 +112,8 @@ pub struct RunConfig {
     pub observer: Arc<dyn Observer>,
     /// Where the metrics the guest declares are kept.
     pub guest_metrics: Arc<GuestMetrics>,
+    /// Where the guest's stdout and stderr go; `None` for the process's.
+    pub output: Option<Arc<dyn Output>>,
 }
 
 impl Default for RunConfig {
@@ -129,6 +132,7 @@ impl Default for RunConfig {
             kernel_btf: None,
             observer: Arc::new(Unobserved),
             guest_metrics: Arc::default(),
+            output: None,
         }
     }
 }
@@ -198,38 +202,48 @@ impl Drop for EpochTicker {
 /// signal; from threads of their own, as the runtime's thread may be
 /// blocked in a buffer's `epoll_wait`. Dropping it stops the watching.
 pub(crate) struct Watchers {
-    signals: signal_hook::iterator::Handle,
+    signals: Option<signal_hook::iterator::Handle>,
     stop: Arc<Stop>,
     grace: Duration,
     _timer: Option<mpsc::Sender<()>>,
 }
 
 /// Asks the guest to stop, and forces it once `grace` has passed.
-fn begin_stop(stop: &Arc<Stop>, cause: Cause, grace: Duration) {
+pub fn request_stop(stop: &Arc<Stop>, cause: Cause, grace: Duration) {
     if !stop.requested.fire(cause) {
         return;
     }
     if grace.is_zero() {
-        force(stop, cause);
+        force_stop(stop, cause);
         return;
     }
     let stop = Arc::clone(stop);
     std::thread::spawn(move || {
         std::thread::sleep(grace);
-        force(&stop, cause);
+        force_stop(&stop, cause);
     });
 }
 
 /// Stops the guest where it is. If its run has not ended within
 /// [`WATCHDOG`] (a thread of the host is blocked in a system call that
-/// nothing interrupts), the process exits with the stop's status: the
-/// kernel frees every program, map and link as the fds close.
-fn force(stop: &Arc<Stop>, cause: Cause) {
+/// nothing interrupts), the process exits with the stop's status, the
+/// kernel freeing every program, map and link as the fds close; unless
+/// the process runs other guests too ([`Stop::shares_process`]): then the
+/// stuck run is reported, and ends, freeing its objects, when the call
+/// returns.
+pub fn force_stop(stop: &Arc<Stop>, cause: Cause) {
     if !stop.forced.fire(cause) {
         return;
     }
     let stop = Arc::clone(stop);
-    std::thread::spawn(move || watchdog(&stop, cause, WATCHDOG, |code| std::process::exit(code)));
+    std::thread::spawn(move || {
+        let shared = stop.shares_process();
+        watchdog(&stop, cause, WATCHDOG, |code| {
+            if !shared {
+                std::process::exit(code)
+            }
+        })
+    });
 }
 
 /// Waits `wait` for the run forced to stop by `cause` to end; if it does
@@ -243,7 +257,12 @@ fn watchdog(stop: &Stop, cause: Cause, wait: Duration, exit: impl FnOnce(i32)) {
     let code = Outcome::from(first).exit_code();
     tracing::error!(
         "the guest did not stop within {wait:?} of being forced to (the host is blocked in a \
-         system call); exiting with {code}"
+         system call); {}",
+        if stop.shares_process() {
+            "it ends when the call returns".to_string()
+        } else {
+            format!("exiting with {code}")
+        }
     );
     exit(code);
 }
@@ -257,18 +276,29 @@ impl Watchers {
         std::thread::spawn(move || {
             for signal in signals.forever() {
                 if on_signal.requested.cause().is_some() {
-                    force(&on_signal, Cause::Signal(signal));
+                    force_stop(&on_signal, Cause::Signal(signal));
                 } else {
-                    begin_stop(&on_signal, Cause::Signal(signal), grace);
+                    request_stop(&on_signal, Cause::Signal(signal), grace);
                 }
             }
         });
         Ok(Self {
-            signals: handle,
+            signals: Some(handle),
             stop: Arc::clone(stop),
             grace,
             _timer: None,
         })
+    }
+
+    /// For a guest among many in one process, whose stops come from the
+    /// process's owner ([`request_stop`]): the timeout only.
+    pub(crate) fn timeout_only(stop: &Arc<Stop>, grace: Duration) -> Self {
+        Self {
+            signals: None,
+            stop: Arc::clone(stop),
+            grace,
+            _timer: None,
+        }
     }
 
     /// Starts the timeout's clock, as the guest starts: compiling a big
@@ -280,7 +310,7 @@ impl Watchers {
         let (stop, grace) = (Arc::clone(&self.stop), self.grace);
         std::thread::spawn(move || {
             if cancelled.recv_timeout(timeout) == Err(RecvTimeoutError::Timeout) {
-                begin_stop(&stop, Cause::Timeout, grace);
+                request_stop(&stop, Cause::Timeout, grace);
             }
         });
         self._timer = Some(cancel);
@@ -289,7 +319,9 @@ impl Watchers {
 
 impl Drop for Watchers {
     fn drop(&mut self) {
-        self.signals.close();
+        if let Some(signals) = &self.signals {
+            signals.close();
+        }
     }
 }
 
@@ -305,8 +337,16 @@ impl From<Cause> for Outcome {
 /// WASI as `config` grants it: arguments, environment, directories.
 pub(crate) fn wasi_builder(config: &RunConfig) -> Result<WasiCtxBuilder> {
     let mut wasi = WasiCtx::builder();
-    wasi.inherit_stdio()
-        .arg(&config.program_name)
+    match &config.output {
+        Some(output) => {
+            wasi.stdout(Pipe::new(output, Stream::Stdout))
+                .stderr(Pipe::new(output, Stream::Stderr));
+        }
+        None => {
+            wasi.inherit_stdio();
+        }
+    }
+    wasi.arg(&config.program_name)
         .args(&config.args)
         .envs(&config.env);
     for (host, guest) in &config.dirs {
@@ -326,6 +366,10 @@ pub(crate) fn bpf_ctx(config: &RunConfig, stop: &Arc<Stop>) -> Result<BpfCtx> {
     .max_memory(config.max_memory)
     .observer(Arc::clone(&config.observer))
     .guest_metrics(Arc::clone(&config.guest_metrics));
+    let ctx = match &config.output {
+        Some(output) => ctx.output(Arc::clone(output)),
+        None => ctx,
+    };
     match &config.kernel_btf {
         Some(path) => ctx.kernel_btf(path),
         None => Ok(ctx),

@@ -113,6 +113,7 @@ pub struct Stop {
     pub forced: Interrupt,
     ended: Mutex<bool>,
     ended_changed: Condvar,
+    shares_process: bool,
 }
 
 impl Stop {
@@ -122,7 +123,23 @@ impl Stop {
             forced: Interrupt::new()?,
             ended: Mutex::new(false),
             ended_changed: Condvar::new(),
+            shares_process: false,
         })
+    }
+
+    /// The stop of a guest that shares its process with others (in
+    /// `wasm-bpf agent`): a forced stop the guest cannot answer, stuck in
+    /// a system call, is reported rather than ending the process.
+    pub fn sharing_process() -> std::io::Result<Self> {
+        Ok(Self {
+            shares_process: true,
+            ..Self::new()?
+        })
+    }
+
+    /// Whether other guests run in this process.
+    pub fn shares_process(&self) -> bool {
+        self.shares_process
     }
 
     /// Says that the guest's run has ended: it returned, trapped, or a

@@ -20,6 +20,7 @@
 //! * [`observe`]: what a run reports as it goes (the observer the
 //!   `wasm-bpf-metrics` crate implements) and the metrics the guest
 //!   declares.
+//! * [`output`]: a guest's stdout and stderr when the process runs many.
 //! * [`trusted_dir`]: directories of this user's only, written atomically
 //!   (the compile cache; the OCI crate's store).
 //! * [`bindings`]: the generated `Host*` traits of the interfaces, which
@@ -37,6 +38,7 @@ pub mod interrupt;
 mod legacy;
 pub mod memory;
 pub mod observe;
+pub mod output;
 pub mod run;
 pub mod trusted_dir;
 

@@ -113,7 +113,7 @@ pub fn map_sizes(setup: &Setup, rows: &mut Vec<Row>) {
 }
 
 /// Processes the load of [`apps`] starts, one after another.
-const TRACED: u32 = 200;
+pub const TRACED: u32 = 200;
 
 /// 1, 4 and 16 bootstrap apps at once, all on one CPU: the memory they
 /// take together (the sum of their Pss, so that pages they share count
@@ -176,7 +176,7 @@ pub fn apps(setup: &Setup, rows: &mut Vec<Row>) {
 
 /// Runs `n` bootstrap apps until attached, then `TRACED` processes, and
 /// returns the apps' memory (KiB) and CPU per traced process (µs).
-fn run_apps(setup: &Setup, wasm: bool, n: usize) -> (f64, f64) {
+pub fn run_apps(setup: &Setup, wasm: bool, n: usize) -> (f64, f64) {
     let mut apps: Vec<Proc> = (0..n)
         .map(|_| {
             let cmd = if wasm {
@@ -196,16 +196,8 @@ fn run_apps(setup: &Setup, wasm: bool, n: usize) -> (f64, f64) {
         })
         .collect();
     let before: u64 = apps.iter().map(Proc::cpu_ns).sum();
-    let mut last = 0;
-    for _ in 0..TRACED {
-        let mut child = pinned(Command::new("/bin/true"), PRODUCER_CPU)
-            .spawn()
-            .expect("spawning /bin/true");
-        last = child.id();
-        child.wait().expect("waiting for /bin/true");
-    }
     // Every app has handled every event once it has printed the last exit.
-    let last = last.to_string();
+    let last = traced_load();
     for app in &mut apps {
         app.until(|line| line.contains("EXIT") && line.split_whitespace().any(|w| w == last));
     }
@@ -218,7 +210,20 @@ fn run_apps(setup: &Setup, wasm: bool, n: usize) -> (f64, f64) {
     (kib, used as f64 / 1e3 / f64::from(TRACED))
 }
 
-fn plural(n: usize) -> &'static str {
+/// Runs `TRACED` short processes one after another; the last one's pid.
+pub fn traced_load() -> String {
+    let mut last = 0;
+    for _ in 0..TRACED {
+        let mut child = pinned(Command::new("/bin/true"), PRODUCER_CPU)
+            .spawn()
+            .expect("spawning /bin/true");
+        last = child.id();
+        child.wait().expect("waiting for /bin/true");
+    }
+    last.to_string()
+}
+
+pub fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
     } else {

@@ -11,6 +11,7 @@
 //! (median and spread), and the ratio the previous `BENCHMARKS.md` had,
 //! prints it, and writes it to `BENCHMARKS.md`.
 
+mod agent;
 mod growth;
 mod measure;
 mod native;
@@ -655,10 +656,19 @@ What the figures measure:
   Memory is the sum of the apps' Pss, so pages they share (the binary, libc)
   count once; CPU is all apps' CPU time per traced process. The last two rows
   are what each app past the first adds.
+- *agent*: N bootstrap apps in one `wasm-bpf agent` process against N native
+  processes (the same rows' native side), on one CPU, while 200 short processes
+  run: the agent's Pss against the sum of the native processes' Pss, and CPU
+  time per traced process. *Start of one more app* is a `POST
+  /apps/NAME/start` to an agent already running bootstrap (so the compiled code
+  is loaded) until the new app's header, against spawning the native tool
+  until its header.
 ";
 
 /// The groups of figures, in the order they run and are reported.
-const GROUPS: &[&str] = &["stream", "drain", "stages", "maps", "startup", "apps"];
+const GROUPS: &[&str] = &[
+    "stream", "drain", "stages", "maps", "startup", "apps", "agent",
+];
 
 /// Runs every group, or with `WASM_BPF_BENCH=group,...` only those and
 /// without writing `BENCHMARKS.md`, which must come from one full run.
@@ -695,7 +705,8 @@ fn harness() {
                 growth::map_sizes(&setup, &mut rows);
             }
             "startup" => startup(&setup, &mut rows),
-            _ => growth::apps(&setup, &mut rows),
+            "apps" => growth::apps(&setup, &mut rows),
+            _ => agent::agent(&setup, &mut rows),
         }
     }
     let path = root().join("BENCHMARKS.md");

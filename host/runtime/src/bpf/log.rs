@@ -4,7 +4,8 @@
 //!
 //! libbpf has one process-wide print callback. Host calls run on the thread
 //! that drives their store, so the callback finds the current call's
-//! settings in a thread-local set by [`capture`].
+//! settings in a thread-local set by [`capture`]; so in a process that
+//! runs many guests, each guest's messages reach that guest's stderr.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -16,6 +17,7 @@ use libbpf_rs::PrintLevel;
 
 use super::BpfCtxView;
 use crate::bindings::libbpf_log::{Host, Level, Message};
+use crate::output::{Output, Stream};
 
 /// The most message text a guest's keep holds; older messages go first.
 const MAX_KEPT_BYTES: usize = 1 << 20;
@@ -28,6 +30,8 @@ pub(crate) struct Settings {
     /// Messages up to this level are kept for `take`.
     pub(crate) keep: Option<Level>,
     kept: Arc<Mutex<Kept>>,
+    /// The guest's stderr when it is not the process's.
+    pub(crate) output: Option<Arc<dyn Output>>,
 }
 
 impl Default for Settings {
@@ -36,6 +40,7 @@ impl Default for Settings {
             print: Some(Level::Info),
             keep: None,
             kept: Arc::default(),
+            output: None,
         }
     }
 }
@@ -113,6 +118,8 @@ struct Sink {
     print: Option<Level>,
     /// The guest's keep and its level.
     keep: Option<(Level, Arc<Mutex<Kept>>)>,
+    /// The guest's stderr, if not the process's.
+    output: Option<Arc<dyn Output>>,
     /// libbpf's warnings and information during the current call.
     text: String,
 }
@@ -151,7 +158,12 @@ fn on_message(level: PrintLevel, msg: String) {
             .print
             .is_some_and(|guest| rank(level) <= rank_of(guest))
         {
-            let _ = std::io::stderr().write_all(msg.as_bytes());
+            match &sink.output {
+                Some(output) => output.write(Stream::Stderr, msg.as_bytes()),
+                None => {
+                    let _ = std::io::stderr().write_all(msg.as_bytes());
+                }
+            }
         }
         if let Some((keep, kept)) = &sink.keep {
             if rank(level) <= rank_of(*keep) {
@@ -229,6 +241,7 @@ pub(crate) fn capture<R>(settings: &Settings, f: impl FnOnce() -> R) -> (R, Stri
         keep: settings
             .keep
             .map(|level| (level, Arc::clone(&settings.kept))),
+        output: settings.output.clone(),
         text: String::new(),
     };
     let outer = SINK.with_borrow_mut(|sink| std::mem::replace(sink, call));

@@ -112,6 +112,13 @@ impl BpfCtx {
         Ok(self)
     }
 
+    /// Prints the libbpf messages the guest asks for to `output`, the
+    /// guest's stderr, rather than the process's.
+    pub fn output(mut self, output: Arc<dyn crate::output::Output>) -> Self {
+        self.log.output = Some(output);
+        self
+    }
+
     /// Caps what one host call builds for the guest to what a guest of
     /// `max_memory` bytes can take ([`limits::result_bytes`]).
     pub fn max_memory(mut self, max_memory: usize) -> Self {

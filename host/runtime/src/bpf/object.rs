@@ -400,9 +400,16 @@ impl HostBpfObject for BpfCtxView<'_> {
         match loaded {
             Ok(obj) => {
                 tracing::debug!(object = %object.name, "loaded BPF object");
+                let observer = &self.ctx.observer;
                 for program in obj.progs() {
-                    let observer = &self.ctx.observer;
                     observer.program_loaded(program.as_fd(), &program.name().to_string_lossy());
+                }
+                // A map whose autocreate was off has no fd.
+                for map in obj.maps().filter(|m| m.autocreate()) {
+                    observer.map_created(
+                        map.as_fd(),
+                        &libbpf_rs::MapCore::name(&map).to_string_lossy(),
+                    );
                 }
                 *state = ObjectState::Loaded(obj);
                 let _ = object.state.charge.set(charge);

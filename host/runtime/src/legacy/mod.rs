@@ -19,7 +19,7 @@ use wasmtime::error::Context as _;
 use wasmtime::{Engine, Linker, Module, Result, Store};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
-use crate::guest::{self, EpochTicker, Outcome, RunConfig};
+use crate::guest::{self, Outcome, RunConfig};
 use crate::interrupt::Stop;
 use crate::memory::MemoryCap;
 use crate::{BpfCtx, BpfCtxView};
@@ -87,7 +87,6 @@ pub async fn run(
     let mut store = Store::new(engine, host);
     store.limiter(|host| &mut host.memory);
     guest::yield_on_epochs(&mut store);
-    let _ticker = EpochTicker::start(engine);
 
     let instance = linker
         .instantiate_async(&mut store, &module)

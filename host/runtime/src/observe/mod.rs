@@ -92,6 +92,11 @@ pub trait Observer: Send + Sync + Debug {
         let _ = (fd, name);
     }
 
+    /// The guest's object created the map `name` as `fd` (on loading).
+    fn map_created(&self, fd: BorrowedFd<'_>, name: &str) {
+        let _ = (fd, name);
+    }
+
     /// The guest holds `links` links.
     fn links_held(&self, links: usize) {
         let _ = links;

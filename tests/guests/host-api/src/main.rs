@@ -534,6 +534,27 @@ fn end(how: &str, name: &str) -> Result<()> {
         "wait" => loop {
             std::thread::sleep(Duration::from_secs(1));
         },
+        // Computes for ever without calling the host: only a forced stop
+        // ends it.
+        "spin" => {
+            let mut n = 0u64;
+            loop {
+                n = std::hint::black_box(n.wrapping_add(1));
+            }
+        }
+        // Calls the host as fast as it can until asked to stop.
+        "flood" => {
+            let mut calls = 0u64;
+            while !wasm_bpf_guest::is_stopping() {
+                match buffer.poll_max(Some(Duration::ZERO), 16) {
+                    Err(e) if e.is_stopping() => break,
+                    polled => drop(polled?),
+                }
+                calls += 1;
+            }
+            eprintln!("flooded {name} with {calls} calls");
+            Ok(())
+        }
         // Polls until the host asks it to stop, then has its last word.
         "graceful" => {
             while buffer.next_batch(None)?.is_some() {}
