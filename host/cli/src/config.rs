@@ -105,6 +105,17 @@ pub fn merge(flags: &Settings, file: &Settings) -> Settings {
     }
 }
 
+/// `flags`' settings with those of the policy file at `policy`, if any.
+pub fn with_policy_file(
+    flags: Settings,
+    policy: Option<&std::path::Path>,
+) -> anyhow::Result<Settings> {
+    match policy {
+        Some(path) => Ok(merge(&flags, &crate::policy_file::read(path)?)),
+        None => Ok(flags),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;

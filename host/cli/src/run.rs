@@ -1,6 +1,7 @@
 //! `wasm-bpf run`: the flags and the policy file merged into one
-//! [`Settings`], turned into the runtime's [`RunConfig`], and run, with
-//! the metrics endpoint beside it when asked.
+//! [`Settings`], turned into the runtime's [`RunConfig`] (by [`Launch`],
+//! which the agent's apps go through too), and run, with the metrics
+//! endpoint beside it when asked.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -208,7 +209,7 @@ impl Launch<'_> {
 }
 
 /// The flags' settings with the policy file's, if one is named.
-pub fn settings(args: &RunArgs) -> Result<Settings> {
+fn settings(args: &RunArgs) -> Result<Settings> {
     let flags = Settings {
         grants: args.grants.clone(),
         #[cfg(feature = "registry")]
@@ -216,10 +217,7 @@ pub fn settings(args: &RunArgs) -> Result<Settings> {
         #[cfg(feature = "registry")]
         trust: args.trust.clone(),
     };
-    match &args.policy {
-        Some(path) => Ok(config::merge(&flags, &crate::policy_file::read(path)?)),
-        None => Ok(flags),
-    }
+    config::with_policy_file(flags, args.policy.as_deref())
 }
 
 /// A gadget's files, kept until its run ends.

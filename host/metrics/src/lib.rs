@@ -5,7 +5,9 @@
 //! One [`Metrics`] per run, the run's [`Observer`]: the guest's thread
 //! reports to it, and the server's thread encodes it on every scrape.
 //! Records are counted by the runtime in plain atomics, which a scrape
-//! reads, so a run pays for counting whether or not anyone scrapes.
+//! reads, so a run pays for counting whether or not anyone scrapes. In an
+//! agent, each app's run has one ([`Metrics::for_app`]), and [`merge`]
+//! joins their expositions.
 
 mod buffers;
 mod guest;

@@ -1,4 +1,5 @@
-//! The HTTP endpoint of `wasm-bpf run --metrics ADDR`: `GET /metrics` for
+//! The HTTP endpoint of `wasm-bpf run --metrics ADDR` (and of the
+//! agent's, over all its apps: see [`Scrape`]): `GET /metrics` for
 //! Prometheus, `GET /healthz` for probes (200 once the app is ready, 503
 //! before).
 //!

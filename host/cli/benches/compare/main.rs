@@ -663,6 +663,22 @@ What the figures measure:
   /apps/NAME/start` to an agent already running bootstrap (so the compiled code
   is loaded) until the new app's header, against spawning the native tool
   until its header.
+  What stands in the way of the agent's missed goals. *16 apps in all*: before
+  any app, the agent's process holds about 12 MiB (the 1-app row against the
+  per-app row), most of it the host binary's pages: code and read-only
+  data of wasmtime, the WASI implementation, libbpf and the CLI, mapped 64 KiB
+  around each page touched (the kernel's fault-around, which this VM's lockdown
+  keeps from being lowered); a native tool maps about 1 MiB. Each app costs
+  less than a native process past that (the 1 → 64 row), so the agent's total
+  falls below the native sum only from about 110 apps, past the 64 programs
+  the kernel attaches to one tracepoint (BPF_TRACE_MAX_PROGS): 64 bootstrap
+  apps are as many as one node can run at once, the agent's or native.
+  *CPU at 1 and 4 apps*: the agent's CPU per traced process is below N `run`
+  processes' (the apps rows above, same run), and above native by what every
+  event costs in wasm-bpf (a host call per batch, lifting the record, the
+  guest's formatting in wasm; see the stream and drain rows); from 16 apps one
+  process's threads cost less than N processes' context switches, and the
+  agent is below native.
 ";
 
 /// The groups of figures, in the order they run and are reported.

@@ -153,10 +153,7 @@ fn ceiling_settings(args: &AgentArgs) -> Result<Settings> {
         #[cfg(feature = "registry")]
         trust: args.trust.clone(),
     };
-    match &args.policy {
-        Some(path) => Ok(config::merge(&flags, &crate::policy_file::read(path)?)),
-        None => Ok(flags),
-    }
+    config::with_policy_file(flags, args.policy.as_deref())
 }
 
 /// Keeps the apps declared in `dir` running as its files say, until the
