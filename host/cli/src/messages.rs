@@ -47,6 +47,25 @@ pub fn error(message: &str) {
     }
 }
 
+/// Tells something about the agent's app `app`: in JSON, with an `app`
+/// field, as the app's own lines have.
+pub fn app_notice(app: &str, message: &str) {
+    if json() {
+        tracing::info!(target: TARGET, app, "{message}");
+    } else {
+        eprintln!("wasm-bpf: app {app}: {message}");
+    }
+}
+
+/// Reports a failure of the agent's app `app`.
+pub fn app_error(app: &str, message: &str) {
+    if json() {
+        tracing::error!(target: TARGET, app, "{message}");
+    } else {
+        eprintln!("error: app {app}: {message}");
+    }
+}
+
 /// Tells the user something about the run (what `-v` asks for, a timeout).
 pub fn notice(message: &str) {
     if json() {

@@ -271,7 +271,7 @@ impl Agent {
         let mut control = app.control();
         match spec {
             Ok(spec) => {
-                crate::messages::notice(&format!("app {name}: starting {}", spec.source));
+                crate::messages::app_notice(name, &format!("starting {}", spec.source));
                 control.spec = Some(spec);
                 control.run = true;
                 control.error = None;
@@ -281,7 +281,7 @@ impl Agent {
             }
             Err(e) => {
                 let error = format!("{e:#}");
-                crate::messages::error(&format!("app {name}: {error}"));
+                crate::messages::app_error(name, &error);
                 if control.spec.is_none() {
                     control.state = State::Invalid;
                 }
@@ -328,7 +328,7 @@ impl Agent {
             if origin.is_some_and(|o| o != app.control().origin) {
                 return;
             }
-            crate::messages::notice(&format!("app {name}: stopping and removing it"));
+            crate::messages::app_notice(name, "stopping and removing it");
             let mut control = app.control();
             control.run = false;
             control.removed = true;
@@ -350,10 +350,10 @@ impl Agent {
         let deadline = Instant::now() + wait;
         for app in &apps {
             if !app.wait_gone(deadline.saturating_duration_since(Instant::now())) {
-                crate::messages::error(&format!(
-                    "app {} did not stop in time (stuck in a system call)",
-                    app.name
-                ));
+                crate::messages::app_error(
+                    &app.name,
+                    "did not stop in time (stuck in a system call)",
+                );
             }
         }
     }

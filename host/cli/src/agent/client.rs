@@ -86,27 +86,52 @@ fn declaration(args: &StartArgs) -> Result<Option<Vec<u8>>> {
 }
 
 fn print_table(statuses: &[Status]) {
-    println!(
-        "{:<20} {:<9} {:>8}  {:<40} DETAIL",
-        "NAME", "STATE", "RESTARTS", "SOURCE"
-    );
-    for s in statuses {
-        let state = serde_json::to_value(s.state)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        let detail = match (&s.error, s.code) {
-            (Some(error), _) => error.clone(),
-            (None, Some(code)) => format!("exit code {code}"),
-            (None, None) => String::new(),
-        };
-        println!(
-            "{:<20} {:<9} {:>8}  {:<40} {detail}",
-            s.name,
-            state,
-            s.restarts,
-            s.source.as_deref().unwrap_or("-")
+    let rows: Vec<[String; 5]> = statuses
+        .iter()
+        .map(|s| {
+            let state = serde_json::to_value(s.state)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let detail = match (&s.error, s.code) {
+                (Some(error), _) => error.clone(),
+                (None, Some(code)) => format!("exit code {code}"),
+                (None, None) => String::new(),
+            };
+            [
+                s.name.clone(),
+                state,
+                s.restarts.to_string(),
+                s.source.clone().unwrap_or_else(|| "-".into()),
+                detail,
+            ]
+        })
+        .collect();
+    let header = ["NAME", "STATE", "RESTARTS", "SOURCE", "DETAIL"].map(str::to_string);
+    // Every column as wide as its widest cell, as `podman ps` aligns.
+    let widths: Vec<usize> = (0..4)
+        .map(|i| {
+            rows.iter()
+                .chain([&header])
+                .map(|row| row[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in [&header].into_iter().chain(&rows) {
+        let line = format!(
+            "{:<w0$}  {:<w1$}  {:>w2$}  {:<w3$}  {}",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3],
         );
+        println!("{}", line.trim_end());
     }
 }
 
