@@ -549,6 +549,12 @@ fn metrics_label_every_series_with_its_app_and_health_waits_for_all() {
         r.status == 200
     });
     assert_eq!(healthy.map(|r| r.status), Some(200));
+    // Running means a first link is held; the scrape waits for them all.
+    let attached = http::get_until(address, "/metrics", Duration::from_secs(10), |r| {
+        http::sample(&r.body, "wasm_bpf_links{app=\"boot\"}") == Some(2.0)
+            && http::sample(&r.body, "wasm_bpf_links{app=\"rq\"}") == Some(3.0)
+    });
+    assert!(attached.is_some(), "no scrape");
     let scrape = http::get(
         address,
         "/metrics",
@@ -598,5 +604,59 @@ fn metrics_label_every_series_with_its_app_and_health_waits_for_all() {
         http::sample(&body, "wasm_bpf_links{app=\"boot\"}"),
         Some(2.0)
     );
+    agent.terminate();
+}
+
+/// Another local user gets nothing from the API: the socket's directory
+/// keeps them out, and were it opened to them (a mode changed by hand),
+/// the agent still closes their connection unanswered, by the peer's
+/// credentials.
+#[test]
+fn another_user_gets_nothing_from_the_api() {
+    let agent = Agent::start(&[], &[("boot", source("bootstrap"))]);
+    agent.wait_state("boot", "running");
+    let as_nobody = |socket: &std::path::Path| {
+        let script = "import socket, sys\n\
+             s = socket.socket(socket.AF_UNIX)\n\
+             try:\n    s.connect(sys.argv[1])\n\
+             except PermissionError:\n    print('refused'); sys.exit()\n\
+             try:\n    s.sendall(b'GET /apps HTTP/1.1\\r\\nHost: a\\r\\nConnection: close\\r\\n\\r\\n')\n    \
+             answer = s.recv(65536)\n\
+             except (ConnectionResetError, BrokenPipeError):\n    answer = b''\n\
+             print('answer:' + answer.decode(errors='replace'))\n";
+        let out = Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "/usr/bin/python3",
+                "-c",
+            ])
+            .arg(script)
+            .arg(socket)
+            .output()
+            .expect("running python3 as nobody");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(as_nobody(&agent.socket()), "refused");
+    let open_to_all = |path: &std::path::Path, mode: u32| {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    };
+    open_to_all(agent.dir.path(), 0o755);
+    open_to_all(&agent.dir.path().join("run"), 0o755);
+    open_to_all(&agent.socket(), 0o666);
+    assert_eq!(
+        as_nobody(&agent.socket()),
+        "answer:",
+        "the agent answered another user"
+    );
+    // Its own user is still served.
+    assert!(agent.apps_ok(&["ls"]).contains("boot"));
     agent.terminate();
 }

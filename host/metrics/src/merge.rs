@@ -28,13 +28,17 @@ fn families(text: &str) -> Vec<Family> {
             words.next().unwrap_or_default(),
             words.next().unwrap_or_default(),
         );
-        if families.last().is_none_or(|f| f.name != name) {
-            families.push(Family {
-                name: name.to_string(),
-                ..Family::default()
-            });
-        }
-        let family = families.last_mut().expect("just pushed");
+        let family = match families.last_mut() {
+            Some(family) if family.name == name => family,
+            _ => {
+                families.push(Family {
+                    name: name.to_string(),
+                    ..Family::default()
+                });
+                let last = families.len() - 1;
+                &mut families[last]
+            }
+        };
         if keyword == "TYPE" {
             family.kind = words.next().unwrap_or_default().to_string();
         }

@@ -230,18 +230,14 @@ fn start(agent: &Arc<Agent>, name: &str, body: &[u8]) -> Response<Body> {
 #[derive(Serialize)]
 pub struct Summary {
     pub ready: bool,
-    pub apps: std::collections::BTreeMap<String, usize>,
+    pub apps: std::collections::BTreeMap<&'static str, usize>,
 }
 
 pub fn summary(agent: &Agent) -> Summary {
     let statuses = agent.statuses();
     let mut apps = std::collections::BTreeMap::new();
     for status in &statuses {
-        let state = serde_json::to_value(status.state)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        *apps.entry(state).or_insert(0) += 1;
+        *apps.entry(status.state.name()).or_insert(0) += 1;
     }
     Summary {
         ready: statuses.iter().all(|s| s.state == State::Running),

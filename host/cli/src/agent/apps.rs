@@ -48,6 +48,30 @@ pub enum State {
     Invalid,
 }
 
+impl State {
+    /// Every state, for counting apps by state.
+    pub const ALL: [Self; 6] = [
+        Self::Starting,
+        Self::Running,
+        Self::Stopping,
+        Self::Exited,
+        Self::Failed,
+        Self::Invalid,
+    ];
+
+    /// Its name, as the API and `apps ls` spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Starting => "starting",
+            Self::Running => "running",
+            Self::Stopping => "stopping",
+            Self::Exited => "exited",
+            Self::Failed => "failed",
+            Self::Invalid => "invalid",
+        }
+    }
+}
+
 /// Where an app was declared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

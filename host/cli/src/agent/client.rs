@@ -89,10 +89,6 @@ fn print_table(statuses: &[Status]) {
     let rows: Vec<[String; 5]> = statuses
         .iter()
         .map(|s| {
-            let state = serde_json::to_value(s.state)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
             let detail = match (&s.error, s.code) {
                 (Some(error), _) => error.clone(),
                 (None, Some(code)) => format!("exit code {code}"),
@@ -100,7 +96,7 @@ fn print_table(statuses: &[Status]) {
             };
             [
                 s.name.clone(),
-                state,
+                s.state.name().to_string(),
                 s.restarts.to_string(),
                 s.source.clone().unwrap_or_else(|| "-".into()),
                 detail,

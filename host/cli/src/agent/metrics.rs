@@ -26,22 +26,6 @@ struct AppLabels {
 /// What the agent's endpoint serves.
 pub struct AgentMetrics(pub Arc<Agent>);
 
-const STATES: [(State, &str); 6] = [
-    (State::Starting, "starting"),
-    (State::Running, "running"),
-    (State::Stopping, "stopping"),
-    (State::Exited, "exited"),
-    (State::Failed, "failed"),
-    (State::Invalid, "invalid"),
-];
-
-fn state_name(state: State) -> &'static str {
-    STATES
-        .iter()
-        .find(|(s, _)| *s == state)
-        .map_or("unknown", |(_, name)| name)
-}
-
 impl AgentMetrics {
     /// `wasm_bpf_apps{state}` and `wasm_bpf_app_restarts{app}`.
     fn agent_families(&self, openmetrics: bool) -> Result<String, std::fmt::Error> {
@@ -54,12 +38,15 @@ impl AgentMetrics {
             "Times each app was restarted after failing (restart = \"on-failure\")",
             restarts.clone(),
         );
-        for (_, state) in STATES {
-            apps.get_or_create(&StateLabels { state }).set(0);
+        for state in State::ALL {
+            apps.get_or_create(&StateLabels {
+                state: state.name(),
+            })
+            .set(0);
         }
         for status in self.0.statuses() {
             apps.get_or_create(&StateLabels {
-                state: state_name(status.state),
+                state: status.state.name(),
             })
             .inc();
             restarts
@@ -94,7 +81,7 @@ impl Scrape for AgentMetrics {
             .statuses()
             .into_iter()
             .filter(|s| s.state != State::Running)
-            .map(|s| format!("{} is {}", s.name, state_name(s.state)))
+            .map(|s| format!("{} is {}", s.name, s.state.name()))
             .collect();
         if waiting.is_empty() {
             return Ok(());

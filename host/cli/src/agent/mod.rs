@@ -208,6 +208,21 @@ fn reconcile(
     *seen = files;
 }
 
+/// The text of the file at `path`, read no further than
+/// [`MAX_APP_FILE`]: the cap holds however the file grows meanwhile.
+fn read_capped(path: &Path) -> AppFile {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|e| format!("reading it: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_APP_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("reading it: {e}"))?;
+    if bytes.len() as u64 > MAX_APP_FILE {
+        return Err(format!("larger than {MAX_APP_FILE} bytes"));
+    }
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
+}
+
 /// The app files of `dir`: `NAME.toml`, not hidden (a ConfigMap's
 /// `..data` and its kin), each at most [`MAX_APP_FILE`].
 fn scan(dir: &Path) -> Result<BTreeMap<String, AppFile>> {
@@ -224,10 +239,7 @@ fn scan(dir: &Path) -> Result<BTreeMap<String, AppFile>> {
         };
         let path: PathBuf = entry.path();
         let text = match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_file() && meta.len() <= MAX_APP_FILE => {
-                std::fs::read_to_string(&path).map_err(|e| format!("reading it: {e}"))
-            }
-            Ok(meta) if meta.is_file() => Err(format!("larger than {MAX_APP_FILE} bytes")),
+            Ok(meta) if meta.is_file() => read_capped(&path),
             _ => continue,
         };
         files.insert(name.to_string(), text);
