@@ -58,11 +58,31 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o $(WASM_BPF)
 # <bpf/bpf.h> and <bpf/btf.h> include as libbpf's do; types come from the
 # SDK's <linux/types.h>.
 UAPI      ?= /usr/include/linux
-UAPI_H    := $(OUT)/uapi/linux/bpf.h $(OUT)/uapi/linux/bpf_common.h $(OUT)/uapi/linux/btf.h
+# And, beside them, portable headers of libraries the SDK provides for
+# wasm32: glibc's <elf.h> (the types of the SDK's <libelf.h>/<gelf.h>) and
+# zlib's <zlib.h>/<zconf.h> (for the zlib below).
+UAPI_H    := $(OUT)/uapi/linux/bpf.h $(OUT)/uapi/linux/bpf_common.h $(OUT)/uapi/linux/btf.h \
+	$(OUT)/uapi/elf.h $(OUT)/uapi/bits/auxv.h $(OUT)/uapi/zlib.h $(OUT)/uapi/zconf.h
 
 $(OUT)/uapi/linux/%.h: $(UAPI)/%.h
 	@mkdir -p $(dir $@)
 	cp $< $@
+
+$(OUT)/uapi/%.h: /usr/include/%.h
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(OUT)/uapi/bits/auxv.h: /usr/include/$(MULTIARCH)/bits/auxv.h
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+# zlib's C API for tools that include <zlib.h> (btf_helpers.c): zlib-rs
+# built for wasm32 (guest-sdk-c/zlib). Linked into every guest; only what a
+# guest calls is kept.
+ZLIB      := $(ROOT)/target/wasm32-wasip2/guest/libwasm_bpf_zlib.a
+
+$(ZLIB): $(SDK)/zlib/Cargo.toml $(SDK)/zlib/src/lib.rs
+	cd $(ROOT) && cargo build --profile guest --target wasm32-wasip2 -p wasm-bpf-zlib
 
 $(OUT)/bindings/bpf_app.h: $(WASM_BPF)
 	$(WASM_BPF) gen c-bindings -o $(OUT)/bindings
@@ -83,11 +103,13 @@ $(OUT)/app/%.o: %.c $(wildcard *.h) $(SDK_HDR) $(BPF:%=$(OUT)/%.skel.h) \
 	@mkdir -p $(dir $@)
 	$(WASM_CC) $(CFLAGS) -I$(SDK)/include -I$(OUT)/uapi -I$(OUT) -I$(OUT)/wit -I. -c $< -o $@
 
+# close() goes through the SDK, which frees the descriptors of
+# bpf_prog_load() and friends (src/raw.c).
 $(OUT)/$(NAME).core.wasm: $(APP_OBJS) $(SDK_SRC) $(SDK_HDR) $(OUT)/bindings/bpf_app.h $(WIT_H) \
-		$(UAPI_H)
-	$(WASM_CC) $(WASM_LD) $(CFLAGS) -I$(SDK)/include -I$(OUT)/uapi -I$(OUT)/bindings $(SDK_SRC) \
-		$(OUT)/bindings/bpf_app.c $(OUT)/bindings/bpf_app_component_type.o $(WIT_OBJS) \
-		$(APP_OBJS) -o $@
+		$(UAPI_H) $(ZLIB)
+	$(WASM_CC) $(WASM_LD) -Wl,--wrap=close $(CFLAGS) -I$(SDK)/include -I$(OUT)/uapi \
+		-I$(OUT)/bindings $(SDK_SRC) $(OUT)/bindings/bpf_app.c \
+		$(OUT)/bindings/bpf_app_component_type.o $(WIT_OBJS) $(APP_OBJS) $(ZLIB) -o $@
 
 $(GUESTDIR)/$(NAME).wasm: $(OUT)/$(NAME).core.wasm
 	@mkdir -p $(GUESTDIR)

@@ -20,6 +20,9 @@ struct btf {
 	__u32 start_id;
 	__u32 start_str;
 	struct btf *base;
+	/* A BTF of btf__new_empty(): `data` is its string section alone,
+	 * `size` bytes allocated, which btf__add_str() grows. */
+	bool strings_only;
 };
 
 /* Bytes that follow the header of `t`, by kind; -1 for an unknown kind. */
@@ -150,6 +153,56 @@ void btf__free(struct btf *btf)
 	free(btf->types);
 	free(btf->data);
 	free(btf);
+}
+
+struct btf *btf__new_empty(void)
+{
+	struct btf *btf = calloc(1, sizeof(*btf));
+
+	if (!btf)
+		return wbpf_err_ptr(-ENOMEM);
+	btf->size = 4096;
+	btf->data = calloc(1, btf->size);
+	if (!btf->data) {
+		free(btf);
+		return wbpf_err_ptr(-ENOMEM);
+	}
+	btf->strings_only = true;
+	btf->strs = (const char *)btf->data;
+	btf->strs_len = 1;
+	btf->start_id = 1;
+	return btf;
+}
+
+int btf__add_str(struct btf *btf, const char *s)
+{
+	size_t len, need;
+	__u32 off;
+
+	if (!btf || !s)
+		return wbpf_err(-EINVAL);
+	if (!btf->strings_only)
+		return wbpf_err(-EOPNOTSUPP);
+	len = strlen(s) + 1;
+	need = (size_t)btf->strs_len + len;
+	/* BTF's string offsets are 32-bit, and the kernel takes at most
+	 * BTF_MAX_NAME_OFFSET (2^24 - 1) of them. */
+	if (need > 0xffffff)
+		return wbpf_err(-E2BIG);
+	if (need > btf->size) {
+		size_t cap = btf->size * 2 > need ? btf->size * 2 : need;
+		uint8_t *grown = realloc(btf->data, cap);
+
+		if (!grown)
+			return wbpf_err(-ENOMEM);
+		btf->data = grown;
+		btf->size = cap;
+		btf->strs = (const char *)grown;
+	}
+	off = btf->strs_len;
+	memcpy(btf->data + off, s, len);
+	btf->strs_len += (__u32)len;
+	return (int)off;
 }
 
 __u32 btf__type_cnt(const struct btf *btf)

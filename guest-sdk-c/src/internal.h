@@ -22,6 +22,8 @@ struct bpf_map {
 	__u32 max_entries;
 	/* Possible CPUs for per-CPU maps, else 0. */
 	__u32 per_cpu_slots;
+	/* Entries a batch call fetched and has not handed out (batch.c). */
+	struct wbpf_batch *batch;
 };
 
 struct bpf_program {
@@ -72,6 +74,12 @@ bpf_app_list_u8_t wbpf_bytes(const void *p, size_t len);
 /* A NUL-terminated copy of a host string, which is freed. */
 char *wbpf_take_str(bpf_app_string_t *s);
 
+/* batch.c: frees what a batch call kept of `map`. */
+void wbpf_batch_release(struct bpf_map *map);
+/* map.c: the map behind an SDK descriptor, and its host handle. */
+int wbpf_fd_map(int fd, wasm_bpf_bpf_bpf_map_borrow_bpf_map_t *handle, struct bpf_map **map);
+/* map.c: BPF_ANY/BPF_NOEXIST/BPF_EXIST and BPF_F_LOCK as the WIT's flags. */
+wasm_bpf_bpf_bpf_map_update_flags_t wbpf_update_flags(__u64 flags);
 /* map.c: the map behind an SDK descriptor. */
 struct bpf_map *wbpf_map_of_fd(int fd);
 /* The map's host resource, found on first use. */

@@ -80,6 +80,7 @@ void wbpf_maps_release(struct bpf_object *obj)
 	for (i = 0; i < slot_cnt; i++) {
 		if (!slots[i].map || slots[i].map->obj != obj)
 			continue;
+		wbpf_batch_release(slots[i].map);
 		if (slots[i].handle.__handle)
 			wasm_bpf_bpf_bpf_map_bpf_map_drop_own(slots[i].handle);
 		memset(&slots[i], 0, sizeof(slots[i]));
@@ -266,7 +267,7 @@ static int take_value(bpf_app_option_list_u8_t *value, void *out, size_t size)
 	return wbpf_err(err);
 }
 
-static int fd_map(int fd, wasm_bpf_bpf_bpf_map_borrow_bpf_map_t *handle,
+int wbpf_fd_map(int fd, wasm_bpf_bpf_bpf_map_borrow_bpf_map_t *handle,
 		  struct bpf_map **map)
 {
 	*map = wbpf_map_of_fd(fd);
@@ -275,7 +276,7 @@ static int fd_map(int fd, wasm_bpf_bpf_bpf_map_borrow_bpf_map_t *handle,
 	return wbpf_map_handle(*map, handle);
 }
 
-static wasm_bpf_bpf_bpf_map_update_flags_t update_flags(__u64 flags)
+wasm_bpf_bpf_bpf_map_update_flags_t wbpf_update_flags(__u64 flags)
 {
 	wasm_bpf_bpf_bpf_map_update_flags_t out = 0;
 
@@ -295,7 +296,7 @@ int bpf_map_lookup_elem_flags(int fd, const void *key, void *value, __u64 flags)
 	struct bpf_map *map;
 	bpf_app_list_u8_t k;
 	wbpf_error_t e;
-	int err = fd_map(fd, &handle, &map);
+	int err = wbpf_fd_map(fd, &handle, &map);
 
 	if (err)
 		return err;
@@ -319,13 +320,13 @@ int bpf_map_update_elem(int fd, const void *key, const void *value, __u64 flags)
 	struct bpf_map *map;
 	bpf_app_list_u8_t k, v;
 	wbpf_error_t e;
-	int err = fd_map(fd, &handle, &map);
+	int err = wbpf_fd_map(fd, &handle, &map);
 
 	if (err)
 		return err;
 	k = wbpf_bytes(key, map->key_size);
 	v = wbpf_bytes(value, wbpf_value_bytes(map));
-	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_update(handle, &k, &v, update_flags(flags), &e))
+	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_update(handle, &k, &v, wbpf_update_flags(flags), &e))
 		return wbpf_fail(&e);
 	return 0;
 }
@@ -337,7 +338,7 @@ int wasm_bpf_map_update_cgroup(int fd, const void *key, const char *cgroup_path,
 	bpf_app_string_t path = wbpf_str(cgroup_path);
 	bpf_app_list_u8_t k;
 	wbpf_error_t e;
-	int err = fd_map(fd, &handle, &map);
+	int err = wbpf_fd_map(fd, &handle, &map);
 
 	if (err)
 		return err;
@@ -345,7 +346,7 @@ int wasm_bpf_map_update_cgroup(int fd, const void *key, const char *cgroup_path,
 		return wbpf_err(-EINVAL);
 	k = wbpf_bytes(key, map->key_size);
 	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_update_cgroup(handle, &k, &path,
-								update_flags(flags), &e))
+								wbpf_update_flags(flags), &e))
 		return wbpf_fail(&e);
 	return 0;
 }
@@ -356,7 +357,7 @@ int bpf_map_delete_elem(int fd, const void *key)
 	struct bpf_map *map;
 	bpf_app_list_u8_t k;
 	wbpf_error_t e;
-	int err = fd_map(fd, &handle, &map);
+	int err = wbpf_fd_map(fd, &handle, &map);
 
 	if (err)
 		return err;
@@ -374,7 +375,7 @@ int bpf_map_lookup_and_delete_elem(int fd, const void *key, void *value)
 	bpf_app_list_u8_t k;
 	wbpf_error_t e;
 	bool ok;
-	int err = fd_map(fd, &handle, &map);
+	int err = wbpf_fd_map(fd, &handle, &map);
 
 	if (err)
 		return err;
@@ -396,7 +397,7 @@ int bpf_map_get_next_key(int fd, const void *key, void *next_key)
 	struct bpf_map *map;
 	bpf_app_list_u8_t k;
 	wbpf_error_t e;
-	int err = fd_map(fd, &handle, &map);
+	int err = wbpf_fd_map(fd, &handle, &map);
 
 	if (err)
 		return err;

@@ -64,3 +64,14 @@ int usleep(useconds_t usec)
 	}
 	return 0;
 }
+
+int pause(void)
+{
+	wasi_io_poll_own_pollable_t stop = wasm_bpf_bpf_lifecycle_stopping();
+
+	wasi_io_poll_method_pollable_block(wasi_io_poll_borrow_pollable(stop));
+	wasi_io_poll_pollable_drop_own(stop);
+	wbpf_deliver_stop();
+	errno = EINTR;
+	return -1;
+}

@@ -17,6 +17,7 @@ const PACKAGE: &[(&str, &str)] = &[
     ("metrics.wit", include_str!("../../../wit/metrics.wit")),
     ("object.wit", include_str!("../../../wit/object.wit")),
     ("program.wit", include_str!("../../../wit/program.wit")),
+    ("raw.wit", include_str!("../../../wit/raw.wit")),
     ("types.wit", include_str!("../../../wit/types.wit")),
     ("world.wit", include_str!("../../../wit/world.wit")),
 ];

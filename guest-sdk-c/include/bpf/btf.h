@@ -6,7 +6,8 @@
  * The host hands the guest the kernel's BTF (wit/features.wit,
  * `kernel-btf`), which this SDK parses in the guest; a module's BTF is
  * split BTF on top of vmlinux's, so its type ids continue vmlinux's.
- * Building or changing BTF (btf__new, btf__add_*) is not offered.
+ * Building BTF is not offered, but for a string table: btf__new_empty()
+ * and btf__add_str(), which trace_helpers.c keeps symbol names in.
  */
 #ifndef __WASM_BPF_BTF_H
 #define __WASM_BPF_BTF_H
@@ -27,6 +28,11 @@ struct btf *btf__load_vmlinux_btf(void);
  * which must outlive it; NULL with errno (ENOENT: no such module). */
 struct btf *btf__load_module_btf(const char *module_name, struct btf *vmlinux_btf);
 void btf__free(struct btf *btf);
+/* A BTF with no types, to hold strings. */
+struct btf *btf__new_empty(void);
+/* Adds `s` to the strings of a btf__new_empty() BTF: its offset for
+ * btf__name_by_offset(), or -errno. (Equal strings are not merged.) */
+int btf__add_str(struct btf *btf, const char *s);
 
 /* The id of the type named `name` of kind `kind` (BTF_KIND_*), or
  * -ENOENT. Searches the base BTF of a split one too. */

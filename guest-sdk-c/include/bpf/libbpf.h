@@ -40,6 +40,7 @@
 #include <sys/types.h>
 
 #include "bpf.h"
+#include "libbpf_common.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -51,15 +52,6 @@ struct bpf_program;
 struct bpf_link;
 struct ring_buffer;
 struct perf_buffer;
-
-/* Options structs, as libbpf declares them: `sz` first, zero for
- * defaults. */
-#define LIBBPF_OPTS(TYPE, NAME, ...)                                          \
-	struct TYPE NAME = ({                                                 \
-		memset(&NAME, 0, sizeof(struct TYPE));                        \
-		(struct TYPE){ .sz = sizeof(struct TYPE), __VA_ARGS__ };      \
-	})
-#define DECLARE_LIBBPF_OPTS LIBBPF_OPTS
 
 /* ---- messages and errors ---- */
 
@@ -111,6 +103,11 @@ int libbpf_probe_bpf_prog_type(enum bpf_prog_type prog_type, const void *opts);
 /* Whether programs of `prog_type` may call `helper_id` (BPF_FUNC_*). */
 int libbpf_probe_bpf_helper(enum bpf_prog_type prog_type, enum bpf_func_id helper_id,
 			    const void *opts);
+
+/* The type id in the kernel's BTF of what a program with `attach_type`
+ * attaches to by `name` (a function for fentry/fexit, a tracepoint for
+ * tp_btf, an LSM hook), as libbpf finds it: the id, or -errno. */
+int libbpf_find_vmlinux_btf_id(const char *name, enum bpf_attach_type attach_type);
 
 /* ---- objects ---- */
 

@@ -16,6 +16,8 @@ wasmtime::component::bindgen!({
         "wasm-bpf:bpf/program.program": crate::bpf::program::BpfProgram,
         "wasm-bpf:bpf/link.link": crate::bpf::link::BpfLink,
         "wasm-bpf:bpf/buffer.buffer": crate::bpf::buffer::BpfBuffer,
+        "wasm-bpf:bpf/raw.raw-program": crate::bpf::raw::RawProgram,
+        "wasm-bpf:bpf/raw.raw-map": crate::bpf::raw::RawMap,
         "wasm-bpf:bpf/metrics.counter": crate::bpf::metrics::Counter,
         "wasm-bpf:bpf/metrics.gauge": crate::bpf::metrics::Gauge,
         "wasm-bpf:bpf/metrics.histogram": crate::bpf::metrics::Histogram,

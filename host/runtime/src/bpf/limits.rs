@@ -68,12 +68,11 @@ pub(crate) fn result_too_big(what: &str, cap: usize, instead: &str) -> BpfError 
     )
 }
 
-/// The least kernel memory `map` takes once created.
-fn map_bytes(map: &libbpf_rs::OpenMap<'_>) -> u64 {
+/// The least kernel memory a map of `ty` takes once created.
+fn map_bytes(ty: libbpf_rs::MapType, key: u32, value: u32, entries: u32) -> u64 {
     use libbpf_rs::MapType;
-    let entries = u64::from(map.max_entries());
-    let (key, value) = (u64::from(map.key_size()), u64::from(map.value_size()));
-    match map.map_type() {
+    let (key, value, entries) = (u64::from(key), u64::from(value), u64::from(entries));
+    match ty {
         MapType::RingBuf | MapType::UserRingBuf => entries,
         MapType::PerfEventArray => entries * 4,
         ty if ty.is_percpu() => {
@@ -84,28 +83,44 @@ fn map_bytes(map: &libbpf_rs::OpenMap<'_>) -> u64 {
     }
 }
 
-/// Fails for a map of `open` bigger than [`MAX_MAP_BYTES`], before the
-/// kernel is asked for it; otherwise the kernel memory all the maps `load`
-/// creates will take. A hash map without preallocation counts as full:
-/// the guest's BPF side can fill it.
+/// The kernel memory map `name` (of `ty`, with these sizes) takes, or an
+/// error above [`MAX_MAP_BYTES`], before the kernel is asked for it. A
+/// hash map without preallocation counts as full: the guest's BPF side can
+/// fill it.
+pub(crate) fn map_kernel_bytes(
+    name: &str,
+    ty: libbpf_rs::MapType,
+    key: u32,
+    value: u32,
+    entries: u32,
+) -> BpfResult<u64> {
+    let bytes = map_bytes(ty, key, value, entries);
+    if bytes > MAX_MAP_BYTES {
+        return Err(BpfError::new(
+            ErrorCode::LimitExceeded,
+            format!(
+                "map `{name}` would take at least {bytes} bytes of kernel memory ({entries} \
+                 entries of {key}-byte keys and {value}-byte values); a guest's map may take \
+                 at most 1 GiB"
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Fails for a map of `open` bigger than [`MAX_MAP_BYTES`]; otherwise the
+/// kernel memory all the maps `load` creates will take.
 pub(crate) fn check_map_sizes(open: &libbpf_rs::OpenObject) -> BpfResult<u64> {
     let mut total = 0u64;
     for map in open.maps().filter(|m| m.autocreate()) {
-        let bytes = map_bytes(&map);
+        let bytes = map_kernel_bytes(
+            &map.name().to_string_lossy(),
+            map.map_type(),
+            map.key_size(),
+            map.value_size(),
+            map.max_entries(),
+        )?;
         total = total.saturating_add(bytes);
-        if bytes > MAX_MAP_BYTES {
-            return Err(BpfError::new(
-                ErrorCode::LimitExceeded,
-                format!(
-                    "map `{}` would take at least {bytes} bytes of kernel memory ({} entries \
-                     of {}-byte keys and {}-byte values); a guest's map may take at most 1 GiB",
-                    map.name().to_string_lossy(),
-                    map.max_entries(),
-                    map.key_size(),
-                    map.value_size()
-                ),
-            ));
-        }
     }
     Ok(total)
 }

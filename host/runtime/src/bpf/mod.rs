@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod object;
 pub mod policy;
 pub mod program;
+pub mod raw;
 mod record_layout;
 mod ring;
 mod types;
@@ -205,6 +206,7 @@ pub fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> wasmtime::
     b::object::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     b::libbpf_log::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     b::features::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
+    b::raw::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     b::lifecycle::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     b::metrics::add_to_linker::<T, HasBpf>(linker, T::bpf)
 }

@@ -449,7 +449,7 @@ pub(crate) fn section_binary(section: &str) -> Option<&str> {
 }
 
 impl Policy {
-    fn need_hook(&self, hook: Hook, what: impl FnOnce() -> String) -> BpfResult<()> {
+    pub(crate) fn need_hook(&self, hook: Hook, what: impl FnOnce() -> String) -> BpfResult<()> {
         if self.hooks.contains(&hook) {
             return Ok(());
         }

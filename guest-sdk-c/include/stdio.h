@@ -1,0 +1,22 @@
+/* wasi-libc's <stdio.h>, with popen() and pclose(), which libbpf-tools'
+ * helpers call (src/posix.c). */
+#include_next <stdio.h>
+
+#ifndef __WASM_BPF_STDIO_H
+#define __WASM_BPF_STDIO_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A guest runs no commands: popen() fails with ENOSYS, and the helpers
+ * that ask `ausyscall` or `errno` fall back as they do natively when the
+ * command is missing. pclose(NULL) fails with EINVAL. */
+FILE *popen(const char *command, const char *type);
+int pclose(FILE *stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,202 @@
+//! What libbpf-tools' shared helpers (trace_helpers.c, map_helpers.c,
+//! uprobe_helpers.c, btf_helpers.c) call, from a C tool built with
+//! guest.mk (tests/guests/helpers-c): the low-level loads through the
+//! run's policy, the batch map calls, pause(), and libelf, zlib and
+//! mkstemp compared with the same source built natively.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::{cases, guest, require_kernel, root, run_ok, wasm_bpf, Running};
+
+/// Runs the tool with host flags `host` and its own `args`, which must
+/// end well; its cases and standard error.
+fn run(host: &[&str], args: &[&str]) -> (BTreeMap<String, String>, String) {
+    require_kernel();
+    let out = wasm_bpf()
+        .arg("run")
+        .args(host)
+        .arg(guest("helpers-c"))
+        .args(args)
+        .output()
+        .expect("running wasm-bpf");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success() && stdout.contains(&format!("done {}", args[0])),
+        "{args:?} failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    (cases(stdout.lines()), stderr)
+}
+
+fn case<'a>(cases: &'a BTreeMap<String, String>, name: &str) -> &'a str {
+    cases
+        .get(name)
+        .unwrap_or_else(|| panic!("no case {name} in {cases:?}"))
+}
+
+/// Whether `bpftool prog show` lists a program called `name`.
+fn prog_named(name: &str) -> bool {
+    let listing = run_ok(Command::new("bpftool").args(["prog", "show"]));
+    listing.contains(&format!("name {name} "))
+}
+
+#[test]
+fn feature_probes_load_through_the_policy() {
+    let (c, stderr) = run(&[], &["probe"]);
+    // What trace_helpers.c's probes see on this kernel.
+    assert_eq!(case(&c, "ringbuf"), "ok");
+    assert_eq!(case(&c, "tp_btf sched_switch"), "ok");
+    // libbpf_find_vmlinux_btf_id's -ENOENT becomes the kernel's EINVAL,
+    // as natively.
+    assert_eq!(
+        case(&c, "tp_btf no_such_tracepoint"),
+        "err Invalid argument"
+    );
+    assert_eq!(case(&c, "ns_current_pid_tgid"), "ok");
+    assert_eq!(case(&c, "raw_tp sched_switch"), "ok");
+    // The verifier's refusal and its log reach the tool.
+    assert_eq!(case(&c, "verifier"), "Permission denied, log: R0 !read_ok");
+    // The policy's refusals, each naming the grant.
+    assert_eq!(case(&c, "send_signal"), "err Operation not permitted");
+    assert!(
+        stderr.contains("--allow-helper bpf_send_signal"),
+        "{stderr}"
+    );
+    assert_eq!(
+        case(&c, "fentry do_nanosleep"),
+        "err Operation not permitted"
+    );
+    assert!(stderr.contains("--allow fentry"), "{stderr}");
+    // A host fd number in the instructions is never passed on.
+    assert_eq!(case(&c, "map fd"), "err Not supported");
+    // Closed or not, nothing stays loaded after the run.
+    assert!(!prog_named("helpers_raw_tp"));
+
+    let (granted, stderr) = run(
+        &["--allow-helper", "bpf_send_signal", "--allow", "fentry"],
+        &["probe"],
+    );
+    assert_eq!(case(&granted, "send_signal"), "ok");
+    // This kernel refuses fentry itself (field notes): granted, the
+    // refusal is the kernel's, not the policy's.
+    assert!(!stderr.contains("refused by the run's policy"), "{stderr}");
+}
+
+#[test]
+fn batch_calls_read_and_drain_as_map_helpers_expect() {
+    let (c, _) = run(&[], &["batch"]);
+    assert_eq!(case(&c, "update_batch"), "0");
+    // 100 entries, 7 a call: 15 calls, the last one ENOENT with 2.
+    assert_eq!(case(&c, "lookup_batch"), "100 entries in 15 calls, 0 off");
+    assert_eq!(case(&c, "delete_batch"), "0");
+    assert_eq!(case(&c, "delete_batch absent"), "ENOENT");
+    assert_eq!(case(&c, "lookup_and_delete_batch"), "90 entries, 4 calls");
+    assert_eq!(case(&c, "empty after"), "yes");
+}
+
+#[test]
+fn pause_returns_when_the_run_is_stopped() {
+    let mut running = Running::start(&[], &guest("helpers-c"), &["pause"]);
+    assert!(running
+        .wait_line(Duration::from_secs(20), |l| l == "pausing")
+        .is_some());
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        running.wait_exit(Duration::from_millis(100)).is_none(),
+        "pause() returned before the stop"
+    );
+    running.signal(libc::SIGINT);
+    let status = running
+        .wait_exit(Duration::from_secs(10))
+        .expect("it did not stop at SIGINT");
+    assert!(status.success(), "{status}: {}", running.stderr());
+    let line = running.wait_line(Duration::from_secs(1), |l| l.starts_with("case pause"));
+    assert_eq!(line.as_deref(), Some("case pause => -1 EINTR, handler ran"));
+}
+
+/// The output of checks.c built natively (glibc, libelf, zlib) for `args`.
+fn native(dir: &Path, args: &[&str]) -> String {
+    let exe = dir.join("checks");
+    if !exe.exists() {
+        run_ok(
+            Command::new("clang-19")
+                .args(["-O2", "-DCHECKS_MAIN"])
+                .arg(root().join("tests/guests/helpers-c/checks.c"))
+                .args(["-lelf", "-lz", "-o"])
+                .arg(&exe),
+        );
+    }
+    run_ok(Command::new(&exe).args(args))
+}
+
+/// The guest's output for `args`, granted `dir`, without its `done` line.
+fn guest_output(dir: &str, args: &[&str]) -> String {
+    require_kernel();
+    let out = run_ok(
+        wasm_bpf()
+            .args(["run", "--dir", dir])
+            .arg(guest("helpers-c"))
+            .args(args),
+    );
+    out.lines()
+        .filter(|l| !l.starts_with("done "))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn libelf_zlib_and_mkstemp_answer_as_natively() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tmp = dir.path().to_str().expect("a UTF-8 temp dir");
+
+    // uprobe_helpers.c's symbol lookup, on the C library and on bash
+    // (stripped: its dynamic symbols only).
+    let libc = run_ok(Command::new("ldd").arg("/bin/sh"))
+        .lines()
+        .find_map(|l| {
+            l.split_whitespace()
+                .find(|w| w.starts_with('/') && w.contains("libc.so"))
+                .map(str::to_string)
+        })
+        .expect("the C library of /bin/sh");
+    let libc_dir = Path::new(&libc).parent().expect("its directory");
+    let args = ["elf", &libc, "malloc"];
+    let out = guest_output(libc_dir.to_str().expect("UTF-8"), &args);
+    assert!(out.contains("malloc at file offset 0x"), "{out}");
+    assert_eq!(out, native(dir.path(), &args));
+    let bash = std::fs::canonicalize("/bin/bash").expect("bash");
+    let bash = bash.to_str().expect("UTF-8");
+    let args = ["elf", bash, "xmalloc"];
+    let out = guest_output(
+        Path::new(bash)
+            .parent()
+            .expect("dir")
+            .to_str()
+            .expect("UTF-8"),
+        &args,
+    );
+    assert!(out.contains("xmalloc at file offset 0x"), "{out}");
+    assert_eq!(out, native(dir.path(), &args));
+
+    // btf_helpers.c's gunzip, on a file gzip made, and a round trip.
+    let text: String = (0..5000).map(|i| format!("line {i}\n")).collect();
+    let plain = dir.path().join("text");
+    std::fs::write(&plain, text).expect("writing a file");
+    run_ok(Command::new("gzip").arg("-k").arg(&plain));
+    let gz = format!("{tmp}/text.gz");
+    let out = guest_output(tmp, &["zlib", &gz]);
+    assert!(out.contains("inflated 48890 bytes"), "{out}");
+    assert!(out.contains("round trip: same"), "{out}");
+    assert_eq!(out, native(dir.path(), &["zlib", &gz]));
+
+    // btf_helpers.c's temporary file.
+    let out = guest_output(tmp, &["tmp", tmp]);
+    assert!(out.contains("read back: hello"), "{out}");
+    assert_eq!(out, native(dir.path(), &["tmp", tmp]));
+}

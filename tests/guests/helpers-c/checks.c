@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The calls libbpf-tools' uprobe_helpers.c (libelf), btf_helpers.c (zlib,
+ * mkstemp) make, on real files, printing what they found. The same source
+ * builds for the guest and natively (-DCHECKS_MAIN, -lelf -lz). */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "checks.h"
+
+#define warn(...) fprintf(stderr, __VA_ARGS__)
+
+/* A function's file offset, as uprobe_helpers.c's get_elf_func_offset()
+ * finds it: its symbol's value, moved from the address of its executable
+ * segment to that segment's file offset. */
+static int elf_check(const char *path, const char *func)
+{
+	size_t shstrndx, nhdrs, nsyms = 0, nscns = 0;
+	long long offset = -1;
+	GElf_Ehdr ehdr;
+	Elf_Scn *scn = NULL;
+	Elf_Data *data;
+	GElf_Shdr shdr;
+	GElf_Phdr phdr;
+	GElf_Sym sym;
+	const char *name;
+	Elf *e;
+	int fd, i;
+
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		warn("elf init failed\n");
+		return 1;
+	}
+	fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		warn("Could not open %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	if (!e || elf_kind(e) != ELF_K_ELF || !gelf_getehdr(e, &ehdr) ||
+	    elf_getshdrstrndx(e, &shstrndx) != 0) {
+		warn("%s is not a readable ELF file: %s\n", path, elf_errmsg(-1));
+		close(fd);
+		return 1;
+	}
+	while ((scn = elf_nextscn(e, scn))) {
+		nscns++;
+		if (!gelf_getshdr(scn, &shdr))
+			continue;
+		if (shdr.sh_type != SHT_SYMTAB && shdr.sh_type != SHT_DYNSYM)
+			continue;
+		data = NULL;
+		while ((data = elf_getdata(scn, data))) {
+			for (i = 0; gelf_getsym(data, i, &sym); i++) {
+				nsyms++;
+				name = elf_strptr(e, shdr.sh_link, sym.st_name);
+				if (offset < 0 && name && GELF_ST_TYPE(sym.st_info) == STT_FUNC &&
+				    !strcmp(name, func))
+					offset = (long long)sym.st_value;
+			}
+		}
+	}
+	name = elf_strptr(e, shstrndx, 1);
+	printf("sections %zu, symbols %zu, first section name \"%s\"\n", nscns, nsyms,
+	       name ? name : "(none)");
+	if (offset >= 0 && (ehdr.e_type == ET_EXEC || ehdr.e_type == ET_DYN) &&
+	    elf_getphdrnum(e, &nhdrs) == 0) {
+		for (i = 0; i < (int)nhdrs; i++) {
+			if (!gelf_getphdr(e, i, &phdr) || phdr.p_type != PT_LOAD ||
+			    !(phdr.p_flags & PF_X))
+				continue;
+			if (phdr.p_vaddr <= (unsigned long long)offset &&
+			    (unsigned long long)offset < phdr.p_vaddr + phdr.p_memsz) {
+				printf("%s at file offset 0x%llx\n", func,
+				       offset - (long long)phdr.p_vaddr + (long long)phdr.p_offset);
+				break;
+			}
+		}
+	} else {
+		printf("%s not found\n", func);
+	}
+	/* Out of range, as a caller's loop would go. */
+	printf("program header past the end: %s\n", gelf_getphdr(e, 1 << 20, &phdr) ? "found" : "none");
+	elf_end(e);
+	close(fd);
+	return 0;
+}
+
+/* Reads all of `path`. */
+static unsigned char *slurp(const char *path, size_t *size)
+{
+	unsigned char *buf = NULL;
+	struct stat st;
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		return NULL;
+	if (!fstat(fileno(f), &st) && (buf = malloc(st.st_size + 1)))
+		*size = fread(buf, 1, st.st_size, f);
+	fclose(f);
+	return buf;
+}
+
+/* Gunzips `path` as btf_helpers.c inflates its tarball of BTF files, then
+ * compresses and uncompresses the result. */
+static int zlib_check(const char *path)
+{
+	unsigned char *src, *dst, *packed, *back;
+	uLongf packed_len, back_len;
+	size_t src_len = 0, cap = 1 << 20;
+	z_stream strm = { 0 };
+	int ret;
+
+	src = slurp(path, &src_len);
+	if (!src) {
+		warn("Could not read %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	printf("crc32 of the file: %08lx\n", crc32(0, src, src_len));
+	if (inflateInit2(&strm, 16 + MAX_WBITS) != Z_OK)
+		return 1;
+	dst = malloc(cap);
+	strm.next_in = src;
+	strm.avail_in = src_len;
+	do {
+		strm.next_out = dst + strm.total_out;
+		strm.avail_out = cap - strm.total_out;
+		ret = inflate(&strm, Z_NO_FLUSH);
+		if (ret != Z_OK && ret != Z_STREAM_END) {
+			warn("inflate: %d\n", ret);
+			return 1;
+		}
+		if (strm.avail_out == 0) {
+			cap *= 2;
+			dst = realloc(dst, cap);
+		}
+	} while (ret != Z_STREAM_END);
+	printf("inflated %lu bytes, crc32 %08lx\n", strm.total_out,
+	       crc32(0, dst, strm.total_out));
+	packed_len = compressBound(strm.total_out);
+	packed = malloc(packed_len);
+	back_len = strm.total_out;
+	back = malloc(back_len + 1);
+	if (compress(packed, &packed_len, dst, strm.total_out) != Z_OK ||
+	    uncompress(back, &back_len, packed, packed_len) != Z_OK) {
+		warn("compress/uncompress failed\n");
+		return 1;
+	}
+	printf("round trip: %s\n",
+	       back_len == strm.total_out && !memcmp(back, dst, back_len) ? "same" : "differs");
+	inflateEnd(&strm);
+	free(src);
+	free(dst);
+	free(packed);
+	free(back);
+	return 0;
+}
+
+/* A temporary file as btf_helpers.c makes one. */
+static int tmp_check(const char *dir)
+{
+	char path[256], buf[16] = { 0 };
+	size_t len;
+	FILE *f;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/helpers.XXXXXX", dir);
+	len = strlen(path);
+	fd = mkstemp(path);
+	if (fd < 0) {
+		warn("mkstemp: %s\n", strerror(errno));
+		return 1;
+	}
+	printf("mkstemp: suffix replaced: %s\n",
+	       strcmp(path + len - 6, "XXXXXX") && strlen(path) == len ? "yes" : "no");
+	f = fdopen(fd, "w+");
+	fputs("hello", f);
+	rewind(f);
+	printf("read back: %s\n", fgets(buf, sizeof(buf), f) ? buf : "(nothing)");
+	fclose(f);
+	printf("unlink: %d\n", unlink(path));
+	strcpy(path + len - 6, "XXXXX");
+	printf("bad template: %d\n", mkstemp(path));
+	return 0;
+}
+
+int run_check(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[0], "elf"))
+		return elf_check(argv[1], argv[2]);
+	if (argc == 2 && !strcmp(argv[0], "zlib"))
+		return zlib_check(argv[1]);
+	if (argc == 2 && !strcmp(argv[0], "tmp"))
+		return tmp_check(argv[1]);
+	return -1;
+}
+
+#ifdef CHECKS_MAIN
+int main(int argc, char **argv)
+{
+	return run_check(argc - 1, argv + 1);
+}
+#endif
