@@ -56,25 +56,26 @@ fn feature_probes_load_through_the_policy() {
     // as natively.
     assert_eq!(
         case(&c, "tp_btf no_such_tracepoint"),
-        "err Invalid argument"
+        "err -22 Invalid argument"
     );
     assert_eq!(case(&c, "ns_current_pid_tgid"), "ok");
     assert_eq!(case(&c, "raw_tp sched_switch"), "ok");
     // The verifier's refusal and its log reach the tool.
     assert_eq!(case(&c, "verifier"), "Permission denied, log: R0 !read_ok");
-    // The policy's refusals, each naming the grant.
-    assert_eq!(case(&c, "send_signal"), "err Operation not permitted");
+    // The policy's refusals, each naming the grant; numbered as the kernel
+    // numbers EPERM, not as WASI does (63).
+    assert_eq!(case(&c, "send_signal"), "err -1 Operation not permitted");
     assert!(
         stderr.contains("--allow-helper bpf_send_signal"),
         "{stderr}"
     );
     assert_eq!(
         case(&c, "fentry do_nanosleep"),
-        "err Operation not permitted"
+        "err -1 Operation not permitted"
     );
     assert!(stderr.contains("--allow fentry"), "{stderr}");
     // A host fd number in the instructions is never passed on.
-    assert_eq!(case(&c, "map fd"), "err Not supported");
+    assert_eq!(case(&c, "map fd"), "err -95 Operation not supported");
     // Closed or not, nothing stays loaded after the run.
     assert!(!prog_named("helpers_raw_tp"));
 
@@ -199,4 +200,30 @@ fn libelf_zlib_and_mkstemp_answer_as_natively() {
     let out = guest_output(tmp, &["tmp", tmp]);
     assert!(out.contains("read back: hello"), "{out}");
     assert_eq!(out, native(dir.path(), &["tmp", tmp]));
+}
+
+#[test]
+fn errno_and_open_flags_read_as_natively() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tmp = dir.path().to_str().expect("a UTF-8 temp dir");
+    let out = guest_output(tmp, &["errno", tmp]);
+    // Linux's numbers and values, glibc's texts.
+    assert!(out.contains("E: 1 2 4 11 13 17 95 95 61 110\n"), "{out}");
+    assert!(
+        out.contains("open missing: -1 errno 2 No such file or directory"),
+        "{out}"
+    );
+    assert_eq!(out, native(dir.path(), &["errno", tmp]));
+
+    let err = wasm_bpf()
+        .args(["run", "--dir", tmp])
+        .arg(guest("helpers-c"))
+        .args(["errno", tmp])
+        .output()
+        .expect("running wasm-bpf");
+    let stderr = String::from_utf8_lossy(&err.stderr);
+    assert!(
+        stderr.contains("perror: No such file or directory\n"),
+        "{stderr}"
+    );
 }

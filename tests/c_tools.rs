@@ -20,6 +20,21 @@ fn named_copy(dir: &Path, program: &str, name: &str) -> std::path::PathBuf {
     path
 }
 
+/// Runs `command` to its end. A copy just written may fail to start with
+/// ETXTBSY while a process another test forks meanwhile still holds the
+/// writing fd (until its exec): then it is tried again.
+fn status(command: &mut Command) -> std::process::ExitStatus {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match command.status() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            result => return result.unwrap_or_else(|e| panic!("running {command:?}: {e}")),
+        }
+    }
+}
+
 /// Waits until the file at `path` has a line for which `want` holds.
 fn wait_for_line(path: &Path, what: &str, want: impl Fn(&str) -> bool) {
     let deadline = Instant::now() + WAIT;
@@ -53,14 +68,15 @@ fn exitsnoop_to_a_file(host: &[&str], args: &[&str], wait_for_ok: bool) -> Strin
     wait_for_line(&out, "the header", |l| l.contains("PCOMM"));
     let ids = bpf_ids(child.id());
 
-    let ok = Command::new(named_copy(dir.path(), "/bin/true", "exsnp_ok"))
-        .status()
-        .expect("running exsnp_ok");
+    let ok = status(&mut Command::new(named_copy(
+        dir.path(),
+        "/bin/true",
+        "exsnp_ok",
+    )));
     assert!(ok.success());
-    let failing = Command::new(named_copy(dir.path(), "/bin/sh", "exsnp_fail"))
-        .args(["-c", "exit 3"])
-        .status()
-        .expect("running exsnp_fail");
+    let failing = status(
+        Command::new(named_copy(dir.path(), "/bin/sh", "exsnp_fail")).args(["-c", "exit 3"]),
+    );
     assert_eq!(failing.code(), Some(3));
     wait_for_line(&out, "exsnp_fail", |l| l.starts_with("exsnp_fail"));
     if wait_for_ok {
@@ -248,17 +264,15 @@ fn exitsnoop_traces_only_the_granted_cgroup() {
         "{}",
         running.stderr()
     );
-    let outside = Command::new(named_copy(dir.path(), "/bin/sh", "exsnp_out"))
-        .args(["-c", "exit 6"])
-        .status()
-        .expect("running exsnp_out");
+    let outside =
+        status(Command::new(named_copy(dir.path(), "/bin/sh", "exsnp_out")).args(["-c", "exit 6"]));
     assert_eq!(outside.code(), Some(6));
     let procs = cgroup.join("cgroup.procs");
-    let inside = Command::new(named_copy(dir.path(), "/bin/sh", "exsnp_in"))
-        .arg("-c")
-        .arg(format!("echo $$ > {}; exit 5", procs.display()))
-        .status()
-        .expect("running exsnp_in");
+    let inside = status(
+        Command::new(named_copy(dir.path(), "/bin/sh", "exsnp_in"))
+            .arg("-c")
+            .arg(format!("echo $$ > {}; exit 5", procs.display())),
+    );
     assert_eq!(inside.code(), Some(5));
     let line = running.wait_line(WAIT, |l| l.starts_with("exsnp_in"));
     running.signal(libc::SIGINT);

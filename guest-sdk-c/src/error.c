@@ -45,82 +45,12 @@ static void print(enum libbpf_print_level level, const char *format, ...)
 	va_end(ap);
 }
 
-/* The host reports Linux errnos; wasi-libc numbers them differently, and
- * guest code compares with its own constants (-ENOENT). */
-static const int from_linux[] = {
-	[1] = EPERM,
-	[2] = ENOENT,
-	[3] = ESRCH,
-	[4] = EINTR,
-	[5] = EIO,
-	[6] = ENXIO,
-	[7] = E2BIG,
-	[8] = ENOEXEC,
-	[9] = EBADF,
-	[10] = ECHILD,
-	[11] = EAGAIN,
-	[12] = ENOMEM,
-	[13] = EACCES,
-	[14] = EFAULT,
-	[16] = EBUSY,
-	[17] = EEXIST,
-	[18] = EXDEV,
-	[19] = ENODEV,
-	[20] = ENOTDIR,
-	[21] = EISDIR,
-	[22] = EINVAL,
-	[23] = ENFILE,
-	[24] = EMFILE,
-	[25] = ENOTTY,
-	[26] = ETXTBSY,
-	[27] = EFBIG,
-	[28] = ENOSPC,
-	[29] = ESPIPE,
-	[30] = EROFS,
-	[31] = EMLINK,
-	[32] = EPIPE,
-	[33] = EDOM,
-	[34] = ERANGE,
-	[35] = EDEADLK,
-	[36] = ENAMETOOLONG,
-	[37] = ENOLCK,
-	[38] = ENOSYS,
-	[39] = ENOTEMPTY,
-	[40] = ELOOP,
-	[42] = ENOMSG,
-	[43] = EIDRM,
-	[67] = ENOLINK,
-	[71] = EPROTO,
-	[74] = EBADMSG,
-	[75] = EOVERFLOW,
-	[84] = EILSEQ,
-	[88] = ENOTSOCK,
-	[90] = EMSGSIZE,
-	[95] = EOPNOTSUPP,
-	[97] = EAFNOSUPPORT,
-	[98] = EADDRINUSE,
-	[99] = EADDRNOTAVAIL,
-	[100] = ENETDOWN,
-	[101] = ENETUNREACH,
-	[105] = ENOBUFS,
-	[110] = ETIMEDOUT,
-	[111] = ECONNREFUSED,
-	[114] = EALREADY,
-	[115] = EINPROGRESS,
-	[116] = ESTALE,
-	[122] = EDQUOT,
-	[125] = ECANCELED,
-	[524] = EOPNOTSUPP,
-};
-
 static int errno_of(const wbpf_error_t *e)
 {
-	/* libbpf's own numbers (LIBBPF_ERRNO__*) need no translation. */
-	if (e->errno >= LIBBPF_ERRNO__START)
-		return e->errno;
-	if (e->errno > 0 && (size_t)e->errno < sizeof(from_linux) / sizeof(from_linux[0]) &&
-	    from_linux[e->errno])
-		return from_linux[e->errno];
+	/* The host reports Linux's numbers (or libbpf's LIBBPF_ERRNO__*),
+	 * which are the guest's too (see the SDK's <errno.h>). */
+	if (wbpf_host_errno(e) > 0)
+		return wbpf_host_errno(e);
 	/* The usual errno of each code, as the host's errno_of_error gives
 	 * legacy modules (host/src/error.rs checks that the two agree). */
 	switch (e->code) {

@@ -8,9 +8,23 @@
 
 #include <bpf/libbpf.h>
 
+/* The WIT error record has a member named `errno`, which the SDK's
+ * <errno.h> macro (Linux's numbers) would rewrite. */
+#pragma push_macro("errno")
+#undef errno
 #include "bpf_app.h"
+#pragma pop_macro("errno")
 
 typedef wasm_bpf_bpf_types_error_t wbpf_error_t;
+
+/* The errno of a host error: Linux's number (or libbpf's), or 0. */
+static inline int32_t wbpf_host_errno(const wbpf_error_t *e)
+{
+#pragma push_macro("errno")
+#undef errno
+	return e->errno;
+#pragma pop_macro("errno")
+}
 
 struct bpf_map {
 	struct bpf_object *obj;

@@ -3,7 +3,8 @@
  * Names, signatures and return conventions are libbpf 1.x's, so code
  * written against libbpf (libbpf-bootstrap, libbpf-tools) compiles: calls
  * returning int return 0 (or a count) on success and a negative errno on
- * failure, calls returning a pointer return NULL; both set errno. Behind
+ * failure, calls returning a pointer return NULL; both set errno, in
+ * Linux's numbers (see the SDK's <errno.h>). Behind
  * each call is the wasm-bpf host (wit/), which owns the kernel objects:
  * everything a guest loads or attaches is freed when it exits, however it
  * exits.
@@ -16,8 +17,6 @@
  *   (bpf_program__attach_perf_event) and pinning fail with -EOPNOTSUPP;
  *   use the wasm_bpf_program__attach_* calls, which name interfaces.
  *   Uprobe binaries are guest paths, resolved inside `run --dir` grants.
- * - Errnos are wasi-libc's (its ENOENT is 44, not 2): the SDK translates
- *   the kernel's, so comparing with -ENOENT works as in native code.
  * - libbpf's messages are printed by the host to the guest's stderr. Once
  *   libbpf_set_print() installs a callback the host keeps them instead,
  *   and the callback receives each at its level (debug included) after

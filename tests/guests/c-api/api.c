@@ -43,7 +43,6 @@ static const char *errno_name(int err)
 	case EBADF: return "EBADF";
 	case EACCES: return "EACCES";
 	case EOPNOTSUPP: return "EOPNOTSUPP";
-	case ENOTCAPABLE: return "ENOTCAPABLE";
 	case LIBBPF_ERRNO__FORMAT: return "LIBBPF_ERRNO__FORMAT";
 	}
 	snprintf(other, sizeof(other), "%d", err);

@@ -2,9 +2,11 @@
 /* The calls libbpf-tools' uprobe_helpers.c (libelf), btf_helpers.c (zlib,
  * mkstemp) make, on real files, printing what they found. The same source
  * builds for the guest and natively (-DCHECKS_MAIN, -lelf -lz). */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,8 +192,52 @@ static int tmp_check(const char *dir)
 	return 0;
 }
 
+/* errno and O_* as a tool sees them: the constants' values, what failed
+ * calls leave in errno, and strerror()'s texts. */
+static int errno_check(const char *dir)
+{
+	char path[256];
+	int fd, again;
+	long big;
+
+	printf("E: %d %d %d %d %d %d %d %d %d %d\n", EPERM, ENOENT, EINTR, EAGAIN, EACCES, EEXIST,
+	       EOPNOTSUPP, ENOTSUP, ENODATA, ETIMEDOUT);
+	printf("O: %o %o %o %o %o %o %o %o %o %o %o %o\n", O_WRONLY, O_RDWR, O_CREAT, O_EXCL,
+	       O_TRUNC, O_APPEND, O_NONBLOCK, O_DIRECTORY, O_NOFOLLOW, O_CLOEXEC, O_SYNC, O_TMPFILE);
+
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	fd = open(path, O_RDONLY);
+	printf("open missing: %d errno %d %s\n", fd, errno, strerror(errno));
+	perror("perror");
+	snprintf(path, sizeof(path), "%s/made", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND, 0600);
+	printf("create: %s, F_GETFL %o\n", fd >= 0 ? "ok" : strerror(errno),
+	       fcntl(fd, F_GETFL) & (O_ACCMODE | O_APPEND | O_NONBLOCK));
+	again = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	printf("create again: %d errno %d %s\n", again, errno, strerror(errno));
+	printf("not a directory: %d errno %d\n", open(path, O_RDONLY | O_DIRECTORY), errno);
+	close(fd);
+	unlink(path);
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	printf("directory: %s\n", fd >= 0 ? "ok" : strerror(errno));
+	close(fd);
+
+	errno = 0;
+	big = strtol("99999999999999999999", NULL, 10);
+	printf("strtol: %s errno %d\n", big == LONG_MAX ? "LONG_MAX" : "?", errno);
+	errno = 0;
+	big = strtol("12", NULL, 10);
+	printf("strtol again: %ld errno %d\n", big, errno);
+	errno = EINVAL;
+	printf("set: %d\n", errno);
+	printf("texts: %s | %s | %s\n", strerror(ENODATA), strerror(EOPNOTSUPP), strerror(9999));
+	return 0;
+}
+
 int run_check(int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[0], "errno"))
+		return errno_check(argv[1]);
 	if (argc == 3 && !strcmp(argv[0], "elf"))
 		return elf_check(argv[1], argv[2]);
 	if (argc == 2 && !strcmp(argv[0], "zlib"))

@@ -38,7 +38,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 
 static const struct argp argp = {
 	.parser = parse_arg,
-	.args_doc = "probe | batch | pause | elf FILE FUNC | zlib FILE.gz | tmp DIR",
+	.args_doc = "probe | batch | pause | elf FILE FUNC | zlib FILE.gz | tmp DIR | errno DIR",
 	.doc = "Calls what libbpf-tools' shared helpers call.",
 };
 
@@ -55,7 +55,7 @@ static void report(const char *name, int fd)
 		printf("case %s => ok\n", name);
 		close(fd);
 	} else {
-		printf("case %s => err %s\n", name, strerror(-fd));
+		printf("case %s => err %d %s\n", name, fd, strerror(-fd));
 	}
 }
 
