@@ -227,3 +227,55 @@ fn errno_and_open_flags_read_as_natively() {
         "{stderr}"
     );
 }
+
+/// checks.c's `time` natively with TZ `tz` (None: unset).
+fn native_time(dir: &Path, tz: Option<&str>) -> String {
+    native(dir, &["time"]);
+    let mut command = Command::new(dir.join("checks"));
+    command.arg("time");
+    match tz {
+        Some(tz) => command.env("TZ", tz),
+        None => command.env_remove("TZ"),
+    };
+    run_ok(&mut command)
+}
+
+#[test]
+fn localtime_follows_tz_and_the_hosts_zone() {
+    require_kernel();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let guest_time = |host_tz: Option<&str>, env: Option<&str>| {
+        let mut command = wasm_bpf();
+        command.arg("run");
+        if let Some(tz) = env {
+            command.args(["--env", &format!("TZ={tz}")]);
+        }
+        command.arg(guest("helpers-c")).arg("time");
+        match host_tz {
+            Some(tz) => command.env("TZ", tz),
+            None => command.env_remove("TZ"),
+        };
+        run_ok(&mut command).replace("done time\n", "")
+    };
+    for tz in [
+        "Europe/Paris",
+        "America/New_York",
+        "CET-1CEST,M3.5.0,M10.5.0/3",
+        "",
+    ] {
+        let native = native_time(dir.path(), Some(tz));
+        assert_eq!(guest_time(None, Some(tz)), native, "TZ={tz}");
+    }
+    let paris = native_time(dir.path(), Some("Europe/Paris"));
+    assert!(
+        paris.contains("2024-07-09 04:46:44 CEST +0200, dst 1"),
+        "{paris}"
+    );
+    // Without its own TZ the guest follows the host's zone: here the
+    // host process's TZ, as the native tool would.
+    assert_eq!(
+        guest_time(Some("America/New_York"), None),
+        native_time(dir.path(), Some("America/New_York"))
+    );
+    assert_eq!(guest_time(None, None), native_time(dir.path(), None));
+}

@@ -18,6 +18,7 @@ const PACKAGE: &[(&str, &str)] = &[
     ("object.wit", include_str!("../../../wit/object.wit")),
     ("program.wit", include_str!("../../../wit/program.wit")),
     ("raw.wit", include_str!("../../../wit/raw.wit")),
+    ("time.wit", include_str!("../../../wit/time.wit")),
     ("types.wit", include_str!("../../../wit/types.wit")),
     ("world.wit", include_str!("../../../wit/world.wit")),
 ];

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -234,8 +235,30 @@ static int errno_check(const char *dir)
 	return 0;
 }
 
+/* Local time as trace_helpers.c's str_timestamp() makes it, at moments in
+ * winter and summer (of the northern hemisphere). */
+static int time_check(void)
+{
+	static const time_t moments[] = { 1704067200, 1720493204, 1743296400 };
+	char text[64];
+	struct tm *tm, tm_r;
+	size_t i;
+
+	tzset();
+	for (i = 0; i < sizeof(moments) / sizeof(moments[0]); i++) {
+		tm = localtime(&moments[i]);
+		strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S %Z %z", tm);
+		printf("%lld: %s, dst %d\n", (long long)moments[i], text, tm->tm_isdst);
+		localtime_r(&moments[i], &tm_r);
+		printf("  localtime_r: %02d:%02d yday %d\n", tm_r.tm_hour, tm_r.tm_min, tm_r.tm_yday);
+	}
+	return 0;
+}
+
 int run_check(int argc, char **argv)
 {
+	if (argc == 1 && !strcmp(argv[0], "time"))
+		return time_check();
 	if (argc == 2 && !strcmp(argv[0], "errno"))
 		return errno_check(argv[1]);
 	if (argc == 3 && !strcmp(argv[0], "elf"))

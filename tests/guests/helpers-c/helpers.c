@@ -38,7 +38,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 
 static const struct argp argp = {
 	.parser = parse_arg,
-	.args_doc = "probe | batch | pause | elf FILE FUNC | zlib FILE.gz | tmp DIR | errno DIR",
+	.args_doc = "probe | batch | pause | elf FILE FUNC | zlib FILE.gz | tmp DIR | errno DIR | time",
 	.doc = "Calls what libbpf-tools' shared helpers call.",
 };
 

@@ -15,6 +15,7 @@ mod kernel_btf;
 pub mod lifecycle;
 pub mod limits;
 pub mod link;
+mod local_time;
 pub(crate) mod log;
 pub mod map;
 pub mod metrics;
@@ -207,6 +208,7 @@ pub fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> wasmtime::
     b::libbpf_log::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     b::features::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     b::raw::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
+    b::local_time::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     b::lifecycle::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     b::metrics::add_to_linker::<T, HasBpf>(linker, T::bpf)
 }
