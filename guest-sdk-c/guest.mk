@@ -104,10 +104,11 @@ $(OUT)/app/%.o: %.c $(wildcard *.h) $(SDK_HDR) $(BPF:%=$(OUT)/%.skel.h) \
 	$(WASM_CC) $(CFLAGS) -I$(SDK)/include -I$(OUT)/uapi -I$(OUT) -I$(OUT)/wit -I. -c $< -o $@
 
 # close() goes through the SDK, which frees the descriptors of
-# bpf_prog_load() and friends (src/raw.c).
+# bpf_prog_load() and friends (src/raw.c); wasi-libc's lookup of a path's
+# grant too, which tells the host of a path no grant holds (src/grants.c).
 $(OUT)/$(NAME).core.wasm: $(APP_OBJS) $(SDK_SRC) $(SDK_HDR) $(OUT)/bindings/bpf_app.h $(WIT_H) \
 		$(UAPI_H) $(ZLIB)
-	$(WASM_CC) $(WASM_LD) -Wl,--wrap=close $(CFLAGS) -I$(SDK)/include -I$(OUT)/uapi \
+	$(WASM_CC) $(WASM_LD) -Wl,--wrap=close -Wl,--wrap=__wasilibc_find_relpath $(CFLAGS) -I$(SDK)/include -I$(OUT)/uapi \
 		-I$(OUT)/bindings $(SDK_SRC) $(OUT)/bindings/bpf_app.c \
 		$(OUT)/bindings/bpf_app_component_type.o $(WIT_OBJS) $(APP_OBJS) $(ZLIB) -o $@
 

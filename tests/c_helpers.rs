@@ -40,10 +40,21 @@ fn case<'a>(cases: &'a BTreeMap<String, String>, name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no case {name} in {cases:?}"))
 }
 
-/// Whether `bpftool prog show` lists a program called `name`.
-fn prog_named(name: &str) -> bool {
-    let listing = run_ok(Command::new("bpftool").args(["prog", "show"]));
-    listing.contains(&format!("name {name} "))
+/// Waits (the kernel frees programs after an RCU grace period) until
+/// `bpftool prog show` lists no program called `name`.
+fn assert_no_prog_named(name: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let listing = run_ok(Command::new("bpftool").args(["prog", "show"]));
+        if !listing.contains(&format!("name {name} ")) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "program {name} still loaded:\n{listing}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]
@@ -77,7 +88,7 @@ fn feature_probes_load_through_the_policy() {
     // A host fd number in the instructions is never passed on.
     assert_eq!(case(&c, "map fd"), "err -95 Operation not supported");
     // Closed or not, nothing stays loaded after the run.
-    assert!(!prog_named("helpers_raw_tp"));
+    assert_no_prog_named("helpers_raw_tp");
 
     let (granted, stderr) = run(
         &["--allow-helper", "bpf_send_signal", "--allow", "fentry"],
@@ -278,4 +289,76 @@ fn localtime_follows_tz_and_the_hosts_zone() {
         native_time(dir.path(), Some("America/New_York"))
     );
     assert_eq!(guest_time(None, None), native_time(dir.path(), None));
+}
+
+/// Runs the tool to its end, whatever it returns; its stdout and stderr.
+fn run_any(host: &[&str], args: &[&str]) -> (String, String) {
+    require_kernel();
+    let out = wasm_bpf()
+        .arg("run")
+        .args(host)
+        .arg(guest("helpers-c"))
+        .args(args)
+        .output()
+        .expect("running wasm-bpf");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_path_outside_the_grants_is_named_with_its_grant() {
+    let (stdout, stderr) = run_any(
+        &[],
+        &[
+            "read",
+            "/proc/partitions",
+            "/proc/partitions",
+            "/no/such/file",
+        ],
+    );
+    assert!(
+        stdout.contains("case read 0 /proc/partitions => Permission denied"),
+        "{stdout}"
+    );
+    let note = "the app tried /proc/partitions: not granted (--dir /proc)";
+    // Once per path, and none for a path the host does not have either.
+    assert_eq!(stderr.matches(note).count(), 1, "{stderr}");
+    assert!(!stderr.contains("/no/such/file"), "{stderr}");
+    // A mount of its own is what to grant (tracefs under /sys).
+    let format = "/sys/kernel/tracing/events/syscalls/sys_enter_openat/format";
+    if Path::new(format).exists() {
+        let (_, stderr) = run_any(&[], &["read", format]);
+        assert!(
+            stderr.contains(&format!(
+                "the app tried {format}: not granted (--dir /sys/kernel/tracing)"
+            )),
+            "{stderr}"
+        );
+    }
+
+    let (stdout, stderr) = run_any(&["--dir", "/proc"], &["read", "/proc/partitions"]);
+    assert!(
+        stdout.contains("case read 0 /proc/partitions => ok"),
+        "{stdout}"
+    );
+    assert!(!stderr.contains("the app tried"), "{stderr}");
+}
+
+#[test]
+fn a_cgroup_fd_in_a_map_is_refused_naming_the_call_that_takes_a_path() {
+    let cgroup = common::cgroup2_root().join(format!("wbpf-helpers-{}", std::process::id()));
+    let _ = std::fs::remove_dir(&cgroup);
+    std::fs::create_dir(&cgroup).expect("creating a cgroup");
+    let dir = cgroup.to_str().expect("UTF-8");
+    let (c, stderr) = run(&["--dir", dir], &["cgroup", dir]);
+    let _ = std::fs::remove_dir(&cgroup);
+    assert_eq!(case(&c, "open cgroup"), "ok");
+    assert_eq!(case(&c, "update with fd"), "-95 Operation not supported");
+    assert!(
+        stderr.contains("wasm_bpf_map_update_cgroup(fd, &key, path, flags)"),
+        "{stderr}"
+    );
+    assert_eq!(case(&c, "update by path"), "0");
 }

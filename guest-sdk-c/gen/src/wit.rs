@@ -19,6 +19,7 @@ const PACKAGE: &[(&str, &str)] = &[
     ("program.wit", include_str!("../../../wit/program.wit")),
     ("raw.wit", include_str!("../../../wit/raw.wit")),
     ("time.wit", include_str!("../../../wit/time.wit")),
+    ("grants.wit", include_str!("../../../wit/grants.wit")),
     ("types.wit", include_str!("../../../wit/types.wit")),
     ("world.wit", include_str!("../../../wit/world.wit")),
 ];

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* A hash map for the batch calls, filled from user space; and a program
- * that counts getpid() calls per process into it. */
+/* A hash map for the batch calls, filled from user space, and a program
+ * that counts getpid() calls per process into it; a cgroup filter map. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "helpers.h"
@@ -11,6 +11,14 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } counts SEC(".maps");
+
+/* A cgroup filter, as libbpf-tools' -c option fills it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroup_map SEC(".maps");
 
 SEC("tp/syscalls/sys_enter_getpid")
 int count_getpid(void *ctx)

@@ -9,6 +9,7 @@
  */
 #include <argp.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 
 static const struct argp argp = {
 	.parser = parse_arg,
-	.args_doc = "probe | batch | pause | elf FILE FUNC | zlib FILE.gz | tmp DIR | errno DIR | time",
+	.args_doc = "probe | batch | pause | cgroup DIR | read PATH... | elf FILE FUNC | zlib FILE.gz | tmp DIR | errno DIR | time",
 	.doc = "Calls what libbpf-tools' shared helpers call.",
 };
 
@@ -219,6 +220,44 @@ static int batch(void)
 	return 0;
 }
 
+/* libbpf-tools' -c CGROUP, unchanged: the fd goes into the map. Then the
+ * wasm-bpf way, by path. */
+static int cgroup_filter(const char *path)
+{
+	struct helpers_bpf *skel = helpers_bpf__open_and_load();
+	int map_fd, cgfd, zero = 0, err;
+
+	if (!skel)
+		return 1;
+	map_fd = bpf_map__fd(skel->maps.cgroup_map);
+	cgfd = open(path, O_RDONLY);
+	printf("case open cgroup => %s\n", cgfd < 0 ? strerror(errno) : "ok");
+	err = bpf_map_update_elem(map_fd, &zero, &cgfd, BPF_ANY);
+	printf("case update with fd => %d %s\n", err, err ? strerror(-err) : "");
+	err = wasm_bpf_map_update_cgroup(map_fd, &zero, path, BPF_ANY);
+	printf("case update by path => %d\n", err);
+	close(cgfd);
+	helpers_bpf__destroy(skel);
+	return 0;
+}
+
+/* Reads each path, as a tool reads /proc/partitions. */
+static int read_paths(int argc, char **argv)
+{
+	char line[256];
+	FILE *f;
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		f = fopen(argv[i], "r");
+		printf("case read %d %s => %s\n", i, argv[i],
+		       f && fgets(line, sizeof(line), f) ? "ok" : strerror(errno));
+		if (f)
+			fclose(f);
+	}
+	return 0;
+}
+
 static volatile sig_atomic_t interrupted;
 
 static void sig_int(int signo)
@@ -259,6 +298,10 @@ int main(int argc, char **argv)
 		err = batch();
 	else if (!strcmp(command, "pause"))
 		err = wait_for_stop();
+	else if (!strcmp(command, "cgroup") && command_argc == 2)
+		err = cgroup_filter(command_args[1]);
+	else if (!strcmp(command, "read"))
+		err = read_paths(command_argc - 1, command_args + 1);
 	else
 		err = run_check(command_argc, command_args);
 	if (err < 0) {

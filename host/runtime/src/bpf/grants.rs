@@ -234,7 +234,17 @@ impl Grants {
             .dirs
             .iter()
             .find_map(|g| Some((g, path.strip_prefix(&g.guest).ok()?)))
-            .ok_or_else(|| denied("is not inside a directory the guest was granted"))?;
+            .ok_or_else(|| {
+                let err = denied("is not inside a directory the guest was granted");
+                // Outside every grant, the guest's path is the host's.
+                match super::refusals::grant_for(&path) {
+                    Some(dir) => err.hint(&format!(
+                        "on this host it would be granted with `--dir {}`",
+                        dir.display()
+                    )),
+                    None => err,
+                }
+            })?;
         open_beneath(grant.dir.as_fd(), rest, what, guest, ResolveFlags::empty()).map_err(|e| {
             if e.guest()
                 .is_some_and(|g| g.code == ErrorCode::PermissionDenied)

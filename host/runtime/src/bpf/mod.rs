@@ -24,6 +24,7 @@ pub mod policy;
 pub mod program;
 pub mod raw;
 mod record_layout;
+mod refusals;
 mod ring;
 mod types;
 
@@ -67,6 +68,8 @@ pub struct BpfCtx {
     pub(crate) observer: Arc<dyn Observer>,
     /// The metrics the guest declares.
     pub(crate) guest_metrics: Arc<GuestMetrics>,
+    /// The paths the guest was refused that the user was told of.
+    pub(crate) refused: refusals::Noted,
 }
 
 impl BpfCtx {
@@ -86,6 +89,7 @@ impl BpfCtx {
             kernel_btf_file: None,
             observer: Arc::new(Unobserved),
             guest_metrics: Arc::default(),
+            refused: refusals::Noted::default(),
         }
     }
 
@@ -209,6 +213,7 @@ pub fn add_to_linker<T: BpfView + 'static>(linker: &mut Linker<T>) -> wasmtime::
     b::features::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     b::raw::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     b::local_time::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
+    b::grants::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     b::lifecycle::add_to_linker::<T, HasBpf>(linker, T::bpf)?;
     b::metrics::add_to_linker::<T, HasBpf>(linker, T::bpf)
 }

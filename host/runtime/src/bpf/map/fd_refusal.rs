@@ -60,6 +60,17 @@ pub(super) fn fds_in_values(ty: MapType, value_size: usize, values: &[u8]) -> Op
 
 fn refused(handle: &MapHandle, what: &str, fds: FdUse) -> BpfError {
     let name = handle.name().to_string_lossy();
+    if handle.map_type() == MapType::CgroupArray {
+        // Tools store a cgroup fd they opened (`-c CGROUP`); the guest's
+        // way is by path, which the one line to change should say.
+        let message = format!(
+            "{what} on map `{name}`: a CgroupArray map's values are file descriptors, which a \
+             guest cannot pass; store the cgroup by its path with `update-cgroup` (in C: \
+             wasm_bpf_map_update_cgroup(fd, &key, path, flags)), inside a `run --dir` grant"
+        );
+        tracing::warn!("{message}");
+        return BpfError::new(ErrorCode::Unsupported, message);
+    }
     let message = match fds {
         FdUse::Keys | FdUse::Values => format!(
             "{what} on map `{name}`: a {:?} map's {} file descriptors, which a guest cannot \

@@ -1,0 +1,115 @@
+//! The `grants` interface: paths the guest was refused for lack of a
+//! `--dir` grant, told to the user with the grant that would hold them.
+
+use std::collections::HashSet;
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
+
+use crate::bindings::grants::Host;
+
+use super::BpfCtxView;
+
+/// Most distinct paths noted per guest: a guest probing many paths must not
+/// grow the host's memory or flood its log.
+const MAX_NOTED: usize = 256;
+
+/// The paths already noted for one guest.
+#[derive(Default)]
+pub(crate) struct Noted(HashSet<PathBuf>);
+
+/// The directory to grant for the host path `path`, which exists: the
+/// mount it lies on (`/proc`, `/sys/kernel/tracing`), or, on the root
+/// file system, its own directory (for a file, the one holding it).
+pub(crate) fn grant_for(path: &Path) -> Option<PathBuf> {
+    let meta = std::fs::metadata(path).ok()?;
+    let mut top = path;
+    for dir in path.ancestors().skip(1) {
+        match std::fs::metadata(dir) {
+            Ok(m) if m.dev() == meta.dev() && dir.parent().is_some() => top = dir,
+            _ => break,
+        }
+    }
+    let on_root = std::fs::metadata("/").is_ok_and(|root| root.dev() == meta.dev());
+    if !on_root {
+        return Some(top.to_path_buf());
+    }
+    if meta.is_dir() {
+        Some(path.to_path_buf())
+    } else {
+        path.parent().map(Path::to_path_buf)
+    }
+}
+
+impl Noted {
+    /// The note for the guest's refused `path`: once per path, and only
+    /// for an absolute, plain path that exists on the host.
+    fn note(&mut self, path: &str) -> Option<String> {
+        let path = Path::new(path);
+        let plain = path.is_absolute()
+            && path.components().all(|c| {
+                matches!(
+                    c,
+                    std::path::Component::RootDir | std::path::Component::Normal(_)
+                )
+            });
+        if !plain || self.0.len() >= MAX_NOTED || self.0.contains(path) {
+            return None;
+        }
+        let dir = grant_for(path)?;
+        self.0.insert(path.to_path_buf());
+        Some(format!(
+            "the app tried {}: not granted (--dir {})",
+            path.display(),
+            dir.display()
+        ))
+    }
+}
+
+impl Host for BpfCtxView<'_> {
+    fn note_refused_path(&mut self, path: String) -> wasmtime::Result<()> {
+        if let Some(note) = self.ctx.refused.note(&path) {
+            tracing::warn!("{note}");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_grant_is_the_mount_or_the_directory() {
+        assert_eq!(
+            grant_for(Path::new("/proc/partitions")),
+            Some(PathBuf::from("/proc"))
+        );
+        assert_eq!(
+            grant_for(Path::new("/proc/self/status")),
+            Some(PathBuf::from("/proc"))
+        );
+        // On the root file system: the file's own directory.
+        let dir = tempfile::tempdir_in("/var/tmp").unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, "x").unwrap();
+        let on_root =
+            std::fs::metadata("/").unwrap().dev() == std::fs::metadata(dir.path()).unwrap().dev();
+        if on_root {
+            assert_eq!(grant_for(&file).as_deref(), Some(dir.path()));
+        }
+        assert_eq!(grant_for(Path::new("/no/such/file")), None);
+    }
+
+    #[test]
+    fn each_path_is_noted_once() {
+        let mut noted = Noted::default();
+        assert_eq!(
+            noted.note("/proc/partitions").as_deref(),
+            Some("the app tried /proc/partitions: not granted (--dir /proc)")
+        );
+        assert_eq!(noted.note("/proc/partitions"), None);
+        assert_eq!(noted.note("/proc/../etc/passwd"), None);
+        assert_eq!(noted.note("relative"), None);
+        assert_eq!(noted.note("/no/such/file"), None);
+    }
+}
