@@ -362,3 +362,68 @@ fn a_cgroup_fd_in_a_map_is_refused_naming_the_call_that_takes_a_path() {
     );
     assert_eq!(case(&c, "update by path"), "0");
 }
+
+/// checks.c's argp, natively (glibc's argp) and in the guest (the SDK's),
+/// on what a user types: the same stdout and stderr, byte for byte, and
+/// the same success (a WASI exit says only whether it failed, so argp's
+/// status 64 is 1 in the guest).
+#[test]
+fn argp_help_usage_and_errors_are_glibcs_byte_for_byte() {
+    require_kernel();
+    let dir = tempfile::tempdir().expect("temp dir");
+    native(dir.path(), &["time"]);
+    let cases: &[&[&str]] = &[
+        &["--help"],
+        &["--usage"],
+        &["-?"],
+        &["-h"],
+        &["--version"],
+        &["--bogus"],
+        &["--ti"],
+        &["-p"],
+        &["--he"],
+        &["-tp", "181", "-i5", "--interval=3", "--fails", "target"],
+        &["--max=3", "--cgroup", "/cg", "-C", "comm,pid"],
+        &["one", "two"],
+    ];
+    for args in cases {
+        let native = Command::new(dir.path().join("checks"))
+            .arg("options")
+            .args(*args)
+            .output()
+            .expect("running the native build");
+        let guest = wasm_bpf()
+            .arg("run")
+            .arg(guest("helpers-c"))
+            .arg("options")
+            .args(*args)
+            .output()
+            .expect("running wasm-bpf");
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        assert_eq!(
+            text(&guest.stdout),
+            text(&native.stdout),
+            "stdout of {args:?}"
+        );
+        assert_eq!(
+            text(&guest.stderr),
+            text(&native.stderr),
+            "stderr of {args:?}"
+        );
+        assert_eq!(
+            guest.status.success(),
+            native.status.success(),
+            "status of {args:?}"
+        );
+    }
+    // What the cases exercise: glibc's order (-t before -T), a long-only
+    // option, a group header, an alias, and a line that ends exactly at
+    // the margin (glibc follows it with a line of blanks).
+    let help = run_ok(Command::new(dir.path().join("checks")).args(["options", "--help"]));
+    assert!(help.contains("  -t, --timestamp "), "{help}");
+    assert!(help.contains("\n Output:\n"), "{help}");
+    assert!(
+        help.contains("ports to trace\n                            \n"),
+        "{help}"
+    );
+}

@@ -184,7 +184,12 @@ fn exitsnoop_parses_its_options_with_argp() {
 
     let (code, stdout, _) = exitsnoop_args(&["--usage"]);
     assert_eq!(code, Some(0));
-    assert!(stdout.contains("[-p PID] [--pid=PID]"), "{stdout}");
+    // glibc's layout: flags together, then options with arguments, then
+    // every long option.
+    assert!(
+        stdout.starts_with("Usage: exitsnoop-c [-tTvx?V] [-c /sys/fs/cgroup/unified] [-p PID]\n"),
+        "{stdout}"
+    );
 
     let see = "Try `exitsnoop-c --help' or `exitsnoop-c --usage' for more information.";
     for (args, message) in [
@@ -201,7 +206,11 @@ fn exitsnoop_parses_its_options_with_argp() {
             &["--perf=1"][..],
             "exitsnoop-c: option '--perf' doesn't allow an argument",
         ),
-        (&["--p", "1"][..], "exitsnoop-c: option '--p' is ambiguous"),
+        (
+            &["--p", "1"][..],
+            "exitsnoop-c: option '--p' is ambiguous; possibilities: '--pid' '--perf' \
+             '--program-name'",
+        ),
         (&["-p", "abc"][..], "Invalid PID: abc"),
         (&["extra"][..], "exitsnoop-c: Too many arguments"),
     ] {

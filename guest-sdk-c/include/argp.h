@@ -92,6 +92,14 @@ struct argp_state {
 #define ARGP_KEY_ERROR 0x1000005
 
 /* What a parser returns for a key it does not handle. */
+/* The keys a help_filter receives, with the text it may change. */
+#define ARGP_KEY_HELP_PRE_DOC 0x2000001
+#define ARGP_KEY_HELP_POST_DOC 0x2000002
+#define ARGP_KEY_HELP_HEADER 0x2000003
+#define ARGP_KEY_HELP_EXTRA 0x2000004
+#define ARGP_KEY_HELP_DUP_ARGS_NOTE 0x2000005
+#define ARGP_KEY_HELP_ARGS_DOC 0x2000006
+
 #define ARGP_ERR_UNKNOWN E2BIG
 
 /* argp_parse flags. */

@@ -4,6 +4,7 @@
  * builds for the guest and natively (-DCHECKS_MAIN, -lelf -lz). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <argp.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <limits.h>
@@ -255,8 +256,84 @@ static int time_check(void)
 	return 0;
 }
 
+/* argp as libbpf-tools use it, for `options ARGS...`: the test compares
+ * --help, --usage and the errors with glibc's, byte for byte. */
+const char *argp_program_version = "helpers 0.1";
+const char *argp_program_bug_address = "https://github.com/iovisor/bcc/tree/master/libbpf-tools";
+
+static const char options_doc[] =
+	"Trace what libbpf-tools trace, with their options.\n"
+	"\n"
+	"USAGE: options [-h] [-T] [-t] [-x] [-p PID] [-P PORTS] [-c CG] [--max-args MAX_ARGS]\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    ./options -p 181      # only trace PID 181\n"
+	"    ./options -P 80,81    # only trace ports 80 and 81\n"
+	"\vWhat follows the options, long enough for the help stream to wrap it at the "
+	"seventy-ninth column, as glibc does.";
+
+static const struct argp_option options_opts[] = {
+	{ "timestamp", 't', NULL, 0, "Include timestamp on output", 0 },
+	{ "time", 'T', NULL, 0, "Include time column on output (HH:MM:SS)", 0 },
+	{ "pid", 'p', "PID", 0, "Process ID to trace", 0 },
+	{ "port", 'P', "PORTS", 0, "Comma-separated list of destination ports to trace", 0 },
+	{ "cgroup", 'c', "/sys/fs/cgroup/unified", 0, "Trace process in cgroup path", 0 },
+	{ "max-args", 300, "MAX_ARGS", 0,
+	  "maximum number of arguments parsed and displayed, defaults to 20", 0 },
+	{ "interval", 'i', "SECS", OPTION_ARG_OPTIONAL, "Print every SECS seconds", 0 },
+	{ "failed", 'x', NULL, 0, "Failed opens only", 0 },
+	{ "fails", 0, NULL, OPTION_ALIAS, NULL, 0 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
+	{ NULL, 0, NULL, 0, "Output:", 0 },
+	{ "verbose", 'v', NULL, 0, "Verbose debug output", 0 },
+	{ "columns", 'C', "LIST", 0, "Columns to print", 0 },
+	{},
+};
+
+static error_t options_parse(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'h':
+		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
+		break;
+	case ARGP_KEY_ARG:
+		if (state->arg_num > 0)
+			argp_usage(state);
+		printf("argument %s\n", arg);
+		break;
+	case 't': case 'T': case 'x': case 'v':
+		printf("flag -%c\n", key);
+		break;
+	case 'p': case 'P': case 'c': case 'C': case 300:
+		printf("option %d = %s\n", key, arg);
+		break;
+	case 'i':
+		printf("interval %s\n", arg ? arg : "(default)");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static int options_check(int argc, char **argv)
+{
+	static const struct argp argp = {
+		.options = options_opts,
+		.parser = options_parse,
+		.args_doc = "[TARGET]\n--list",
+		.doc = options_doc,
+	};
+	int err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
+
+	printf("argp_parse: %d\n", err);
+	return err ? 1 : 0;
+}
+
 int run_check(int argc, char **argv)
 {
+	if (argc >= 1 && !strcmp(argv[0], "options"))
+		return options_check(argc, argv);
 	if (argc == 1 && !strcmp(argv[0], "time"))
 		return time_check();
 	if (argc == 2 && !strcmp(argv[0], "errno"))

@@ -3,7 +3,8 @@
 #ifndef __CHECKS_H
 #define __CHECKS_H
 
-/* `elf FILE FUNC`, `zlib FILE.gz`, `tmp DIR`, `errno DIR` or `time`: 0, or 1 with a message on
+/* `elf FILE FUNC`, `zlib FILE.gz`, `tmp DIR`, `errno DIR`, `time` or
+ * `options ARGS...`: 0, or 1 with a message on
  * stderr; -1 for another command. */
 int run_check(int argc, char **argv);
 

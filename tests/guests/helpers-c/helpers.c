@@ -39,7 +39,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 
 static const struct argp argp = {
 	.parser = parse_arg,
-	.args_doc = "probe | batch | pause | cgroup DIR | read PATH... | elf FILE FUNC | zlib FILE.gz | tmp DIR | errno DIR | time",
+	.args_doc = "probe | batch | pause | cgroup DIR | read PATH... | elf FILE FUNC | zlib FILE.gz | tmp DIR | errno DIR | time | options ARGS...",
 	.doc = "Calls what libbpf-tools' shared helpers call.",
 };
 
@@ -284,6 +284,9 @@ int main(int argc, char **argv)
 	const char *command;
 	int err;
 
+	/* Its own argp, parsed as natively (checks.c). */
+	if (argc > 1 && !strcmp(argv[1], "options"))
+		return run_check(argc - 1, argv + 1);
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
 		return err;
