@@ -427,3 +427,57 @@ fn argp_help_usage_and_errors_are_glibcs_byte_for_byte() {
         "{help}"
     );
 }
+
+/// <wasm_bpf/metrics.h>: a C tool's counter, gauge and log2 histogram, as
+/// a scrape shows them.
+#[test]
+fn c_metrics_are_served_with_their_labels() {
+    use common::http::{buckets, free_address, get_until, sample};
+    let address = free_address();
+    let mut running = Running::start(
+        &["--metrics", &address.to_string()],
+        &guest("helpers-c"),
+        &["metrics"],
+    );
+    assert!(
+        running
+            .wait_line(Duration::from_secs(20), |l| l == "metrics ready")
+            .is_some(),
+        "{:?}",
+        running.seen
+    );
+    let c = cases(running.seen.iter().map(String::as_str));
+    assert_eq!(case(&c, "inc"), "0");
+    assert_eq!(case(&c, "wrong label count"), "refused");
+    assert_eq!(case(&c, "bad name"), "NULL");
+    let scrape = get_until(address, "/metrics", Duration::from_secs(20), |r| {
+        r.body.contains("helpers_latency_usecs_count")
+    })
+    .expect("a scrape");
+    let body = &scrape.body;
+    assert_eq!(
+        sample(body, "helpers_events_total{kind=\"exec\"}"),
+        Some(3.0),
+        "{body}"
+    );
+    assert_eq!(
+        sample(body, "helpers_events_total{kind=\"exit\"}"),
+        Some(1.0),
+        "{body}"
+    );
+    assert_eq!(sample(body, "helpers_queued"), Some(5.0), "{body}");
+    // Slots 1 (2 values in [2, 4)) and 3 (5 in [8, 16)): buckets 3 and 15.
+    assert_eq!(
+        buckets(body, "helpers_latency_usecs", ""),
+        vec![
+            (1.0, 0.0),
+            (3.0, 2.0),
+            (7.0, 2.0),
+            (15.0, 7.0),
+            (f64::INFINITY, 7.0)
+        ],
+        "{body}"
+    );
+    running.signal(libc::SIGINT);
+    common::wait_ended(&mut running, Some(0));
+}

@@ -176,6 +176,16 @@ fn a_new_c_app_builds_and_reports_execs() {
     let readme = std::fs::read_to_string(project.join("README.md")).expect("README");
     assert!(readme.contains("    make\n"));
     let wasm = make(&project, "execlog_c");
+    // An argp tool, as libbpf-tools are: glibc's help layout.
+    let help = common::run_ok(wasm_bpf().arg("run").arg(&wasm).arg("--help"));
+    assert!(help.starts_with("Usage: execlog_c [OPTION...]\n"), "{help}");
+    for line in [
+        "  -p, --ppid=PPID            Only the children of process PPID",
+        "  -t, --time=SECONDS         Stop after this long (default: never)",
+        "  -?, --help                 Give this help list",
+    ] {
+        assert!(help.lines().any(|l| l == line), "no {line:?} in:\n{help}");
+    }
     check_app(&wasm, &marker(dir.path(), "c-app"));
 }
 

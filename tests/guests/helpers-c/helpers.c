@@ -19,6 +19,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <wasm_bpf/metrics.h>
 
 #include "checks.h"
 #include "helpers.h"
@@ -39,7 +40,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 
 static const struct argp argp = {
 	.parser = parse_arg,
-	.args_doc = "probe | batch | pause | cgroup DIR | read PATH... | elf FILE FUNC | zlib FILE.gz | tmp DIR | errno DIR | time | options ARGS...",
+	.args_doc = "probe | batch | pause | metrics | cgroup DIR | read PATH... | elf FILE FUNC | zlib FILE.gz | tmp DIR | errno DIR | time | options ARGS...",
 	.doc = "Calls what libbpf-tools' shared helpers call.",
 };
 
@@ -258,6 +259,42 @@ static int read_paths(int argc, char **argv)
 	return 0;
 }
 
+/* The app's own metrics, for a scrape while it waits. */
+static int metrics(void)
+{
+	static const char *const kind[] = { "kind", NULL };
+	static const __u32 slots[] = { 0, 2, 0, 5 };
+	double bounds[4];
+	struct wasm_bpf_counter *events = wasm_bpf_counter__new(
+		"helpers_events_total", "Events the helpers saw.", kind);
+	struct wasm_bpf_gauge *queued =
+		wasm_bpf_gauge__new("helpers_queued", "Events queued.", NULL);
+	struct wasm_bpf_histogram *latency;
+
+	wasm_bpf_log2_bounds(bounds, 4);
+	latency = wasm_bpf_histogram__new("helpers_latency_usecs", "Latency.", NULL, bounds, 4);
+	if (!events || !queued || !latency)
+		return 1;
+	printf("case inc => %d\n",
+	       wasm_bpf_counter__inc(events, (const char *[]){ "exec", NULL }, 3));
+	wasm_bpf_counter__inc(events, (const char *[]){ "exit", NULL }, 1);
+	printf("case wrong label count => %s\n",
+	       wasm_bpf_counter__inc(events, (const char *[]){ "a", "b", NULL }, 1) ? "refused"
+										 : "?");
+	wasm_bpf_gauge__set(queued, NULL, 7);
+	wasm_bpf_gauge__add(queued, NULL, -2);
+	wasm_bpf_histogram__observe_log2(latency, NULL, slots, 4);
+	printf("case bad name => %s\n",
+	       !wasm_bpf_counter__new("9 bad", "x", NULL) && errno ? "NULL" : "?");
+	printf("metrics ready\n");
+	fflush(stdout);
+	pause();
+	wasm_bpf_counter__free(events);
+	wasm_bpf_gauge__free(queued);
+	wasm_bpf_histogram__free(latency);
+	return 0;
+}
+
 static volatile sig_atomic_t interrupted;
 
 static void sig_int(int signo)
@@ -303,6 +340,8 @@ int main(int argc, char **argv)
 		err = wait_for_stop();
 	else if (!strcmp(command, "cgroup") && command_argc == 2)
 		err = cgroup_filter(command_args[1]);
+	else if (!strcmp(command, "metrics"))
+		err = metrics();
 	else if (!strcmp(command, "read"))
 		err = read_paths(command_argc - 1, command_args + 1);
 	else

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* {{name}}: prints every exec(2) on the machine, with the PID, the parent
- * and the file run. The kernel half is {{ident}}.bpf.c.
+ * and the file run. The kernel half is {{ident}}.bpf.c. Written as
+ * libbpf-tools' tools are: argp options, a SIGINT handler, a skeleton.
  *
  *     wasm-bpf run {{ident}}.wasm [-p PPID] [-t SECONDS] [-v]
  */
+#include <argp.h>
 #include <errno.h>
-#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <bpf/libbpf.h>
 #include "{{ident}}.h"
@@ -19,57 +22,67 @@ static struct env {
 	double seconds;
 } env;
 
-static const char usage[] =
-	"Usage: {{name}} [-v] [-p PPID] [-t SECONDS]\n"
-	"\n"
+const char *argp_program_version = "{{name}} 0.1";
+const char argp_program_doc[] =
 	"Prints every exec(2): the process, its parent and the file it runs.\n"
 	"\n"
-	"  -p, --ppid=PPID      Only the children of process PPID\n"
-	"  -t, --time=SECONDS   Stop after this long (default: never)\n"
-	"  -v, --verbose        libbpf's debug output\n"
-	"  -h, --help           Give this help list\n";
+	"USAGE: {{name}} [-h] [-v] [-p PPID] [-t SECONDS]\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    {{name}}            # every exec on the machine\n"
+	"    {{name}} -p 181     # only the children of process 181\n"
+	"    {{name}} -t 10      # for 10 seconds\n";
 
-static const struct option opts[] = {
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "ppid", required_argument, NULL, 'p' },
-	{ "time", required_argument, NULL, 't' },
-	{ "help", no_argument, NULL, 'h' },
+static const struct argp_option opts[] = {
+	{ "ppid", 'p', "PPID", 0, "Only the children of process PPID", 0 },
+	{ "time", 't', "SECONDS", 0, "Stop after this long (default: never)", 0 },
+	{ "verbose", 'v', NULL, 0, "Verbose debug output", 0 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
 	{},
 };
 
-static int parse_args(int argc, char **argv)
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	char *end;
-	int opt;
 
-	while ((opt = getopt_long(argc, argv, "vp:t:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'v':
-			env.verbose = true;
-			break;
-		case 'p':
-			env.ppid = strtol(optarg, &end, 10);
-			if (*end || env.ppid < 0) {
-				fprintf(stderr, "Invalid PPID: %s\n", optarg);
-				return -1;
-			}
-			break;
-		case 't':
-			env.seconds = strtod(optarg, &end);
-			if (*end || env.seconds <= 0) {
-				fprintf(stderr, "Invalid time: %s\n", optarg);
-				return -1;
-			}
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			exit(0);
-		default:
-			fputs(usage, stderr);
-			return -1;
+	switch (key) {
+	case 'h':
+		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
+		break;
+	case 'v':
+		env.verbose = true;
+		break;
+	case 'p':
+		errno = 0;
+		env.ppid = strtol(arg, &end, 10);
+		if (errno || *end || env.ppid <= 0) {
+			fprintf(stderr, "Invalid PPID: %s\n", arg);
+			argp_usage(state);
 		}
+		break;
+	case 't':
+		env.seconds = strtod(arg, &end);
+		if (*end || env.seconds <= 0) {
+			fprintf(stderr, "Invalid time: %s\n", arg);
+			argp_usage(state);
+		}
+		break;
+	case ARGP_KEY_ARG:
+		argp_usage(state);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
+}
+
+/* Ctrl-C, SIGTERM or --timeout: the host asks the guest to stop as a
+ * signal would. */
+static volatile sig_atomic_t exiting;
+
+static void sig_handler(int sig)
+{
+	exiting = 1;
 }
 
 static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
@@ -97,16 +110,25 @@ static double now(void)
 
 int main(int argc, char **argv)
 {
+	static const struct argp argp = {
+		.options = opts,
+		.parser = parse_arg,
+		.doc = argp_program_doc,
+	};
 	struct ring_buffer *rb = NULL;
 	struct {{ident}}_bpf *skel;
 	double end;
 	int err;
 
-	err = parse_args(argc, argv);
+	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
-		return 2;
+		return err;
 
 	libbpf_set_print(libbpf_print_fn);
+	if (signal(SIGINT, sig_handler) == SIG_ERR) {
+		fprintf(stderr, "can't set signal handler: %s\n", strerror(errno));
+		return 1;
+	}
 
 	/* Open the object and configure it before it reaches the kernel. */
 	skel = {{ident}}_bpf__open();
@@ -136,7 +158,7 @@ int main(int argc, char **argv)
 
 	printf("%-7s %-7s %-16s %s\n", "PID", "PPID", "COMM", "FILENAME");
 	end = env.seconds ? now() + env.seconds : 0;
-	while (!end || now() < end) {
+	while (!exiting && (!end || now() < end)) {
 		err = ring_buffer__poll(rb, 100 /* timeout, ms */);
 		/* Ctrl-C (the host's request to stop) ends the loop. */
 		if (err == -EINTR) {
