@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use common::{cases, guest, require_kernel, root, run_ok, wasm_bpf, Running};
 
-/// Runs the tool with host flags `host` and its own `args`, which must
-/// end well; its cases and standard error.
-fn run(host: &[&str], args: &[&str]) -> (BTreeMap<String, String>, String) {
+/// Runs the tool with host flags `host` and its own `args` to its end,
+/// whatever it returns; whether it succeeded, its stdout and stderr.
+fn run_any(host: &[&str], args: &[&str]) -> (bool, String, String) {
     require_kernel();
     let out = wasm_bpf()
         .arg("run")
@@ -24,12 +24,20 @@ fn run(host: &[&str], args: &[&str]) -> (BTreeMap<String, String>, String) {
         .args(args)
         .output()
         .expect("running wasm-bpf");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs the tool as [`run_any`] does; it must end well. Its cases and
+/// standard error.
+fn run(host: &[&str], args: &[&str]) -> (BTreeMap<String, String>, String) {
+    let (ok, stdout, stderr) = run_any(host, args);
     assert!(
-        out.status.success() && stdout.contains(&format!("done {}", args[0])),
-        "{args:?} failed ({}):\n{stdout}\n{stderr}",
-        out.status
+        ok && stdout.contains(&format!("done {}", args[0])),
+        "{args:?} failed:\n{stdout}\n{stderr}"
     );
     (cases(stdout.lines()), stderr)
 }
@@ -291,25 +299,9 @@ fn localtime_follows_tz_and_the_hosts_zone() {
     assert_eq!(guest_time(None, None), native_time(dir.path(), None));
 }
 
-/// Runs the tool to its end, whatever it returns; its stdout and stderr.
-fn run_any(host: &[&str], args: &[&str]) -> (String, String) {
-    require_kernel();
-    let out = wasm_bpf()
-        .arg("run")
-        .args(host)
-        .arg(guest("helpers-c"))
-        .args(args)
-        .output()
-        .expect("running wasm-bpf");
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn a_path_outside_the_grants_is_named_with_its_grant() {
-    let (stdout, stderr) = run_any(
+    let (_, stdout, stderr) = run_any(
         &[],
         &[
             "read",
@@ -329,7 +321,7 @@ fn a_path_outside_the_grants_is_named_with_its_grant() {
     // A mount of its own is what to grant (tracefs under /sys).
     let format = "/sys/kernel/tracing/events/syscalls/sys_enter_openat/format";
     if Path::new(format).exists() {
-        let (_, stderr) = run_any(&[], &["read", format]);
+        let (_, _, stderr) = run_any(&[], &["read", format]);
         assert!(
             stderr.contains(&format!(
                 "the app tried {format}: not granted (--dir /sys/kernel/tracing)"
@@ -338,7 +330,7 @@ fn a_path_outside_the_grants_is_named_with_its_grant() {
         );
     }
 
-    let (stdout, stderr) = run_any(&["--dir", "/proc"], &["read", "/proc/partitions"]);
+    let (_, stdout, stderr) = run_any(&["--dir", "/proc"], &["read", "/proc/partitions"]);
     assert!(
         stdout.contains("case read 0 /proc/partitions => ok"),
         "{stdout}"

@@ -439,44 +439,58 @@ static Elf_Scn *scn_of(Elf_Data *data)
 	return (Elf_Scn *)((char *)data - offsetof(Elf_Scn, data));
 }
 
-GElf_Sym *gelf_getsym(Elf_Data *data, int index, GElf_Sym *dst)
+/* Entry `index` of a table section's data, whose entries are `size64` or
+ * `size32` bytes by the file's class; NULL past its end. */
+static const void *entry_at(Elf_Data *data, int index, size_t size64, size_t size32,
+			    bool *is64)
 {
-	Elf_Scn *scn;
-	Elf32_Sym s;
 	size_t size;
 
-	if (!data || !dst || index < 0)
+	if (!data || index < 0)
 		return fail(E_ARGUMENT);
-	scn = scn_of(data);
-	size = scn->elf->class == ELFCLASS64 ? sizeof(Elf64_Sym) : sizeof(Elf32_Sym);
+	*is64 = scn_of(data)->elf->class == ELFCLASS64;
+	size = *is64 ? size64 : size32;
 	if (!data->d_buf || ((size_t)index + 1) * size > data->d_size)
 		return fail(E_INDEX);
-	if (scn->elf->class == ELFCLASS64) {
-		memcpy(dst, (char *)data->d_buf + (size_t)index * size, size);
+	return (const char *)data->d_buf + (size_t)index * size;
+}
+
+GElf_Sym *gelf_getsym(Elf_Data *data, int index, GElf_Sym *dst)
+{
+	const void *at;
+	Elf32_Sym s;
+	bool is64;
+
+	if (!dst)
+		return fail(E_ARGUMENT);
+	at = entry_at(data, index, sizeof(Elf64_Sym), sizeof(s), &is64);
+	if (!at)
+		return NULL;
+	if (is64) {
+		memcpy(dst, at, sizeof(*dst));
 		return dst;
 	}
-	memcpy(&s, (char *)data->d_buf + (size_t)index * size, size);
+	memcpy(&s, at, sizeof(s));
 	*dst = (GElf_Sym){ s.st_name, s.st_info, s.st_other, s.st_shndx, s.st_value, s.st_size };
 	return dst;
 }
 
 GElf_Dyn *gelf_getdyn(Elf_Data *data, int index, GElf_Dyn *dst)
 {
-	Elf_Scn *scn;
+	const void *at;
 	Elf32_Dyn d;
-	size_t size;
+	bool is64;
 
-	if (!data || !dst || index < 0)
+	if (!dst)
 		return fail(E_ARGUMENT);
-	scn = scn_of(data);
-	size = scn->elf->class == ELFCLASS64 ? sizeof(Elf64_Dyn) : sizeof(Elf32_Dyn);
-	if (!data->d_buf || ((size_t)index + 1) * size > data->d_size)
-		return fail(E_INDEX);
-	if (scn->elf->class == ELFCLASS64) {
-		memcpy(dst, (char *)data->d_buf + (size_t)index * size, size);
+	at = entry_at(data, index, sizeof(Elf64_Dyn), sizeof(d), &is64);
+	if (!at)
+		return NULL;
+	if (is64) {
+		memcpy(dst, at, sizeof(*dst));
 		return dst;
 	}
-	memcpy(&d, (char *)data->d_buf + (size_t)index * size, size);
+	memcpy(&d, at, sizeof(d));
 	dst->d_tag = d.d_tag;
 	dst->d_un.d_val = d.d_un.d_val;
 	return dst;
