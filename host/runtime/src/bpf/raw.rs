@@ -101,6 +101,19 @@ fn instructions(program: &str, bytes: &[u8]) -> BpfResult<Vec<bpf_insn>> {
     Ok(insns)
 }
 
+/// Refuses `BPF_F_TOKEN_FD` among `flags`: with it the kernel reads the
+/// attribute's token fd, 0 here, as a BPF token, the host's stdin.
+fn no_token(what: &str, flags: u32) -> BpfResult<()> {
+    if flags & libbpf_sys::BPF_F_TOKEN_FD == 0 {
+        return Ok(());
+    }
+    Err(BpfError::with_errno(
+        ErrorCode::Unsupported,
+        libc::EOPNOTSUPP,
+        format!("{what}: BPF_F_TOKEN_FD names a file descriptor, which a guest cannot pass"),
+    ))
+}
+
 /// A C string of a guest's string, or `invalid-argument` naming `what`.
 fn c_string(what: &str, s: &str) -> BpfResult<CString> {
     CString::new(s).map_err(|_| {
@@ -166,6 +179,7 @@ impl Host for BpfCtxView<'_> {
         let attach = attrs.expected_attach_type.map_or(0, raw_attach_type);
         self.ctx.limits.check(Held::Program, 1)?;
         let insns = instructions(shown, &attrs.insns)?;
+        no_token(&format!("program `{shown}`"), attrs.prog_flags)?;
         let policy = &self.ctx.policy;
         if let Some(hook) = load_hook(prog_type, attach) {
             policy.need_hook(hook, || {
@@ -240,6 +254,7 @@ impl Host for BpfCtxView<'_> {
         let shown = if name.is_empty() { "(unnamed)" } else { &name };
         let map_type = MapType::from(raw_map_type(attrs.map_type));
         self.ctx.limits.check(Held::Map, 1)?;
+        no_token(&format!("map `{shown}`"), attrs.map_flags)?;
         match map_type {
             MapType::ArrayOfMaps | MapType::HashOfMaps => {
                 return Err(BpfError::with_errno(
@@ -398,6 +413,12 @@ mod tests {
         let err = instructions("p", &bytes(&RETURN_0)[..12]).unwrap_err();
         assert!(format!("{err:?}").contains("12 bytes"), "{err:?}");
         assert!(instructions("p", &[]).is_err());
+    }
+
+    #[test]
+    fn no_token_fd() {
+        assert!(no_token("p", libbpf_sys::BPF_F_SLEEPABLE).is_ok());
+        assert!(no_token("p", libbpf_sys::BPF_F_TOKEN_FD).is_err());
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! `--dir` grant, told to the user with the grant that would hold them.
 
 use std::collections::HashSet;
-use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
 use crate::bindings::grants::Host;
@@ -17,23 +16,41 @@ const MAX_NOTED: usize = 256;
 #[derive(Default)]
 pub(crate) struct Noted(HashSet<PathBuf>);
 
-/// The directory to grant for the host path `path`, which exists: the
-/// mount it lies on (`/proc`, `/sys/kernel/tracing`), or, on the root
-/// file system, its own directory (for a file, the one holding it).
+/// The device and whether it is a directory, of what `path` names: with no
+/// automount triggered and no symbolic link followed, since the path is a
+/// guest's (it learns nothing of the answer, but must not make the host
+/// mount a file system or wait on one).
+fn stat(path: &Path) -> Option<(u64, bool)> {
+    use rustix::fs::{statx, AtFlags, FileType, StatxFlags, CWD};
+    let st = statx(
+        CWD,
+        path,
+        AtFlags::NO_AUTOMOUNT | AtFlags::SYMLINK_NOFOLLOW,
+        StatxFlags::TYPE,
+    )
+    .ok()?;
+    let dev = (u64::from(st.stx_dev_major) << 32) | u64::from(st.stx_dev_minor);
+    let dir = FileType::from_raw_mode(st.stx_mode.into()) == FileType::Directory;
+    Some((dev, dir))
+}
+
+/// The directory to grant for the host path `path`, if it exists: the
+/// mount it lies on (`/proc`, `/sys/kernel/tracing`), or, on the root file
+/// system, its own directory (for a file, the one holding it).
 pub(crate) fn grant_for(path: &Path) -> Option<PathBuf> {
-    let meta = std::fs::metadata(path).ok()?;
+    let (dev, dir) = stat(path)?;
     let mut top = path;
-    for dir in path.ancestors().skip(1) {
-        match std::fs::metadata(dir) {
-            Ok(m) if m.dev() == meta.dev() && dir.parent().is_some() => top = dir,
+    for parent in path.ancestors().skip(1) {
+        match stat(parent) {
+            Some((d, _)) if d == dev && parent.parent().is_some() => top = parent,
             _ => break,
         }
     }
-    let on_root = std::fs::metadata("/").is_ok_and(|root| root.dev() == meta.dev());
+    let on_root = stat(Path::new("/")).is_some_and(|(root, _)| root == dev);
     if !on_root {
         return Some(top.to_path_buf());
     }
-    if meta.is_dir() {
+    if dir {
         Some(path.to_path_buf())
     } else {
         path.parent().map(Path::to_path_buf)
@@ -57,10 +74,12 @@ impl Noted {
         }
         let dir = grant_for(path)?;
         self.0.insert(path.to_path_buf());
+        // Escaped: a file the guest named may have any bytes in its name,
+        // and the note must stay one line of the host's log.
         Some(format!(
             "the app tried {}: not granted (--dir {})",
-            path.display(),
-            dir.display()
+            path.display().to_string().escape_debug(),
+            dir.display().to_string().escape_debug()
         ))
     }
 }
@@ -92,8 +111,7 @@ mod tests {
         let dir = tempfile::tempdir_in("/var/tmp").unwrap();
         let file = dir.path().join("f");
         std::fs::write(&file, "x").unwrap();
-        let on_root =
-            std::fs::metadata("/").unwrap().dev() == std::fs::metadata(dir.path()).unwrap().dev();
+        let on_root = stat(Path::new("/")).map(|s| s.0) == stat(dir.path()).map(|s| s.0);
         if on_root {
             assert_eq!(grant_for(&file).as_deref(), Some(dir.path()));
         }
@@ -111,5 +129,11 @@ mod tests {
         assert_eq!(noted.note("/proc/../etc/passwd"), None);
         assert_eq!(noted.note("relative"), None);
         assert_eq!(noted.note("/no/such/file"), None);
+        // A name with a newline stays on one line.
+        let dir = tempfile::tempdir_in("/var/tmp").unwrap();
+        let odd = dir.path().join("a\nb");
+        std::fs::write(&odd, "").unwrap();
+        let note = noted.note(odd.to_str().unwrap()).unwrap();
+        assert!(!note.contains('\n') && note.contains("a\\nb"), "{note}");
     }
 }
