@@ -13,7 +13,7 @@ set -u
 
 APT="clang-19 llvm-19 lld-19 libelf-dev zlib1g-dev pkg-config make bpftool linux-libc-dev \
 wasi-libc libclang-rt-19-dev-wasm32 iproute2 systemtap-sdt-dev \
-docker-registry skopeo apache2-utils openssl python3-venv podman runc"
+docker-registry skopeo apache2-utils openssl python3-venv podman runc tzdata gzip"
 # A second registry client for the interop tests: the oras Python package,
 # pinned, in a venv of the build's own.
 ORAS_VERSION=0.2.25

@@ -22,11 +22,18 @@ fn zone(tz: Option<&str>) -> BpfResult<TimeZone> {
         BpfError::with_errno(
             ErrorCode::InvalidArgument,
             libc::EINVAL,
-            format!("time zone `{}`: {why}", tz.escape_debug()),
+            format!(
+                "time zone `{}`: {why}",
+                tz.chars().take(64).collect::<String>().escape_debug()
+            ),
         )
     };
     if name.is_empty() {
         return Ok(TimeZone::UTC);
+    }
+    // IANA names and POSIX rules are short; the host looks no further.
+    if name.len() > 256 {
+        return Err(invalid("longer than any zone name or rule"));
     }
     if name.starts_with('/') || name.split('/').any(|part| part == "..") {
         return Err(invalid("a path, not a zone name"));
@@ -82,5 +89,6 @@ mod tests {
         assert!(zone(Some("/etc/shadow")).is_err());
         assert!(zone(Some(":../../etc/passwd")).is_err());
         assert!(zone(Some("Not/A_Zone")).is_err());
+        assert!(zone(Some(&"A".repeat(100_000))).is_err());
     }
 }

@@ -12,6 +12,9 @@ use super::BpfCtxView;
 /// grow the host's memory or flood its log.
 const MAX_NOTED: usize = 256;
 
+/// The longest path noted (Linux's PATH_MAX): longer is no path.
+const MAX_PATH: usize = 4096;
+
 /// The paths already noted for one guest.
 #[derive(Default)]
 pub(crate) struct Noted(HashSet<PathBuf>);
@@ -61,6 +64,9 @@ impl Noted {
     /// The note for the guest's refused `path`: once per path, and only
     /// for an absolute, plain path that exists on the host.
     fn note(&mut self, path: &str) -> Option<String> {
+        if path.len() > MAX_PATH {
+            return None;
+        }
         let path = Path::new(path);
         let plain = path.is_absolute()
             && path.components().all(|c| {
@@ -129,6 +135,7 @@ mod tests {
         assert_eq!(noted.note("/proc/../etc/passwd"), None);
         assert_eq!(noted.note("relative"), None);
         assert_eq!(noted.note("/no/such/file"), None);
+        assert_eq!(noted.note(&format!("/proc/{}", "x/".repeat(3000))), None);
         // A name with a newline stays on one line.
         let dir = tempfile::tempdir_in("/var/tmp").unwrap();
         let odd = dir.path().join("a\nb");

@@ -64,9 +64,11 @@ fn refused(handle: &MapHandle, what: &str, fds: FdUse) -> BpfError {
         // Tools store a cgroup fd they opened (`-c CGROUP`); the guest's
         // way is by path, which the one line to change should say.
         let message = format!(
-            "{what} on map `{name}`: a CgroupArray map's values are file descriptors, which a \
+            "{what} on map `{}`: a CgroupArray map's values are file descriptors, which a \
              guest cannot pass; store the cgroup by its path with `update-cgroup` (in C: \
-             wasm_bpf_map_update_cgroup(fd, &key, path, flags)), inside a `run --dir` grant"
+             wasm_bpf_map_update_cgroup(fd, &key, path, flags)), inside a `run --dir` grant",
+            // The object names its maps; the message stays one log line.
+            name.escape_debug()
         );
         tracing::warn!("{message}");
         return BpfError::new(ErrorCode::Unsupported, message);
