@@ -178,6 +178,20 @@ fn bad_input_gets_typed_errors_and_the_guest_goes_on() {
         0,
         &["values are 8 bytes", "type read is 4 bytes"],
     );
+    err(
+        &c,
+        "small-key-size",
+        "InvalidArgument",
+        0,
+        &["key is 3 bytes", "keys are 4 bytes"],
+    );
+    err(
+        &c,
+        "small-over-32",
+        "InvalidArgument",
+        0,
+        &["at most 32 bytes, not 33"],
+    );
 }
 
 #[test]

@@ -9,10 +9,17 @@
 
 /* The batch format of wit/buffer.wit: each record behind a header (its
  * length and CPU, u32s in native byte order), padded so that every header
- * starts at a multiple of BATCH_ALIGN (host/src/bpf/batch.rs checks these
- * against the WIT and the host). */
+ * starts at a multiple of BATCH_ALIGN (host/runtime/src/bpf/batch.rs checks
+ * these against the WIT and the host). A batch whose records have one
+ * length gives their stride: the next record is found without reading this
+ * one's header. */
 #define BATCH_HEADER 8
 #define BATCH_ALIGN 8
+
+static size_t batch_stride(__u32 len)
+{
+	return BATCH_HEADER + (((size_t)len + BATCH_ALIGN - 1) & ~(size_t)(BATCH_ALIGN - 1));
+}
 
 /* One host buffer and what is left of its last batch. */
 struct source {
@@ -27,6 +34,9 @@ struct source {
 	wasm_bpf_bpf_buffer_batch_t batch;
 	size_t offset;
 	__u32 left;
+	/* Every record's length, if the batch's stride holds (`same_len`). */
+	__u32 len;
+	bool same_len;
 };
 
 struct ring_buffer {
@@ -77,13 +87,13 @@ static int source_deliver(struct source *src, int *count)
 {
 	while (src->left) {
 		const uint8_t *rec = src->batch.data.ptr + src->offset;
-		__u32 len, cpu;
+		__u32 len = src->len, cpu;
 		int ret = 0;
 
-		memcpy(&len, rec, 4);
+		if (!src->same_len)
+			memcpy(&len, rec, 4);
 		memcpy(&cpu, rec + 4, 4);
-		src->offset += BATCH_HEADER +
-			       (((size_t)len + BATCH_ALIGN - 1) & ~(size_t)(BATCH_ALIGN - 1));
+		src->offset += batch_stride(len);
 		src->left--;
 		if (src->ring_cb)
 			ret = src->ring_cb(src->ctx, (void *)(rec + BATCH_HEADER), len);
@@ -116,6 +126,14 @@ static int source_poll(struct source *src, int timeout_ms, int *count)
 		return wbpf_fail(&e);
 	src->offset = 0;
 	src->left = src->batch.count;
+	/* The stride is believed only if it is the first record's and the
+	 * data holds every record of it. */
+	src->same_len = false;
+	if (src->batch.stride && src->batch.data.len >= BATCH_HEADER) {
+		memcpy(&src->len, src->batch.data.ptr, 4);
+		src->same_len = batch_stride(src->len) == src->batch.stride &&
+				src->batch.data.len / src->batch.stride >= src->left;
+	}
 	if (src->batch.lost && src->lost_cb)
 		src->lost_cb(src->ctx, -1, src->batch.lost);
 	ret = source_deliver(src, count);

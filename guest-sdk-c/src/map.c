@@ -289,6 +289,48 @@ wasm_bpf_bpf_bpf_map_update_flags_t wbpf_update_flags(__u64 flags)
 	return out;
 }
 
+/* Keys and values of at most SMALL bytes go to the host in words (the
+ * `*-small` calls of wit/map.wit), which allocates nothing on either side. */
+#define SMALL 32
+
+static wasm_bpf_bpf_bpf_map_small_bytes_t small(const void *bytes, size_t len)
+{
+	__u64 words[4] = { 0 };
+
+	memcpy(words, bytes, len);
+	return (wasm_bpf_bpf_bpf_map_small_bytes_t){
+		.len = (uint8_t)len,
+		.w0 = words[0],
+		.w1 = words[1],
+		.w2 = words[2],
+		.w3 = words[3],
+	};
+}
+
+/* lookup-small: as take_value, for a value the host returned in words. */
+static int lookup_small(wasm_bpf_bpf_bpf_map_borrow_bpf_map_t handle, const void *key,
+			size_t key_size, void *value, size_t value_size, bool lock)
+{
+	wasm_bpf_bpf_bpf_map_small_bytes_t k = small(key, key_size);
+	wasm_bpf_bpf_bpf_map_option_small_bytes_t found;
+	wbpf_error_t e;
+	__u64 words[4];
+
+	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_lookup_small(
+		    handle, &k, lock ? WASM_BPF_BPF_BPF_MAP_LOOKUP_FLAGS_LOCK : 0, &found, &e))
+		return wbpf_fail(&e);
+	if (!found.is_some)
+		return wbpf_err(-ENOENT);
+	if (found.val.len != value_size)
+		return wbpf_err(-EINVAL);
+	words[0] = found.val.w0;
+	words[1] = found.val.w1;
+	words[2] = found.val.w2;
+	words[3] = found.val.w3;
+	memcpy(value, words, value_size);
+	return 0;
+}
+
 int bpf_map_lookup_elem_flags(int fd, const void *key, void *value, __u64 flags)
 {
 	wasm_bpf_bpf_bpf_map_borrow_bpf_map_t handle;
@@ -302,6 +344,9 @@ int bpf_map_lookup_elem_flags(int fd, const void *key, void *value, __u64 flags)
 		return err;
 	if (flags & ~(__u64)BPF_F_LOCK)
 		return wbpf_err(-EINVAL);
+	if (map->key_size <= SMALL && wbpf_value_bytes(map) <= SMALL)
+		return lookup_small(handle, key, map->key_size, value, wbpf_value_bytes(map),
+				    flags != 0);
 	k = wbpf_bytes(key, map->key_size);
 	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_lookup(
 		    handle, &k, flags ? WASM_BPF_BPF_BPF_MAP_LOOKUP_FLAGS_LOCK : 0, &found, &e))
@@ -324,6 +369,15 @@ int bpf_map_update_elem(int fd, const void *key, const void *value, __u64 flags)
 
 	if (err)
 		return err;
+	if (map->key_size <= SMALL && wbpf_value_bytes(map) <= SMALL) {
+		wasm_bpf_bpf_bpf_map_small_bytes_t sk = small(key, map->key_size),
+						    sv = small(value, wbpf_value_bytes(map));
+
+		if (!wasm_bpf_bpf_bpf_map_method_bpf_map_update_small(handle, &sk, &sv,
+								       wbpf_update_flags(flags), &e))
+			return wbpf_fail(&e);
+		return 0;
+	}
 	k = wbpf_bytes(key, map->key_size);
 	v = wbpf_bytes(value, wbpf_value_bytes(map));
 	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_update(handle, &k, &v, wbpf_update_flags(flags), &e))
@@ -361,6 +415,13 @@ int bpf_map_delete_elem(int fd, const void *key)
 
 	if (err)
 		return err;
+	if (map->key_size <= SMALL) {
+		wasm_bpf_bpf_bpf_map_small_bytes_t sk = small(key, map->key_size);
+
+		if (!wasm_bpf_bpf_bpf_map_method_bpf_map_delete_small(handle, &sk, &e))
+			return wbpf_fail(&e);
+		return 0;
+	}
 	k = wbpf_bytes(key, map->key_size);
 	if (!wasm_bpf_bpf_bpf_map_method_bpf_map_delete(handle, &k, &e))
 		return wbpf_fail(&e);

@@ -2,7 +2,7 @@
 
 use bytemuck::Pod;
 
-use crate::bindings::bpf_map::{BpfMap, LookupFlags};
+use crate::bindings::bpf_map::{BpfMap, LookupFlags, SmallBytes};
 use crate::{Error, MapInfo, MapType, Result, UpdateFlags};
 
 /// One map of an object. Keys and values are any [`Pod`] type of the map's
@@ -72,6 +72,31 @@ fn decode<T: Pod>(what: &str, bytes: &[u8]) -> Result<T> {
             size_of::<T>()
         ))
     })
+}
+
+/// The most bytes of a key or value the host's `*-small` calls carry:
+/// keys and values that fit go in words, allocating nothing.
+const SMALL: usize = 32;
+
+/// `bytes`, at most [`SMALL`] of them, as a `small-bytes`.
+fn small(bytes: &[u8]) -> SmallBytes {
+    let mut words = [0u64; 4];
+    bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
+    let [w0, w1, w2, w3] = words;
+    SmallBytes {
+        len: bytes.len() as u8,
+        w0,
+        w1,
+        w2,
+        w3,
+    }
+}
+
+/// A value the host returned as `small-bytes`, as a `V`.
+fn from_small<V: Pod>(value: &SmallBytes) -> Result<V> {
+    let words = [value.w0, value.w1, value.w2, value.w3];
+    let len = usize::from(value.len).min(SMALL);
+    decode("value", &bytemuck::cast_slice::<u64, u8>(&words)[..len])
 }
 
 impl Map {
@@ -146,7 +171,15 @@ impl Map {
 
     /// The value under `key`, or `None`.
     pub fn lookup<K: Pod, V: Pod>(&self, key: &K) -> Result<Option<V>> {
-        self.lookup_bytes(bytemuck::bytes_of(key))?
+        let key = bytemuck::bytes_of(key);
+        if key.len() <= SMALL && size_of::<V>() <= SMALL {
+            return self
+                .inner
+                .lookup_small(small(key), LookupFlags::empty())?
+                .map(|v| from_small(&v))
+                .transpose();
+        }
+        self.lookup_bytes(key)?
             .map(|v| decode("value", &v))
             .transpose()
     }
@@ -321,11 +354,17 @@ impl Map {
 
     /// [`update`](Self::update) with raw bytes.
     pub fn update_bytes(&self, key: &[u8], value: &[u8], flags: UpdateFlags) -> Result<()> {
+        if key.len() <= SMALL && value.len() <= SMALL {
+            return Ok(self.inner.update_small(small(key), small(value), flags)?);
+        }
         Ok(self.inner.update(key, value, flags)?)
     }
 
     /// [`delete`](Self::delete) with raw bytes.
     pub fn delete_bytes(&self, key: &[u8]) -> Result<()> {
+        if key.len() <= SMALL {
+            return Ok(self.inner.delete_small(small(key))?);
+        }
         Ok(self.inner.delete(key)?)
     }
 
@@ -342,5 +381,30 @@ impl Map {
     /// The raw resource, for calls the wrapper does not cover.
     pub fn as_raw(&self) -> &BpfMap {
         &self.inner
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_bytes_carry_keys_and_values_in_native_order() {
+        let key = small(&0x0102_0304u32.to_ne_bytes());
+        assert_eq!((key.len, key.w0, key.w1), (4, 0x0102_0304, 0));
+        let words: Vec<u8> = [7u64, 8, 9, 10]
+            .iter()
+            .flat_map(|w| w.to_ne_bytes())
+            .collect();
+        let value = small(&words);
+        assert_eq!((value.len, value.w0, value.w3), (32, 7, 10));
+        assert_eq!(from_small::<[u64; 4]>(&value).unwrap(), [7, 8, 9, 10]);
+        let err = from_small::<u32>(&value).unwrap_err();
+        assert!(
+            err.message
+                .contains("values are 32 bytes, but the type read is 4"),
+            "{}",
+            err.message
+        );
     }
 }

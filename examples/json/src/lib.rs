@@ -11,12 +11,10 @@
 //! numbers, a float that is not finite `null`.
 
 use std::cell::RefCell;
-use std::io::{BufWriter, Write as _};
-
-use serde_json::{Map, Value as Json};
+use std::io::{BufWriter, Write};
 
 use wasm_bpf_guest::bindings::records::{Batch, Schema};
-use wasm_bpf_guest::consumer::Cell;
+use wasm_bpf_guest::consumer::{Cell, Row};
 
 wit_bindgen::generate!({
     path: "../../wit",
@@ -27,9 +25,16 @@ wit_bindgen::generate!({
 use exports::wasm_bpf::bpf::sink::Guest;
 
 thread_local! {
-    /// Of each schema, the fields printed: their index and name. Set by
-    /// `start`.
+    /// Of each schema, the fields printed: their index and their key as it
+    /// opens the member (`"pid":`, quoted and escaped once). Set by `start`.
     static SHOWN: RefCell<Vec<Vec<(usize, String)>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `name` as a JSON object's key, with its colon.
+fn key(name: &str) -> String {
+    let mut key = serde_json::to_string(name).unwrap_or_default();
+    key.push(':');
+    key
 }
 
 /// The fields of `schema` that `wanted` names (all without it).
@@ -54,17 +59,42 @@ fn shown(schema: Schema, wanted: Option<&[String]>) -> Result<Vec<(usize, String
         .collect()
 }
 
-fn json(cell: Cell<'_>) -> Json {
+/// Writes `cell` as a JSON value (a float that is not finite as `null`,
+/// as serde_json writes it).
+fn write_value(out: &mut impl Write, cell: Cell<'_>) -> serde_json::Result<()> {
     match cell {
-        Cell::Signed(v) => v.into(),
-        Cell::Unsigned(v) => v.into(),
-        Cell::Boolean(v) => v.into(),
-        Cell::Text(v) | Cell::Enumerator(v) => v.into(),
-        Cell::Float(v) => serde_json::Number::from_f64(v).map_or(Json::Null, Json::Number),
-        Cell::SignedList(v) => v.into(),
-        Cell::UnsignedList(v) => v.into(),
-        Cell::Bytes(v) => v.into(),
+        Cell::Signed(v) => serde_json::to_writer(out, &v),
+        Cell::Unsigned(v) => serde_json::to_writer(out, &v),
+        Cell::Boolean(v) => serde_json::to_writer(out, &v),
+        Cell::Text(v) | Cell::Enumerator(v) => serde_json::to_writer(out, v),
+        Cell::Float(v) => serde_json::to_writer(out, &v),
+        Cell::SignedList(v) => serde_json::to_writer(out, v),
+        Cell::UnsignedList(v) => serde_json::to_writer(out, v),
+        Cell::Bytes(v) => serde_json::to_writer(out, v),
     }
+}
+
+/// One record's line: its shown fields as one JSON object, members in
+/// the order shown, written as they are read (no object built first).
+fn write_line(
+    out: &mut impl Write,
+    shown: &[(usize, String)],
+    record: &Row<'_>,
+) -> std::io::Result<()> {
+    let mut open = b"{".as_slice();
+    for (i, key) in shown {
+        let Some(cell) = record.get(*i) else {
+            continue;
+        };
+        out.write_all(open)?;
+        out.write_all(key.as_bytes())?;
+        write_value(out, cell)?;
+        open = b",";
+    }
+    if open == b"{" {
+        out.write_all(open)?;
+    }
+    out.write_all(b"}\n")
 }
 
 struct Json_;
@@ -77,7 +107,15 @@ impl Guest for Json_ {
         SHOWN.set(
             schemas
                 .into_iter()
-                .map(|s| shown(s, wanted.as_deref()))
+                .map(|s| {
+                    let fields = shown(s, wanted.as_deref())?;
+                    Ok::<_, String>(
+                        fields
+                            .into_iter()
+                            .map(|(i, name)| (i, key(&name)))
+                            .collect(),
+                    )
+                })
                 .collect::<Result<_, _>>()?,
         );
         Ok(())
@@ -92,11 +130,9 @@ impl Guest for Json_ {
                 return;
             };
             for record in batch.records() {
-                let object: Map<String, Json> = shown
-                    .iter()
-                    .filter_map(|(i, name)| Some((name.clone(), json(record.get(*i)?))))
-                    .collect();
-                let _ = writeln!(out, "{}", Json::Object(object));
+                if write_line(&mut out, shown, &record).is_err() {
+                    return;
+                }
             }
         });
         let _ = out.flush();

@@ -27,7 +27,7 @@ use std::sync::{Arc, OnceLock};
 
 use common::{bpf_fds, Choices};
 use libfuzzer_sys::fuzz_target;
-use wasm_bpf_runtime::bindings::bpf_map::{HostBpfMap, LookupFlags, UpdateFlags};
+use wasm_bpf_runtime::bindings::bpf_map::{HostBpfMap, LookupFlags, SmallBytes, UpdateFlags};
 use wasm_bpf_runtime::bindings::buffer::{BufferOptions, HostBuffer};
 use wasm_bpf_runtime::bindings::libbpf_log::{Host as _, Level};
 use wasm_bpf_runtime::bindings::link::HostLink;
@@ -227,6 +227,30 @@ fn settle<T>(what: &str, valid: bool, result: BpfResult<T>) -> Option<T> {
 
 fn settle_plain<T>(what: &str, valid: bool, result: wasmtime::Result<T>) -> Option<T> {
     settle(what, valid, result.map_err(BpfError::Trap))
+}
+
+/// A `small-bytes` of any claimed length (over 32 too) and words.
+fn small(c: &mut Choices<'_>) -> SmallBytes {
+    let words = c.bytes_of(32);
+    let word = |i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&words[i * 8..i * 8 + 8]);
+        u64::from_ne_bytes(w)
+    };
+    // The fixtures' sizes mostly, any length at most 32, or past it.
+    let len = match c.byte() % 4 {
+        0 => 4,
+        1 => 8,
+        2 => c.byte() % 33,
+        _ => c.byte(),
+    };
+    SmallBytes {
+        len,
+        w0: word(0),
+        w1: word(1),
+        w2: word(2),
+        w3: word(3),
+    }
 }
 
 fn update_flags(c: &mut Choices<'_>) -> UpdateFlags {
@@ -477,6 +501,12 @@ fn calls(view: &mut BpfCtxView<'_>, c: &mut Choices<'_>) {
                     valid,
                     HostBpfMap::lookup_and_delete(view, borrow(m), key),
                 );
+                let key = small(c);
+                settle(
+                    "lookup-small",
+                    valid,
+                    HostBpfMap::lookup_small(view, borrow(m), key, flags),
+                );
             }
             10 => {
                 let (m, valid) = h.pick(c, Kind::Map);
@@ -486,11 +516,23 @@ fn calls(view: &mut BpfCtxView<'_>, c: &mut Choices<'_>) {
                     valid,
                     HostBpfMap::update(view, borrow(m), key, value, flags),
                 );
+                let (key, value) = (small(c), small(c));
+                settle(
+                    "update-small",
+                    valid,
+                    HostBpfMap::update_small(view, borrow(m), key, value, flags),
+                );
             }
             11 => {
                 let (m, valid) = h.pick(c, Kind::Map);
                 let key = c.bytes();
                 settle("delete", valid, HostBpfMap::delete(view, borrow(m), key));
+                let key = small(c);
+                settle(
+                    "delete-small",
+                    valid,
+                    HostBpfMap::delete_small(view, borrow(m), key),
+                );
                 let key = c.flag().then(|| c.bytes());
                 settle(
                     "next-key",

@@ -1,6 +1,9 @@
 //! The batch format of `wit/buffer.wit`, host side: each record is a
 //! header (its length and CPU, `u32`s in native byte order) followed by
-//! its bytes, padded so that the next header is [`ALIGN`]-aligned.
+//! its bytes, padded so that the next header is [`ALIGN`]-aligned. A batch
+//! whose records all have one length says so with its stride
+//! ([`Lengths`]), so that a guest indexes records instead of walking a
+//! chain of headers, each read before the next can be found.
 //!
 //! The Rust SDK (`guest-sdk-rust/src/buffer.rs`) and the C SDK
 //! (`guest-sdk-c/src/buffer.c`) read the same format with their own
@@ -15,6 +18,47 @@ pub const ALIGN: usize = 8;
 /// The bytes `record` takes in a batch, header and padding included.
 pub fn stride(len: usize) -> usize {
     HEADER + len.next_multiple_of(ALIGN)
+}
+
+/// What the records of a batch have in common: the batch's `stride`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lengths {
+    /// No record yet.
+    #[default]
+    Empty,
+    /// Every record is this long.
+    Same(u32),
+    /// Two records differ.
+    Mixed,
+}
+
+impl Lengths {
+    /// With one more record of `len` bytes.
+    pub fn with(self, len: u32) -> Self {
+        match self {
+            Lengths::Empty => Lengths::Same(len),
+            Lengths::Same(same) if same == len => self,
+            _ => Lengths::Mixed,
+        }
+    }
+
+    /// A batch of these records followed by records of `next`'s.
+    pub fn then(self, next: Lengths) -> Self {
+        match next {
+            Lengths::Empty => self,
+            Lengths::Same(len) => self.with(len),
+            Lengths::Mixed => Lengths::Mixed,
+        }
+    }
+
+    /// The batch's `stride`: 0 unless every record has one length.
+    pub fn stride(self) -> u32 {
+        match self {
+            // A record is at most a ring's size, far below u32::MAX.
+            Lengths::Same(len) => stride(len as usize) as u32,
+            Lengths::Empty | Lengths::Mixed => 0,
+        }
+    }
 }
 
 /// Appends `record`, from `cpu`, to the batch `data`.
@@ -53,6 +97,8 @@ mod tests {
             "offset 0: u32, the record's length",
             "offset 4: u32, for perf buffers the CPU",
             "offset 8: the record",
+            "record `i`'s header is at `i * stride`",
+            "0 when the records' lengths differ",
         ] {
             assert!(
                 wit.contains(words),
@@ -62,22 +108,28 @@ mod tests {
         assert_eq!((HEADER, ALIGN), (8, 8));
         let rust = include_str!("../../../../guest-sdk-rust/src/buffer.rs");
         let c = include_str!("../../../../guest-sdk-c/src/buffer.c");
-        for (sdk, source, header, align) in [
+        for (sdk, source, header, align, stride) in [
             (
                 "guest-sdk-rust/src/buffer.rs",
                 rust,
                 "pub const BATCH_HEADER: usize = 8;",
                 "pub const BATCH_ALIGN: usize = 8;",
+                "stride: batch.stride",
             ),
             (
                 "guest-sdk-c/src/buffer.c",
                 c,
                 "#define BATCH_HEADER 8",
                 "#define BATCH_ALIGN 8",
+                "src->batch.stride",
             ),
         ] {
             assert!(source.contains(header), "{sdk}: {header}");
             assert!(source.contains(align), "{sdk}: {align}");
+            assert!(
+                source.contains(stride),
+                "{sdk} does not read the stride: {stride}"
+            );
         }
     }
 
@@ -99,5 +151,21 @@ mod tests {
         assert_eq!(record(&data[..20], 0).map(|r| r.0), Some(&b"abc"[..]));
         assert_eq!(record(&data[..10], 0), None, "a record cut short");
         assert_eq!(record(&data, usize::MAX), None);
+    }
+
+    #[test]
+    fn a_stride_only_for_records_of_one_length() {
+        assert_eq!(Lengths::Empty.stride(), 0);
+        let same = Lengths::Empty.with(12).with(12);
+        assert_eq!((same, same.stride()), (Lengths::Same(12), 24));
+        assert_eq!(Lengths::Empty.with(0).stride(), 8);
+        let mixed = same.with(16);
+        assert_eq!((mixed, mixed.stride()), (Lengths::Mixed, 0));
+        assert_eq!(mixed.with(12), Lengths::Mixed, "once mixed, always mixed");
+        assert_eq!(Lengths::Empty.then(same), same);
+        assert_eq!(same.then(Lengths::Empty), same);
+        assert_eq!(same.then(Lengths::Same(12)), same);
+        assert_eq!(same.then(Lengths::Same(8)), Lengths::Mixed);
+        assert_eq!(same.then(Lengths::Mixed), Lengths::Mixed);
     }
 }

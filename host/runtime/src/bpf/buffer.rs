@@ -46,6 +46,7 @@ const MAX_BATCH_BYTES: usize = 64 << 10;
 struct Pending {
     data: Vec<u8>,
     count: usize,
+    lengths: batch::Lengths,
     lost: u64,
 }
 
@@ -53,6 +54,8 @@ impl Pending {
     fn push(&mut self, record: &[u8], cpu: u32) {
         batch::push(&mut self.data, record, cpu);
         self.count += 1;
+        // A record is at most a perf buffer's size, far below u32::MAX.
+        self.lengths = self.lengths.with(record.len() as u32);
     }
 
     fn is_full(&self, max: usize) -> bool {
@@ -68,6 +71,7 @@ impl Pending {
             let count = std::mem::take(&mut self.count);
             return Batch {
                 count: count as u32,
+                stride: std::mem::take(&mut self.lengths).stride(),
                 data: std::mem::replace(&mut self.data, room),
                 lost,
             };
@@ -79,8 +83,11 @@ impl Pending {
         }
         let rest = self.data.split_off(cut);
         self.count -= max;
+        // Records of one length leave records of that length; of mixed
+        // lengths, the rest may or may not be: saying mixed is never wrong.
         Batch {
             count: max as u32,
+            stride: self.lengths.stride(),
             data: std::mem::replace(&mut self.data, rest),
             lost,
         }
@@ -304,6 +311,7 @@ impl BpfBuffer {
                     let bytes = MAX_BATCH_BYTES - pending.data.len();
                     let drained = ring.drain(&mut pending.data, room, bytes);
                     pending.count += drained.records;
+                    pending.lengths = pending.lengths.then(drained.lengths);
                     if !drained.advanced {
                         break;
                     }
@@ -364,7 +372,10 @@ impl BpfBuffer {
     }
 
     fn next_batch(&mut self, timeout: Option<Duration>, max: usize) -> BpfResult<Batch> {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // The clock is read only to wait: a consumer that keeps up polls
+        // once per record or two, and two clock reads per poll were a tenth
+        // of its time.
+        let mut deadline: Option<Instant> = None;
         let mut waited = false;
         loop {
             if self.stop.forced.cause().is_some() {
@@ -374,12 +385,22 @@ impl BpfBuffer {
                 return self.last_batch(max);
             }
             self.fill(max, waited)?;
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             {
                 let mut pending = self.pending.borrow_mut();
-                if pending.count > 0 || pending.lost > 0 || left == Some(Duration::ZERO) {
+                if pending.count > 0 || pending.lost > 0 {
                     return Ok(pending.take(max));
                 }
+            }
+            let left = match (timeout, deadline) {
+                (Some(t), None) if !t.is_zero() => {
+                    deadline = Some(Instant::now() + t);
+                    Some(t)
+                }
+                (Some(_), Some(d)) => Some(d.saturating_duration_since(Instant::now())),
+                (timeout, _) => timeout,
+            };
+            if left == Some(Duration::ZERO) {
+                return Ok(self.pending.borrow_mut().take(max));
             }
             self.wait(left)?;
             waited = true;
@@ -524,5 +545,25 @@ mod tests {
         assert_eq!(records(&rest), [(3, b"0123456789".to_vec())]);
         let empty = pending.take(10);
         assert_eq!((empty.count, empty.data.len()), (0, 0));
+        assert_eq!((first.stride, rest.stride, empty.stride), (0, 0, 0));
+    }
+
+    #[test]
+    fn records_of_one_length_come_with_their_stride() {
+        let mut pending = Pending::default();
+        for seed in 0..3 {
+            pending.push(&[seed; 12], 0);
+        }
+        let first = pending.take(2);
+        let rest = pending.take(usize::MAX);
+        assert_eq!((first.stride, rest.stride), (24, 24));
+        let at = first.stride as usize;
+        assert_eq!(
+            batch::record(&first.data, at).map(|r| r.0),
+            Some(&[1; 12][..])
+        );
+        pending.push(&[0; 12], 0);
+        pending.push(&[0; 16], 0);
+        assert_eq!(pending.take(usize::MAX).stride, 0, "lengths differ");
     }
 }

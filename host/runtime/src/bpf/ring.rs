@@ -50,6 +50,8 @@ pub(crate) struct Drained {
     /// Whether the consumer position moved (also past discarded records
     /// only), so that another drain may find more.
     pub(crate) advanced: bool,
+    /// The lengths of the records appended.
+    pub(crate) lengths: batch::Lengths,
 }
 
 /// In [`drain`]'s list of records walked: a discarded record.
@@ -78,6 +80,7 @@ fn drain(
         return Drained::default();
     }
     let (mut pos, mut records, mut discarded) = (cons, 0, false);
+    let mut lengths = batch::Lengths::Empty;
     while pos < prod && records < max {
         // SAFETY: `pos & mask` is inside the first copy of the data and
         // 8-aligned (the consumer position is, and every stride), so the
@@ -117,6 +120,7 @@ fn drain(
             walked.push(offset | DISCARDED);
         } else {
             records += 1;
+            lengths = lengths.with(len);
             walked.push(offset);
         }
     }
@@ -136,6 +140,7 @@ fn drain(
     Drained {
         records,
         advanced: true,
+        lengths,
     }
 }
 
@@ -429,8 +434,17 @@ mod tests {
         assert_eq!(drained.records, 1);
         model.store(busy_at, 16, Ordering::Release);
         out.clear();
-        drain(&model.view(), &mut out, &mut walked, usize::MAX, usize::MAX);
+        let drained = drain(&model.view(), &mut out, &mut walked, usize::MAX, usize::MAX);
         assert_eq!(records(&out), [(16, 8), (16, 9)]);
+        assert_eq!(drained.lengths, batch::Lengths::Same(16));
+        assert!(model.produce(24, 1, false));
+        assert!(
+            model.produce(8, 2, true),
+            "discarded: not a record's length"
+        );
+        assert!(model.produce(16, 3, false));
+        let drained = drain(&model.view(), &mut out, &mut walked, usize::MAX, usize::MAX);
+        assert_eq!(drained.lengths, batch::Lengths::Mixed);
     }
 
     /// A consumer position far behind the producer's, as another mapper
@@ -493,7 +507,10 @@ mod tests {
             if !drained.advanced {
                 break;
             }
-            assert_eq!(drained.records, 0);
+            assert_eq!(
+                (drained.records, drained.lengths),
+                (0, batch::Lengths::Empty)
+            );
             assert!(walked.len() <= 4096 / 8, "{} offsets", walked.len());
             assert!(out.capacity() <= 2 * 4096, "{} bytes", out.capacity());
             drains += 1;

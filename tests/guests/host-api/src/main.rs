@@ -245,6 +245,19 @@ fn errors() -> Result<()> {
         counts.update(&5u32, &50u64, UpdateFlags::empty()),
     );
     report("value-type", counts.lookup::<u32, u32>(&5).map(|_| ()));
+    // Typed calls go through the `*-small` calls: the same checks.
+    report("small-key-size", counts.lookup::<[u8; 3], u64>(&[1, 2, 3]));
+    let over = wasm_bpf_guest::bindings::bpf_map::SmallBytes {
+        len: 33,
+        w0: 5,
+        w1: 0,
+        w2: 0,
+        w3: 0,
+    };
+    report(
+        "small-over-32",
+        counts.as_raw().delete_small(over).map_err(Into::into),
+    );
     Ok(())
 }
 

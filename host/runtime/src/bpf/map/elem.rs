@@ -80,10 +80,22 @@ pub(super) fn read_elem(
         ));
     }
     let mut value = vec![0u8; len];
+    Ok(read_into(handle, key, read, &mut value)?.then_some(value))
+}
+
+/// Reads one value of `handle` into `value`, which is exactly one value
+/// long ([`value_len`]): whether there was one.
+pub(super) fn read_into(
+    handle: &MapHandle,
+    key: Option<&[u8]>,
+    read: Read,
+    value: &mut [u8],
+) -> BpfResult<bool> {
+    check_len("value", value.len(), value_len(handle))?;
     let fd = handle.as_fd().as_raw_fd();
     let key = key.map_or(std::ptr::null(), |k| k.as_ptr().cast());
     // SAFETY: `key` is null or the map's key size (checked by callers), and
-    // `value` has room for one value as the kernel writes it.
+    // `value` has room for one value as the kernel writes it (checked).
     let ret = unsafe {
         match read {
             Read::Lookup(flags) => libbpf_sys::bpf_map_lookup_elem_flags(
@@ -102,8 +114,8 @@ pub(super) fn read_elem(
         }
     };
     match ret {
-        0 => Ok(Some(value)),
-        e if e == -libc::ENOENT => Ok(None),
+        0 => Ok(true),
+        e if e == -libc::ENOENT => Ok(false),
         e => {
             let what = match read {
                 Read::Lookup(_) => "lookup",

@@ -7,8 +7,11 @@ use libbpf_rs::{AsRawLibbpf as _, MapCore as _, MapType};
 use wasmtime::component::Resource;
 
 use super::elem::{check_len, check_type, map_flags, Read};
+use super::small::Small;
 use super::BpfMap;
-use crate::bindings::bpf_map::{Entries, Host, HostBpfMap, LookupFlags, MapInfo, UpdateFlags};
+use crate::bindings::bpf_map::{
+    Entries, Host, HostBpfMap, LookupFlags, MapInfo, SmallBytes, UpdateFlags,
+};
 use crate::bindings::types::MapType as WitMapType;
 use crate::bpf::limits::Held;
 use crate::bpf::object::lock;
@@ -165,6 +168,37 @@ impl HostBpfMap for BpfCtxView<'_> {
 
     fn delete(&mut self, this: Resource<BpfMap>, key: Vec<u8>) -> BpfResult<()> {
         self.table.get_mut(&this)?.delete(&key)
+    }
+
+    fn lookup_small(
+        &mut self,
+        this: Resource<BpfMap>,
+        key: SmallBytes,
+        flags: LookupFlags,
+    ) -> BpfResult<Option<SmallBytes>> {
+        let key = Small::from_wit(&key, "key")?;
+        self.table
+            .get_mut(&this)?
+            .lookup_small(key.as_slice(), flags)
+    }
+
+    fn update_small(
+        &mut self,
+        this: Resource<BpfMap>,
+        key: SmallBytes,
+        value: SmallBytes,
+        mode: UpdateFlags,
+    ) -> BpfResult<()> {
+        let key = Small::from_wit(&key, "key")?;
+        let value = Small::from_wit(&value, "value")?;
+        self.table
+            .get_mut(&this)?
+            .update(key.as_slice(), value.as_slice(), mode)
+    }
+
+    fn delete_small(&mut self, this: Resource<BpfMap>, key: SmallBytes) -> BpfResult<()> {
+        let key = Small::from_wit(&key, "key")?;
+        self.table.get_mut(&this)?.delete(key.as_slice())
     }
 
     fn next_key(

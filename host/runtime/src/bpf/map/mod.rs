@@ -12,6 +12,7 @@ mod batch;
 mod elem;
 mod fd_refusal;
 mod host;
+mod small;
 
 use std::ffi::OsStr;
 
@@ -22,13 +23,14 @@ use libbpf_rs::{AsRawLibbpf as _, MapCore as _, MapFlags, MapHandle, MapType, Op
 use super::limits;
 use super::object::{lock, not_found, with_loaded, with_opened, ObjectState, SharedObject};
 use super::types::map_type;
-use crate::bindings::bpf_map::{Entries, LookupFlags, MapInfo, UpdateFlags};
+use crate::bindings::bpf_map::{Entries, LookupFlags, MapInfo, SmallBytes, UpdateFlags};
 use crate::bindings::types::ErrorCode;
 use crate::{BpfError, BpfResult};
 pub use batch::lookup_all;
 use batch::{check_batchable, check_packed};
 use elem::{
-    check_len, check_type, map_flags, per_cpu_slots, read_elem, value_len, write_elem, Read,
+    check_len, check_type, map_flags, per_cpu_slots, read_elem, read_into, value_len, write_elem,
+    Read,
 };
 
 /// The host side of a guest's `bpf-map`.
@@ -296,7 +298,8 @@ impl BpfMap {
         Ok(handle)
     }
 
-    fn lookup(&mut self, key: &[u8], flags: LookupFlags, cap: usize) -> BpfResult<Option<Vec<u8>>> {
+    /// The map, for a lookup of `key`.
+    fn lookup_target(&mut self, key: &[u8]) -> BpfResult<&MapHandle> {
         let handle = self.keyed(key)?;
         if handle.map_type() == MapType::BloomFilter {
             return Err(BpfError::new(
@@ -304,7 +307,31 @@ impl BpfMap {
                 "a bloom filter has no keys to look up; use `contains`",
             ));
         }
+        Ok(handle)
+    }
+
+    fn lookup(&mut self, key: &[u8], flags: LookupFlags, cap: usize) -> BpfResult<Option<Vec<u8>>> {
+        let handle = self.lookup_target(key)?;
         read_elem(handle, Some(key), Read::Lookup(flags), cap)
+    }
+
+    /// [`lookup`](Self::lookup) into a `small-bytes`, without allocating.
+    fn lookup_small(&mut self, key: &[u8], flags: LookupFlags) -> BpfResult<Option<SmallBytes>> {
+        let handle = self.lookup_target(key)?;
+        let len = value_len(handle);
+        if len > small::MAX {
+            return Err(BpfError::new(
+                ErrorCode::InvalidArgument,
+                format!(
+                    "map `{}` has values of {len} bytes, more than lookup-small's {}; use lookup",
+                    self.name,
+                    small::MAX
+                ),
+            ));
+        }
+        let mut value = [0u8; small::MAX];
+        let found = read_into(handle, Some(key), Read::Lookup(flags), &mut value[..len])?;
+        Ok(found.then(|| small::to_wit(value, len)))
     }
 
     fn lookup_and_delete(&mut self, key: &[u8], cap: usize) -> BpfResult<Option<Vec<u8>>> {
