@@ -118,6 +118,16 @@ pub struct BpfBuffer {
     stop: Arc<Stop>,
     /// Whether the last batch since the stop request was read.
     drained: bool,
+    /// Perf buffers: whether a CPU may hold records that the wait set will
+    /// not report again, so that `poll` must read every CPU before it
+    /// waits. A perf fd reports its wake-up to the first poll of it only:
+    /// a CPU the wait found ready but `fill` did not read (the batch was
+    /// full), or any CPU once the async runtime also polls the wait set
+    /// (after `subscribe`), may hold records nothing will report. Otherwise
+    /// every sample reports itself (libbpf wakes on each one), and reading
+    /// every CPU before each wait was what a perf consumer paid most per
+    /// sample beyond native.
+    unreported: bool,
     pending: Rc<RefCell<Pending>>,
     /// An fd of our own keeps the map, and so the consumer's epoll
     /// registration, alive even if the guest drops the map and the object.
@@ -285,6 +295,7 @@ impl BpfBuffer {
             consumer,
             stop: Arc::clone(stop),
             drained: false,
+            unreported: true,
             pending,
             _map: own,
             _object: map.object().cloned(),
@@ -322,6 +333,7 @@ impl BpfBuffer {
                 // A perf buffer cannot stop mid-CPU; what exceeds `max`
                 // stays in `pending` for the next poll.
                 if self.pending.borrow().is_full(max) {
+                    self.unreported |= only_woken && !self.woken.is_empty();
                     return Ok(());
                 }
                 let consumed = if only_woken {
@@ -331,6 +343,9 @@ impl BpfBuffer {
                 } else {
                     perf.consume()
                 };
+                if consumed.is_ok() && !only_woken {
+                    self.unreported = self.registered.is_some();
+                }
                 consumed.map_err(|e| BpfError::libbpf("consuming the perf buffer", &e, ""))
             }
         }
@@ -384,7 +399,13 @@ impl BpfBuffer {
             if self.stop.requested.cause().is_some() {
                 return self.last_batch(max);
             }
-            self.fill(max, waited)?;
+            let read_first = match self.consumer {
+                Consumer::Ring(_) => true,
+                Consumer::Perf(_) => self.unreported || self.registered.is_some(),
+            };
+            if waited || read_first {
+                self.fill(max, waited)?;
+            }
             {
                 let mut pending = self.pending.borrow_mut();
                 if pending.count > 0 || pending.lost > 0 {
