@@ -6,20 +6,27 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use wasm_bpf_guest::probe::Sink;
-use wasm_bpf_guest::{include_object, Object};
+use wasm_bpf_guest::{include_object, Batch, Object};
 
 use crate::Head;
 
-/// Where the drained records go.
+/// Where the drained records go: each batch in one pass, as a probe
+/// would write it (the records read in place, no copy of them first).
 pub trait Out {
-    fn send(&self, heads: &[Head]);
+    /// Sends the batch's records on; how many there were.
+    fn send(&self, batch: &Batch) -> wasm_bpf_guest::Result<usize>;
     fn finish(self);
 }
 
 /// Self-describing records (`wasm-bpf:bpf/sink`).
 impl Out for Sink<Head> {
-    fn send(&self, heads: &[Head]) {
-        Sink::send(self, heads);
+    fn send(&self, batch: &Batch) -> wasm_bpf_guest::Result<usize> {
+        let heads = batch
+            .iter()
+            .map(|r| r.decode::<Head>())
+            .collect::<wasm_bpf_guest::Result<Vec<&Head>>>()?;
+        Sink::send(self, heads.iter().copied());
+        Ok(heads.len())
     }
 
     fn finish(self) {
@@ -56,12 +63,7 @@ pub fn drain(args: &[String], out: impl Out) -> Result<()> {
         if batch.is_empty() {
             break;
         }
-        let heads = batch
-            .iter()
-            .map(|r| r.decode::<Head>().copied())
-            .collect::<wasm_bpf_guest::Result<Vec<_>>>()?;
-        out.send(&heads);
-        sent += heads.len() as u64;
+        sent += out.send(&batch)? as u64;
     }
     out.finish();
     let ns = start.elapsed().as_nanos();

@@ -29,8 +29,13 @@ wasm_bpf_guest::include_types!("bench");
 struct Typed;
 
 impl drain::Out for Typed {
-    fn send(&self, heads: &[Head]) {
-        sink::push_head(&heads.iter().map(records::Head::from).collect::<Vec<_>>());
+    fn send(&self, batch: &wasm_bpf_guest::Batch) -> wasm_bpf_guest::Result<usize> {
+        let heads = batch
+            .iter()
+            .map(|r| r.decode::<Head>().map(records::Head::from))
+            .collect::<wasm_bpf_guest::Result<Vec<_>>>()?;
+        sink::push_head(&heads);
+        Ok(heads.len())
     }
 
     fn finish(self) {
