@@ -235,7 +235,7 @@ fn outcomes(cases: &std::collections::BTreeMap<String, String>) -> String {
 /// between: the directory `c` of the grant for the check, a link to the
 /// root cgroup in its place for the open. Opened once, beneath the grant,
 /// the root cgroup is never reached: not by `update-cgroup` (20000 tries),
-/// not by a cgroup attach (2000 tries), while a thread keeps exchanging
+/// not by a cgroup attach (20000 tries), while a thread keeps exchanging
 /// the two.
 #[test]
 fn a_path_swapped_while_the_host_works_never_leads_outside_the_grant() {
