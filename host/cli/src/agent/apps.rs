@@ -435,7 +435,7 @@ impl Agent {
             control.code = None;
             drop(control);
 
-            let outcome = self.run_once(app, &spec, &stop, metrics, guest_metrics);
+            let outcome = caught(|| self.run_once(app, &spec, &stop, metrics, guest_metrics));
             let failed = report(app, &outcome);
 
             control = app.control();
@@ -508,6 +508,23 @@ impl Agent {
     }
 }
 
+/// Runs `run`, turning a panic of the host's own code (a bug) into the
+/// app's failure: unwinding has freed what the run held, and the app is
+/// then `failed` and restarted as for a trap, where the panic would
+/// otherwise end its supervisor and leave it `running` for good.
+fn caught(run: impl FnOnce() -> Result<Outcome>) -> Result<Outcome> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|m| m.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_string());
+        Err(anyhow::anyhow!(
+            "the host panicked while running it (a bug of wasm-bpf): {message}"
+        ))
+    })
+}
+
 /// Writes how a run ended into the app's log; whether it failed.
 fn report(app: &App, outcome: &Result<Outcome>) -> bool {
     app.log.flush();
@@ -524,4 +541,23 @@ fn report(app: &App, outcome: &Result<Outcome>) -> bool {
 
 fn no_such_app(name: &str) -> anyhow::Error {
     anyhow::anyhow!("no app named {name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_while_running_is_the_apps_failure() {
+        let outcome = caught(|| panic!("index out of bounds: the len is 3"));
+        let error = format!("{:#}", outcome.expect_err("a panic is a failure"));
+        assert!(error.contains("the host panicked"), "{error}");
+        assert!(error.contains("the len is 3"), "{error}");
+        let outcome = caught(|| panic!("{} apps", 2));
+        assert!(format!("{:#}", outcome.expect_err("a failure")).contains("2 apps"));
+        assert!(matches!(
+            caught(|| Ok(Outcome::Exited(3))),
+            Ok(Outcome::Exited(3))
+        ));
+    }
 }
