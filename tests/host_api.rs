@@ -308,6 +308,7 @@ fn ring_and_perf_buffers_of_two_objects_deliver_every_record() {
     ok(&c, "ring-b", &seqs(3, 444));
     ok(&c, "pids", "1");
     ok(&c, "empty-poll", "0");
+    ok(&c, "perf-no-wait", "[333, 333]");
 }
 
 #[test]
@@ -1171,6 +1172,13 @@ fn opened_objects_are_configured_before_load() {
     ok(&c, "initial-hits", "1000");
     ok(&c, "hits", "true");
     ok(&c, "stack", "true");
+    err(
+        &c,
+        "stack-as-u64",
+        "InvalidArgument",
+        0,
+        &["values are 256 bytes", "type read is 8 bytes"],
+    );
     for case in [
         "set-prog-type",
         "set-expected-attach-type",

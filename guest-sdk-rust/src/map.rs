@@ -3,7 +3,7 @@
 use bytemuck::Pod;
 
 use crate::bindings::bpf_map::{BpfMap, LookupFlags, SmallBytes};
-use crate::{Error, MapInfo, MapType, Result, UpdateFlags};
+use crate::{Error, ErrorCode, MapInfo, MapType, Result, UpdateFlags};
 
 /// One map of an object. Keys and values are any [`Pod`] type of the map's
 /// key and value size (generated types, integers, byte arrays); the
@@ -173,11 +173,14 @@ impl Map {
     pub fn lookup<K: Pod, V: Pod>(&self, key: &K) -> Result<Option<V>> {
         let key = bytemuck::bytes_of(key);
         if key.len() <= SMALL && size_of::<V>() <= SMALL {
-            return self
-                .inner
-                .lookup_small(small(key), LookupFlags::empty())?
-                .map(|v| from_small(&v))
-                .transpose();
+            match self.inner.lookup_small(small(key), LookupFlags::empty()) {
+                Ok(value) => return value.map(|v| from_small(&v)).transpose(),
+                // The map's values may be larger than `V` (a wrong type)
+                // and than a small-bytes: the list call says what is
+                // wrong as it does for any map.
+                Err(e) if e.code != ErrorCode::InvalidArgument => return Err(e.into()),
+                Err(_) => {}
+            }
         }
         self.lookup_bytes(key)?
             .map(|v| decode("value", &v))

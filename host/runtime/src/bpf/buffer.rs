@@ -399,9 +399,14 @@ impl BpfBuffer {
             if self.stop.requested.cause().is_some() {
                 return self.last_batch(max);
             }
+            // A perf buffer may skip reading every CPU only when it will
+            // wait and be told which ones have samples; a poll that does
+            // not wait must read them all.
             let read_first = match self.consumer {
                 Consumer::Ring(_) => true,
-                Consumer::Perf(_) => self.unreported || self.registered.is_some(),
+                Consumer::Perf(_) => {
+                    self.unreported || self.registered.is_some() || timeout == Some(Duration::ZERO)
+                }
             };
             if waited || read_first {
                 self.fill(max, waited)?;

@@ -359,6 +359,17 @@ fn events() -> Result<()> {
         "empty-poll",
         ring_a.poll(Some(Duration::ZERO)).map(|b| b.len()),
     );
+    // A poll that does not wait (as a tool that sleeps on its own polls)
+    // reads what is there, also after the polls above read every CPU.
+    marker(333);
+    marker(333);
+    let polled = perf_a.poll(Some(Duration::ZERO)).map(|batch| {
+        (&batch)
+            .into_iter()
+            .map(|r| r.decode::<Marker>().map_or(0, |m| m.len))
+            .collect::<Vec<_>>()
+    });
+    report("perf-no-wait", polled);
     Ok(())
 }
 
@@ -1297,6 +1308,14 @@ fn configure() -> Result<()> {
                 && ips.len() <= DEPTH as usize
                 && ips.iter().all(|&ip| ip >= 0xffff_8000_0000_0000)
         })),
+    );
+    // A typed lookup whose type is smaller than the map's 256-byte values
+    // says so, as for any map (the small-bytes call does not fit them).
+    report(
+        "stack-as-u64",
+        obj.map("stacks")?
+            .lookup::<u32, u64>(&u32::try_from(id).unwrap_or(u32::MAX))
+            .map(|_| ()),
     );
 
     // The policy sees the program as it will be loaded: a tracepoint
